@@ -1,0 +1,73 @@
+"""English/Japanese text for sellers.
+
+Source strings are English and are the catalog keys; Japanese lives in
+``tsunagu/locale/ja/LC_MESSAGES/messages.po``. The .po file is read directly with Babel at first
+use, so there is no compiled .mo file that could drift from its source.
+
+``N_`` marks a string for extraction without translating it (used where the language is only known
+later, e.g. error messages rendered for the API caller or the CLI user). ``_`` translates now, in the
+language of the current context.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+SUPPORTED = ("en", "ja")
+_LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+_current: ContextVar[str | None] = ContextVar("tsunagu_lang", default=None)
+
+
+def normalise(tag: str | None) -> str:
+    """Map ``ja_JP.UTF-8``, ``ja-JP``, ``JA`` … to a supported language, English otherwise."""
+    if not tag:
+        return "en"
+    head = tag.strip().lower().replace("-", "_").split(".")[0].split("_")[0]
+    return head if head in SUPPORTED else "en"
+
+
+def language_from_env() -> str:
+    for name in ("TSUNAGU_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return normalise(value)
+    return "en"
+
+
+def current_language() -> str:
+    lang = _current.get()
+    return lang if lang is not None else language_from_env()
+
+
+def set_language(lang: str | None) -> None:
+    _current.set(normalise(lang) if lang else None)
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    if lang == "en":
+        return {}
+    path = _LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        po = read_po(fh, locale=lang)
+    return {str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy}
+
+
+def translate(msgid: str, lang: str | None = None, /, **params: object) -> str:
+    text = catalog(lang or current_language()).get(msgid, msgid)
+    return text.format(**params) if params else text
+
+
+def _(msgid: str, /, **params: object) -> str:
+    return translate(msgid, None, **params)
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    return msgid

@@ -1,0 +1,152 @@
+"""The region table: which marketplaces tsunagu knows and how each one counts days and money.
+
+JP and US are built in. Others come from the ``[marketplaces.<CODE>]`` tables of the TOML config
+file (``TSUNAGU_CONFIG`` or ``./tsunagu.toml``), e.g.::
+
+    [marketplaces.UK]
+    marketplace_id = "A1F83G8C2ARO7P"
+    currency = "GBP"
+    timezone = "Europe/London"
+    sales_channel = "Amazon.co.uk"
+    region = "EU"
+    name = "Amazon.co.uk"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import UnknownCurrencyError, get_currency_precision
+
+from tsunagu.core.errors import NotFound, UsageError
+from tsunagu.core.i18n import N_
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    code: str
+    marketplace_id: str
+    currency: str
+    timezone: str
+    sales_channel: str
+    region: str
+    name: str
+    builtin: bool = True
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+BUILTIN: tuple[Marketplace, ...] = (
+    Marketplace("JP", "A1VC38T7YXB528", "JPY", "Asia/Tokyo", "Amazon.co.jp", "FE", "Amazon.co.jp"),
+    Marketplace("US", "ATVPDKIKX0DER", "USD", "America/Los_Angeles", "Amazon.com", "NA", "Amazon.com"),
+)
+
+_REQUIRED = ("marketplace_id", "currency", "timezone", "sales_channel", "region")
+
+
+def _from_config(code: str, table: object, source: Path) -> Marketplace:
+    if not isinstance(table, dict):
+        raise UsageError(N_("{path}: [marketplaces.{code}] must be a table"), path=source, code=code)
+    missing = [key for key in _REQUIRED if not isinstance(table.get(key), str) or not table[key]]
+    if missing:
+        raise UsageError(
+            N_("{path}: marketplace {code} is missing {fields}"),
+            code="invalid_config",
+            path=source,
+            fields=", ".join(missing),
+            details={"marketplace": code, "missing": missing},
+        )
+    try:
+        ZoneInfo(table["timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            N_("{path}: marketplace {code} has an unknown time zone {tz}"),
+            code="invalid_config", path=source, tz=table["timezone"],
+        ) from exc
+    try:
+        get_currency_precision(table["currency"].upper())
+    except UnknownCurrencyError as exc:
+        raise UsageError(
+            N_("{path}: marketplace {code} has an unknown currency {currency}"),
+            code="invalid_config", path=source, currency=table["currency"],
+        ) from exc
+    return Marketplace(
+        code=code,
+        marketplace_id=table["marketplace_id"],
+        currency=table["currency"].upper(),
+        timezone=table["timezone"],
+        sales_channel=table["sales_channel"],
+        region=table["region"],
+        name=str(table.get("name") or table["sales_channel"]),
+        builtin=False,
+    )
+
+
+@dataclass(frozen=True)
+class Registry:
+    marketplaces: tuple[Marketplace, ...]
+
+    def get(self, key: str) -> Marketplace | None:
+        """Look up by tsunagu code (``JP``) or Amazon marketplace id (``A1VC38T7YXB528``)."""
+        wanted = key.strip()
+        for mp in self.marketplaces:
+            if mp.code == wanted.upper() or mp.marketplace_id == wanted:
+                return mp
+        return None
+
+    def require(self, key: str) -> Marketplace:
+        mp = self.get(key)
+        if mp is None:
+            raise NotFound(
+                N_("Unknown marketplace {key}; known: {known}"),
+                code="unknown_marketplace",
+                key=key,
+                known=", ".join(m.code for m in self.marketplaces),
+                details={"marketplace": key},
+            )
+        return mp
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(m.code for m in self.marketplaces)
+
+
+def load_registry(config_path: Path | None) -> Registry:
+    items = list(BUILTIN)
+    if config_path is not None:
+        items.extend(_load_file(config_path))
+    return Registry(tuple(items))
+
+
+@cache
+def _load_file(path: Path) -> tuple[Marketplace, ...]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(N_("Cannot read config file {path}"), code="invalid_config", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(
+            N_("{path} is not valid TOML: {reason}"), code="invalid_config", path=path, reason=exc
+        ) from exc
+    tables = data.get("marketplaces", {})
+    if not isinstance(tables, dict):
+        raise UsageError(N_("{path}: [marketplaces] must be a table"), code="invalid_config", path=path)
+    taken = {m.code for m in BUILTIN} | {m.marketplace_id for m in BUILTIN}
+    result = []
+    for raw_code, table in tables.items():
+        code = str(raw_code).upper()
+        mp = _from_config(code, table, path)
+        if code in taken or mp.marketplace_id in taken:
+            raise UsageError(
+                N_("{path}: marketplace {code} is already defined"), code="invalid_config",
+                path=path,
+            )
+        taken |= {code, mp.marketplace_id}
+        result.append(mp)
+    return tuple(result)

@@ -1,0 +1,16 @@
+"""Every table, imported in one place so Alembic sees the whole schema."""
+
+from tsunagu.core.db import Base
+from tsunagu.events.models import Event, ImportRun
+from tsunagu.jobs.models import DailyOrderRollup, Job
+from tsunagu.orders.models import Message, Order, OrderCase, OrderItem, Violation
+from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
+from tsunagu.sellers.models import Seller, Store
+
+metadata = Base.metadata
+
+__all__ = [
+    "DailyOrderRollup", "Event", "ImportRun", "InstallationSecret", "Job", "Message", "Order",
+    "OrderCase", "OrderItem", "PersonalLink", "PersonalRecord", "Seller", "Store", "Violation",
+    "metadata",
+]

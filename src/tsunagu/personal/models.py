@@ -1,0 +1,47 @@
+"""The personal-data store: the only place names, addresses, e-mails and message texts live.
+
+Events and projections carry a pseudonymous ``subject_id``; erasing a person deletes their rows
+here and leaves every event and figure intact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tsunagu.core.db import Base, UTCDateTime
+
+
+class PersonalRecord(Base):
+    __tablename__ = "personal_records"
+
+    subject_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    #: e.g. ``email``, ``name``, ``phone``, ``ship_city``, ``message:<id>:body``
+    field: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seller_id: Mapped[str] = mapped_column(String(40), index=True)
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PersonalLink(Base):
+    """Which orders a subject is connected to (pseudonymous on both sides)."""
+
+    __tablename__ = "personal_links"
+    __table_args__ = (Index("ix_personal_links_subject", "subject_id"),)
+
+    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class InstallationSecret(Base):
+    """Per-installation secrets (e.g. the pseudonym key); created once, never logged."""
+
+    __tablename__ = "installation_secrets"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
