@@ -80,7 +80,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     try:
         cur.execute("PRAGMA journal_mode=WAL")
-    except Exception:  # noqa: BLE001, S110 - in-memory databases cannot use WAL; that is fine
+    except Exception:  # noqa: S110 - in-memory databases cannot use WAL; that is fine
         pass
     cur.close()
 

@@ -69,5 +69,5 @@ def _(msgid: str, /, **params: object) -> str:
     return translate(msgid, None, **params)
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(msgid: str) -> str:
     return msgid

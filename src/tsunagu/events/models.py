@@ -24,6 +24,7 @@ class Event(Base):
         UniqueConstraint("seller_id", "event_id"),
         Index("ix_events_order", "seller_id", "marketplace", "order_id"),
         Index("ix_events_seller_at", "seller_id", "at"),
+        Index("ix_events_ref", "seller_id", "marketplace", "ref_id"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -32,6 +33,8 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(40))
     marketplace: Mapped[str] = mapped_column(String(8))
     order_id: Mapped[str | None] = mapped_column(String(64))
+    #: ``message_id`` or ``violation_id`` for events about a message or a violation.
+    ref_id: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Canonical JSON: keys sorted, instants in UTC; what "same event" is compared on.
     body: Mapped[str] = mapped_column(Text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -212,6 +211,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=40), nullable=False),
         sa.Column("marketplace", sa.String(length=8), nullable=False),
         sa.Column("order_id", sa.String(length=64), nullable=True),
+        sa.Column("ref_id", sa.String(length=200), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
@@ -228,6 +228,7 @@ def upgrade() -> None:
             "ix_events_order", ["seller_id", "marketplace", "order_id"], unique=False
         )
         batch_op.create_index("ix_events_seller_at", ["seller_id", "at"], unique=False)
+        batch_op.create_index("ix_events_ref", ["seller_id", "marketplace", "ref_id"], unique=False)
 
     op.create_table(
         "orders",
@@ -309,6 +310,7 @@ def downgrade() -> None:
 
     op.drop_table("orders")
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_ref")
         batch_op.drop_index("ix_events_seller_at")
         batch_op.drop_index("ix_events_order")
 

@@ -1,0 +1,104 @@
+"""One error envelope for every failure: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tsunagu.core.errors import TsunaguError
+from tsunagu.core.i18n import normalise
+
+log = logging.getLogger("tsunagu.api")
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
+               415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
+
+
+def request_language(request: Request) -> str:
+    return normalise(request.headers.get("accept-language", "en").split(",")[0])
+
+
+def envelope(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status_code=status, headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TsunaguError)
+    async def _tsunagu(request: Request, exc: TsunaguError) -> JSONResponse:
+        return envelope(exc.status, exc.code, exc.message(request_language(request)), exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+             "code": str(err.get("type", "invalid")), "message": str(err.get("msg", ""))}
+            for err in exc.errors()
+        ]
+        return envelope(422, "validation_error", "The request is not valid.", {"errors": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return envelope(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = secrets.token_hex(8)
+        log.exception("unhandled error, request_id=%s", request_id)
+        return envelope(500, "internal_error", "Something went wrong on our side.",
+                        {"request_id": request_id})
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed (API-06)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._too_large(scope, send)
+                return
+        seen = 0
+        limit = self.limit
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    # handled by the HTTP exception handler like any other 413
+                    raise StarletteHTTPException(
+                        413, f"The request body is larger than {limit} bytes."
+                    )
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        response = envelope(413, "payload_too_large",
+                            f"The request body is larger than {self.limit} bytes.",
+                            {"limit_bytes": self.limit})
+        await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,72 @@
+"""What every command needs: settings, the database (upgraded on first use), the region table.
+
+Local CLI use acts as the installation's owner: there is no sign-in on the embedded database
+(the sign-in issue adds users for the API and the dashboard).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, NoReturn
+
+import orjson
+from rich.console import Console
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.core.db import ensure_schema, make_engine, make_sessionmaker
+from tsunagu.core.errors import TsunaguError, UsageError
+from tsunagu.core.i18n import _, current_language
+from tsunagu.core.settings import Settings, load_settings
+from tsunagu.marketplaces.registry import Registry, load_registry
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings.database_url)
+        if ensure_schema(engine):
+            err.print(_("Database schema created or upgraded."), style="dim")
+        return engine
+
+    @cached_property
+    def factory(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return load_registry(self.settings.config_path)
+
+
+_context: Context | None = None
+
+
+def ctx() -> Context:
+    global _context
+    if _context is None:
+        _context = Context(load_settings())
+    return _context
+
+
+def reset() -> None:
+    """Forget the cached context (tests run several commands in one process)."""
+    global _context
+    _context = None
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def fail(error: TsunaguError) -> NoReturn:
+    """Print an expected error (never a traceback) and exit: 2 for usage errors, else 1."""
+    err.print(f"[red]{_('Error')}[/red] ({error.code}): {error.message(current_language())}")
+    raise SystemExit(2 if isinstance(error, UsageError) else 1)

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tsunagu.cli.context import ctx, err, out, print_json
+from tsunagu.cli.reporting import progress_for
+from tsunagu.core.clock import utcnow
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_, _
+
+app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
+
+Seed = Annotated[int, typer.Option("--seed", help="Same seed, same data.")]
+Sellers = Annotated[int, typer.Option("--sellers", min=3, max=1000, help="At least 3.")]
+Orders = Annotated[int, typer.Option("--orders", min=100, max=5_000_000)]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Last day of the data (YYYY-MM-DD).")]
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return utcnow().date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(N_("--as-of must be a date like 2026-11-25"), code="invalid_as_of") from exc
+
+
+@app.command("generate")
+def generate_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("demo-data"),
+    seed: Seed = 7, sellers: Sellers = 3, orders: Orders = 4000, as_of: AsOf = None,
+) -> None:
+    """Write the dataset: sellers.json and events.jsonl (load with `tsunagu events import`)."""
+    from tsunagu.demo.generate import generate, write_jsonl
+
+    dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    import orjson
+
+    (out_dir / "sellers.json").write_bytes(orjson.dumps(
+        [{"id": s.id, "name": s.name, "marketplaces": list(s.marketplaces), "profile": s.profile,
+          "description": s.description} for s in dataset.sellers],
+        option=orjson.OPT_INDENT_2,
+    ))
+    count = write_jsonl(dataset, out_dir / "events.jsonl")
+    out.print(_("Wrote {count} events for {sellers} sellers to {path}", count=count,
+                sellers=len(dataset.sellers), path=out_dir))
+
+
+@app.command("run")
+def run_cmd(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load and summarise, then exit.")] = False,
+    seed: Seed = 7, sellers: Sellers = 3, orders: Orders = 4000, as_of: AsOf = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Load the demo into the database (once), print a summary, and serve the dashboard."""
+    from tsunagu.demo.generate import generate
+    from tsunagu.demo.load import already_loaded, load, summary
+
+    c = ctx()
+    dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
+    with c.factory() as session:
+        loaded = already_loaded(session, dataset)
+    if loaded:
+        err.print(_("The demo sellers are already in {db}; showing them as they are.",
+                    db=c.settings.database_url))
+    else:
+        with progress_for(len(dataset.events), quiet=json) as progress:
+            result = load(c.factory, dataset, registry=c.registry, now=utcnow(),
+                          chunk_size=c.settings.import_chunk_size, progress=progress)
+        err.print(_("Loaded {stored} events ({duplicates} already there, {rejected} rejected).",
+                    stored=result.report.stored, duplicates=result.report.duplicates,
+                    rejected=result.report.rejected))
+    with c.factory() as session:
+        rows = summary(session, dataset)
+    if json:
+        print_json(rows)
+    else:
+        table = Table(_("Seller"), _("Id"), _("Marketplace"), _("Orders"), _("Shipped"),
+                      _("Cancelled"), _("Open violations"), title=_("Demo data"))
+        for r in rows:
+            table.add_row(str(r["name"]), str(r["seller_id"]), str(r["marketplace"]),
+                          str(r["orders"]), str(r["shipped"]), str(r["cancelled"]),
+                          str(r["open_violations"]))
+        out.print(table)
+        for s in dataset.sellers:
+            out.print(f"• {s.name}: {s.description}")
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+) -> None:
+    """Serve the dashboard and the REST API."""
+    import uvicorn
+
+    from tsunagu.api.app import create_app
+
+    c = ctx()
+    app = create_app(c.settings)
+    out.print(_("tsunagu is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops.",
+                host=host, port=port))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from tsunagu.cli.context import ctx
+from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
+from tsunagu.core.clock import utcnow
+from tsunagu.core.i18n import N_, current_language
+from tsunagu.events import ingest
+from tsunagu.events.ingest import RowError
+
+app = typer.Typer(help="The seller event log.", no_args_is_help=True)
+
+
+def jsonl_source(path: Path) -> ingest.Source:
+    """One JSON object per line; blank lines are skipped, line numbers are physical lines."""
+
+    def items() -> Iterator[tuple[int, object]]:
+        with path.open("rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    yield number, RowError(number, "", "invalid_encoding", None,
+                                           N_("the line is not valid UTF-8"))
+                    continue
+                try:
+                    yield number, orjson.loads(text)
+                except orjson.JSONDecodeError as exc:
+                    yield number, RowError(number, "", "invalid_json", _snippet(text),
+                                           N_("not valid JSON ({reason})"), {"reason": str(exc)})
+
+    return items
+
+
+def _snippet(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="A .jsonl file: one event per line.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Store nothing if any line is bad.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import events from a JSON-lines file (idempotent: re-importing changes nothing)."""
+    require_file(file)
+    c = ctx()
+    mode = "strict" if strict else "partial"
+
+    def work() -> dict[str, object]:
+        with progress_for(count_lines(file), quiet=False) as progress:
+            report = ingest.run(
+                c.factory, jsonl_source(file), registry=c.registry, now=utcnow(),
+                source_label="file", strict=strict, dry_run=dry_run,
+                chunk_size=c.settings.import_chunk_size, progress=progress,
+            )
+        return report.as_dict(current_language())
+
+    result = recorded(c, kind="events", path=file, seller_id=None, marketplace=None, mode=mode,
+                      dry_run=dry_run, work=work)
+    render(result, as_json=json, dry_run=dry_run)

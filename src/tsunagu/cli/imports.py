@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tsunagu.cli.context import ctx
+from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
+from tsunagu.core.clock import utcnow
+from tsunagu.core.i18n import current_language
+
+app = typer.Typer(help="Import Amazon Seller Central report files.", no_args_is_help=True)
+
+SellerOpt = Annotated[str, typer.Option("--seller", help="tsunagu seller id.")]
+MarketOpt = Annotated[str, typer.Option("--marketplace", "-m", help="JP, US, ...")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Store nothing if any row is bad.")]
+DryOpt = Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+def _import(kind: str, file: Path, seller: str, marketplace: str, strict: bool, dry_run: bool,
+            json: bool) -> None:
+    from tsunagu.connectors.amazon.service import import_file
+
+    require_file(file)
+    c = ctx()
+    market = c.registry.require(marketplace)
+
+    def work() -> dict[str, object]:
+        with progress_for(count_lines(file), quiet=False) as progress:
+            result = import_file(
+                c.factory, kind, file, seller_id=seller, marketplace=market, registry=c.registry,
+                now=utcnow(), strict=strict, dry_run=dry_run,
+                chunk_size=c.settings.import_chunk_size, progress=progress,
+            )
+        return result.as_dict(current_language())
+
+    outcome = recorded(c, kind=f"amazon-{kind}", path=file, seller_id=seller,
+                       marketplace=market.code, mode="strict" if strict else "partial",
+                       dry_run=dry_run, work=work)
+    render(outcome, as_json=json, dry_run=dry_run)
+
+
+@app.command("amazon-orders")
+def orders_cmd(file: Path, seller: SellerOpt, marketplace: MarketOpt, strict: StrictOpt = False,
+               dry_run: DryOpt = False, json: JsonOpt = False) -> None:
+    """All Orders report (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL)."""
+    _import("orders", file, seller, marketplace, strict, dry_run, json)
+
+
+@app.command("amazon-unshipped")
+def unshipped_cmd(file: Path, seller: SellerOpt, marketplace: MarketOpt, strict: StrictOpt = False,
+                  dry_run: DryOpt = False, json: JsonOpt = False) -> None:
+    """Unshipped Orders report (GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING): ship-by promises."""
+    _import("unshipped", file, seller, marketplace, strict, dry_run, json)
+
+
+@app.command("amazon-feedback")
+def feedback_cmd(file: Path, seller: SellerOpt, marketplace: MarketOpt, strict: StrictOpt = False,
+                 dry_run: DryOpt = False, json: JsonOpt = False) -> None:
+    """Seller Feedback report (GET_SELLER_FEEDBACK_DATA)."""
+    _import("feedback", file, seller, marketplace, strict, dry_run, json)

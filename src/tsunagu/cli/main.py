@@ -1,0 +1,68 @@
+"""``tsunagu`` — the command line. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from tsunagu import __version__
+from tsunagu.cli import db as db_cli
+from tsunagu.cli import demo as demo_cli
+from tsunagu.cli import events as events_cli
+from tsunagu.cli import imports as imports_cli
+from tsunagu.cli import jobs as jobs_cli
+from tsunagu.cli import marketplaces as marketplaces_cli
+from tsunagu.cli import orders as orders_cli
+from tsunagu.cli import sellers as sellers_cli
+from tsunagu.cli.context import err, fail
+from tsunagu.core.errors import TsunaguError
+from tsunagu.core.i18n import _, set_language
+
+app = typer.Typer(
+    name="tsunagu",
+    help="tsunagu: one place for your Amazon stores across regions (JP, US, ...).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_cli.app, name="db")
+app.add_typer(marketplaces_cli.app, name="marketplaces")
+app.add_typer(sellers_cli.app, name="sellers")
+app.add_typer(events_cli.app, name="events")
+app.add_typer(orders_cli.app, name="orders")
+app.add_typer(imports_cli.app, name="import")
+app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(demo_cli.app, name="demo")
+app.command("worker")(jobs_cli.worker)
+app.command("serve")(demo_cli.serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tsunagu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of messages: en or ja (default: TSUNAGU_LANG, LANG)."),
+    ] = None,
+) -> None:
+    set_language(lang)
+
+
+def run() -> None:
+    try:
+        app()
+    except TsunaguError as error:
+        fail(error)
+    except OperationalError as error:
+        err.print(f"[red]{_('Error')}[/red] (database_unavailable): {error.orig}")
+        raise SystemExit(1) from None

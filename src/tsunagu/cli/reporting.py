@@ -1,0 +1,128 @@
+"""Showing an import's outcome: a summary line, the rejected rows, a progress bar."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tsunagu.cli.context import Context, err, out, print_json
+from tsunagu.core.clock import utcnow
+from tsunagu.core.db import unit_of_work
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_, _, current_language
+from tsunagu.events import service as events_service
+
+PROGRESS_THRESHOLD = 10_000
+SHOWN_ERRORS = 50
+
+
+def count_lines(path: Path) -> int:
+    total = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            total += block.count(b"\n")
+    return total
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def require_file(path: Path) -> None:
+    if not path.exists():
+        raise UsageError(N_("File not found: {path}"), code="unreadable_file", path=path)
+    if not path.is_file():
+        raise UsageError(N_("Not a file: {path}"), code="unreadable_file", path=path)
+
+
+@contextmanager
+def progress_for(lines: int, quiet: bool) -> Iterator[Callable[[str, int], None] | None]:
+    """A bar on standard error for big files (checking, then storing); nothing for small ones."""
+    if quiet or lines < PROGRESS_THRESHOLD:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+        labels = {"check": _("Checking"), "store": _("Storing")}
+
+        def advance(phase: str, count: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=lines)
+            bar.advance(tasks[phase], count)
+
+        yield advance
+
+
+def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        print_json(result)
+    else:
+        summary = _(
+            "read {read} · stored {stored} · duplicates {duplicates} · rejected {rejected}",
+            read=result["read"], stored=result["stored"], duplicates=result["duplicates"],
+            rejected=result["rejected"],
+        )
+        if dry_run:
+            summary += "  " + _("(dry run: nothing was written)")
+        out.print(summary)
+        file_stats = result.get("file")
+        if isinstance(file_stats, dict):
+            out.print(_(
+                "file: {rows} rows, {orders} orders ({encoding})",
+                rows=file_stats.get("rows", 0), orders=file_stats.get("orders", 0),
+                encoding=file_stats.get("encoding", "-"),
+            ))
+        errors = result["errors"]
+        if errors:
+            table = Table(_("Line"), _("Field"), _("Code"), _("Value"), _("Message"),
+                          title=_("Rejected"), title_justify="left")
+            for e in errors[:SHOWN_ERRORS]:
+                table.add_row(str(e["line"]), e["field"], e["code"], str(e["value"]), e["message"])
+            out.print(table)
+            if len(errors) > SHOWN_ERRORS:
+                out.print(_("… and {more} more (use --json to see all)",
+                            more=len(errors) - SHOWN_ERRORS))
+    if result["rejected"]:
+        raise typer.Exit(1)
+
+
+def recorded(
+    c: Context, *, kind: str, path: Path, seller_id: str | None, marketplace: str | None,
+    mode: str, dry_run: bool, work: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run an import and keep a record of it in ``import_runs`` (not for dry runs)."""
+    if dry_run:
+        return work()
+    with unit_of_work(c.factory) as session:
+        run_id = events_service.start_run(
+            session, kind=kind, source_name=path.name, sha256=sha256_of(path),
+            seller_id=seller_id, marketplace=marketplace, mode=mode, now=utcnow(),
+        )
+    status = "failed"
+    result: dict[str, Any] = {}
+    try:
+        result = work()
+        status = "done" if not result["rejected"] else "done_with_rejections"
+        if mode == "strict" and result["rejected"]:
+            status = "rejected"
+        return result
+    finally:
+        with unit_of_work(c.factory) as session:
+            events_service.finish_run(session, run_id, status=status, counts=result, now=utcnow())
+
+
+def language() -> str:
+    return current_language()

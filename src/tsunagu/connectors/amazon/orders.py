@@ -1,0 +1,286 @@
+"""``import amazon-orders``: the All Orders report as seller events.
+
+Amazon's All Orders report (``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``) has one row per
+order item and is downloaded again and again over overlapping windows. Each order becomes
+
+* ``order_placed`` (``amzn:<order>:placed``), built only from columns that never change between
+  downloads — purchase date, channel, SKUs, quantities, item prices and tax — so a later download
+  rebuilds the very same event; and it is built only for orders this store has never seen, so even
+  a later download that blanks the amounts of a cancelled line cannot conflict with it;
+* one event per later status: ``order_shipped`` (``amzn:<order>:shipped``) and ``order_cancelled``
+  (``amzn:<order>:cancelled``). The file has no ship or cancel time, so both are dated at the
+  purchase and the shipment says ``ship_time_known: false``; the cancellation says ``by: unknown``.
+
+The file has no promise dates, carrier or tracking: those fields are left out, never guessed.
+Pending orders (amounts still blank) produce nothing yet: a later download brings them. The
+``ship-*`` columns are personal data and go to the personal-data store after the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from tsunagu.connectors.amazon import common as c
+from tsunagu.connectors.amazon.tsv import ReportFile, read_report
+from tsunagu.core.i18n import N_
+from tsunagu.core.timeutil import format_instant
+from tsunagu.events import repo
+from tsunagu.marketplaces.registry import Marketplace
+
+REQUIRED = (
+    "amazon-order-id", "purchase-date", "order-status", "fulfillment-channel", "sku", "quantity",
+    "item-price",
+)
+
+#: order-status (lower case) → what it means for the events: pending | placed | shipped | cancelled
+STATUSES: Mapping[str, str] = {
+    "pending": "pending",
+    "unshipped": "placed",
+    "partiallyshipped": "placed",
+    "shipping": "placed",
+    "shipped": "shipped",
+    "shipped - delivered to buyer": "shipped",
+    "cancelled": "cancelled",
+}
+#: fulfillment-channel (lower case) → tsunagu channel. Files say Merchant/Amazon, the docs MFN/AFN.
+CHANNELS: Mapping[str, str] = {"merchant": "MFN", "mfn": "MFN", "amazon": "AFN", "afn": "AFN"}
+
+KnownOrders = Callable[[Sequence[str]], set[str]]
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Row:
+    """One good item row; ``item`` is None for pending rows (their amounts are blank)."""
+
+    line: int
+    purchased: datetime
+    status: str
+    channel: str
+    item: dict[str, Any] | None
+    amounts_known: bool
+    is_business: bool
+    ship_service: str
+
+
+@dataclass(slots=True)
+class _Order:
+    order_id: str
+    first_line: int
+    rows: list[_Row] = field(default_factory=list)
+    rejected: bool = False
+
+
+class _Cells:
+    """Runs the value parsers over one row and collects every bad value instead of stopping."""
+
+    def __init__(self) -> None:
+        self.errors: list[c.BadValue] = []
+
+    def take(self, parse: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return parse(*args)
+        except c.BadValue as bad:
+            self.errors.append(bad)
+            return None
+
+
+def _status(row: Mapping[str, str]) -> str:
+    value = c.required(row, "order-status")
+    status = STATUSES.get(value.lower())
+    if status is None:
+        raise c.BadValue(
+            "order-status", "unknown_order_status", value, N_("unknown {field} {value}")
+        )
+    return status
+
+
+def _channel(row: Mapping[str, str]) -> str:
+    value = c.required(row, "fulfillment-channel")
+    channel = CHANNELS.get(value.lower())
+    if channel is None:
+        raise c.BadValue(
+            "fulfillment-channel", "unknown_fulfillment_channel", value,
+            N_("unknown {field} {value}; expected Merchant or Amazon"),
+        )
+    return channel
+
+
+def _item(row: Mapping[str, str], status: str, currency: str, cells: _Cells) -> tuple[
+    dict[str, Any] | None, bool
+]:
+    """The item of a row and whether its price was given.
+
+    A blank price is accepted only on a cancelled order or item (Amazon blanks them there) and
+    then counts as 0 with ``amounts_known: false``; elsewhere it is a ``missing_value``.
+    """
+    sku = cells.take(c.required, row, "sku")
+    if sku is not None:
+        sku = cells.take(c.short_text, row, "sku")
+    quantity = cells.take(c.quantity, row, "quantity")
+    cancelled = status == "cancelled" or row.get("item-status", "").lower() == "cancelled"
+    price: int | None = 0
+    known = bool(row.get("item-price"))
+    if known:
+        price = cells.take(c.amount, row, "item-price", currency)
+    elif not cancelled:
+        cells.take(c.required, row, "item-price")  # records missing_value
+        price = None
+    tax = cells.take(c.amount, row, "item-tax", currency) if row.get("item-tax") else None
+    if sku is None or quantity is None or price is None:
+        return None, known
+    item: dict[str, Any] = {"sku": sku, "quantity": quantity, "price": price}
+    if tax is not None:
+        item["tax"] = tax
+    return item, known
+
+
+def _parse_row(line: int, row: Mapping[str, str], mp: Marketplace) -> _Row | list[c.BadValue]:
+    cells = _Cells()
+    purchased = cells.take(c.instant, row, "purchase-date")
+    status = cells.take(_status, row)
+    channel = cells.take(_channel, row)
+    cells.take(c.currency_ok, row, mp.currency)
+    is_business = cells.take(c.flag, row, "is-business-order")
+    ship_service = cells.take(c.short_text, row, "ship-service-level")
+    item, known = None, True
+    if status is not None and status != "pending":
+        item, known = _item(row, status, mp.currency, cells)
+    if cells.errors:
+        return cells.errors
+    assert purchased is not None
+    assert status is not None
+    assert channel is not None
+    return _Row(line, purchased, status, channel, item, known, bool(is_business),
+                ship_service or "")
+
+
+def _inconsistency(first: _Row, row: _Row) -> c.BadValue | None:
+    """Rows of one order must agree on what describes the order, not the item."""
+    for column, a, b in (
+        ("purchase-date", first.purchased, row.purchased),
+        ("fulfillment-channel", first.channel, row.channel),
+        ("order-status", first.status, row.status),
+    ):
+        if a != b:
+            return c.BadValue(
+                column, "inconsistent_order_rows", None,
+                N_("{field} differs from line {first} of the same order; the order is skipped"),
+                first=first.line,
+            )
+    return None
+
+
+def _group(
+    report: ReportFile, mp: Marketplace, items: list[tuple[int, object]], prepared: c.Prepared
+) -> tuple[dict[str, _Order], int]:
+    """Pass over the rows: errors go to ``items``, good rows to their order (any position)."""
+    orders: dict[str, _Order] = {}
+    other_channel = 0
+    for line, row in report.rows:
+        try:
+            if c.sales_channel_ok(row, mp.sales_channel) is None:
+                other_channel += 1
+                continue
+            order_id = c.order_id(row, "amazon-order-id")
+        except c.BadValue as bad:
+            items.append((line, bad.at(line)))
+            continue
+        order = orders.setdefault(order_id, _Order(order_id, line))
+        prepared.personal_rows.extend(c.personal_rows_of(order_id, row))
+        parsed = _parse_row(line, row, mp)
+        if isinstance(parsed, list):
+            items.extend((line, bad.at(line)) for bad in parsed)
+            order.rejected = True
+            continue
+        clash = _inconsistency(order.rows[0], parsed) if order.rows else None
+        if clash is not None:
+            items.append((line, clash.at(line)))
+            order.rejected = True
+            continue
+        order.rows.append(parsed)
+    return orders, other_channel
+
+
+def _events(order: _Order, seller_id: str, mp: Marketplace, known: bool) -> list[dict[str, Any]]:
+    first = order.rows[0]
+    base = {
+        "seller": seller_id, "marketplace": mp.code, "at": format_instant(first.purchased),
+        "order_id": order.order_id,
+    }
+    prefix = f"amzn:{order.order_id}"
+    events: list[dict[str, Any]] = []
+    if not known:
+        items = [r.item for r in order.rows if r.item is not None]
+        placed: dict[str, Any] = {
+            "event_id": f"{prefix}:placed", "type": "order_placed", **base,
+            "channel": first.channel, "currency": mp.currency,
+            # sorted so that the body does not depend on where the rows sit in the file
+            "items": sorted(items, key=lambda i: (i["sku"], i["quantity"], i["price"])),
+            "is_business": any(r.is_business for r in order.rows),
+        }
+        service = next((r.ship_service for r in order.rows if r.ship_service), "")
+        if service:
+            placed["ship_service"] = service
+        if not all(r.amounts_known for r in order.rows):
+            placed["amounts_known"] = False
+        events.append(placed)
+    if first.status == "shipped":
+        events.append({
+            "event_id": f"{prefix}:shipped", "type": "order_shipped", **base,
+            "ship_time_known": False,
+        })
+    elif first.status == "cancelled":
+        events.append({
+            "event_id": f"{prefix}:cancelled", "type": "order_cancelled", **base, "by": "unknown",
+        })
+    return events
+
+
+def translate_orders(
+    report: ReportFile, *, seller_id: str, marketplace: Marketplace, known_orders: KnownOrders
+) -> c.Prepared:
+    """Build the events of a decoded report. Pure apart from ``known_orders`` (the store lookup).
+
+    ``known_orders`` gets the ids of the file's orders and returns those already placed in the
+    store; they get no new ``order_placed``.
+    """
+    prepared = c.Prepared(seller_id, marketplace.code, "amazon-orders")
+    items: list[tuple[int, object]] = []
+    orders, other_channel = _group(report, marketplace, items, prepared)
+    usable = [o for o in orders.values() if not o.rejected and o.rows]
+    pending = [o for o in usable if o.rows[0].status == "pending"]
+    placing = [o for o in usable if o.rows[0].status != "pending"]
+    known = known_orders([o.order_id for o in placing]) if placing else set()
+    for order in placing:
+        for event in _events(order, seller_id, marketplace, order.order_id in known):
+            items.append((order.first_line, event))
+    items.sort(key=lambda entry: entry[0])
+    prepared.items = items
+    prepared.stats = {
+        "rows": len(report.rows), "orders": len(orders), "pending": len(pending),
+        "known_orders": len(known), "other_channel": other_channel, "encoding": report.encoding,
+    }
+    return prepared
+
+
+def prepare_orders(
+    session: Session, path: Path, *, seller_id: str, marketplace: Marketplace
+) -> c.Prepared:
+    """Read and check an All Orders file; nothing is written."""
+    report = read_report(path, REQUIRED)
+
+    def known(order_ids: Sequence[str]) -> set[str]:
+        placed = repo.existing_hashes(session, seller_id, [f"amzn:{o}:placed" for o in order_ids])
+        stored = repo.existing_orders(session, seller_id, marketplace.code, order_ids)
+        return {o for o in order_ids if f"amzn:{o}:placed" in placed} | stored
+
+    return translate_orders(report, seller_id=seller_id, marketplace=marketplace,
+                            known_orders=known)
+

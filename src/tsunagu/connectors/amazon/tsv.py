@@ -1,0 +1,144 @@
+"""Reading Amazon's tab-separated flat-file reports.
+
+Seller Central hands out these reports as plain tab-separated text with one header line and no
+quoting: a product name may hold a raw ``"`` (``13" x 33"``), so nothing is unquoted here. JP files
+come either as UTF-8 (often with a BOM) or as CP932; we try UTF-8 first because a CP932 file almost
+never decodes as valid UTF-8, while the reverse is common. CP932 rather than ``shift_jis``: it is
+the superset Windows and Amazon use, and it holds IBM extension characters such as 髙 and maps
+``81 60`` to ～ (U+FF5E) the way the file's author meant it.
+
+Columns are found by header name (case-insensitive, surrounding blanks and a BOM ignored), never by
+position, because Amazon appends columns over time. The whole file is loaded into memory: reports
+are per seller and a few MB even for busy stores, so this is fine up to roughly 100 MB; a bigger
+file would call for a streaming reader.
+
+Problems with the file as a whole raise :class:`UsageError` (the CLI exits 2); problems with single
+values are left to the callers, which report them per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_
+
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    """A decoded report: the detected encoding, the header and the data rows.
+
+    ``rows`` holds ``(line_number, {column: value})`` with physical line numbers (header = 1);
+    blank lines are skipped, short lines padded with empty strings, values stripped of blanks.
+    """
+
+    encoding: str
+    columns: list[str]
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+def _normalise_name(name: str) -> str:
+    return name.replace(_BOM, "").strip().lower()
+
+
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass  # a BOM followed by non-UTF-8 bytes: no encoding we know fits
+    else:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+        try:
+            return data.decode("cp932"), "cp932"
+        except UnicodeDecodeError:
+            pass
+    raise UsageError(
+        N_("{path} is neither UTF-8 nor CP932 (Shift_JIS) text"),
+        code="unreadable_file", path=str(path), details={"path": str(path)},
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            N_("Cannot read {path}: {reason}"),
+            code="unreadable_file", path=str(path), reason=exc.strerror or type(exc).__name__,
+            details={"path": str(path)},
+        ) from exc
+
+
+def read_report(
+    path: Path,
+    required: Sequence[str],
+    aliases: Mapping[str, str] | None = None,
+) -> ReportFile:
+    """Load ``path`` and check that every ``required`` column is in its header.
+
+    ``aliases`` maps other header spellings (e.g. a translated header) to the names the caller
+    uses; both sides are compared case-insensitively.
+    """
+    text, encoding = _decode(_read_bytes(path), path)
+    return parse_report(text, encoding, required, aliases, path=path)
+
+
+def parse_report(
+    text: str,
+    encoding: str,
+    required: Sequence[str],
+    aliases: Mapping[str, str] | None = None,
+    *,
+    path: Path | None = None,
+) -> ReportFile:
+    """Split decoded text into header and rows (see :func:`read_report`)."""
+    shown = str(path) if path is not None else "<input>"
+    alias_map = {_normalise_name(k): _normalise_name(v) for k, v in (aliases or {}).items()}
+    # Lines end at "\n" only (a stray "\r" or form feed inside a value must not shift the
+    # physical line numbers we report); the "\r" of CRLF is removed with the other blanks.
+    lines = text.split("\n")
+    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if header_at is None:
+        raise UsageError(
+            N_("{path} is empty: there is no header line"),
+            code="empty_file", path=shown, details={"path": shown},
+        )
+    raw_names = lines[header_at].rstrip("\r").split("\t")
+    columns = [alias_map.get(n, n) for n in map(_normalise_name, raw_names)]
+    wanted = [_normalise_name(name) for name in required]
+    if len(columns) == 1 and len(wanted) > 1:
+        raise UsageError(
+            N_("{path} is not tab-separated: its header has a single column"),
+            code="not_tab_separated", path=shown, details={"path": shown},
+        )
+    missing = [name for name in wanted if name not in columns]
+    if missing:
+        raise UsageError(
+            N_("{path} lacks the required column(s): {columns}"),
+            code="missing_column", path=shown, columns=", ".join(missing),
+            details={"path": shown, "columns": missing},
+        )
+    # The first column of a given name wins when a header repeats one.
+    positions: dict[str, int] = {}
+    for index, name in enumerate(columns):
+        positions.setdefault(name, index)
+    rows: list[tuple[int, dict[str, str]]] = []
+    for index in range(header_at + 1, len(lines)):
+        line = lines[index]
+        if not line.strip():
+            continue
+        cells = line.rstrip("\r").split("\t")
+        values = {
+            name: cells[pos].strip() if pos < len(cells) else ""
+            for name, pos in positions.items()
+        }
+        rows.append((index + 1, values))
+    return ReportFile(encoding=encoding, columns=columns, rows=rows)

@@ -1,0 +1,27 @@
+"""Opaque cursors for keyset paging: the client passes back what it was given."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from tsunagu.core.errors import InvalidInput
+from tsunagu.core.i18n import N_
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(parts))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise InvalidInput(N_("The cursor is not valid"), code="invalid_cursor",
+                           details={"field": "cursor"}) from exc
+    if not isinstance(parts, list) or len(parts) != size or not all(isinstance(p, str) for p in parts):
+        raise InvalidInput(N_("The cursor is not valid"), code="invalid_cursor",
+                           details={"field": "cursor"})
+    return parts

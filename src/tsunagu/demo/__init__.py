@@ -1,0 +1,1 @@
+"""A seeded, reproducible demo dataset for showing and benchmarking tsunagu."""

@@ -1,0 +1,320 @@
+"""Running an import: check everything, then store in chunks.
+
+Pass 1 reads the whole source inside one read-only transaction and decides every item: stored,
+duplicate (same ``event_id``, same canonical body) or rejected (with line, field, code and value).
+Only whole-source knowledge can tell whether an event's order exists ("a feedback before its order
+in the file is fine"), and it lets ``--strict`` store nothing and ``--dry-run`` report exactly what
+a real run would.
+
+Pass 2 stores the accepted items in chunks, one transaction each (see ``events.service``). Like a
+job, this module owns its transactions; services below it never commit. A kill at any point loses
+at most the chunk in flight, and a re-run sees the stored events as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.core.db import unit_of_work
+from tsunagu.core.i18n import N_, translate
+from tsunagu.events import repo
+from tsunagu.events.rules import Candidate, Problem, needs_order, validate
+from tsunagu.events.service import store_chunk
+from tsunagu.marketplaces.registry import Registry
+from tsunagu.sellers.models import Store
+
+#: Above this many accepted events, pass 2 re-reads the source instead of keeping them in memory.
+CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    field: str
+    code: str
+    value: object
+    message: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        text = translate(self.message, lang, field=self.field, value=self.value, **self.params)
+        return {
+            "line": self.line, "field": self.field, "code": self.code, "value": _jsonable(self.value),
+            "message": text,
+        }
+
+    @classmethod
+    def from_problem(cls, line: int, p: Problem) -> RowError:
+        return cls(line, p.field, p.code, p.value, p.message, dict(p.params))
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+#: What a source yields: (line, raw object | prebuilt Candidate | RowError).
+Item = tuple[int, object]
+Source = Callable[[], Iterable[Item]]
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class Report:
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    #: outcome per item number (0-based position in the source): stored | duplicate | rejected
+    outcomes: dict[int, str] = field(default_factory=dict)
+    #: errors keyed by item number, for per-item answers (API)
+    item_errors: dict[int, list[RowError]] = field(default_factory=dict)
+
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        return {
+            "read": self.read, "stored": self.stored, "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": [e.to_dict(lang) for e in sorted(self.errors, key=lambda e: (e.line, e.field))],
+        }
+
+
+@dataclass
+class _Checker:
+    session: Session
+    registry: Registry
+    can_access: Callable[[str], bool]
+    chunk_size: int
+    report: Report = field(default_factory=Report)
+    stores: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    first_seen: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    in_file_dups: list[tuple[int, int, int]] = field(default_factory=list)  # (n, line, first_n)
+    pending: list[tuple[int, int, Candidate]] = field(default_factory=list)
+    accepted: dict[int, Candidate] = field(default_factory=dict)
+    accepted_lines: dict[int, int] = field(default_factory=dict)
+    cache_overflow: bool = False
+    placed: set[tuple[str, str, str]] = field(default_factory=set)
+    wants_order: list[tuple[int, int, tuple[str, str, str]]] = field(default_factory=list)
+
+    def reject(self, n: int, errors: list[RowError]) -> None:
+        self.report.rejected += 1
+        self.report.errors.extend(errors)
+        self.report.outcomes[n] = "rejected"
+        self.report.item_errors[n] = errors
+
+    def add(self, n: int, line: int, item: object) -> None:
+        self.report.read += 1
+        if isinstance(item, RowError):
+            self.reject(n, [item])
+            return
+        checked = item if isinstance(item, Candidate) else validate(item, self.registry)
+        if not isinstance(checked, Candidate):
+            self.reject(n, [RowError.from_problem(line, p) for p in checked])
+            return
+        problem = self._store_problem(checked)
+        if problem is not None:
+            self.reject(n, [RowError.from_problem(line, problem)])
+            return
+        key = (checked.seller_id, checked.event_id)
+        seen = self.first_seen.get(key)
+        if seen is not None:
+            body_hash, first_n = seen
+            if body_hash == checked.body_hash:
+                self.in_file_dups.append((n, line, first_n))
+            else:
+                self.reject(n, [RowError(
+                    line, "event_id", "event_conflict", checked.event_id,
+                    N_("event {value} was already given with a different body"),
+                )])
+            return
+        self.first_seen[key] = (checked.body_hash, n)
+        self.pending.append((n, line, checked))
+        if len(self.pending) >= self.chunk_size:
+            self.flush()
+
+    def _store_problem(self, c: Candidate) -> Problem | None:
+        if c.seller_id not in self.stores:
+            found = None
+            if self.can_access(c.seller_id):
+                rows = self.session.query(Store.marketplace).filter(Store.seller_id == c.seller_id)
+                markets = frozenset(r[0] for r in rows)
+                from tsunagu.sellers.models import Seller
+
+                if markets or self.session.get(Seller, c.seller_id) is not None:
+                    found = markets
+            self.stores[c.seller_id] = found
+        markets = self.stores[c.seller_id]
+        if markets is None:
+            return Problem("seller", "unknown_seller", c.seller_id, N_("unknown seller {value}"))
+        if c.marketplace not in markets:
+            return Problem(
+                "marketplace", "marketplace_not_enabled", c.marketplace,
+                N_("seller {seller} has no store in marketplace {value}"), {"seller": c.seller_id},
+            )
+        return None
+
+    def flush(self) -> None:
+        by_seller: dict[str, list[tuple[int, int, Candidate]]] = defaultdict(list)
+        for entry in self.pending:
+            by_seller[entry[2].seller_id].append(entry)
+        self.pending = []
+        for seller_id, entries in by_seller.items():
+            stored = repo.existing_hashes(self.session, seller_id, [c.event_id for _, _, c in entries])
+            for n, line, c in entries:
+                have = stored.get(c.event_id)
+                if have is None:
+                    self._accept(n, line, c)
+                elif have == c.body_hash:
+                    self.report.duplicates += 1
+                    self.report.outcomes[n] = "duplicate"
+                    if c.type == "order_placed" and c.order_key is not None:
+                        self.placed.add(c.order_key)
+                else:
+                    self.reject(n, [RowError(
+                        line, "event_id", "event_conflict", c.event_id,
+                        N_("event {value} is already stored with a different body"),
+                    )])
+
+    def _accept(self, n: int, line: int, c: Candidate) -> None:
+        self.accepted_lines[n] = line
+        if not self.cache_overflow:
+            self.accepted[n] = c
+            if len(self.accepted) > CACHE_LIMIT:
+                self.cache_overflow = True
+                self.accepted.clear()
+        if c.type == "order_placed" and c.order_key is not None:
+            self.placed.add(c.order_key)
+        elif needs_order(c) and c.order_key is not None:
+            self.wants_order.append((n, line, c.order_key))
+
+    def finish(self) -> None:
+        self.flush()
+        missing = [(n, line, key) for n, line, key in self.wants_order if key not in self.placed]
+        by_store: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for _, _, (seller_id, mp, order_id) in missing:
+            by_store[(seller_id, mp)].add(order_id)
+        known: set[tuple[str, str, str]] = set()
+        for (seller_id, mp), order_ids in by_store.items():
+            for order_id in repo.existing_orders(self.session, seller_id, mp, sorted(order_ids)):
+                known.add((seller_id, mp, order_id))
+        for n, line, key in missing:
+            if key in known:
+                continue
+            del self.accepted_lines[n]
+            self.accepted.pop(n, None)
+            self.reject(n, [RowError(
+                line, "order_id", "unknown_order", key[2],
+                N_("order {value} is not known in this store; import or send its order_placed first"),
+            )])
+        for n, line, first_n in self.in_file_dups:
+            first = self.report.outcomes.get(first_n)
+            if first == "rejected":
+                self.reject(n, [RowError(
+                    line, e.field, e.code, e.value, e.message, e.params
+                ) for e in self.report.item_errors[first_n]])
+            else:
+                self.report.duplicates += 1
+                self.report.outcomes[n] = "duplicate"
+
+
+def _numbered(source: Source) -> Iterator[tuple[int, int, object]]:
+    for n, (line, item) in enumerate(source()):
+        yield n, line, item
+
+
+def check(
+    factory: sessionmaker[Session],
+    source: Source,
+    *,
+    registry: Registry,
+    chunk_size: int,
+    can_access: Callable[[str], bool] = lambda _seller: True,
+    progress: Progress | None = None,
+) -> _Checker:
+    """Pass 1: decide every item without writing anything."""
+    with factory() as session:
+        checker = _Checker(session, registry, can_access, chunk_size)
+        for n, line, item in _numbered(source):
+            checker.add(n, line, item)
+            if progress is not None:
+                progress("check", 1)
+        checker.finish()
+        session.rollback()
+    return checker
+
+
+def _accepted_candidates(
+    checker: _Checker, source: Source, registry: Registry
+) -> Iterator[Candidate]:
+    if not checker.cache_overflow:
+        for n in sorted(checker.accepted):
+            yield checker.accepted[n]
+        return
+    wanted = checker.accepted_lines
+    for n, _line, item in _numbered(source):
+        if n not in wanted:
+            continue
+        c = item if isinstance(item, Candidate) else validate(item, registry)
+        assert isinstance(c, Candidate)
+        yield c
+
+
+def run(
+    factory: sessionmaker[Session],
+    source: Source,
+    *,
+    registry: Registry,
+    now: datetime,
+    source_label: str,
+    strict: bool = False,
+    dry_run: bool = False,
+    chunk_size: int = 5000,
+    can_access: Callable[[str], bool] = lambda _seller: True,
+    progress: Progress | None = None,
+) -> Report:
+    checker = check(
+        factory, source, registry=registry, chunk_size=chunk_size, can_access=can_access,
+        progress=progress,
+    )
+    report = checker.report
+    if dry_run or (strict and report.rejected):
+        # nothing is written; the report says what a real run would have stored
+        report.stored = len(checker.accepted_lines)
+        if strict and report.rejected:
+            report.stored = 0
+        for n in checker.accepted_lines:
+            report.outcomes[n] = "stored" if not (strict and report.rejected) else "not_stored"
+        return report
+    chunk: list[Candidate] = []
+    for candidate in _accepted_candidates(checker, source, registry):
+        chunk.append(candidate)
+        if len(chunk) >= chunk_size:
+            report.stored += _write(factory, chunk, source_label, now, progress)
+            chunk = []
+    report.stored += _write(factory, chunk, source_label, now, progress)
+    for n in checker.accepted_lines:
+        report.outcomes[n] = "stored"
+    return report
+
+
+def _write(
+    factory: sessionmaker[Session],
+    chunk: list[Candidate],
+    source_label: str,
+    now: datetime,
+    progress: Progress | None,
+) -> int:
+    if not chunk:
+        return 0
+    with unit_of_work(factory) as session:
+        count = store_chunk(session, chunk, source=source_label, now=now)
+    if progress is not None:
+        progress("store", count)
+    return count

@@ -1,0 +1,124 @@
+"""SQL of the event log. Lookups are batched so imports issue one query per chunk, not per row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+import orjson
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from tsunagu.core.db import bulk_insert, raw_instant, read_instant
+from tsunagu.events.models import Event
+from tsunagu.events.rules import Candidate
+from tsunagu.orders.rules import StoredEvent
+
+IN_BATCH = 900  # stays below every backend's bound-parameter limit
+
+
+def batched(items: Sequence[str], size: int = IN_BATCH) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _in_list(session: Session, count: int) -> str:
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    return ", ".join([mark] * count)
+
+
+def existing_hashes(session: Session, seller_id: str, event_ids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    conn = session.connection()
+    for part in batched(list(event_ids)):
+        sql = (
+            "SELECT event_id, body_hash FROM events WHERE seller_id = {p} AND event_id IN ({ids})"
+        )
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        rows = conn.exec_driver_sql(
+            sql.format(p=mark, ids=_in_list(session, len(part))), (seller_id, *part)
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
+
+
+def existing_orders(
+    session: Session, seller_id: str, marketplace: str, order_ids: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    for part in batched(list(order_ids)):
+        rows = conn.exec_driver_sql(
+            f"SELECT order_id FROM orders WHERE seller_id = {mark} AND marketplace = {mark} "
+            f"AND order_id IN ({_in_list(session, len(part))})",
+            (seller_id, marketplace, *part),
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
+def prior_events(
+    session: Session, seller_id: str, marketplace: str, column: str, keys: Sequence[str]
+) -> dict[str, list[StoredEvent]]:
+    """All stored events of the given orders (``column='order_id'``) or messages/violations."""
+    assert column in ("order_id", "ref_id")
+    result: dict[str, list[StoredEvent]] = {}
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    for part in batched(list(keys)):
+        rows = conn.exec_driver_sql(
+            f"SELECT {column}, type, at, event_id, body FROM events "
+            f"WHERE seller_id = {mark} AND marketplace = {mark} "
+            f"AND {column} IN ({_in_list(session, len(part))})",
+            (seller_id, marketplace, *part),
+        )
+        for key, type_, at, event_id, body in rows:
+            at_value = read_instant(at)
+            assert at_value is not None
+            result.setdefault(key, []).append(
+                StoredEvent(type_, at_value, event_id, orjson.loads(body))
+            )
+    return result
+
+
+def ref_id(candidate: Candidate, body: dict[str, object]) -> str | None:
+    if candidate.type.startswith("message_"):
+        value = body.get("message_id")
+    elif candidate.type.startswith("violation_"):
+        value = body.get("violation_id")
+    else:
+        return None
+    return value if isinstance(value, str) else None
+
+
+EVENT_COLUMNS = (
+    "seller_id", "event_id", "type", "marketplace", "order_id", "ref_id", "at", "body",
+    "body_hash", "source", "received_at",
+)
+
+
+def insert_events(
+    session: Session,
+    rows: Iterable[tuple[Candidate, str | None]],
+    *,
+    source: str,
+    received_at: datetime,
+) -> None:
+    dialect = session.get_bind().dialect.name
+    received = raw_instant(received_at, dialect)
+    values = [
+        (
+            c.seller_id, c.event_id, c.type, c.marketplace, c.order_id, ref, raw_instant(c.at, dialect),
+            c.body, c.body_hash, source, received,
+        )
+        for c, ref in rows
+    ]
+    bulk_insert(session, "events", EVENT_COLUMNS, values, conflict=("seller_id", "event_id"))
+
+
+def count_events(session: Session, seller_id: str | None = None) -> int:
+    stmt = select(text("count(*)")).select_from(Event)
+    if seller_id is not None:
+        stmt = stmt.where(Event.seller_id == seller_id)
+    return int(session.execute(stmt).scalar_one())

@@ -1,0 +1,161 @@
+"""Storing checked events and keeping the projection in step. Never commits.
+
+``store_chunk`` writes one chunk of new events and, in the same transaction, recomputes the state
+of every order, message and violation they touch from *all* of that entity's events. Because the
+projection is a pure fold of the stored events, a crash between chunks leaves a consistent
+database and a re-run (which skips the stored events as duplicates) ends in the same state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import orjson
+from sqlalchemy.orm import Session
+
+from tsunagu.events import repo
+from tsunagu.events.rules import Candidate
+from tsunagu.orders import repo as orders_repo
+from tsunagu.orders.rules import StoredEvent, fold_message, fold_order, fold_violation
+from tsunagu.personal import service as personal
+
+
+def store_chunk(
+    session: Session, candidates: Sequence[Candidate], *, source: str, now: datetime
+) -> int:
+    """Insert the candidates (already checked, not yet stored) and refresh the projection."""
+    if not candidates:
+        return 0
+    bodies = [orjson.loads(c.body) for c in candidates]
+    by_store: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, c in enumerate(candidates):
+        by_store[(c.seller_id, c.marketplace)].append(index)
+
+    refs = [repo.ref_id(c, body) for c, body in zip(candidates, bodies, strict=True)]
+    for (seller_id, marketplace), indexes in by_store.items():
+        _refresh_store(session, seller_id, marketplace, candidates, bodies, refs, indexes)
+        _keep_personal(session, seller_id, marketplace, candidates, bodies, indexes, now)
+    repo.insert_events(session, zip(candidates, refs, strict=True), source=source, received_at=now)
+    return len(candidates)
+
+
+def _refresh_store(
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    candidates: Sequence[Candidate],
+    bodies: Sequence[dict[str, object]],
+    refs: Sequence[str | None],
+    indexes: Sequence[int],
+) -> None:
+    new_by_order: dict[str, list[StoredEvent]] = defaultdict(list)
+    new_by_ref: dict[str, list[StoredEvent]] = defaultdict(list)
+    for i in indexes:
+        c = candidates[i]
+        event = StoredEvent(c.type, c.at, c.event_id, bodies[i])
+        if c.order_id is not None:
+            new_by_order[c.order_id].append(event)
+        ref = refs[i]
+        if ref is not None:
+            new_by_ref[ref].append(event)
+
+    if new_by_order:
+        prior = repo.prior_events(session, seller_id, marketplace, "order_id", list(new_by_order))
+        states = [
+            fold_order(order_id, _union(prior.get(order_id, []), events))
+            for order_id, events in new_by_order.items()
+        ]
+        orders_repo.write_orders(session, seller_id, marketplace, states, replace=list(prior))
+    if new_by_ref:
+        prior = repo.prior_events(session, seller_id, marketplace, "ref_id", list(new_by_ref))
+        messages, violations = [], []
+        for ref, events in new_by_ref.items():
+            everything = _union(prior.get(ref, []), events)
+            if everything[0].type.startswith("message_"):
+                messages.append(fold_message(ref, everything))
+            else:
+                violations.append(fold_violation(ref, everything))
+        orders_repo.write_messages(session, seller_id, marketplace, messages)
+        orders_repo.write_violations(session, seller_id, marketplace, violations)
+
+
+def _union(stored: list[StoredEvent], new: list[StoredEvent]) -> list[StoredEvent]:
+    """Stored plus new events, an event already stored (a concurrent import) counted once."""
+    if not stored:
+        return new
+    seen = {e.event_id for e in stored}
+    return stored + [e for e in new if e.event_id not in seen]
+
+
+def _keep_personal(
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    candidates: Sequence[Candidate],
+    bodies: Sequence[dict[str, object]],
+    indexes: Sequence[int],
+    now: datetime,
+) -> None:
+    """Message texts lifted out of events go to the personal-data store, keyed by subject."""
+    rows: list[tuple[str, str, str]] = []
+    for i in indexes:
+        c = candidates[i]
+        if not c.personal:
+            continue
+        body = bodies[i]
+        message_id = str(body["message_id"])
+        customer = body.get("customer_id")
+        subject = (
+            str(customer) if isinstance(customer, str)
+            else personal.pseudonym(session, seller_id, marketplace, "message", message_id)
+        )
+        rows.extend((subject, f"message:{message_id}:{name}", text) for name, text in c.personal)
+        if c.order_id is not None:
+            personal.link(session, seller_id=seller_id, marketplace=marketplace,
+                          pairs=[(c.order_id, subject)])
+    if rows:
+        personal.record(session, seller_id=seller_id, rows=rows, source="message", now=now)
+
+
+def start_run(
+    session: Session,
+    *,
+    kind: str,
+    source_name: str,
+    sha256: str | None,
+    seller_id: str | None,
+    marketplace: str | None,
+    mode: str,
+    now: datetime,
+) -> str:
+    from tsunagu.core.ids import new_id
+    from tsunagu.events.models import ImportRun
+
+    run = ImportRun(
+        id=new_id("imp"), kind=kind, source_name=source_name[:500], sha256=sha256,
+        seller_id=seller_id, marketplace=marketplace, mode=mode, status="running",
+        started_at=now, report={},
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session, run_id: str, *, status: str, counts: dict[str, object], now: datetime
+) -> None:
+    from tsunagu.events.models import ImportRun
+
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        return
+    run.status = status
+    run.finished_at = now
+    for name in ("read", "stored", "duplicates", "rejected"):
+        value = counts.get(name)
+        if isinstance(value, int):
+            setattr(run, name, value)
+    errors = counts.get("errors")
+    run.report = {**counts, "errors": errors[:1000] if isinstance(errors, list) else []}

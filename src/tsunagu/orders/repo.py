@@ -1,0 +1,164 @@
+"""Writes and reads of the order projection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.core.db import bulk_insert, raw_instant
+from tsunagu.events.repo import _in_list, batched
+from tsunagu.orders.models import Order
+from tsunagu.orders.rules import MessageState, OrderState, ViolationState
+
+ORDER_COLUMNS = (
+    "seller_id", "marketplace", "order_id", "channel", "status", "purchased_at",
+    "latest_ship_date", "latest_delivery_date", "currency", "items_total", "tax_total", "points",
+    "is_business", "ship_service", "shipped_at", "ship_time_known", "carrier", "tracking_id",
+    "first_scan_at", "delivered_at", "cancelled_at", "cancelled_by", "cancel_reason",
+    "feedback_rating", "feedback_at", "feedback_removed", "refunded_total", "refund_count",
+    "invoice_uploaded_at", "cs_satisfied", "claim_count", "chargeback_count", "return_count",
+    "event_count", "last_event_at",
+)
+_KEY = ("seller_id", "marketplace", "order_id")
+
+
+def _order_row(seller_id: str, marketplace: str, s: OrderState, d: str) -> tuple[object, ...]:
+    def t(value: datetime | None) -> object:
+        return raw_instant(value, d)
+
+    kinds = [case.kind for case in s.cases.values()]
+    return (
+        seller_id, marketplace, s.order_id, s.channel, s.status, t(s.purchased_at),
+        t(s.latest_ship_date), t(s.latest_delivery_date), s.currency, s.items_total, s.tax_total,
+        s.points, s.is_business, s.ship_service, t(s.shipped_at), s.ship_time_known, s.carrier,
+        s.tracking_id, t(s.first_scan_at), t(s.delivered_at), t(s.cancelled_at), s.cancelled_by,
+        s.cancel_reason, s.feedback_rating, t(s.feedback_at), s.feedback_removed,
+        s.refunded_total, s.refund_count, t(s.invoice_uploaded_at), s.cs_satisfied,
+        kinds.count("claim"), kinds.count("chargeback"), kinds.count("return"), s.event_count,
+        t(s.last_event_at),
+    )
+
+
+def _delete_children(
+    session: Session, table: str, seller_id: str, marketplace: str, order_ids: Sequence[str]
+) -> None:
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    for part in batched(list(order_ids)):
+        conn.exec_driver_sql(
+            f"DELETE FROM {table} WHERE seller_id = {mark} AND marketplace = {mark} "
+            f"AND order_id IN ({_in_list(session, len(part))})",
+            (seller_id, marketplace, *part),
+        )
+
+
+def write_orders(
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    states: Sequence[OrderState],
+    *,
+    replace: Sequence[str],
+) -> None:
+    """Upsert order rows; child rows of orders in ``replace`` (seen before) are rewritten."""
+    d = session.get_bind().dialect.name
+    placed = [s for s in states if s.placed]
+    if replace:
+        _delete_children(session, "order_items", seller_id, marketplace, replace)
+        _delete_children(session, "order_cases", seller_id, marketplace, replace)
+    bulk_insert(
+        session, "orders", ORDER_COLUMNS,
+        [_order_row(seller_id, marketplace, s, d) for s in placed],
+        conflict=_KEY, update=ORDER_COLUMNS[3:],
+    )
+    bulk_insert(
+        session, "order_items",
+        ("seller_id", "marketplace", "order_id", "line_no", "sku", "quantity", "price", "tax",
+         "category"),
+        [
+            (seller_id, marketplace, s.order_id, n, it["sku"], it["quantity"], it["price"],
+             it.get("tax"), it.get("category"))
+            for s in placed for n, it in enumerate(s.items, start=1)
+        ],
+    )
+    bulk_insert(
+        session, "order_cases",
+        ("seller_id", "marketplace", "kind", "case_id", "order_id", "reason", "opened_at",
+         "outcome", "decided_at", "buyer_satisfied"),
+        [
+            (seller_id, marketplace, c.kind, c.case_id, s.order_id, c.reason,
+             raw_instant(c.opened_at, d), c.outcome, raw_instant(c.decided_at, d),
+             c.buyer_satisfied)
+            for s in placed for c in s.cases.values()
+        ],
+    )
+
+
+def write_messages(
+    session: Session, seller_id: str, marketplace: str, states: Sequence[MessageState]
+) -> None:
+    d = session.get_bind().dialect.name
+    cols = ("seller_id", "marketplace", "message_id", "order_id", "customer_id", "language",
+            "received_at", "answered_at", "no_response_needed_at")
+    bulk_insert(
+        session, "messages", cols,
+        [
+            (seller_id, marketplace, m.message_id, m.order_id, m.customer_id, m.language,
+             raw_instant(m.received_at, d), raw_instant(m.answered_at, d),
+             raw_instant(m.no_response_needed_at, d))
+            for m in states
+        ],
+        conflict=cols[:3], update=cols[3:],
+    )
+
+
+def write_violations(
+    session: Session, seller_id: str, marketplace: str, states: Sequence[ViolationState]
+) -> None:
+    d = session.get_bind().dialect.name
+    cols = ("seller_id", "marketplace", "violation_id", "policy", "severity", "asin",
+            "opened_at", "resolved_at", "how")
+    bulk_insert(
+        session, "violations", cols,
+        [
+            (seller_id, marketplace, v.violation_id, v.policy, v.severity, v.asin,
+             raw_instant(v.opened_at, d), raw_instant(v.resolved_at, d), v.how)
+            for v in states
+        ],
+        conflict=cols[:3], update=cols[3:],
+    )
+
+
+def get_order(session: Session, seller_id: str, marketplace: str, order_id: str) -> Order | None:
+    return session.get(Order, (seller_id, marketplace, order_id))
+
+
+def list_orders(
+    session: Session,
+    seller_id: str,
+    *,
+    marketplace: str | None,
+    statuses: Sequence[str],
+    after: tuple[datetime, str, str] | None,
+    limit: int,
+) -> list[Order]:
+    """Newest first; the cursor is the (purchased_at, marketplace, order_id) of the last row."""
+    stmt = select(Order).where(Order.seller_id == seller_id)
+    if marketplace:
+        stmt = stmt.where(Order.marketplace == marketplace)
+    if statuses:
+        stmt = stmt.where(Order.status.in_(statuses))
+    if after is not None:
+        at, mp, oid = after
+        stmt = stmt.where(
+            (Order.purchased_at < at)
+            | ((Order.purchased_at == at) & (Order.marketplace < mp))
+            | ((Order.purchased_at == at) & (Order.marketplace == mp) & (Order.order_id < oid))
+        )
+    stmt = stmt.order_by(
+        Order.purchased_at.desc(), Order.marketplace.desc(), Order.order_id.desc()
+    ).limit(limit)
+    return list(session.execute(stmt).scalars())
