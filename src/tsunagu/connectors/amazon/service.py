@@ -1,0 +1,92 @@
+"""One call that imports an Amazon file, for the CLI, the API and tests.
+
+The steps own their transactions, like :mod:`tsunagu.events.ingest`: the file is prepared in a
+read-only session (which also checks that the seller has a store in the marketplace), the pipeline
+stores the events in chunks, and the personal data of the orders that exist afterwards is written
+in one last transaction. That last step is skipped on a dry run and on a strict run that stored
+nothing, so personal data never outlives the import that brought it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.connectors.amazon.common import Prepared
+from tsunagu.connectors.amazon.feedback import prepare_feedback
+from tsunagu.connectors.amazon.orders import prepare_orders
+from tsunagu.connectors.amazon.unshipped import prepare_unshipped
+from tsunagu.core.db import unit_of_work
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_
+from tsunagu.events import ingest
+from tsunagu.marketplaces.registry import Marketplace, Registry
+from tsunagu.sellers.service import require_store
+
+Preparer = Callable[..., Prepared]
+
+#: ``tsunagu import amazon-<kind>``
+PREPARERS: dict[str, Preparer] = {
+    "orders": prepare_orders,
+    "unshipped": prepare_unshipped,
+    "feedback": prepare_feedback,
+}
+
+
+@dataclass
+class ImportResult:
+    """The pipeline's report plus what the file itself held (``file``: rows, orders, …).
+
+    ``report.read`` counts pipeline items (events and row errors); ``stats["rows"]`` counts the
+    file's data rows.
+    """
+
+    report: ingest.Report
+    stats: dict[str, int | str]
+
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        return {**self.report.as_dict(lang), "file": dict(self.stats)}
+
+
+def import_file(
+    factory: sessionmaker[Session],
+    kind: str,
+    path: Path,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    registry: Registry,
+    now: datetime,
+    strict: bool = False,
+    dry_run: bool = False,
+    chunk_size: int = 5000,
+    progress: ingest.Progress | None = None,
+) -> ImportResult:
+    """Import one Amazon report file of ``kind`` (``orders``, ``unshipped`` or ``feedback``)."""
+    preparer = PREPARERS.get(kind)
+    if preparer is None:
+        raise UsageError(
+            N_("Unknown Amazon report kind {kind}; known: {known}"),
+            code="unknown_report_kind", kind=kind, known=", ".join(PREPARERS),
+            details={"kind": kind},
+        )
+    with factory() as session:
+        require_store(session, seller_id, marketplace.code)
+        prepared = preparer(session, path, seller_id=seller_id, marketplace=marketplace)
+        session.rollback()
+    report = ingest.run(
+        factory, prepared.source, registry=registry, now=now, source_label=f"amazon-{kind}",
+        strict=strict, dry_run=dry_run, chunk_size=chunk_size, progress=progress,
+    )
+    stats = dict(prepared.stats)
+    written = 0
+    if not dry_run and not (strict and report.rejected):
+        with unit_of_work(factory) as session:
+            written = prepared.write_personal(session, now)
+    stats["personal_values"] = written
+    return ImportResult(report=report, stats=stats)
