@@ -60,9 +60,21 @@ def catalog(lang: str) -> dict[str, str]:
     return {str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy}
 
 
+class _Keep(dict[str, object]):
+    """Leaves unknown ``{placeholders}`` as they are instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def translate(msgid: str, lang: str | None = None, /, **params: object) -> str:
     text = catalog(lang or current_language()).get(msgid, msgid)
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    try:
+        return text.format_map(_Keep(params))
+    except (ValueError, IndexError, AttributeError):
+        return text
 
 
 def _(msgid: str, /, **params: object) -> str:

@@ -15,6 +15,8 @@ from tsunagu.orders.models import Order
 from tsunagu.sellers.service import get_seller
 
 STATUSES = ("unshipped", "shipped", "delivered", "cancelled")
+#: the status names as sellers read them (marked for translation)
+STATUS_LABELS = {s: N_(s) for s in ("unshipped", "shipped", "delivered", "cancelled")}
 
 
 def list_orders(
@@ -30,8 +32,8 @@ def list_orders(
     get_seller(session, seller_id)
     bad = [s for s in statuses if s not in STATUSES]
     if bad:
-        raise InvalidInput(N_("Unknown order status {status}; use one of {choices}"),
-                           code="invalid_status", status=bad[0], choices=", ".join(STATUSES),
+        raise InvalidInput(N_("Unknown order status {value}; use one of {choices}"),
+                           code="invalid_status", value=bad[0], choices=", ".join(STATUSES),
                            details={"field": "status", "value": bad[0]})
     after = None
     if cursor:

@@ -161,7 +161,7 @@ def _parse_row(line: int, row: Mapping[str, str], mp: Marketplace) -> _Row | lis
                 ship_service or "")
 
 
-def _inconsistency(first: _Row, row: _Row) -> c.BadValue | None:
+def _inconsistency(first: _Row, row: _Row, raw: Mapping[str, str]) -> c.BadValue | None:
     """Rows of one order must agree on what describes the order, not the item."""
     for column, a, b in (
         ("purchase-date", first.purchased, row.purchased),
@@ -170,7 +170,7 @@ def _inconsistency(first: _Row, row: _Row) -> c.BadValue | None:
     ):
         if a != b:
             return c.BadValue(
-                column, "inconsistent_order_rows", None,
+                column, "inconsistent_order_rows", raw.get(column, ""),
                 N_("{field} differs from line {first} of the same order; the order is skipped"),
                 first=first.line,
             )
@@ -199,7 +199,7 @@ def _group(
             items.extend((line, bad.at(line)) for bad in parsed)
             order.rejected = True
             continue
-        clash = _inconsistency(order.rows[0], parsed) if order.rows else None
+        clash = _inconsistency(order.rows[0], parsed, row) if order.rows else None
         if clash is not None:
             items.append((line, clash.at(line)))
             order.rejected = True

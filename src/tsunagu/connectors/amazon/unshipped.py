@@ -83,7 +83,7 @@ def translate_unshipped(
             promises[order_id] = _Promise(line, purchased, promise)
         elif known.purchased != purchased:
             items.append((line, c.BadValue(
-                "purchase-date", "inconsistent_order_rows", None,
+                "purchase-date", "inconsistent_order_rows", row["purchase-date"],
                 N_("{field} differs from line {first} of the same order; the order is skipped"),
                 first=known.first_line,
             ).at(line)))

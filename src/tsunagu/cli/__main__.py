@@ -1,0 +1,3 @@
+from tsunagu.cli.main import run
+
+run()

@@ -1,0 +1,330 @@
+"""Reading Amazon flat files, and turning their rows into events, without a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tsunagu.connectors.amazon.feedback import JA_ALIASES, feedback_date, translate_feedback
+from tsunagu.connectors.amazon.orders import REQUIRED as ORDER_COLUMNS
+from tsunagu.connectors.amazon.orders import translate_orders
+from tsunagu.connectors.amazon.tsv import ReportFile, parse_report, read_report
+from tsunagu.connectors.amazon.unshipped import promise_date, translate_unshipped
+from tsunagu.core.errors import UsageError
+from tsunagu.events.ingest import RowError
+from tsunagu.events.rules import Candidate, validate
+from tsunagu.marketplaces.registry import load_registry
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "amazon"
+REGISTRY = load_registry(None)
+US = REGISTRY.require("US")
+JP = REGISTRY.require("JP")
+
+HEADER = (DATA / "all-orders-us.txt").read_text(encoding="utf-8").split("\n", 1)[0].split("\t")
+GOOD_ROW = dict(zip(HEADER, (
+    "112-4830291-5520147", "", "2026-10-01T08:14:52-07:00", "2026-10-02T11:30:07-07:00",
+    "Shipped", "Merchant", "Amazon.com", "", "", "Standard", "Uji Matcha 100g",
+    "MATCHA-UJI-100G", "B0DJ4T7QKM", "Shipped", "1", "USD", "19.99", "2.07", "4.99", "0.52", "",
+    "", "", "", "Seattle", "WA", "98101-2118", "US", "", "false", "", "", "false",
+), strict=True))
+
+
+FILE_ERRORS = {"empty_file", "not_tab_separated", "missing_column", "unreadable_file"}
+
+
+def write(tmp_path: Path, data: bytes, name: str = "report.txt") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def orders_file(*rows: dict[str, str]) -> ReportFile:
+    lines = ["\t".join(HEADER)] + ["\t".join(row.get(c, "") for c in HEADER) for row in rows]
+    return parse_report("\n".join(lines) + "\n", "utf-8", ORDER_COLUMNS)
+
+
+def translate(report: ReportFile, known: set[str] | None = None) -> list[tuple[int, object]]:
+    prepared = translate_orders(
+        report, seller_id="sel_1", marketplace=US, known_orders=lambda ids: set(known or ())
+    )
+    return prepared.items
+
+
+def codes(items: list[tuple[int, object]]) -> list[tuple[int, str, str]]:
+    return [(line, e.field, e.code) for line, e in items if isinstance(e, RowError)]
+
+
+# -- the reader ---------------------------------------------------------------------------------
+
+
+def test_sample_files_are_decoded_with_the_right_encoding() -> None:
+    cp932 = read_report(DATA / "all-orders-jp-cp932.txt", ORDER_COLUMNS)
+    bom = read_report(DATA / "all-orders-jp-utf8.txt", ORDER_COLUMNS)
+    plain = read_report(DATA / "all-orders-us.txt", ORDER_COLUMNS)
+    assert (cp932.encoding, bom.encoding, plain.encoding) == ("cp932", "utf-8-sig", "utf-8")
+    assert cp932.rows == bom.rows
+    assert cp932.columns[0] == "amazon-order-id"  # no BOM left in the first name
+    names = {line: row["product-name"] for line, row in cp932.rows}
+    assert "髙" in names[4]
+    assert "髙" in names[10]
+    assert "～" in names[3]  # U+FF5E FULLWIDTH TILDE ...
+    assert "〜" not in names[3]  # ... not U+301C WAVE DASH
+    assert cp932.rows[0][1]["ship-postal-code"] == "150-0002"
+
+
+def test_crlf_padding_blank_lines_and_physical_line_numbers(tmp_path: Path) -> None:
+    text = " Order-ID \tB\tC\r\n\r\nx1\t2\r\nx2\t3\t4\t5\r\n\t\t\r\nx3\r\n"
+    report = read_report(write(tmp_path, text.encode()), ["order-id", "c"])
+    assert report.columns == ["order-id", "b", "c"]
+    assert report.rows == [
+        (3, {"order-id": "x1", "b": "2", "c": ""}),
+        (4, {"order-id": "x2", "b": "3", "c": "4"}),
+        (6, {"order-id": "x3", "b": "", "c": ""}),
+    ]
+
+
+def test_quotes_are_kept_as_written() -> None:
+    report = read_report(DATA / "all-orders-us.txt", ORDER_COLUMNS)
+    names = {line: row["product-name"] for line, row in report.rows}
+    assert names[4] == 'Imabari Cotton Face Towel 13" x 33", Set of 2'
+
+
+def test_header_aliases_map_japanese_names(tmp_path: Path) -> None:
+    text = (
+        "日付\t評価\tコメント\t回答\t注文番号\t評価者のメールアドレス\n"
+        "2026/10/08\t2\tx\t\t250-1\ta@example.com\n"
+    )
+    path = write(tmp_path, text.encode())
+    report = read_report(path, ["date", "rating", "order id"], JA_ALIASES)
+    assert report.rows[0][1]["order id"] == "250-1"
+    assert report.rows[0][1]["rater email"] == "a@example.com"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty_file"),
+        (b"\n \n\t\n", "empty_file"),
+        (b"amazon-order-id,purchase-date\n1,2\n", "not_tab_separated"),
+        (b"\x80\x81\xff\xfe", "unreadable_file"),
+        (b"\xef\xbb\xbfa\tb\xff\n", "unreadable_file"),
+    ],
+)
+def test_file_level_problems(tmp_path: Path, data: bytes, code: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        read_report(write(tmp_path, data), ["amazon-order-id", "purchase-date"])
+    assert caught.value.code == code
+
+
+def test_missing_and_unreadable_paths(tmp_path: Path) -> None:
+    for path in (tmp_path / "nope.txt", tmp_path):
+        with pytest.raises(UsageError) as caught:
+            read_report(path, ["a"])
+        assert caught.value.code == "unreadable_file"
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(UsageError) as caught:
+        read_report(DATA / "all-orders-missing-column.txt", ORDER_COLUMNS)
+    assert caught.value.code == "missing_column"
+    assert caught.value.details["columns"] == ["purchase-date"]
+    assert "purchase-date" in caught.value.message("en")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payload=st.one_of(
+        st.binary(max_size=400),
+        st.tuples(
+            st.text(max_size=200),
+            st.sampled_from(["utf-8", "utf-8-sig", "cp932"]),
+        ).map(lambda t: t[0].encode(t[1], errors="replace")),
+    )
+)
+def test_any_bytes_give_rows_or_a_usage_error(tmp_path: Path, payload: bytes) -> None:
+    """IMP-07: whatever the bytes, the reader either reads them or raises UsageError."""
+    path = write(tmp_path, payload, "fuzz.txt")
+    outcome: ReportFile | UsageError
+    try:
+        outcome = read_report(path, ["a", "b"])
+    except UsageError as exc:
+        outcome = exc
+    if isinstance(outcome, UsageError):
+        assert outcome.code in FILE_ERRORS
+    else:
+        assert all(line >= 2 for line, _ in outcome.rows)
+
+
+# -- All Orders rows ----------------------------------------------------------------------------
+
+_CELL = st.text(alphabet=st.characters(blacklist_characters="\t\n"), max_size=24)
+_PLAUSIBLE = {
+    "amazon-order-id": ["111-1", "", "x" * 70],
+    "purchase-date": ["2026-10-01T08:14:52-07:00", "2026-10-01", "0001-01-01T00:00:00+14:00"],
+    "order-status": [
+        "Shipped", "Pending", "Cancelled", "Unshipped", "shipped - delivered to buyer",
+    ],
+    "fulfillment-channel": ["Merchant", "Amazon", "AFN", "mfn"],
+    "sales-channel": ["Amazon.com", "", "Non-Amazon", "Amazon.co.jp"],
+    "quantity": ["1", "0", "２", "-1", "9" * 30],
+    "currency": ["USD", "usd", "", "JPY"],
+    "item-price": ["19.99", "", "１９.９９", "1e999999999", "-1.00", "NaN", "1,980"],
+    "item-tax": ["2.07", "", "0.00", "12.345"],
+    "item-status": ["Shipped", "Cancelled", ""],
+    "is-business-order": ["true", "FALSE", "", "yes"],
+    "sku": ["MATCHA-UJI-100G", "", "s" * 120],
+}
+
+
+@st.composite
+def order_rows(draw: st.DrawFn) -> dict[str, str]:
+    row = dict(GOOD_ROW)
+    for column in HEADER:
+        choices = _PLAUSIBLE.get(column)
+        # mostly valid rows with one or two odd cells, so that both outcomes are exercised
+        if choices is not None and draw(st.integers(0, 3)) == 0:
+            row[column] = draw(st.sampled_from(choices))
+        elif draw(st.integers(0, 15)) == 0:
+            row[column] = draw(_CELL)
+    return row
+
+
+@settings(max_examples=400)
+@given(rows=st.lists(order_rows(), min_size=1, max_size=3), known=st.booleans())
+def test_any_cells_give_events_or_row_errors(rows: list[dict[str, str]], known: bool) -> None:
+    """IMP-07: arbitrary cell values (full-width digits, huge numbers, odd dates, stray quotes)
+    become either a valid event or a row error with a line; never another exception."""
+    report = orders_file(*rows)
+    order_ids = {row["amazon-order-id"] for _, row in report.rows}
+    for line, item in translate(report, order_ids if known else set()):
+        assert 2 <= line <= len(rows) + 1
+        if isinstance(item, RowError):
+            assert item.code
+            assert item.field
+            continue
+        assert isinstance(validate(item, REGISTRY), Candidate), item
+
+
+def test_full_width_digits_are_numbers() -> None:
+    items = translate(orders_file({**GOOD_ROW, "quantity": "２", "item-price": "１９.９９"}))
+    placed = items[0][1]
+    assert isinstance(placed, dict)
+    assert placed["items"] == [
+        {"sku": "MATCHA-UJI-100G", "quantity": 2, "price": 1999, "tax": 207}
+    ]
+
+
+def test_rows_of_one_order_that_disagree_reject_the_order() -> None:
+    later = {**GOOD_ROW, "fulfillment-channel": "Amazon", "sku": "OTHER"}
+    items = translate(orders_file(GOOD_ROW, later))
+    assert codes(items) == [(3, "fulfillment-channel", "inconsistent_order_rows")]
+    assert len(items) == 1  # no event for the order
+    error = items[0][1]
+    assert isinstance(error, RowError)
+    assert error.value == "Amazon"
+    assert "line 2" in error.to_dict("en")["message"]
+
+
+def test_unshipped_rows_keep_the_earliest_promise_of_an_order() -> None:
+    header = "order-id\tpurchase-date\tpromise-date\tbuyer-email\n"
+    text = header + (
+        "111-1\t2026-10-01T00:00:00Z\t2026-10-05T00:00:00Z\tA@Example.com\n"
+        "111-1\t2026-10-01T00:00:00Z\t2026-10-04T00:00:00Z\ta@example.com\n"
+        "111-2\t2026-10-01T00:00:00Z\tsoon\t\n"
+    )
+    prepared = translate_unshipped(
+        parse_report(text, "utf-8", ["order-id", "purchase-date", "promise-date"]),
+        seller_id="s", marketplace=US,
+    )
+    assert codes(prepared.items) == [(4, "promise-date", "invalid_date")]
+    (line, event), _error = prepared.items
+    assert line == 2
+    assert isinstance(event, dict)
+    assert event["event_id"] == "amzn:111-1:promise:2026-10-04T00:00:00Z"
+    assert event["latest_ship_date"] == "2026-10-04T00:00:00Z"
+    # one subject for both rows: the e-mail is compared in lower case
+    assert {(r.kind, r.key) for r in prepared.personal_rows} == {("buyer", "a@example.com")}
+
+
+def test_known_orders_get_status_events_only() -> None:
+    items = translate(orders_file(GOOD_ROW), known={"112-4830291-5520147"})
+    assert [e["event_id"] for _, e in items if isinstance(e, dict)] == [
+        "amzn:112-4830291-5520147:shipped"
+    ]
+
+
+def test_non_amazon_rows_are_skipped_and_counted() -> None:
+    prepared = translate_orders(
+        orders_file(
+            {**GOOD_ROW, "sales-channel": "Non-Amazon"}, {**GOOD_ROW, "amazon-order-id": "2"}
+        ),
+        seller_id="s", marketplace=US, known_orders=lambda ids: set(),
+    )
+    assert prepared.stats["other_channel"] == 1
+    assert prepared.stats["orders"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"fulfillment-channel": "Drone"}, ("fulfillment-channel", "unknown_fulfillment_channel")),
+        ({"currency": "JPY"}, ("currency", "currency_mismatch")),
+        ({"item-price": ""}, ("item-price", "missing_value")),
+        ({"is-business-order": "maybe"}, ("is-business-order", "invalid_boolean")),
+        ({"amazon-order-id": ""}, ("amazon-order-id", "missing_value")),
+    ],
+)
+def test_bad_values_are_row_errors(change: dict[str, str], expected: tuple[str, str]) -> None:
+    assert codes(translate(orders_file({**GOOD_ROW, **change}))) == [(2, *expected)]
+
+
+def test_a_cancelled_item_may_have_a_blank_price() -> None:
+    row = {**GOOD_ROW, "item-status": "Cancelled", "item-price": "", "item-tax": ""}
+    row["quantity"] = "0"
+    placed = translate(orders_file(row))[0][1]
+    assert isinstance(placed, dict)
+    assert placed["amounts_known"] is False
+    assert placed["items"] == [{"sku": "MATCHA-UJI-100G", "quantity": 0, "price": 0}]
+
+
+# -- Unshipped and feedback values --------------------------------------------------------------
+
+
+def test_promise_windows_use_their_end() -> None:
+    end = "2026-10-08T23:59:59-07:00"
+    for text in (end, f"2026-10-06T00:00:00-07:00 - {end}", f"2026-10-06T00:00:00-07:00 to {end}"):
+        assert promise_date(text).isoformat() == "2026-10-09T06:59:59+00:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "marketplace", "expected"),
+    [
+        ("2026/10/08", "JP", "2026-10-08"),
+        ("2026/1/8", "JP", "2026-01-08"),
+        ("2026-10-08", "JP", "2026-10-08"),
+        ("10/9/26", "US", "2026-10-09"),
+        ("10/09/2026", "US", "2026-10-09"),
+        ("2026-10-09", "US", "2026-10-09"),
+    ],
+)
+def test_feedback_dates_as_amazon_writes_them(text: str, marketplace: str, expected: str) -> None:
+    assert feedback_date(text, marketplace).isoformat() == expected
+
+
+def test_feedback_rows_with_bad_values() -> None:
+    text = (
+        "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+        "13/45/26\t2\tx\t\t111-1\ta@example.com\n"
+        "10/9/26\t6\tx\t\t111-2\ta@example.com\n"
+        "10/9/26\t2\tx\t\t\ta@example.com\n"
+    )
+    report = parse_report(text, "utf-8", ["date", "rating", "order id"])
+    prepared = translate_feedback(report, seller_id="s", marketplace=US)
+    assert codes(prepared.items) == [
+        (2, "date", "invalid_date"), (3, "rating", "invalid_rating"),
+        (4, "order id", "missing_value"),
+    ]
+    assert prepared.personal_rows == []
