@@ -203,3 +203,9 @@ def test_canonical_form_is_a_fixed_point(seconds: int, offset_minutes: int, pric
     again = ok(orjson.loads(first.body))
     assert again.body == first.body
     assert again.at == first.at
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-05:00",
+                                   "0005-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+def test_out_of_range_times_are_a_problem_not_a_crash(value: str):
+    assert ("at", "invalid_timestamp") in problems(placed("s", "o", when=value))

@@ -59,7 +59,10 @@ def raw_instant(value: datetime | None, dialect_name: str) -> object:
     if value is None:
         return None
     if dialect_name == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        # exactly SQLAlchemy's SQLite storage format, so stored and bound values compare equal
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return value
 
 

@@ -65,6 +65,8 @@ class Candidate:
     body_hash: str
     #: (field, text) pairs lifted out of the event (message subject/body)
     personal: tuple[tuple[str, str], ...] = ()
+    #: the canonical body as a dict (saves parsing ``body`` again when it is stored)
+    data: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def order_key(self) -> tuple[str, str, str] | None:
@@ -353,18 +355,28 @@ def validate(obj: object, registry: Registry) -> Candidate | list[Problem]:
         (name, clean.pop(name)) for name in PERSONAL_MESSAGE_FIELDS
         if event_type == "message_received" and name in clean
     )
+    return from_canonical(clean, personal)
+
+
+def from_canonical(clean: Mapping[str, Any], personal: tuple[tuple[str, str], ...] = ()) -> Candidate:
+    """Build the stored form of an event that is already canonical and valid.
+
+    Connectors that construct events field by field use this directly; their tests check that
+    :func:`validate` accepts the same objects and yields the same body.
+    """
     body = canonical_json(clean)
     order_id = clean.get("order_id")
     return Candidate(
         event_id=clean["event_id"],
         type=clean["type"],
         seller_id=clean["seller"],
-        marketplace=mp.code,
+        marketplace=clean["marketplace"],
         order_id=order_id if isinstance(order_id, str) else None,
         at=parse_instant(clean["at"]),
         body=body,
         body_hash=body_hash(body),
         personal=personal,
+        data=clean,
     )
 
 

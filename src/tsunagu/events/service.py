@@ -28,7 +28,7 @@ def store_chunk(
     """Insert the candidates (already checked, not yet stored) and refresh the projection."""
     if not candidates:
         return 0
-    bodies = [orjson.loads(c.body) for c in candidates]
+    bodies = [dict(c.data) if c.data is not None else orjson.loads(c.body) for c in candidates]
     by_store: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, c in enumerate(candidates):
         by_store[(c.seller_id, c.marketplace)].append(index)
