@@ -28,17 +28,49 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HEADER = (
-    "amazon-order-id merchant-order-id purchase-date last-updated-date order-status "
-    "fulfillment-channel sales-channel order-channel url ship-service-level product-name sku asin "
-    "item-status quantity currency item-price item-tax shipping-price shipping-tax gift-wrap-price "
-    "gift-wrap-tax item-promotion-discount ship-promotion-discount ship-city ship-state "
-    "ship-postal-code ship-country promotion-ids is-business-order purchase-order-number "
-    "price-designation is-iba"
-).split()
+HEADER = [
+    "amazon-order-id",
+    "merchant-order-id",
+    "purchase-date",
+    "last-updated-date",
+    "order-status",
+    "fulfillment-channel",
+    "sales-channel",
+    "order-channel",
+    "url",
+    "ship-service-level",
+    "product-name",
+    "sku",
+    "asin",
+    "item-status",
+    "quantity",
+    "currency",
+    "item-price",
+    "item-tax",
+    "shipping-price",
+    "shipping-tax",
+    "gift-wrap-price",
+    "gift-wrap-tax",
+    "item-promotion-discount",
+    "ship-promotion-discount",
+    "ship-city",
+    "ship-state",
+    "ship-postal-code",
+    "ship-country",
+    "promotion-ids",
+    "is-business-order",
+    "purchase-order-number",
+    "price-designation",
+    "is-iba",
+]
 STATUSES = ["Shipped"] * 80 + ["Unshipped"] * 8 + ["Cancelled"] * 6 + ["Pending"] * 6
-CITIES = [("Seattle", "WA", "98101"), ("Boston", "MA", "02108"), ("Austin", "TX", "73301"),
-          ("Denver", "CO", "80202"), ("Portland", "OR", "97201")]
+CITIES = [
+    ("Seattle", "WA", "98101"),
+    ("Boston", "MA", "02108"),
+    ("Austin", "TX", "73301"),
+    ("Denver", "CO", "80202"),
+    ("Portland", "OR", "97201"),
+]
 
 
 def generate(folder: Path, rows: int, sellers: int, seed: int) -> list[Path]:
@@ -65,12 +97,45 @@ def generate(folder: Path, rows: int, sellers: int, seed: int) -> list[Path]:
                 price = "" if status == "Pending" else f"{rng.randrange(500, 20000) / 100:.2f}"
                 tax = "" if status == "Pending" else f"{rng.randrange(0, 900) / 100:.2f}"
                 stamp = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-                lines.append("\t".join([
-                    order_id, "", stamp, stamp, status, channel, "Amazon.com", "", "", "Standard",
-                    f"Product {i}", f"SKU-{rng.randrange(500):04d}-{i}", f"B0{rng.randrange(10**8):08d}",
-                    status, "1", "USD", price, tax, "0.00", "0.00", "", "", "", "", city, state,
-                    postal, "US", "", "false", "", "", "false",
-                ]))
+                lines.append(
+                    "\t".join(
+                        [
+                            order_id,
+                            "",
+                            stamp,
+                            stamp,
+                            status,
+                            channel,
+                            "Amazon.com",
+                            "",
+                            "",
+                            "Standard",
+                            f"Product {i}",
+                            f"SKU-{rng.randrange(500):04d}-{i}",
+                            f"B0{rng.randrange(10**8):08d}",
+                            status,
+                            "1",
+                            "USD",
+                            price,
+                            tax,
+                            "0.00",
+                            "0.00",
+                            "",
+                            "",
+                            "",
+                            "",
+                            city,
+                            state,
+                            postal,
+                            "US",
+                            "",
+                            "false",
+                            "",
+                            "",
+                            "false",
+                        ]
+                    )
+                )
                 written += 1
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         paths.append(path)
@@ -119,27 +184,48 @@ def child_tsunagu(folder: Path, db_path: Path) -> dict[str, float]:
     now = datetime.now(UTC)
     files = sorted(folder.glob("orders-*.txt"))
     with unit_of_work(factory) as session:
-        sellers = [create_seller(session, name=f"bench {n}", marketplaces=["US"],
-                                 registry=registry, now=now).id for n in range(len(files))]
+        sellers = [
+            create_seller(
+                session, name=f"bench {n}", marketplaces=["US"], registry=registry, now=now
+            ).id
+            for n in range(len(files))
+        ]
     rows = stored = rejected = 0
     started = time.perf_counter()
     for seller_id, path in zip(sellers, files, strict=True):
-        result = import_file(factory, "orders", path, seller_id=seller_id, marketplace=us,
-                             registry=registry, now=now)
+        result = import_file(
+            factory, "orders", path, seller_id=seller_id, marketplace=us, registry=registry, now=now
+        )
         data = result.as_dict("en")
         rows += int(data["file"]["rows"])
         stored += int(data["stored"])
         rejected += int(data["rejected"])
     seconds = time.perf_counter() - started
-    return {"rows": rows, "events_stored": stored, "rejected": rejected, "seconds": seconds,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "rows": rows,
+        "events_stored": stored,
+        "rejected": rejected,
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def run_child(kind: str, folder: Path, db_path: Path) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.import_orders", "--child", kind, "--folder",
-         str(folder), "--db", str(db_path)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.import_orders",
+            "--child",
+            kind,
+            "--folder",
+            str(folder),
+            "--db",
+            str(db_path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -167,19 +253,27 @@ def main() -> None:
         ours = run_child("tsunagu", folder, Path(tmp) / "tsunagu.db")
     ref_rate = ref["rows"] / ref["seconds"]
     our_rate = ours["rows"] / ours["seconds"]
-    print(f"All Orders import: {args.rows:,} rows in {args.sellers:,} seller files "
-          f"({size_mb:.0f} MB, generated in {gen_seconds:.1f} s), SQLite, {os.cpu_count()} cores")
+    print(
+        f"All Orders import: {args.rows:,} rows in {args.sellers:,} seller files "
+        f"({size_mb:.0f} MB, generated in {gen_seconds:.1f} s), SQLite, {os.cpu_count()} cores"
+    )
     print()
     print("| importer | rows | seconds | rows/s | peak RSS |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| reference: csv + sqlite3 executemany, one table | {ref['rows']:,.0f} | "
-          f"{ref['seconds']:.1f} | {ref_rate:,.0f} | {ref['peak_rss_mb']:.0f} MB |")
-    print(f"| tsunagu import amazon-orders | {ours['rows']:,.0f} | {ours['seconds']:.1f} | "
-          f"{our_rate:,.0f} | {ours['peak_rss_mb']:.0f} MB |")
+    print(
+        f"| reference: csv + sqlite3 executemany, one table | {ref['rows']:,.0f} | "
+        f"{ref['seconds']:.1f} | {ref_rate:,.0f} | {ref['peak_rss_mb']:.0f} MB |"
+    )
+    print(
+        f"| tsunagu import amazon-orders | {ours['rows']:,.0f} | {ours['seconds']:.1f} | "
+        f"{our_rate:,.0f} | {ours['peak_rss_mb']:.0f} MB |"
+    )
     print()
-    print(f"ratio tsunagu / reference: {our_rate / ref_rate:.2f} (target ≥ 0.33); "
-          f"tsunagu peak RSS {ours['peak_rss_mb']:.0f} MB (target < 500 MB); "
-          f"events stored {ours['events_stored']:,.0f}, rows rejected {ours['rejected']:,.0f}")
+    print(
+        f"ratio tsunagu / reference: {our_rate / ref_rate:.2f} (target ≥ 0.33); "
+        f"tsunagu peak RSS {ours['peak_rss_mb']:.0f} MB (target < 500 MB); "
+        f"events stored {ours['events_stored']:,.0f}, rows rejected {ours['rejected']:,.0f}"
+    )
 
 
 if __name__ == "__main__":

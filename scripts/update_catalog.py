@@ -26,8 +26,11 @@ from tsunagu.core import catalog_tools as ct  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if any message lacks a Japanese translation")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any message lacks a Japanese translation",
+    )
     parser.add_argument("--lang", default="ja", help="catalog language (default: ja)")
     args = parser.parse_args(argv)
     lang: str = args.lang
@@ -40,11 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         for msgid in missing:
             print(f"untranslated: {msgid!r}")
         for msgid, expected, got in mismatched:
-            print(f"placeholders differ: {msgid!r}: id has {sorted(expected)}, "
-                  f"translation has {sorted(got)}")
+            print(
+                f"placeholders differ: {msgid!r}: id has {sorted(expected)}, "
+                f"translation has {sorted(got)}"
+            )
         total = sum(1 for m in template if m.id)
-        print(f"{total} messages, {len(missing)} without a {lang} translation, "
-              f"{len(mismatched)} with mismatched placeholders")
+        print(
+            f"{total} messages, {len(missing)} without a {lang} translation, "
+            f"{len(mismatched)} with mismatched placeholders"
+        )
         return 1 if missing or mismatched else 0
 
     template, catalog, wrote_pot, wrote_po = ct.update(ROOT, lang)
@@ -52,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     missing = ct.untranslated(template, catalog)
     pot, po = ct.TEMPLATE_FILE, ct.po_path(ROOT, lang).relative_to(ROOT)
     print(f"{pot}: {total} messages ({'written' if wrote_pot else 'unchanged'})")
-    print(f"{po}: {len(missing)} to translate, {len(catalog.obsolete)} obsolete "
-          f"({'written' if wrote_po else 'unchanged'})")
+    print(
+        f"{po}: {len(missing)} to translate, {len(catalog.obsolete)} obsolete "
+        f"({'written' if wrote_po else 'unchanged'})"
+    )
     return 0
 
 

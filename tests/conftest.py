@@ -75,7 +75,7 @@ def pg_database(worker_id: str) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         admin.dispose()
         reason = f"PostgreSQL is not reachable at {admin_url}: {exc.__class__.__name__}: {exc}"
         if _in_ci():
@@ -98,9 +98,20 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 
 _PG_TABLES = (
-    "events", "orders", "order_items", "order_cases", "messages", "violations", "personal_records",
-    "personal_links", "installation_secrets", "import_runs", "jobs", "daily_order_rollups",
-    "stores", "sellers",
+    "events",
+    "orders",
+    "order_items",
+    "order_cases",
+    "messages",
+    "violations",
+    "personal_records",
+    "personal_links",
+    "installation_secrets",
+    "import_runs",
+    "jobs",
+    "daily_order_rollups",
+    "stores",
+    "sellers",
 )
 
 

@@ -14,10 +14,13 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _ids = count(1)
 
 
-def make_seller(db: Any, *, name: str = "Kyoto Tea Works", marketplaces: tuple[str, ...] = ("JP", "US")) -> str:
+def make_seller(
+    db: Any, *, name: str = "Kyoto Tea Works", marketplaces: tuple[str, ...] = ("JP", "US")
+) -> str:
     with unit_of_work(db.factory) as session:
-        seller = create_seller(session, name=name, marketplaces=marketplaces,
-                               registry=db.registry, now=NOW)
+        seller = create_seller(
+            session, name=name, marketplaces=marketplaces, registry=db.registry, now=NOW
+        )
         return seller.id
 
 
@@ -25,19 +28,44 @@ def at(days: float = 0, base: datetime = NOW) -> str:
     return format_instant(base + timedelta(days=days))
 
 
-def event(type_: str, seller: str, *, marketplace: str = "JP", when: str | None = None,
-          event_id: str | None = None, **fields: Any) -> dict[str, Any]:
+def event(
+    type_: str,
+    seller: str,
+    *,
+    marketplace: str = "JP",
+    when: str | None = None,
+    event_id: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     return {
-        "event_id": event_id or f"t-{next(_ids)}", "type": type_, "seller": seller,
-        "marketplace": marketplace, "at": when or at(-10), **fields,
+        "event_id": event_id or f"t-{next(_ids)}",
+        "type": type_,
+        "seller": seller,
+        "marketplace": marketplace,
+        "at": when or at(-10),
+        **fields,
     }
 
 
-def placed(seller: str, order_id: str, *, marketplace: str = "JP", when: str | None = None,
-           price: int = 1980, channel: str = "MFN", **fields: Any) -> dict[str, Any]:
+def placed(
+    seller: str,
+    order_id: str,
+    *,
+    marketplace: str = "JP",
+    when: str | None = None,
+    price: int = 1980,
+    channel: str = "MFN",
+    **fields: Any,
+) -> dict[str, Any]:
     currency = "JPY" if marketplace == "JP" else "USD"
     return event(
-        "order_placed", seller, marketplace=marketplace, when=when, order_id=order_id,
-        channel=channel, currency=currency,
-        items=[{"sku": "MATCHA-100", "quantity": 1, "price": price}], **fields,
+        "order_placed",
+        seller,
+        marketplace=marketplace,
+        when=when,
+        order_id=order_id,
+        channel=channel,
+        currency=currency,
+        items=[{"sku": "MATCHA-100", "quantity": 1, "price": price}],
+        **fields,
     )

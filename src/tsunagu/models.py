@@ -10,7 +10,19 @@ from tsunagu.sellers.models import Seller, Store
 metadata = Base.metadata
 
 __all__ = [
-    "DailyOrderRollup", "Event", "ImportRun", "InstallationSecret", "Job", "Message", "Order",
-    "OrderCase", "OrderItem", "PersonalLink", "PersonalRecord", "Seller", "Store", "Violation",
+    "DailyOrderRollup",
+    "Event",
+    "ImportRun",
+    "InstallationSecret",
+    "Job",
+    "Message",
+    "Order",
+    "OrderCase",
+    "OrderItem",
+    "PersonalLink",
+    "PersonalRecord",
+    "Seller",
+    "Store",
+    "Violation",
     "metadata",
 ]

@@ -22,7 +22,9 @@ def client(db: Db) -> Iterator[TestClient]:
         yield c
 
 
-def new_seller(client: TestClient, name: str = "Kyoto Tea Works", markets: tuple[str, ...] = ("JP", "US")) -> str:
+def new_seller(
+    client: TestClient, name: str = "Kyoto Tea Works", markets: tuple[str, ...] = ("JP", "US")
+) -> str:
     r = client.post("/v1/sellers", json={"name": name, "marketplaces": list(markets)})
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -38,8 +40,9 @@ def assert_envelope(r, status: int, code: str) -> dict:
 
 
 def test_create_list_and_show_sellers(client: TestClient):
-    r = client.post("/v1/sellers", json={"name": "Kyoto Tea Works",
-                                         "marketplaces": ["A1VC38T7YXB528", "US"]})
+    r = client.post(
+        "/v1/sellers", json={"name": "Kyoto Tea Works", "marketplaces": ["A1VC38T7YXB528", "US"]}
+    )
     assert r.status_code == 201
     created = r.json()
     assert [s["marketplace"] for s in created["stores"]] == ["JP", "US"]
@@ -69,12 +72,16 @@ def test_unknown_seller_is_404_with_the_envelope(client: TestClient):
 
 
 def test_bad_seller_body_is_422_with_field_details(client: TestClient):
-    error = assert_envelope(client.post("/v1/sellers", json={"name": "", "marketplaces": []}),
-                            422, "validation_error")
+    error = assert_envelope(
+        client.post("/v1/sellers", json={"name": "", "marketplaces": []}), 422, "validation_error"
+    )
     fields = {e["field"] for e in error["details"]["errors"]}
     assert {"name", "marketplaces"} <= fields
-    assert_envelope(client.post("/v1/sellers", json={"name": "x", "marketplaces": ["XX"]}),
-                    404, "unknown_marketplace")
+    assert_envelope(
+        client.post("/v1/sellers", json={"name": "x", "marketplaces": ["XX"]}),
+        404,
+        "unknown_marketplace",
+    )
 
 
 def test_page_size_is_capped(client: TestClient):
@@ -101,16 +108,21 @@ def test_post_events_answers_per_item(client: TestClient):
 
 def test_post_events_needs_a_json_array(client: TestClient):
     assert_envelope(client.post("/v1/events", json={"event_id": "x"}), 400, "not_an_array")
-    assert_envelope(client.post("/v1/events", content=b"{nope",
-                                headers={"content-type": "application/json"}), 400, "invalid_json")
+    assert_envelope(
+        client.post("/v1/events", content=b"{nope", headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
+    )
 
 
 def test_body_over_the_limit_is_413(client: TestClient):
     """API-06: the body limit holds for declared and streamed bodies."""
     big = orjson.dumps([{"pad": "x" * 1000}] * 100)
-    assert_envelope(client.post("/v1/events", content=big,
-                                headers={"content-type": "application/json"}),
-                    413, "payload_too_large")
+    assert_envelope(
+        client.post("/v1/events", content=big, headers={"content-type": "application/json"}),
+        413,
+        "payload_too_large",
+    )
 
     def chunks() -> Iterator[bytes]:
         yield b"["
@@ -118,9 +130,11 @@ def test_body_over_the_limit_is_413(client: TestClient):
             yield b'{"pad": "' + b"x" * 1000 + b'"},'
         yield b"{}]"
 
-    assert_envelope(client.post("/v1/events", content=chunks(),
-                                headers={"content-type": "application/json"}),
-                    413, "payload_too_large")
+    assert_envelope(
+        client.post("/v1/events", content=chunks(), headers={"content-type": "application/json"}),
+        413,
+        "payload_too_large",
+    )
 
 
 def test_orders_are_listed_newest_first_with_filters_and_paging(client: TestClient):
@@ -131,33 +145,43 @@ def test_orders_are_listed_newest_first_with_filters_and_paging(client: TestClie
     assert client.post("/v1/events", json=events).json()["rejected"] == 0
     page = client.get(f"/v1/sellers/{seller}/orders", params={"limit": 4}).json()
     assert [o["order_id"] for o in page["items"]] == ["503-1", "503-2", "112-1", "503-3"]
-    rest = client.get(f"/v1/sellers/{seller}/orders",
-                      params={"limit": 4, "cursor": page["next_cursor"]}).json()
+    rest = client.get(
+        f"/v1/sellers/{seller}/orders", params={"limit": 4, "cursor": page["next_cursor"]}
+    ).json()
     assert [o["order_id"] for o in rest["items"]] == ["503-4", "503-5"]
     assert rest["next_cursor"] is None
-    jp_cancelled = client.get(f"/v1/sellers/{seller}/orders",
-                              params={"marketplace": "JP", "status": "cancelled"}).json()
+    jp_cancelled = client.get(
+        f"/v1/sellers/{seller}/orders", params={"marketplace": "JP", "status": "cancelled"}
+    ).json()
     assert [(o["order_id"], o["cancelled_by"]) for o in jp_cancelled["items"]] == [
         ("503-2", "seller")
     ]
     one = client.get(f"/v1/sellers/{seller}/orders/US/112-1").json()
     assert (one["currency"], one["items_total"]) == ("USD", 1980)
-    assert_envelope(client.get(f"/v1/sellers/{seller}/orders", params={"cursor": "garbage"}),
-                    422, "invalid_cursor")
-    assert_envelope(client.get(f"/v1/sellers/{seller}/orders", params={"status": "lost"}),
-                    422, "invalid_status")
+    assert_envelope(
+        client.get(f"/v1/sellers/{seller}/orders", params={"cursor": "garbage"}),
+        422,
+        "invalid_cursor",
+    )
+    assert_envelope(
+        client.get(f"/v1/sellers/{seller}/orders", params={"status": "lost"}), 422, "invalid_status"
+    )
 
 
 def test_errors_follow_accept_language(client: TestClient):
     r = client.get("/v1/sellers/sel_nope", headers={"accept-language": "ja-JP,ja;q=0.9"})
     assert r.json()["error"]["code"] == "seller_not_found"
-    assert r.json()["error"]["message"] != client.get("/v1/sellers/sel_nope").json()["error"]["message"]
+    assert (
+        r.json()["error"]["message"]
+        != client.get("/v1/sellers/sel_nope").json()["error"]["message"]
+    )
 
 
 def test_probes_and_openapi(client: TestClient, db: Db):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
     spec = client.get("/openapi.json").json()
     assert {"/v1/sellers", "/v1/events", "/v1/sellers/{seller_id}/orders"} <= set(spec["paths"])
 
@@ -177,14 +201,20 @@ def test_home_page_speaks_both_languages(client: TestClient):
     new_seller(client, "Kyoto Tea Works")
     en = client.get("/", headers={"accept-language": "en"}).text
     ja = client.get("/?lang=ja").text
-    assert "Kyoto Tea Works" in en and "Kyoto Tea Works" in ja
-    assert '<html lang="ja">' in ja and '<html lang="en">' in en
+    assert "Kyoto Tea Works" in en
+    assert "Kyoto Tea Works" in ja
+    assert '<html lang="ja">' in ja
+    assert '<html lang="en">' in en
 
 
 def test_settings_replace_keeps_limit(db: Db):
     # the body limit comes from settings, not a constant
     s = replace(Settings(database_url=db.url), max_body_bytes=10)
     with TestClient(create_app(s, migrate=False)) as c:
-        assert_envelope(c.post("/v1/events", content=b"[1,2,3,4,5,6]",
-                               headers={"content-type": "application/json"}),
-                        413, "payload_too_large")
+        assert_envelope(
+            c.post(
+                "/v1/events", content=b"[1,2,3,4,5,6]", headers={"content-type": "application/json"}
+            ),
+            413,
+            "payload_too_large",
+        )

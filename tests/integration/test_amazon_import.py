@@ -25,8 +25,16 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 #: Personal values of the sample files that must never reach the event log.
 US_PERSONAL = (
-    "m.oyelaran@example.org", "Marcus Oyelaran", "617-555-0134", "Tremont", "BOSTON", "02108",
-    "98101-2118", "Seattle", "Ana Castellanos", "Henry Castellanos",
+    "m.oyelaran@example.org",
+    "Marcus Oyelaran",
+    "617-555-0134",
+    "Tremont",
+    "BOSTON",
+    "02108",
+    "98101-2118",
+    "Seattle",
+    "Ana Castellanos",
+    "Henry Castellanos",
 )
 
 
@@ -42,8 +50,14 @@ def run_import(
     db: Db, kind: str, name: str, seller: str, marketplace: str = "US", **options: Any
 ) -> ImportResult:
     return import_file(
-        db.factory, kind, DATA / name, seller_id=seller,
-        marketplace=db.registry.require(marketplace), registry=db.registry, now=NOW, **options,
+        db.factory,
+        kind,
+        DATA / name,
+        seller_id=seller,
+        marketplace=db.registry.require(marketplace),
+        registry=db.registry,
+        now=NOW,
+        **options,
     )
 
 
@@ -62,23 +76,29 @@ def orders(db: Db, seller: str) -> dict[str, dict[str, Any]]:
 
 def items(db: Db, seller: str, order_id: str) -> list[tuple[Any, ...]]:
     return query(
-        db, "SELECT sku, quantity, price, tax FROM order_items WHERE seller_id = :s "
-        "AND order_id = :o ORDER BY line_no", s=seller, o=order_id,
+        db,
+        "SELECT sku, quantity, price, tax FROM order_items WHERE seller_id = :s "
+        "AND order_id = :o ORDER BY line_no",
+        s=seller,
+        o=order_id,
     )
 
 
 def signature(db: Db, seller: str) -> tuple[object, ...]:
     """Everything an import can change: events, orders and their items."""
     events = query(
-        db, "SELECT event_id, body_hash FROM events WHERE seller_id = :s ORDER BY event_id",
+        db,
+        "SELECT event_id, body_hash FROM events WHERE seller_id = :s ORDER BY event_id",
         s=seller,
     )
     order_rows = sorted(
         tuple((k, str(v)) for k, v in sorted(row.items())) for row in orders(db, seller).values()
     )
     item_rows = query(
-        db, "SELECT order_id, line_no, sku, quantity, price, tax FROM order_items "
-        "WHERE seller_id = :s ORDER BY order_id, line_no", s=seller,
+        db,
+        "SELECT order_id, line_no, sku, quantity, price, tax FROM order_items "
+        "WHERE seller_id = :s ORDER BY order_id, line_no",
+        s=seller,
     )
     return (events, order_rows, item_rows)
 
@@ -109,9 +129,14 @@ def test_us_file_stores_every_order_but_the_pending_one(db: Db) -> None:
     summary = result.as_dict()
     assert summary["rejected"] == 0
     assert summary["file"] == {
-        "rows": 16, "orders": 12, "pending": 1, "known_orders": 0, "other_channel": 0,
+        "rows": 16,
+        "orders": 12,
+        "pending": 1,
+        "known_orders": 0,
+        "other_channel": 0,
         # ship city, state, postal code and country of the 11 stored orders
-        "encoding": "utf-8", "personal_values": 44,
+        "encoding": "utf-8",
+        "personal_values": 44,
     }
     # 11 order_placed + 7 order_shipped + 1 order_cancelled
     assert summary["stored"] == 19
@@ -130,7 +155,8 @@ def test_rows_of_one_order_need_not_be_adjacent(db: Db) -> None:
     assert order["items_total"] == 8399
     assert order["tax_total"] == 740
     assert items(db, seller, "114-0587213-7730916") == [
-        ("MATCHA-UJI-100G", 1, 1999, 176), ("TETSUBIN-08L", 1, 6400, 564),
+        ("MATCHA-UJI-100G", 1, 1999, 176),
+        ("TETSUBIN-08L", 1, 6400, 564),
     ]
     assert orders(db, seller)["113-3341876-5109237"]["is_business"]
 
@@ -160,8 +186,10 @@ def test_cancelled_order_with_blank_amounts_is_placed_at_zero_and_cancelled_by_u
     assert order["items_total"] == 0
     assert items(db, seller, "113-7719402-0045263") == [("TETSUBIN-08L", 0, 0, None)]
     (body,) = query(
-        db, "SELECT body FROM events WHERE seller_id = :s AND event_id = :e",
-        s=seller, e="amzn:113-7719402-0045263:placed",
+        db,
+        "SELECT body FROM events WHERE seller_id = :s AND event_id = :e",
+        s=seller,
+        e="amzn:113-7719402-0045263:placed",
     )
     assert orjson.loads(body[0])["amounts_known"] is False
 
@@ -329,9 +357,14 @@ def test_buyer_data_goes_to_the_personal_store_never_to_events(db: Db) -> None:
     assert "Ana Castellanos" in stored["recipient_name"]
     assert {"02108", "98101-2118"} <= stored["ship_postal_code"]
     # the unknown order of line 8 left nothing behind
-    assert not any("112-5590013-4408836" in link for link in query(
-        db, "SELECT order_id FROM personal_links WHERE seller_id = :s", s=seller,
-    ))
+    assert not any(
+        "112-5590013-4408836" in link
+        for link in query(
+            db,
+            "SELECT order_id FROM personal_links WHERE seller_id = :s",
+            s=seller,
+        )
+    )
     bodies = "\n".join(event_bodies(db, seller))
     for value in US_PERSONAL:
         assert value not in bodies
@@ -361,14 +394,14 @@ def test_us_feedback_with_short_us_dates(db: Db) -> None:
     stored = orders(db, seller)
     assert stored["112-4830291-5520147"]["feedback_rating"] == 2
     # 10/9/26 at midnight in Los Angeles (PDT, UTC-7)
-    assert stored["112-4830291-5520147"]["feedback_at"] == datetime(
-        2026, 10, 9, 7, 0, tzinfo=UTC
-    )
+    assert stored["112-4830291-5520147"]["feedback_at"] == datetime(2026, 10, 9, 7, 0, tzinfo=UTC)
     assert stored["114-0587213-7730916"]["feedback_rating"] == 1
     assert stored["113-9064427-7786105"]["feedback_rating"] == 2
     (at,) = query(
-        db, "SELECT body FROM events WHERE event_id = :e AND seller_id = :s",
-        e="amzn:112-4830291-5520147:feedback:2026-10-09:2", s=seller,
+        db,
+        "SELECT body FROM events WHERE event_id = :e AND seller_id = :s",
+        e="amzn:112-4830291-5520147:feedback:2026-10-09:2",
+        s=seller,
     )
     assert orjson.loads(at[0])["at"] == "2026-10-09T07:00:00Z"
     bodies = "\n".join(event_bodies(db, seller))

@@ -14,12 +14,19 @@ import pytest
 from tests.factories import at, event, placed
 
 
-def tsunagu(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def tsunagu(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "TSUNAGU_DATABASE_URL"}
     full_env.update({"TSUNAGU_LANG": "en", **(env or {})})
     return subprocess.run(
-        [sys.executable, "-m", "tsunagu.cli", *args], cwd=cwd, env=full_env, capture_output=True,
-        text=True, timeout=120, check=False,
+        [sys.executable, "-m", "tsunagu.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -38,7 +45,8 @@ def test_default_database_is_tsunagu_db_in_the_working_directory(tmp_path: Path)
     r = tsunagu(tmp_path, "sellers", "create", "--name", "Kyoto Tea Works", "-m", "JP", "-m", "US")
     assert r.returncode == 0, r.stderr
     seller_id = r.stdout.strip()
-    assert seller_id.startswith("sel_") and "\n" not in seller_id  # the id alone on stdout
+    assert seller_id.startswith("sel_")
+    assert "\n" not in seller_id
     assert (tmp_path / "tsunagu.db").is_file()
     shown = json.loads(tsunagu(tmp_path, "sellers", "show", seller_id, "--json").stdout)
     assert shown["id"] == seller_id
@@ -55,23 +63,37 @@ def test_create_json_has_id_name_and_stores(tmp_path: Path):
 
 def test_events_import_reports_exit_codes_and_json(tmp_path: Path):
     seller = tsunagu(tmp_path, "sellers", "create", "--name", "K", "-m", "JP").stdout.strip()
-    good = write_jsonl(tmp_path / "good.jsonl", [placed(seller, "503-1", when=at(-3)),
-                                                  event("order_shipped", seller, order_id="503-1",
-                                                        tracking_id="T", when=at(-2))])
+    good = write_jsonl(
+        tmp_path / "good.jsonl",
+        [
+            placed(seller, "503-1", when=at(-3)),
+            event("order_shipped", seller, order_id="503-1", tracking_id="T", when=at(-2)),
+        ],
+    )
     r = tsunagu(tmp_path, "events", "import", str(good))
     assert r.returncode == 0, r.stderr
     assert "read 2 · stored 2 · duplicates 0 · rejected 0" in r.stdout
-    bad = write_jsonl(tmp_path / "bad.jsonl", [
-        placed(seller, "503-2"), "{oops", event("feedback_posted", seller, order_id="503-404",
-                                                rating=1),
-    ])
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            placed(seller, "503-2"),
+            "{oops",
+            event("feedback_posted", seller, order_id="503-404", rating=1),
+        ],
+    )
     r = tsunagu(tmp_path, "events", "import", str(bad), "--json")
     assert r.returncode == 1
     report = json.loads(r.stdout)
     assert {k: report[k] for k in ("read", "stored", "duplicates", "rejected")} == {
-        "read": 3, "stored": 1, "duplicates": 0, "rejected": 2}
-    assert [(e["line"], e["code"]) for e in report["errors"]] == [(2, "invalid_json"),
-                                                                  (3, "unknown_order")]
+        "read": 3,
+        "stored": 1,
+        "duplicates": 0,
+        "rejected": 2,
+    }
+    assert [(e["line"], e["code"]) for e in report["errors"]] == [
+        (2, "invalid_json"),
+        (3, "unknown_order"),
+    ]
     assert set(report["errors"][1]) == {"line", "field", "code", "value", "message"}
     again = json.loads(tsunagu(tmp_path, "events", "import", str(good), "--json").stdout)
     assert (again["stored"], again["duplicates"]) == (0, 2)
@@ -101,24 +123,36 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path: Path):
 def test_unknown_seller_exits_1_with_code(tmp_path: Path):
     r = tsunagu(tmp_path, "sellers", "show", "sel_nobody")
     assert r.returncode == 1
-    assert "seller_not_found" in r.stderr and "Traceback" not in r.stderr
+    assert "seller_not_found" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_orders_list_filters(tmp_path: Path):
-    seller = tsunagu(tmp_path, "sellers", "create", "--name", "K", "-m", "JP", "-m", "US").stdout.strip()
-    f = write_jsonl(tmp_path / "e.jsonl", [
-        placed(seller, "503-1", when=at(-3)), placed(seller, "112-1", marketplace="US", when=at(-2)),
-        event("order_cancelled", seller, order_id="503-1", by="buyer", when=at(-1)),
-    ])
+    seller = tsunagu(
+        tmp_path, "sellers", "create", "--name", "K", "-m", "JP", "-m", "US"
+    ).stdout.strip()
+    f = write_jsonl(
+        tmp_path / "e.jsonl",
+        [
+            placed(seller, "503-1", when=at(-3)),
+            placed(seller, "112-1", marketplace="US", when=at(-2)),
+            event("order_cancelled", seller, order_id="503-1", by="buyer", when=at(-1)),
+        ],
+    )
     assert tsunagu(tmp_path, "events", "import", str(f)).returncode == 0
-    cancelled = json.loads(tsunagu(tmp_path, "orders", "list", "--seller", seller, "--status",
-                                   "cancelled", "--json").stdout)
+    cancelled = json.loads(
+        tsunagu(
+            tmp_path, "orders", "list", "--seller", seller, "--status", "cancelled", "--json"
+        ).stdout
+    )
     assert [o["order_id"] for o in cancelled["items"]] == ["503-1"]
-    us = json.loads(tsunagu(tmp_path, "orders", "list", "--seller", seller, "-m", "US",
-                            "--json").stdout)
+    us = json.loads(
+        tsunagu(tmp_path, "orders", "list", "--seller", seller, "-m", "US", "--json").stdout
+    )
     assert [o["order_id"] for o in us["items"]] == ["112-1"]
     table = tsunagu(tmp_path, "orders", "list", "--seller", seller)
-    assert "503-1" in table.stdout and "112-1" in table.stdout
+    assert "503-1" in table.stdout
+    assert "112-1" in table.stdout
 
 
 def test_marketplaces_from_config_file(tmp_path: Path):
@@ -141,8 +175,16 @@ def test_broken_config_is_a_usage_error(tmp_path: Path):
 
 @pytest.mark.pg
 def test_database_url_selects_postgresql(tmp_path: Path, pg_db: Any):
-    r = tsunagu(tmp_path, "sellers", "create", "--name", "PG", "-m", "JP",
-                env={"TSUNAGU_DATABASE_URL": pg_db.url})
+    r = tsunagu(
+        tmp_path,
+        "sellers",
+        "create",
+        "--name",
+        "PG",
+        "-m",
+        "JP",
+        env={"TSUNAGU_DATABASE_URL": pg_db.url},
+    )
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "tsunagu.db").exists()
 

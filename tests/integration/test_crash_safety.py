@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from benchmarks.import_orders import generate
 from sqlalchemy import text
 
-from benchmarks.import_orders import generate
 from tests.conftest import Db
 from tests.factories import NOW
 from tsunagu.core.db import unit_of_work
@@ -53,9 +53,11 @@ def signature(db: Db) -> dict[str, tuple[int, str]]:
 
 def prepare(db: Db) -> None:
     """An empty store with the seller and a fixed pseudonym key (so runs are comparable)."""
-    tables = ("events, orders, order_items, order_cases, messages, violations, "
-              "personal_records, personal_links, import_runs, installation_secrets, stores, "
-              "sellers")
+    tables = (
+        "events, orders, order_items, order_cases, messages, violations, "
+        "personal_records, personal_links, import_runs, installation_secrets, stores, "
+        "sellers"
+    )
     with db.engine.begin() as conn:
         if db.kind == "pg":
             conn.execute(text(f"TRUNCATE {tables} CASCADE"))
@@ -64,26 +66,50 @@ def prepare(db: Db) -> None:
             conn.execute(text("DROP TRIGGER IF EXISTS events_no_delete"))
             for table in tables.split(", "):
                 conn.execute(text(f"DELETE FROM {table}"))
-            conn.execute(text("CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
-                              "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+                    "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+                )
+            )
     with unit_of_work(db.factory) as session:
-        create_seller(session, name="Crash test", marketplaces=["US"], registry=db.registry,
-                      now=NOW, seller_id=SELLER)
-        session.execute(text("INSERT INTO installation_secrets (name, value) "
-                             "VALUES ('pseudonym_key', :v)"), {"v": SECRET})
+        create_seller(
+            session,
+            name="Crash test",
+            marketplaces=["US"],
+            registry=db.registry,
+            now=NOW,
+            seller_id=SELLER,
+        )
+        session.execute(
+            text("INSERT INTO installation_secrets (name, value) VALUES ('pseudonym_key', :v)"),
+            {"v": SECRET},
+        )
 
 
 def command(path: Path) -> list[str]:
-    return [sys.executable, "-m", "tsunagu.cli", "import", "amazon-orders", str(path),
-            "--seller", SELLER, "--marketplace", "US", "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "tsunagu.cli",
+        "import",
+        "amazon-orders",
+        str(path),
+        "--seller",
+        SELLER,
+        "--marketplace",
+        "US",
+        "--json",
+    ]
 
 
 def partial_state_is_consistent(db: Db) -> tuple[int, bool]:
     """Between chunks every stored order has its projection row and vice versa."""
     with db.engine.connect() as conn:
         events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
-        placed = conn.execute(text(
-            "SELECT count(*) FROM events WHERE type = 'order_placed'")).scalar_one()
+        placed = conn.execute(
+            text("SELECT count(*) FROM events WHERE type = 'order_placed'")
+        ).scalar_one()
         orders = conn.execute(text("SELECT count(*) FROM orders")).scalar_one()
     return int(events), placed == orders
 
@@ -118,8 +144,9 @@ def crash_and_rerun(db: Db, path: Path, env: dict[str, str], reset: Callable[[],
     mid_import = 0
     for _ in range(KILLS):
         reset()
-        proc = subprocess.Popen(command(path), env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command(path), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if rng.random() < 0.25:
             time.sleep(rng.uniform(0.0, duration))  # anywhere: start-up, checking, writing
         else:

@@ -18,8 +18,14 @@ from tsunagu.events import ingest
 
 def run(db: Db, events: list[Any], **kwargs: Any) -> ingest.Report:
     kwargs.setdefault("chunk_size", 3)
-    return ingest.run(db.factory, lambda: enumerate(events, start=1), registry=db.registry,
-                      now=NOW, source_label="test", **kwargs)
+    return ingest.run(
+        db.factory,
+        lambda: enumerate(events, start=1),
+        registry=db.registry,
+        now=NOW,
+        source_label="test",
+        **kwargs,
+    )
 
 
 def signature(db: Db) -> dict[str, list[tuple[Any, ...]]]:
@@ -38,8 +44,10 @@ def signature(db: Db) -> dict[str, list[tuple[Any, ...]]]:
 
 def test_reimporting_the_same_events_changes_nothing(db: Db):
     seller = make_seller(db)
-    events = [placed(seller, "503-1", event_id="p1"),
-              event("order_shipped", seller, order_id="503-1", tracking_id="T1", event_id="s1")]
+    events = [
+        placed(seller, "503-1", event_id="p1"),
+        event("order_shipped", seller, order_id="503-1", tracking_id="T1", event_id="s1"),
+    ]
     first = run(db, events)
     assert (first.read, first.stored, first.duplicates, first.rejected) == (2, 2, 0, 0)
     before = signature(db)
@@ -60,18 +68,27 @@ def test_same_id_with_a_different_body_is_an_event_conflict(db: Db):
 
 def test_conflict_inside_one_file_names_the_later_line(db: Db):
     seller = make_seller(db)
-    report = run(db, [placed(seller, "503-1", event_id="p1", price=1000),
-                      placed(seller, "503-1", event_id="p1", price=1000),
-                      placed(seller, "503-1", event_id="p1", price=9999)])
+    report = run(
+        db,
+        [
+            placed(seller, "503-1", event_id="p1", price=1000),
+            placed(seller, "503-1", event_id="p1", price=1000),
+            placed(seller, "503-1", event_id="p1", price=9999),
+        ],
+    )
     assert (report.stored, report.duplicates, report.rejected) == (1, 1, 1)
     assert report.errors[0].line == 3
 
 
 def test_feedback_before_its_order_in_the_same_batch_is_fine(db: Db):
     seller = make_seller(db)
-    report = run(db, [event("feedback_posted", seller, order_id="503-1", rating=1,
-                            when=at(-1)),
-                      placed(seller, "503-1", when=at(-5))])
+    report = run(
+        db,
+        [
+            event("feedback_posted", seller, order_id="503-1", rating=1, when=at(-1)),
+            placed(seller, "503-1", when=at(-5)),
+        ],
+    )
     assert report.rejected == 0
     with db.session() as s:
         rating = s.execute(text("SELECT feedback_rating FROM orders")).scalar_one()
@@ -81,16 +98,26 @@ def test_feedback_before_its_order_in_the_same_batch_is_fine(db: Db):
 @pytest.mark.parametrize(
     ("make", "field", "code"),
     [
-        (lambda seller: event("order_delivered", "sel_nobody", order_id="x"), "seller",
-         "unknown_seller"),
-        (lambda seller: event("order_delivered", seller, marketplace="XX", order_id="x"),
-         "marketplace", "unknown_marketplace"),
-        (lambda seller: event("order_delivered", seller, order_id="never-placed"), "order_id",
-         "unknown_order"),
+        (
+            lambda seller: event("order_delivered", "sel_nobody", order_id="x"),
+            "seller",
+            "unknown_seller",
+        ),
+        (
+            lambda seller: event("order_delivered", seller, marketplace="XX", order_id="x"),
+            "marketplace",
+            "unknown_marketplace",
+        ),
+        (
+            lambda seller: event("order_delivered", seller, order_id="never-placed"),
+            "order_id",
+            "unknown_order",
+        ),
     ],
 )
-def test_references_to_unknown_things_are_rejected_with_a_clear_code(db: Db, make: Any,
-                                                                      field: str, code: str):
+def test_references_to_unknown_things_are_rejected_with_a_clear_code(
+    db: Db, make: Any, field: str, code: str
+):
     seller = make_seller(db)
     report = run(db, [make(seller)])
     assert [(e.field, e.code) for e in report.errors] == [(field, code)]
@@ -100,7 +127,9 @@ def test_references_to_unknown_things_are_rejected_with_a_clear_code(db: Db, mak
 def test_store_must_exist_in_that_marketplace(db: Db):
     seller = make_seller(db, marketplaces=("JP",))
     report = run(db, [placed(seller, "112-1", marketplace="US")])
-    assert [(e.field, e.code) for e in report.errors] == [("marketplace", "marketplace_not_enabled")]
+    assert [(e.field, e.code) for e in report.errors] == [
+        ("marketplace", "marketplace_not_enabled")
+    ]
 
 
 def test_partial_mode_stores_good_lines_strict_stores_nothing_dry_run_writes_nothing(db: Db):
@@ -127,7 +156,10 @@ def test_rejected_line_reports_line_field_code_value_and_counts_add_up(db: Db):
     assert report.read == report.stored + report.duplicates + report.rejected
     (error,) = report.errors
     assert (error.line, error.field, error.code, error.value) == (
-        2, "items[0].price", "invalid_type", "1980"
+        2,
+        "items[0].price",
+        "invalid_type",
+        "1980",
     )
 
 
@@ -142,9 +174,19 @@ def test_events_table_is_append_only(db: Db):
 
 def test_message_text_goes_to_personal_store_not_the_log(db: Db):
     seller = make_seller(db)
-    run(db, [placed(seller, "503-1"),
-             event("message_received", seller, message_id="m1", order_id="503-1",
-                   body="My phone is 090-1111-2222")])
+    run(
+        db,
+        [
+            placed(seller, "503-1"),
+            event(
+                "message_received",
+                seller,
+                message_id="m1",
+                order_id="503-1",
+                body="My phone is 090-1111-2222",
+            ),
+        ],
+    )
     with db.engine.connect() as conn:
         bodies = " ".join(r[0] for r in conn.execute(text("SELECT body FROM events")))
         personal = [r[0] for r in conn.execute(text("SELECT value FROM personal_records"))]
@@ -159,24 +201,56 @@ def _story(seller: str) -> list[dict[str, Any]]:
     for n in range(6):
         oid = f"503-{n}"
         events.append(placed(seller, oid, when=at(-20 + n), event_id=f"p{n}"))
-        events.append(event("order_shipped", seller, order_id=oid, when=at(-19 + n),
-                            tracking_id=f"T{n}", event_id=f"s{n}"))
+        events.append(
+            event(
+                "order_shipped",
+                seller,
+                order_id=oid,
+                when=at(-19 + n),
+                tracking_id=f"T{n}",
+                event_id=f"s{n}",
+            )
+        )
         if n % 2:
-            events.append(event("feedback_posted", seller, order_id=oid, rating=n % 5 + 1,
-                                when=at(-10 + n), event_id=f"f{n}"))
+            events.append(
+                event(
+                    "feedback_posted",
+                    seller,
+                    order_id=oid,
+                    rating=n % 5 + 1,
+                    when=at(-10 + n),
+                    event_id=f"f{n}",
+                )
+            )
         if n % 3 == 0:
-            events.append(event("claim_filed", seller, order_id=oid, claim_id=f"c{n}",
-                                when=at(-9 + n), event_id=f"c{n}"))
-    events.append(event("violation_opened", seller, violation_id="v1", severity="low",
-                        policy="receivedIntellectualPropertyComplaints", event_id="v1"))
+            events.append(
+                event(
+                    "claim_filed",
+                    seller,
+                    order_id=oid,
+                    claim_id=f"c{n}",
+                    when=at(-9 + n),
+                    event_id=f"c{n}",
+                )
+            )
+    events.append(
+        event(
+            "violation_opened",
+            seller,
+            violation_id="v1",
+            severity="low",
+            policy="receivedIntellectualPropertyComplaints",
+            event_id="v1",
+        )
+    )
     events.append(event("message_received", seller, message_id="m1", event_id="m1"))
-    events.append(event("message_answered", seller, message_id="m1", when=at(-9),
-                        event_id="m1a"))
+    events.append(event("message_answered", seller, message_id="m1", when=at(-9), event_id="m1a"))
     return events
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 10**6), chunk=st.integers(1, 7), pieces=st.integers(1, 4))
 def test_projection_is_the_same_however_events_are_split_and_ordered(
     sqlite_db: Db, seed: int, chunk: int, pieces: int
@@ -191,7 +265,7 @@ def test_projection_is_the_same_however_events_are_split_and_ordered(
     random.Random(seed).shuffle(shuffled)
     # the first batch must carry the orders; the rest arrive in any order and batching
     size = max(1, len(shuffled) // pieces)
-    batches = [shuffled[i:i + size] for i in range(0, len(shuffled), size)]
+    batches = [shuffled[i : i + size] for i in range(0, len(shuffled), size)]
     batches[0] = [e for e in events if e["type"] == "order_placed"] + batches[0]
     for batch in batches:
         report = run(db, batch, chunk_size=chunk)

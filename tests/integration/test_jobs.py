@@ -43,16 +43,24 @@ def test_rollup_counts_orders_by_local_day_of_each_marketplace(db: Db):
         # 08:00 in Tokyo on 24 Nov is 23:00 UTC on the 23rd: a JP order of the 24th
         placed(seller, "503-1", when="2026-11-24T08:00:00+09:00"),
         placed(seller, "503-2", when="2026-11-24T09:00:00+09:00"),
-        event("order_cancelled", seller, order_id="503-2", by="seller",
-              when="2026-11-24T10:00:00+09:00"),
+        event(
+            "order_cancelled",
+            seller,
+            order_id="503-2",
+            by="seller",
+            when="2026-11-24T10:00:00+09:00",
+        ),
     ]
-    report = ingest.run(db.factory, lambda: enumerate(events), registry=db.registry, now=T,
-                        source_label="test")
+    report = ingest.run(
+        db.factory, lambda: enumerate(events), registry=db.registry, now=T, source_label="test"
+    )
     assert report.rejected == 0
     service.run_due(db.factory, as_of=T)
     with db.session() as s:
-        rows = {(r.marketplace, r.day): (r.orders, r.cancelled, r.shipped)
-                for r in s.execute(select(DailyOrderRollup)).scalars()}
+        rows = {
+            (r.marketplace, r.day): (r.orders, r.cancelled, r.shipped)
+            for r in s.execute(select(DailyOrderRollup)).scalars()
+        }
     assert rows == {("US", "2026-11-23"): (1, 0, 0), ("JP", "2026-11-24"): (2, 1, 0)}
 
 
@@ -75,10 +83,15 @@ def test_a_failing_job_is_retried_with_backoff_then_succeeds(db: Db):
         with unit_of_work(db.factory) as s:
             assert service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
             assert not service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
-        assert [r["status"] for r in service.run_due(db.factory, as_of=T).ran
-                if r["kind"] == "test.flaky"] == ["retry"]
+        assert [
+            r["status"]
+            for r in service.run_due(db.factory, as_of=T).ran
+            if r["kind"] == "test.flaky"
+        ] == ["retry"]
         # not due again until the backoff has passed
-        assert not [r for r in service.run_due(db.factory, as_of=T).ran if r["kind"] == "test.flaky"]
+        assert not [
+            r for r in service.run_due(db.factory, as_of=T).ran if r["kind"] == "test.flaky"
+        ]
         second = service.run_due(db.factory, as_of=T + timedelta(minutes=3))
         assert [r["status"] for r in second.ran if r["kind"] == "test.flaky"] == ["retry"]
         third = service.run_due(db.factory, as_of=T + timedelta(minutes=10))
@@ -93,9 +106,14 @@ def test_a_failing_job_is_retried_with_backoff_then_succeeds(db: Db):
 def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(db: Db):
     service.run_due(db.factory, as_of=T)
     with db.engine.begin() as conn:  # a worker claimed the next day's job and then died
-        conn.execute(text("UPDATE jobs SET status = 'running', lease_until = :lease"),
-                     {"lease": (T + timedelta(days=1, minutes=5)).replace(tzinfo=None)
-                      if db.kind == "sqlite" else T + timedelta(days=1, minutes=5)})
+        conn.execute(
+            text("UPDATE jobs SET status = 'running', lease_until = :lease"),
+            {
+                "lease": (T + timedelta(days=1, minutes=5)).replace(tzinfo=None)
+                if db.kind == "sqlite"
+                else T + timedelta(days=1, minutes=5)
+            },
+        )
     assert service.run_due(db.factory, as_of=T + timedelta(days=1)).ran[0]["key"] == "2026-11-25"
     with db.session() as s:
         statuses = {j.key: j.status for j in s.execute(select(Job)).scalars()}

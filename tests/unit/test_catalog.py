@@ -82,7 +82,8 @@ def test_placeholder_helper_flags_renamed_and_dropped_fields() -> None:
     po.add("{count} orders", "注文 件")
     po.add("{a} and {b}", "{b} と {a}")  # reordering is fine
     assert [msgid for msgid, _, _ in ct.placeholder_mismatches(po)] == [
-        "Seller {seller_id} in {marketplace}", "{count} orders",
+        "Seller {seller_id} in {marketplace}",
+        "{count} orders",
     ]
 
 
@@ -93,8 +94,12 @@ def test_literal_marker_calls_are_all_extracted(template: Catalog) -> None:
     problems = []
     for path in sorted((ROOT / "src").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("_", "N_") and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+            ):
                 continue
             arg, where = node.args[0], f"{path.relative_to(ROOT)}:{node.lineno}"
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

@@ -57,8 +57,10 @@ def fulfilled_in_180_days(dataset: DemoDataset, seller: str) -> int:
     since = AS_OF_MIDNIGHT - timedelta(days=180)
     orders = by_order(events_of(dataset, seller))
     return sum(
-        1 for kinds in orders.values()
-        if "order_shipped" in kinds and "order_cancelled" not in kinds
+        1
+        for kinds in orders.values()
+        if "order_shipped" in kinds
+        and "order_cancelled" not in kinds
         and at(kinds["order_placed"][0]) >= since
     )
 
@@ -82,7 +84,11 @@ def test_different_seed_gives_different_events() -> None:
 def test_required_profiles_come_first_and_extras_follow() -> None:
     dataset = small(sellers=5)
     assert [s.profile for s in dataset.sellers] == [
-        "trademark_jp", "cancels_us", "healthy", "extra", "extra",
+        "trademark_jp",
+        "cancels_us",
+        "healthy",
+        "extra",
+        "extra",
     ]
     assert [s.id for s in dataset.sellers] == [f"sel_demo7_{n:02d}" for n in range(1, 6)]
     assert dataset.sellers[0].marketplaces == ("JP",)
@@ -145,7 +151,8 @@ def test_trademark_seller_is_clean_apart_from_the_violation() -> None:
             assert kinds_of["tracking_scanned"], "every older parcel has a carrier scan"
     received = {e["message_id"]: at(e) for e in events if e["type"] == "message_received"}
     closed = {
-        e["message_id"]: at(e) for e in events
+        e["message_id"]: at(e)
+        for e in events
         if e["type"] in ("message_answered", "message_no_response_needed")
     }
     for message_id, when in received.items():
@@ -158,7 +165,8 @@ def test_cancels_seller_cancels_many_orders_for_lack_of_stock() -> None:
     seller = seller_id(dataset, "cancels_us")
     placed = events_of(dataset, seller, "order_placed")
     stock_outs = [
-        e for e in events_of(dataset, seller, "order_cancelled")
+        e
+        for e in events_of(dataset, seller, "order_cancelled")
         if e["by"] == "seller" and e["reason"] == "out_of_stock"
     ]
     assert len(stock_outs) / len(placed) > 0.05
@@ -171,9 +179,12 @@ def test_cancels_seller_has_lost_parcels_with_not_received_claims() -> None:
     dataset = small()
     orders = by_order(events_of(dataset, seller_id(dataset, "cancels_us")))
     lost = [
-        kinds for kinds in orders.values()
-        if kinds["order_shipped"] and kinds["order_shipped"][0]["tracking_id"]
-        and not kinds["tracking_scanned"] and not kinds["order_delivered"]
+        kinds
+        for kinds in orders.values()
+        if kinds["order_shipped"]
+        and kinds["order_shipped"][0]["tracking_id"]
+        and not kinds["tracking_scanned"]
+        and not kinds["order_delivered"]
         and any(c["reason"] == "not_received" for c in kinds["claim_filed"])
     ]
     assert len(lost) >= 5
@@ -197,15 +208,20 @@ def test_healthy_seller_keeps_defects_well_under_targets() -> None:
         orders = by_order([e for e in events if e["marketplace"] == marketplace])
         mfn = [k for k in orders.values() if k["order_placed"][0]["channel"] == "MFN"]
         late = sum(
-            1 for k in mfn if k["order_shipped"] and at(k["order_shipped"][0])
+            1
+            for k in mfn
+            if k["order_shipped"]
+            and at(k["order_shipped"][0])
             > datetime.fromisoformat(str(k["order_placed"][0]["latest_ship_date"]))
         )
         seller_cancels = sum(
             1 for k in mfn for c in k["order_cancelled"] if c["by"] in ("seller", "system")
         )
         defects = sum(
-            1 for k in orders.values()
-            if k["claim_filed"] or k["chargeback_filed"]
+            1
+            for k in orders.values()
+            if k["claim_filed"]
+            or k["chargeback_filed"]
             or any(int(str(f["rating"])) <= 2 for f in k["feedback_posted"])
         )
         assert late / len(mfn) < 0.02
@@ -235,8 +251,16 @@ def test_fulfilment_steps_happen_in_order() -> None:
         for marketplace in seller.marketplaces:
             events = [e for e in events_of(dataset, seller.id) if e["marketplace"] == marketplace]
             for kinds in by_order(events).values():
-                steps = [kinds[k][0] for k in ("order_placed", "order_shipped",
-                                               "tracking_scanned", "order_delivered") if kinds[k]]
+                steps = [
+                    kinds[k][0]
+                    for k in (
+                        "order_placed",
+                        "order_shipped",
+                        "tracking_scanned",
+                        "order_delivered",
+                    )
+                    if kinds[k]
+                ]
                 assert [at(e) for e in steps] == sorted(at(e) for e in steps)
                 assert not (kinds["order_cancelled"] and kinds["order_shipped"])
 

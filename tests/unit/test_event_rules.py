@@ -36,8 +36,9 @@ def test_order_placed_with_jst_offset_is_stored_in_utc():
 
 def test_same_event_written_differently_has_one_canonical_form():
     a = placed("sel_1", "503-1", when="2026-10-01T09:30:00+09:00", event_id="e1")
-    b = dict(reversed(list(placed("sel_1", "503-1", when="2026-10-01T00:30:00Z",
-                                  event_id="e1").items())))
+    b = dict(
+        reversed(list(placed("sel_1", "503-1", when="2026-10-01T00:30:00Z", event_id="e1").items()))
+    )
     b["marketplace"] = "A1VC38T7YXB528"  # the Amazon id of JP
     assert ok(a).body_hash == ok(b).body_hash
 
@@ -102,8 +103,9 @@ def test_not_an_object():
 
 
 def test_feedback_rating_must_be_one_to_five():
-    assert ("rating", "invalid_value") in problems(event("feedback_posted", "s", order_id="o",
-                                                         rating=6))
+    assert ("rating", "invalid_value") in problems(
+        event("feedback_posted", "s", order_id="o", rating=6)
+    )
 
 
 def test_tracking_id_may_be_empty_meaning_none_given():
@@ -112,8 +114,15 @@ def test_tracking_id_may_be_empty_meaning_none_given():
 
 
 def test_message_text_is_lifted_out_of_the_event():
-    c = ok(event("message_received", "s", message_id="m1", subject="Where is it?",
-                 body="Call me on 090-0000-0000"))
+    c = ok(
+        event(
+            "message_received",
+            "s",
+            message_id="m1",
+            subject="Where is it?",
+            body="Call me on 090-0000-0000",
+        )
+    )
     assert "090-0000-0000" not in c.body
     assert "Where is it?" not in c.body
     assert dict(c.personal) == {"subject": "Where is it?", "body": "Call me on 090-0000-0000"}
@@ -131,32 +140,46 @@ def test_personal_data_fields_are_refused():
 def test_every_contract_type_has_a_valid_example():
     examples = {
         "order_placed": placed("s", "o"),
-        "order_promise_set": event("order_promise_set", "s", order_id="o",
-                                   latest_ship_date="2026-10-03T00:00:00Z"),
-        "order_shipped": event("order_shipped", "s", order_id="o", carrier="Yamato",
-                               tracking_id="1"),
+        "order_promise_set": event(
+            "order_promise_set", "s", order_id="o", latest_ship_date="2026-10-03T00:00:00Z"
+        ),
+        "order_shipped": event(
+            "order_shipped", "s", order_id="o", carrier="Yamato", tracking_id="1"
+        ),
         "tracking_scanned": event("tracking_scanned", "s", order_id="o"),
         "order_delivered": event("order_delivered", "s", order_id="o"),
-        "order_cancelled": event("order_cancelled", "s", order_id="o", by="seller",
-                                 reason="out_of_stock"),
+        "order_cancelled": event(
+            "order_cancelled", "s", order_id="o", by="seller", reason="out_of_stock"
+        ),
         "feedback_posted": event("feedback_posted", "s", order_id="o", rating=2),
         "feedback_removed": event("feedback_removed", "s", order_id="o"),
-        "claim_filed": event("claim_filed", "s", order_id="o", claim_id="c",
-                             reason="not_received"),
-        "claim_decided": event("claim_decided", "s", order_id="o", claim_id="c",
-                               outcome="granted_seller_funded"),
+        "claim_filed": event("claim_filed", "s", order_id="o", claim_id="c", reason="not_received"),
+        "claim_decided": event(
+            "claim_decided", "s", order_id="o", claim_id="c", outcome="granted_seller_funded"
+        ),
         "chargeback_filed": event("chargeback_filed", "s", order_id="o", chargeback_id="k"),
-        "chargeback_decided": event("chargeback_decided", "s", order_id="o", chargeback_id="k",
-                                    outcome="seller_won"),
+        "chargeback_decided": event(
+            "chargeback_decided", "s", order_id="o", chargeback_id="k", outcome="seller_won"
+        ),
         "message_received": event("message_received", "s", message_id="m", language="ja"),
         "message_answered": event("message_answered", "s", message_id="m"),
         "message_no_response_needed": event("message_no_response_needed", "s", message_id="m"),
         "return_requested": event("return_requested", "s", order_id="o", return_id="r"),
-        "return_resolved": event("return_resolved", "s", order_id="o", return_id="r",
-                                 outcome="refunded", buyer_satisfied=True),
-        "violation_opened": event("violation_opened", "s", violation_id="v",
-                                  policy="receivedIntellectualPropertyComplaints",
-                                  severity="low"),
+        "return_resolved": event(
+            "return_resolved",
+            "s",
+            order_id="o",
+            return_id="r",
+            outcome="refunded",
+            buyer_satisfied=True,
+        ),
+        "violation_opened": event(
+            "violation_opened",
+            "s",
+            violation_id="v",
+            policy="receivedIntellectualPropertyComplaints",
+            severity="low",
+        ),
         "violation_resolved": event("violation_resolved", "s", violation_id="v", how="appeal"),
         "refund_issued": event("refund_issued", "s", order_id="o", amount=500),
         "invoice_uploaded": event("invoice_uploaded", "s", order_id="o"),
@@ -169,17 +192,40 @@ def test_every_contract_type_has_a_valid_example():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                 max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
 
 @settings(max_examples=300)
-@given(st.dictionaries(st.sampled_from(
-    ["event_id", "type", "seller", "marketplace", "at", "order_id", "items", "channel",
-     "currency", "rating", "by", "tracking_id", "message_id", "amount", "claim_id"]
-), json_values, max_size=10) | json_values)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "event_id",
+                "type",
+                "seller",
+                "marketplace",
+                "at",
+                "order_id",
+                "items",
+                "channel",
+                "currency",
+                "rating",
+                "by",
+                "tracking_id",
+                "message_id",
+                "amount",
+                "claim_id",
+            ]
+        ),
+        json_values,
+        max_size=10,
+    )
+    | json_values
+)
 def test_any_json_gives_a_candidate_or_problems_never_an_exception(obj: object):
     result = validate(obj, REGISTRY)
     assert isinstance(result, Candidate) or (
@@ -205,7 +251,14 @@ def test_canonical_form_is_a_fixed_point(seconds: int, offset_minutes: int, pric
     assert again.at == first.at
 
 
-@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-05:00",
-                                   "0005-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-05:00",
+        "0005-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+    ],
+)
 def test_out_of_range_times_are_a_problem_not_a_crash(value: str):
     assert ("at", "invalid_timestamp") in problems(placed("s", "o", when=value))

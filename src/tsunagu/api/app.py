@@ -8,7 +8,13 @@ from fastapi.responses import JSONResponse
 from tsunagu import __version__
 from tsunagu.api import errors
 from tsunagu.api.routes import router
-from tsunagu.core.db import current_revision, ensure_schema, head_revision, make_engine, make_sessionmaker
+from tsunagu.core.db import (
+    current_revision,
+    ensure_schema,
+    head_revision,
+    make_engine,
+    make_sessionmaker,
+)
 from tsunagu.core.settings import Settings, load_settings
 from tsunagu.marketplaces.registry import load_registry
 from tsunagu.web.pages import router as web_router
@@ -27,7 +33,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     if migrate:
         ensure_schema(engine)
     app = FastAPI(
-        title="tsunagu", version=__version__, description=DESCRIPTION,
+        title="tsunagu",
+        version=__version__,
+        description=DESCRIPTION,
         openapi_tags=[
             {"name": "sellers", "description": "Businesses and their stores per marketplace."},
             {"name": "events", "description": "The append-only seller event log."},
@@ -49,16 +57,24 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="The database answers and its schema is current",
-             responses={503: {"description": "Not ready."}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database answers and its schema is current",
+        responses={503: {"description": "Not ready."}},
+    )
     def readyz() -> JSONResponse:
         try:
             revision = current_revision(engine)
-        except Exception:  # noqa: BLE001 - any failure to reach the database means "not ready"
+        except Exception:
             return errors.envelope(503, "database_unavailable", "The database does not answer.")
         if revision != head_revision():
-            return errors.envelope(503, "schema_outdated", "Run `tsunagu db upgrade`.",
-                                   {"revision": revision, "expected": head_revision()})
+            return errors.envelope(
+                503,
+                "schema_outdated",
+                "Run `tsunagu db upgrade`.",
+                {"revision": revision, "expected": head_revision()},
+            )
         return JSONResponse({"status": "ready", "revision": revision})
 
     return app

@@ -69,8 +69,12 @@ def seller_access(
 ) -> str:
     """The seller the route is about, if the caller may see it; 404 otherwise (no existence leak)."""
     if not actor.can_access(seller_id):
-        raise NotFound(N_("No seller with id {seller_id}"), code="seller_not_found",
-                       seller_id=seller_id, details={"seller_id": seller_id})
+        raise NotFound(
+            N_("No seller with id {seller_id}"),
+            code="seller_not_found",
+            seller_id=seller_id,
+            details={"seller_id": seller_id},
+        )
     return seller_id
 
 

@@ -17,20 +17,35 @@ from tsunagu.core.i18n import normalise
 
 log = logging.getLogger("tsunagu.api")
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
-               415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
 
 
 def request_language(request: Request) -> str:
     return normalise(request.headers.get("accept-language", "en").split(",")[0])
 
 
-def envelope(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> JSONResponse:
+def envelope(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details or {}}},
-        status_code=status, headers=headers,
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -42,8 +57,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-             "code": str(err.get("type", "invalid")), "message": str(err.get("msg", ""))}
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "code": str(err.get("type", "invalid")),
+                "message": str(err.get("msg", "")),
+            }
             for err in exc.errors()
         ]
         return envelope(422, "validation_error", "The request is not valid.", {"errors": problems})
@@ -51,14 +69,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return envelope(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return envelope(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = secrets.token_hex(8)
         log.exception("unhandled error, request_id=%s", request_id)
-        return envelope(500, "internal_error", "Something went wrong on our side.",
-                        {"request_id": request_id})
+        return envelope(
+            500, "internal_error", "Something went wrong on our side.", {"request_id": request_id}
+        )
 
 
 class BodyLimit:
@@ -94,9 +114,12 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        response = envelope(413, "payload_too_large",
-                            f"The request body is larger than {self.limit} bytes.",
-                            {"limit_bytes": self.limit})
+        response = envelope(
+            413,
+            "payload_too_large",
+            f"The request body is larger than {self.limit} bytes.",
+            {"limit_bytes": self.limit},
+        )
         await response(scope, _no_receive, send)
 
 

@@ -55,46 +55,77 @@ def create_seller(body: SellerCreate, session: SessionDep, registry: RegistryDep
 
 
 @router.get("/sellers", tags=["sellers"], summary="List sellers")
-def list_sellers(session: SessionDep, actor: ActorDep, limit: Limit = 50,
-                 cursor: Cursor = None) -> SellerPage:
+def list_sellers(
+    session: SessionDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
+) -> SellerPage:
     only = None if actor.sellers is None else sorted(actor.sellers)
     rows = sellers_service.list_sellers(session, after=cursor, limit=limit + 1, only=only)
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return SellerPage(items=[SellerOut.of(s) for s in rows[:limit]], next_cursor=next_cursor)
 
 
-@router.get("/sellers/{seller_id}", tags=["sellers"], summary="One seller",
-            responses={404: {"description": "No such seller (or not yours)."}})
+@router.get(
+    "/sellers/{seller_id}",
+    tags=["sellers"],
+    summary="One seller",
+    responses={404: {"description": "No such seller (or not yours)."}},
+)
 def get_seller(seller_id: SellerIdDep, session: SessionDep) -> SellerOut:
     return SellerOut.of(sellers_service.get_seller(session, seller_id))
 
 
-@router.get("/sellers/{seller_id}/orders", tags=["orders"], summary="A seller's orders",
-            responses={404: {"description": "No such seller."}})
+@router.get(
+    "/sellers/{seller_id}/orders",
+    tags=["orders"],
+    summary="A seller's orders",
+    responses={404: {"description": "No such seller."}},
+)
 def list_orders(
-    seller_id: SellerIdDep, session: SessionDep, registry: RegistryDep,
+    seller_id: SellerIdDep,
+    session: SessionDep,
+    registry: RegistryDep,
     marketplace: Annotated[str | None, Query(max_length=20, examples=["JP"])] = None,
-    status: Annotated[list[str] | None, Query(description="unshipped, shipped, delivered, cancelled")] = None,
-    limit: Limit = 50, cursor: Cursor = None,
+    status: Annotated[
+        list[str] | None, Query(description="unshipped, shipped, delivered, cancelled")
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> OrderPage:
     """Newest purchase first; page with `cursor`."""
     code = registry.require(marketplace).code if marketplace else None
     rows, next_cursor = orders_service.list_orders(
-        session, seller_id=seller_id, marketplace=code, statuses=status or (), cursor=cursor,
+        session,
+        seller_id=seller_id,
+        marketplace=code,
+        statuses=status or (),
+        cursor=cursor,
         limit=limit,
     )
     return OrderPage(items=[OrderOut.of(o) for o in rows], next_cursor=next_cursor)
 
 
-@router.get("/sellers/{seller_id}/orders/{marketplace}/{order_id}", tags=["orders"],
-            summary="One order", responses={404: {"description": "No such order."}})
-def get_order(seller_id: SellerIdDep, marketplace: str, order_id: str, session: SessionDep,
-              registry: RegistryDep) -> OrderOut:
+@router.get(
+    "/sellers/{seller_id}/orders/{marketplace}/{order_id}",
+    tags=["orders"],
+    summary="One order",
+    responses={404: {"description": "No such order."}},
+)
+def get_order(
+    seller_id: SellerIdDep,
+    marketplace: str,
+    order_id: str,
+    session: SessionDep,
+    registry: RegistryDep,
+) -> OrderOut:
     sellers_service.get_seller(session, seller_id)
     order = orders_repo.get_order(session, seller_id, registry.require(marketplace).code, order_id)
     if order is None:
-        raise NotFound(N_("No order {order_id} in this store"), code="order_not_found",
-                       order_id=order_id, details={"order_id": order_id})
+        raise NotFound(
+            N_("No order {order_id} in this store"),
+            code="order_not_found",
+            order_id=order_id,
+            details={"order_id": order_id},
+        )
     return OrderOut.of(order)
 
 
@@ -116,25 +147,46 @@ class EventsAnswer(BaseModel):
 _EVENTS_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {
-            "schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10000},
-            "example": [{
-                "event_id": "e-1", "type": "order_placed", "seller": "sel_...", "marketplace": "JP",
-                "at": "2026-10-02T12:00:00+09:00", "order_id": "503-1234567-1234567",
-                "channel": "MFN", "currency": "JPY",
-                "items": [{"sku": "MATCHA-100", "quantity": 1, "price": 1980}],
-            }],
-        }},
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10000},
+                "example": [
+                    {
+                        "event_id": "e-1",
+                        "type": "order_placed",
+                        "seller": "sel_...",
+                        "marketplace": "JP",
+                        "at": "2026-10-02T12:00:00+09:00",
+                        "order_id": "503-1234567-1234567",
+                        "channel": "MFN",
+                        "currency": "JPY",
+                        "items": [{"sku": "MATCHA-100", "quantity": 1, "price": 1980}],
+                    }
+                ],
+            }
+        },
     }
 }
 MAX_EVENTS = 10_000
 
 
-@router.post("/events", tags=["events"], summary="Send seller events", openapi_extra=_EVENTS_BODY,
-             responses={400: {"description": "The body is not a JSON array."},
-                        413: {"description": "The body is too large."}})
-async def post_events(request: Request, actor: ActorDep, settings: SettingsDep,
-                      registry: RegistryDep, response: Response) -> EventsAnswer:
+@router.post(
+    "/events",
+    tags=["events"],
+    summary="Send seller events",
+    openapi_extra=_EVENTS_BODY,
+    responses={
+        400: {"description": "The body is not a JSON array."},
+        413: {"description": "The body is too large."},
+    },
+)
+async def post_events(
+    request: Request,
+    actor: ActorDep,
+    settings: SettingsDep,
+    registry: RegistryDep,
+    response: Response,
+) -> EventsAnswer:
     """Store events idempotently by `event_id`; one result per item (stored, duplicate, rejected).
 
     Items are checked as one batch: an event may refer to an order placed later in the same array.
@@ -143,27 +195,50 @@ async def post_events(request: Request, actor: ActorDep, settings: SettingsDep,
     try:
         items = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise TsunaguError(N_("The body is not valid JSON"), code="invalid_json", status=400,
-                           details={"reason": str(exc)}) from exc
+        raise TsunaguError(
+            N_("The body is not valid JSON"),
+            code="invalid_json",
+            status=400,
+            details={"reason": str(exc)},
+        ) from exc
     if not isinstance(items, list):
-        raise TsunaguError(N_("The body must be a JSON array of events"), code="not_an_array",
-                           status=400)
+        raise TsunaguError(
+            N_("The body must be a JSON array of events"), code="not_an_array", status=400
+        )
     if len(items) > MAX_EVENTS:
-        raise InvalidInput(N_("At most {max} events per request"), code="too_many_events",
-                           status=413, max=MAX_EVENTS)
+        raise InvalidInput(
+            N_("At most {max} events per request"),
+            code="too_many_events",
+            status=413,
+            max=MAX_EVENTS,
+        )
     factory = request.app.state.factory
     report = await run_in_threadpool(
-        ingest.run, factory, lambda: enumerate(items), registry=registry, now=utcnow(),
-        source_label="api", chunk_size=max(len(items), 1), can_access=actor.can_access,
+        ingest.run,
+        factory,
+        lambda: enumerate(items),
+        registry=registry,
+        now=utcnow(),
+        source_label="api",
+        chunk_size=max(len(items), 1),
+        can_access=actor.can_access,
     )
     lang = request_language(request)
     results = []
     for index, item in enumerate(items):
         event_id = item.get("event_id") if isinstance(item, dict) else None
-        results.append(EventResult(
-            index=index, event_id=event_id if isinstance(event_id, str) else None,
-            status=report.outcomes.get(index, "rejected"),
-            errors=[e.to_dict(lang) for e in report.item_errors.get(index, [])],
-        ))
-    return EventsAnswer(read=report.read, stored=report.stored, duplicates=report.duplicates,
-                        rejected=report.rejected, results=results)
+        results.append(
+            EventResult(
+                index=index,
+                event_id=event_id if isinstance(event_id, str) else None,
+                status=report.outcomes.get(index, "rejected"),
+                errors=[e.to_dict(lang) for e in report.item_errors.get(index, [])],
+            )
+        )
+    return EventsAnswer(
+        read=report.read,
+        stored=report.stored,
+        duplicates=report.duplicates,
+        rejected=report.rejected,
+        results=results,
+    )

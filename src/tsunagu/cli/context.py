@@ -68,5 +68,6 @@ def print_json(value: Any) -> None:
 
 def fail(error: TsunaguError) -> NoReturn:
     """Print an expected error (never a traceback) and exit: 2 for usage errors, else 1."""
-    err.print(f"[red]{_('Error')}[/red] ({error.code}): {error.message(current_language())}")
+    label = _("Error")
+    err.print(f"[red]{label}[/red] ({error.code}): {error.message(current_language())}")
     raise SystemExit(2 if isinstance(error, UsageError) else 1)

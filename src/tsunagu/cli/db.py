@@ -19,12 +19,19 @@ def upgrade_cmd() -> None:
     if before == after:
         out.print(_("Database is up to date (revision {revision}).", revision=after))
     else:
-        out.print(_("Database upgraded from {before} to {after}.", before=before or "-", after=after))
+        out.print(
+            _("Database upgraded from {before} to {after}.", before=before or "-", after=after)
+        )
 
 
 @app.command("status")
 def status_cmd() -> None:
     """Show the schema revision of the database and of this tsunagu."""
     engine = make_engine(ctx().settings.database_url)
-    out.print(_("Database revision: {current}; newest: {head}.",
-                current=current_revision(engine) or "-", head=head_revision()))
+    out.print(
+        _(
+            "Database revision: {current}; newest: {head}.",
+            current=current_revision(engine) or "-",
+            head=head_revision(),
+        )
+    )

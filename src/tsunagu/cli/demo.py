@@ -27,13 +27,20 @@ def _as_of(value: str | None) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise UsageError(N_("--as-of must be a date like 2026-11-25"), code="invalid_as_of") from exc
+        raise UsageError(
+            N_("--as-of must be a date like 2026-11-25"), code="invalid_as_of"
+        ) from exc
 
 
 @app.command("generate")
 def generate_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("demo-data"),
-    seed: Seed = 7, sellers: Sellers = 3, orders: Orders = 4000, as_of: AsOf = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path(
+        "demo-data"
+    ),
+    seed: Seed = 7,
+    sellers: Sellers = 3,
+    orders: Orders = 4000,
+    as_of: AsOf = None,
 ) -> None:
     """Write the dataset: sellers.json and events.jsonl (load with `tsunagu events import`)."""
     from tsunagu.demo.generate import generate, write_jsonl
@@ -42,20 +49,41 @@ def generate_cmd(
     out_dir.mkdir(parents=True, exist_ok=True)
     import orjson
 
-    (out_dir / "sellers.json").write_bytes(orjson.dumps(
-        [{"id": s.id, "name": s.name, "marketplaces": list(s.marketplaces), "profile": s.profile,
-          "description": s.description} for s in dataset.sellers],
-        option=orjson.OPT_INDENT_2,
-    ))
+    (out_dir / "sellers.json").write_bytes(
+        orjson.dumps(
+            [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "marketplaces": list(s.marketplaces),
+                    "profile": s.profile,
+                    "description": s.description,
+                }
+                for s in dataset.sellers
+            ],
+            option=orjson.OPT_INDENT_2,
+        )
+    )
     count = write_jsonl(dataset, out_dir / "events.jsonl")
-    out.print(_("Wrote {count} events for {sellers} sellers to {path}", count=count,
-                sellers=len(dataset.sellers), path=out_dir))
+    out.print(
+        _(
+            "Wrote {count} events for {sellers} sellers to {path}",
+            count=count,
+            sellers=len(dataset.sellers),
+            path=out_dir,
+        )
+    )
 
 
 @app.command("run")
 def run_cmd(
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load and summarise, then exit.")] = False,
-    seed: Seed = 7, sellers: Sellers = 3, orders: Orders = 4000, as_of: AsOf = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Load and summarise, then exit.")
+    ] = False,
+    seed: Seed = 7,
+    sellers: Sellers = 3,
+    orders: Orders = 4000,
+    as_of: AsOf = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -69,26 +97,55 @@ def run_cmd(
     with c.factory() as session:
         loaded = already_loaded(session, dataset)
     if loaded:
-        err.print(_("The demo sellers are already in {db}; showing them as they are.",
-                    db=c.settings.database_url))
+        err.print(
+            _(
+                "The demo sellers are already in {db}; showing them as they are.",
+                db=c.settings.database_url,
+            )
+        )
     else:
         with progress_for(len(dataset.events), quiet=json) as progress:
-            result = load(c.factory, dataset, registry=c.registry, now=utcnow(),
-                          chunk_size=c.settings.import_chunk_size, progress=progress)
-        err.print(_("Loaded {stored} events ({duplicates} already there, {rejected} rejected).",
-                    stored=result.report.stored, duplicates=result.report.duplicates,
-                    rejected=result.report.rejected))
+            result = load(
+                c.factory,
+                dataset,
+                registry=c.registry,
+                now=utcnow(),
+                chunk_size=c.settings.import_chunk_size,
+                progress=progress,
+            )
+        err.print(
+            _(
+                "Loaded {stored} events ({duplicates} already there, {rejected} rejected).",
+                stored=result.report.stored,
+                duplicates=result.report.duplicates,
+                rejected=result.report.rejected,
+            )
+        )
     with c.factory() as session:
         rows = summary(session, dataset)
     if json:
         print_json(rows)
     else:
-        table = Table(_("Seller"), _("Id"), _("Marketplace"), _("Orders"), _("Shipped"),
-                      _("Cancelled"), _("Open violations"), title=_("Demo data"))
+        table = Table(
+            _("Seller"),
+            _("Id"),
+            _("Marketplace"),
+            _("Orders"),
+            _("Shipped"),
+            _("Cancelled"),
+            _("Open violations"),
+            title=_("Demo data"),
+        )
         for r in rows:
-            table.add_row(str(r["name"]), str(r["seller_id"]), str(r["marketplace"]),
-                          str(r["orders"]), str(r["shipped"]), str(r["cancelled"]),
-                          str(r["open_violations"]))
+            table.add_row(
+                str(r["name"]),
+                str(r["seller_id"]),
+                str(r["marketplace"]),
+                str(r["orders"]),
+                str(r["shipped"]),
+                str(r["cancelled"]),
+                str(r["open_violations"]),
+            )
         out.print(table)
         for s in dataset.sellers:
             out.print(f"• {s.name}: {s.description}")
@@ -107,6 +164,11 @@ def serve(
 
     c = ctx()
     app = create_app(c.settings)
-    out.print(_("tsunagu is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops.",
-                host=host, port=port))
+    out.print(
+        _(
+            "tsunagu is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops.",
+            host=host,
+            port=port,
+        )
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -28,14 +28,27 @@ def jsonl_source(path: Path) -> ingest.Source:
                 try:
                     text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
-                    yield number, RowError(number, "", "invalid_encoding", None,
-                                           N_("the line is not valid UTF-8"))
+                    yield (
+                        number,
+                        RowError(
+                            number, "", "invalid_encoding", None, N_("the line is not valid UTF-8")
+                        ),
+                    )
                     continue
                 try:
                     yield number, orjson.loads(text)
                 except orjson.JSONDecodeError as exc:
-                    yield number, RowError(number, "", "invalid_json", _snippet(text),
-                                           N_("not valid JSON ({reason})"), {"reason": str(exc)})
+                    yield (
+                        number,
+                        RowError(
+                            number,
+                            "",
+                            "invalid_json",
+                            _snippet(text),
+                            N_("not valid JSON ({reason})"),
+                            {"reason": str(exc)},
+                        ),
+                    )
 
     return items
 
@@ -48,7 +61,9 @@ def _snippet(text: str) -> str:
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="A .jsonl file: one event per line.")],
-    strict: Annotated[bool, typer.Option("--strict", help="Store nothing if any line is bad.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Store nothing if any line is bad.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -60,12 +75,26 @@ def import_cmd(
     def work() -> dict[str, object]:
         with progress_for(count_lines(file), quiet=False) as progress:
             report = ingest.run(
-                c.factory, jsonl_source(file), registry=c.registry, now=utcnow(),
-                source_label="file", strict=strict, dry_run=dry_run,
-                chunk_size=c.settings.import_chunk_size, progress=progress,
+                c.factory,
+                jsonl_source(file),
+                registry=c.registry,
+                now=utcnow(),
+                source_label="file",
+                strict=strict,
+                dry_run=dry_run,
+                chunk_size=c.settings.import_chunk_size,
+                progress=progress,
             )
         return report.as_dict(current_language())
 
-    result = recorded(c, kind="events", path=file, seller_id=None, marketplace=None, mode=mode,
-                      dry_run=dry_run, work=work)
+    result = recorded(
+        c,
+        kind="events",
+        path=file,
+        seller_id=None,
+        marketplace=None,
+        mode=mode,
+        dry_run=dry_run,
+        work=work,
+    )
     render(result, as_json=json, dry_run=dry_run)

@@ -19,8 +19,9 @@ DryOpt = Annotated[bool, typer.Option("--dry-run", help="Check only; write nothi
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
-def _import(kind: str, file: Path, seller: str, marketplace: str, strict: bool, dry_run: bool,
-            json: bool) -> None:
+def _import(
+    kind: str, file: Path, seller: str, marketplace: str, strict: bool, dry_run: bool, json: bool
+) -> None:
     from tsunagu.connectors.amazon.service import import_file
 
     require_file(file)
@@ -30,34 +31,67 @@ def _import(kind: str, file: Path, seller: str, marketplace: str, strict: bool, 
     def work() -> dict[str, object]:
         with progress_for(count_lines(file), quiet=False) as progress:
             result = import_file(
-                c.factory, kind, file, seller_id=seller, marketplace=market, registry=c.registry,
-                now=utcnow(), strict=strict, dry_run=dry_run,
-                chunk_size=c.settings.import_chunk_size, progress=progress,
+                c.factory,
+                kind,
+                file,
+                seller_id=seller,
+                marketplace=market,
+                registry=c.registry,
+                now=utcnow(),
+                strict=strict,
+                dry_run=dry_run,
+                chunk_size=c.settings.import_chunk_size,
+                progress=progress,
             )
         return result.as_dict(current_language())
 
-    outcome = recorded(c, kind=f"amazon-{kind}", path=file, seller_id=seller,
-                       marketplace=market.code, mode="strict" if strict else "partial",
-                       dry_run=dry_run, work=work)
+    outcome = recorded(
+        c,
+        kind=f"amazon-{kind}",
+        path=file,
+        seller_id=seller,
+        marketplace=market.code,
+        mode="strict" if strict else "partial",
+        dry_run=dry_run,
+        work=work,
+    )
     render(outcome, as_json=json, dry_run=dry_run)
 
 
 @app.command("amazon-orders")
-def orders_cmd(file: Path, seller: SellerOpt, marketplace: MarketOpt, strict: StrictOpt = False,
-               dry_run: DryOpt = False, json: JsonOpt = False) -> None:
+def orders_cmd(
+    file: Path,
+    seller: SellerOpt,
+    marketplace: MarketOpt,
+    strict: StrictOpt = False,
+    dry_run: DryOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """All Orders report (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL)."""
     _import("orders", file, seller, marketplace, strict, dry_run, json)
 
 
 @app.command("amazon-unshipped")
-def unshipped_cmd(file: Path, seller: SellerOpt, marketplace: MarketOpt, strict: StrictOpt = False,
-                  dry_run: DryOpt = False, json: JsonOpt = False) -> None:
+def unshipped_cmd(
+    file: Path,
+    seller: SellerOpt,
+    marketplace: MarketOpt,
+    strict: StrictOpt = False,
+    dry_run: DryOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """Unshipped Orders report (GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING): ship-by promises."""
     _import("unshipped", file, seller, marketplace, strict, dry_run, json)
 
 
 @app.command("amazon-feedback")
-def feedback_cmd(file: Path, seller: SellerOpt, marketplace: MarketOpt, strict: StrictOpt = False,
-                 dry_run: DryOpt = False, json: JsonOpt = False) -> None:
+def feedback_cmd(
+    file: Path,
+    seller: SellerOpt,
+    marketplace: MarketOpt,
+    strict: StrictOpt = False,
+    dry_run: DryOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """Seller Feedback report (GET_SELLER_FEEDBACK_DATA)."""
     _import("feedback", file, seller, marketplace, strict, dry_run, json)

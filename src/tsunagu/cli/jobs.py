@@ -24,8 +24,10 @@ def _as_of(value: str | None) -> datetime:
     try:
         return parse_instant(value)
     except InstantError as exc:
-        raise UsageError(N_("--as-of must be an ISO-8601 time with an offset, e.g. "
-                            "2026-11-25T09:00:00+09:00"), code="invalid_as_of") from exc
+        raise UsageError(
+            N_("--as-of must be an ISO-8601 time with an offset, e.g. 2026-11-25T09:00:00+09:00"),
+            code="invalid_as_of",
+        ) from exc
 
 
 @app.command("run-due")
@@ -50,8 +52,14 @@ def list_cmd(json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with ctx().factory() as session:
         jobs = service.list_jobs(session)
         rows = [
-            {"kind": j.kind, "key": j.key, "status": j.status, "attempts": j.attempts,
-             "due_at": j.due_at.isoformat(), "last_error": j.last_error}
+            {
+                "kind": j.kind,
+                "key": j.key,
+                "status": j.status,
+                "attempts": j.attempts,
+                "due_at": j.due_at.isoformat(),
+                "last_error": j.last_error,
+            }
             for j in jobs
         ]
     if json:
@@ -59,8 +67,9 @@ def list_cmd(json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table(_("Kind"), _("Key"), _("Status"), _("Attempts"), _("Due"))
     for r in rows:
-        table.add_row(str(r["kind"]), str(r["key"]), str(r["status"]), str(r["attempts"]),
-                      str(r["due_at"]))
+        table.add_row(
+            str(r["kind"]), str(r["key"]), str(r["status"]), str(r["attempts"]), str(r["due_at"])
+        )
     out.print(table)
     out.print(_("Job kinds: {kinds}", kinds=", ".join(sorted(kinds()))))
 
@@ -75,8 +84,10 @@ def worker(
         while True:
             summary = service.run_due(ctx().factory, as_of=utcnow())
             for entry in summary.ran:
-                out.print(f"{utcnow():%Y-%m-%d %H:%M:%S} {entry['kind']} [{entry['key']}]: "
-                          f"{entry['status']}")
+                out.print(
+                    f"{utcnow():%Y-%m-%d %H:%M:%S} {entry['kind']} [{entry['key']}]: "
+                    f"{entry['status']}"
+                )
             done += 1
             if loops and done >= loops:
                 return

@@ -52,7 +52,9 @@ def main(
     ] = False,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of messages: en or ja (default: TSUNAGU_LANG, LANG)."),
+        typer.Option(
+            "--lang", help="Language of messages: en or ja (default: TSUNAGU_LANG, LANG)."
+        ),
     ] = None,
 ) -> None:
     set_language(lang)
@@ -64,5 +66,6 @@ def run() -> None:
     except TsunaguError as error:
         fail(error)
     except OperationalError as error:
-        err.print(f"[red]{_('Error')}[/red] (database_unavailable): {error.orig}")
+        label = _("Error")
+        err.print(f"[red]{label}[/red] (database_unavailable): {error.orig}")
         raise SystemExit(1) from None

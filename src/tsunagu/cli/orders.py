@@ -31,22 +31,42 @@ def list_cmd(
     code = c.registry.require(marketplace).code if marketplace else None
     with c.factory() as session:
         rows, next_cursor = service.list_orders(
-            session, seller_id=seller, marketplace=code, statuses=status or (), cursor=cursor,
+            session,
+            seller_id=seller,
+            marketplace=code,
+            statuses=status or (),
+            cursor=cursor,
             limit=limit,
         )
         items = [OrderOut.of(o) for o in rows]
     if json:
-        print_json({"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor})
+        print_json(
+            {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
+        )
         return
     if not items:
-        out.print(_("No orders match. Import some with: tsunagu import amazon-orders FILE "
-                    "--seller ID --marketplace JP"))
+        out.print(
+            _(
+                "No orders match. Import some with: tsunagu import amazon-orders FILE "
+                "--seller ID --marketplace JP"
+            )
+        )
         return
-    table = Table(_("Marketplace"), _("Order"), _("Channel"), _("Status"), _("Purchased (UTC)"),
-                  _("Total"), _("Tracking"))
+    table = Table(
+        _("Marketplace"),
+        _("Order"),
+        _("Channel"),
+        _("Status"),
+        _("Purchased (UTC)"),
+        _("Total"),
+        _("Tracking"),
+    )
     for o in items:
         table.add_row(
-            o.marketplace, o.order_id, o.channel, _(o.status),
+            o.marketplace,
+            o.order_id,
+            o.channel,
+            _(o.status),
             o.purchased_at.strftime("%Y-%m-%d %H:%M"),
             Money(o.items_total, o.currency).format(),
             o.tracking_id if o.tracking_id else ("-" if o.tracking_id is None else _("none")),

@@ -52,8 +52,12 @@ def progress_for(lines: int, quiet: bool) -> Iterator[Callable[[str, int], None]
     if quiet or lines < PROGRESS_THRESHOLD:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, Any] = {}
         labels = {"check": _("Checking"), "store": _("Storing")}
@@ -72,7 +76,9 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
     else:
         summary = _(
             "read {read} · stored {stored} · duplicates {duplicates} · rejected {rejected}",
-            read=result["read"], stored=result["stored"], duplicates=result["duplicates"],
+            read=result["read"],
+            stored=result["stored"],
+            duplicates=result["duplicates"],
             rejected=result["rejected"],
         )
         if dry_run:
@@ -80,36 +86,60 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
         out.print(summary)
         file_stats = result.get("file")
         if isinstance(file_stats, dict):
-            out.print(_(
-                "file: {rows} rows, {orders} orders ({encoding})",
-                rows=file_stats.get("rows", 0), orders=file_stats.get("orders", 0),
-                encoding=file_stats.get("encoding", "-"),
-            ))
+            out.print(
+                _(
+                    "file: {rows} rows, {orders} orders ({encoding})",
+                    rows=file_stats.get("rows", 0),
+                    orders=file_stats.get("orders", 0),
+                    encoding=file_stats.get("encoding", "-"),
+                )
+            )
         errors = result["errors"]
         if errors:
-            table = Table(_("Line"), _("Field"), _("Code"), _("Value"), _("Message"),
-                          title=_("Rejected"), title_justify="left")
+            table = Table(
+                _("Line"),
+                _("Field"),
+                _("Code"),
+                _("Value"),
+                _("Message"),
+                title=_("Rejected"),
+                title_justify="left",
+            )
             for e in errors[:SHOWN_ERRORS]:
                 table.add_row(str(e["line"]), e["field"], e["code"], str(e["value"]), e["message"])
             out.print(table)
             if len(errors) > SHOWN_ERRORS:
-                out.print(_("… and {more} more (use --json to see all)",
-                            more=len(errors) - SHOWN_ERRORS))
+                out.print(
+                    _("… and {more} more (use --json to see all)", more=len(errors) - SHOWN_ERRORS)
+                )
     if result["rejected"]:
         raise typer.Exit(1)
 
 
 def recorded(
-    c: Context, *, kind: str, path: Path, seller_id: str | None, marketplace: str | None,
-    mode: str, dry_run: bool, work: Callable[[], dict[str, Any]],
+    c: Context,
+    *,
+    kind: str,
+    path: Path,
+    seller_id: str | None,
+    marketplace: str | None,
+    mode: str,
+    dry_run: bool,
+    work: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
     """Run an import and keep a record of it in ``import_runs`` (not for dry runs)."""
     if dry_run:
         return work()
     with unit_of_work(c.factory) as session:
         run_id = events_service.start_run(
-            session, kind=kind, source_name=path.name, sha256=sha256_of(path),
-            seller_id=seller_id, marketplace=marketplace, mode=mode, now=utcnow(),
+            session,
+            kind=kind,
+            source_name=path.name,
+            sha256=sha256_of(path),
+            seller_id=seller_id,
+            marketplace=marketplace,
+            mode=mode,
+            now=utcnow(),
         )
     status = "failed"
     result: dict[str, Any] = {}

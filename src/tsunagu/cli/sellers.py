@@ -50,13 +50,19 @@ def list_cmd(json: JsonOpt = False) -> None:
         return
     table = Table(_("Id"), _("Name"), _("Stores"), _("Created"))
     for s in sellers:
-        table.add_row(s.id, s.name, ", ".join(st.marketplace for st in s.stores),
-                      s.created_at.strftime("%Y-%m-%d %H:%M UTC"))
+        table.add_row(
+            s.id,
+            s.name,
+            ", ".join(st.marketplace for st in s.stores),
+            s.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
     out.print(table)
 
 
 @app.command("show")
-def show_cmd(seller_id: Annotated[str, typer.Argument(help="Seller id.")], json: JsonOpt = False) -> None:
+def show_cmd(
+    seller_id: Annotated[str, typer.Argument(help="Seller id.")], json: JsonOpt = False
+) -> None:
     """Show one seller."""
     with ctx().factory() as session:
         seller = SellerOut.of(service.get_seller(session, seller_id))
@@ -66,4 +72,6 @@ def show_cmd(seller_id: Annotated[str, typer.Argument(help="Seller id.")], json:
     out.print(f"[bold]{seller.name}[/bold]  ({seller.id})")
     out.print(_("Created: {when}", when=seller.created_at.strftime("%Y-%m-%d %H:%M UTC")))
     for st in seller.stores:
-        out.print(_("  Store {marketplace}: {store_id}", marketplace=st.marketplace, store_id=st.id))
+        out.print(
+            _("  Store {marketplace}: {store_id}", marketplace=st.marketplace, store_id=st.id)
+        )

@@ -42,23 +42,43 @@ def extract(root: Path) -> Catalog:
     """All marked messages under ``root`` per ``babel.cfg``, as a template catalog."""
     with (root / MAPPING_FILE).open(encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh, MAPPING_FILE)  # type: ignore[no-untyped-call]
-    template = Catalog(project=PROJECT, version=__version__, charset="utf-8", fuzzy=False,
-                       header_comment=_HEADER_COMMENT)
+    template = Catalog(
+        project=PROJECT,
+        version=__version__,
+        charset="utf-8",
+        fuzzy=False,
+        header_comment=_HEADER_COMMENT,
+    )
     for filename, lineno, message, comments, context in extract_from_dir(
-        root, method_map, options_map, keywords=KEYWORDS, comment_tags=COMMENT_TAGS,
+        root,
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        comment_tags=COMMENT_TAGS,
         strip_comment_tags=True,
     ):
-        template.add(message, None, [(Path(filename).as_posix(), lineno)],
-                     auto_comments=comments, context=context)
+        template.add(
+            message,
+            None,
+            [(Path(filename).as_posix(), lineno)],
+            auto_comments=comments,
+            context=context,
+        )
     return template
 
 
 def load(path: Path, lang: str) -> Catalog:
     """The catalog at ``path`` (obsolete entries included), or an empty one for ``lang``."""
     if not path.is_file():
-        return Catalog(locale=lang, project=PROJECT, version=__version__, fuzzy=False,
-                       last_translator="tsunagu maintainers", language_team=lang,
-                       header_comment=_HEADER_COMMENT)
+        return Catalog(
+            locale=lang,
+            project=PROJECT,
+            version=__version__,
+            fuzzy=False,
+            last_translator="tsunagu maintainers",
+            language_team=lang,
+            header_comment=_HEADER_COMMENT,
+        )
     with path.open("rb") as fh:
         return read_po(fh, locale=lang)
 
@@ -72,6 +92,9 @@ def merge(template: Catalog, catalog: Catalog) -> Catalog:
             del catalog.obsolete[key]
             catalog[old.id] = old
     catalog.update(template, update_creation_date=True)
+    for message in catalog:
+        if not message.fuzzy:  # "#| msgid" only helps while a guess awaits review
+            message.previous_id = []
     catalog.project, catalog.version = PROJECT, __version__
     catalog.fuzzy = False
     return catalog
@@ -99,8 +122,12 @@ def update(root: Path, lang: str = "ja") -> tuple[Catalog, Catalog, bool, bool]:
     each file was rewritten."""
     template = extract(root)
     catalog = merge(template, load(po_path(root, lang), lang))
-    return (template, catalog, write_if_changed(template, root / TEMPLATE_FILE),
-            write_if_changed(catalog, po_path(root, lang)))
+    return (
+        template,
+        catalog,
+        write_if_changed(template, root / TEMPLATE_FILE),
+        write_if_changed(catalog, po_path(root, lang)),
+    )
 
 
 def is_translated(message: Message | None) -> bool:
@@ -112,8 +139,11 @@ def is_translated(message: Message | None) -> bool:
 
 def untranslated(template: Catalog, catalog: Catalog) -> list[str]:
     """Ids in ``template`` that ``catalog`` lacks, leaves empty or marks fuzzy."""
-    return [_id(m.id) for m in template
-            if m.id and not is_translated(catalog.get(m.id, context=m.context))]
+    return [
+        _id(m.id)
+        for m in template
+        if m.id and not is_translated(catalog.get(m.id, context=m.context))
+    ]
 
 
 def placeholders(text: str) -> set[str]:

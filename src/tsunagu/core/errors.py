@@ -39,7 +39,9 @@ class TsunaguError(Exception):
         return translate(self.template, lang, **self.params)
 
     def envelope(self, lang: str | None = None) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message(lang), "details": self.details}}
+        return {
+            "error": {"code": self.code, "message": self.message(lang), "details": self.details}
+        }
 
     def __str__(self) -> str:
         return self.message("en")

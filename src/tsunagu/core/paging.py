@@ -19,9 +19,15 @@ def decode_cursor(cursor: str, size: int) -> list[str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         parts = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidInput(N_("The cursor is not valid"), code="invalid_cursor",
-                           details={"field": "cursor"}) from exc
-    if not isinstance(parts, list) or len(parts) != size or not all(isinstance(p, str) for p in parts):
-        raise InvalidInput(N_("The cursor is not valid"), code="invalid_cursor",
-                           details={"field": "cursor"})
+        raise InvalidInput(
+            N_("The cursor is not valid"), code="invalid_cursor", details={"field": "cursor"}
+        ) from exc
+    if (
+        not isinstance(parts, list)
+        or len(parts) != size
+        or not all(isinstance(p, str) for p in parts)
+    ):
+        raise InvalidInput(
+            N_("The cursor is not valid"), code="invalid_cursor", details={"field": "cursor"}
+        )
     return parts

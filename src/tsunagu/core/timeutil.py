@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-
 #: Instants outside these years are refused: no marketplace event is older or that far ahead,
 #: and the bounds keep every accepted value printable and comparable on both databases.
 MIN_YEAR = 1970

@@ -66,7 +66,10 @@ def generate(*, seed: int = 7, sellers: int = 3, orders: int = 4000, as_of: date
     ordered: list[tuple[datetime, int, int, dict[str, object]]] = []
     for plan in plans:
         seller = DemoSeller(
-            f"sel_demo{seed}_{plan.index:02d}", plan.name, plan.marketplaces, plan.profile,
+            f"sel_demo{seed}_{plan.index:02d}",
+            plan.name,
+            plan.marketplaces,
+            plan.profile,
             plan.description,
         )
         people.append(seller)
@@ -76,8 +79,11 @@ def generate(*, seed: int = 7, sellers: int = 3, orders: int = 4000, as_of: date
         stream.events.sort(key=lambda event: event[0])  # stable: causes stay before effects
         for n, (at, kind, mk, fields) in enumerate(stream.events, start=1):
             head: dict[str, object] = {
-                "event_id": f"demo:{seed}:{plan.index}:{n}", "type": kind,
-                "seller": seller.id, "marketplace": mk, "at": _iso(at),
+                "event_id": f"demo:{seed}:{plan.index}:{n}",
+                "type": kind,
+                "seller": seller.id,
+                "marketplace": mk,
+                "at": _iso(at),
             }
             ordered.append((at, plan.index, n, head | fields))
     ordered.sort(key=lambda row: row[:3])
@@ -173,8 +179,15 @@ def _play_seller(s: _Stream, plan: SellerPlan, seed: int) -> None:
         violation_id = f"demo-vio-{seed}-{plan.index}-{number}"
         asin = pf.asin(s.rng)
         mk = plan.marketplaces[0]
-        s.add(opened, "violation_opened", mk, violation_id=violation_id,
-              policy=violation.policy, severity=violation.severity, asin=asin)
+        s.add(
+            opened,
+            "violation_opened",
+            mk,
+            violation_id=violation_id,
+            policy=violation.policy,
+            severity=violation.severity,
+            asin=asin,
+        )
         if violation.resolved_after_days is not None:
             resolved = opened + timedelta(days=violation.resolved_after_days) + s.hours(0, 12)
             s.add(resolved, "violation_resolved", mk, violation_id=violation_id, how=violation.how)
@@ -199,8 +212,13 @@ def _play_market(
 
 
 def _new_order(
-    s: _Stream, t: Traits, mk: str, placed: datetime, products: Sequence[Product],
-    popularity: list[float], taken: set[str],
+    s: _Stream,
+    t: Traits,
+    mk: str,
+    placed: datetime,
+    products: Sequence[Product],
+    popularity: list[float],
+    taken: set[str],
 ) -> _Order:
     rng = s.rng
     order_id = ""
@@ -220,8 +238,12 @@ def _new_order(
         order.lsd = _end_of_day(day + timedelta(days=handling), mk)
         order.ldd = _end_of_day(day + timedelta(days=min(7, max(3, handling + transit))), mk)
         fields |= {"latest_ship_date": _iso(order.lsd), "latest_delivery_date": _iso(order.ldd)}
-    fields |= {"items": items, "currency": pf.CURRENCIES[mk], "is_business": order.business,
-               "ship_service": "Expedited" if expedited else "Standard"}
+    fields |= {
+        "items": items,
+        "currency": pf.CURRENCIES[mk],
+        "is_business": order.business,
+        "ship_service": "Expedited" if expedited else "Standard",
+    }
     total = sum(price for _, price in lines)
     if mk == "JP" and rng.random() < t.points_share and total >= 100:
         fields["points"] = total // 100
@@ -263,11 +285,23 @@ def _play_order(
 def _cancelled(s: _Stream, t: Traits, q: dict[str, pf.Quota], o: _Order) -> bool:
     mfn = o.channel == "MFN"
     if mfn and q["seller_cancel"].hit():
-        s.add(o.placed + s.hours(0.5, 10), "order_cancelled", o.mk, order_id=o.order_id,
-              by="seller", reason=s.rng.choice(t.seller_cancel_reasons))
+        s.add(
+            o.placed + s.hours(0.5, 10),
+            "order_cancelled",
+            o.mk,
+            order_id=o.order_id,
+            by="seller",
+            reason=s.rng.choice(t.seller_cancel_reasons),
+        )
     elif s.rng.random() < t.buyer_cancel:
-        s.add(o.placed + s.hours(0.1, 4), "order_cancelled", o.mk, order_id=o.order_id,
-              by="buyer", reason="buyer_request")
+        s.add(
+            o.placed + s.hours(0.1, 4),
+            "order_cancelled",
+            o.mk,
+            order_id=o.order_id,
+            by="buyer",
+            reason="buyer_request",
+        )
     elif mfn and o.lsd is not None and q["system_cancel"].hit():
         s.add(o.lsd + s.days(1, 3), "order_cancelled", o.mk, order_id=o.order_id, by="system")
     else:
@@ -289,8 +323,15 @@ def _ship(s: _Stream, q: dict[str, pf.Quota], o: _Order, lost: bool) -> datetime
     carrier, _, services, style = s.rng.choices(
         pf.CARRIERS[o.mk], weights=[share for _, share, _, _ in pf.CARRIERS[o.mk]]
     )[0]
-    s.add(shipped, "order_shipped", o.mk, order_id=o.order_id, carrier=carrier,
-          tracking_id=pf.tracking_number(s.rng, style), service=s.rng.choice(services))
+    s.add(
+        shipped,
+        "order_shipped",
+        o.mk,
+        order_id=o.order_id,
+        carrier=carrier,
+        tracking_id=pf.tracking_number(s.rng, style),
+        service=s.rng.choice(services),
+    )
     if o.business and not q["missing_invoice"].hit():
         s.add(shipped + s.hours(1, 20), "invoice_uploaded", o.mk, order_id=o.order_id)
     if lost or (o.channel == "MFN" and q["unscanned"].hit()):
@@ -310,14 +351,19 @@ def _lost_parcel(s: _Stream, o: _Order, *, decided: bool) -> None:
     assert o.ldd is not None  # lost parcels are always MFN
     filed = o.ldd + s.days(3, 10)
     claim_id = f"atoz-{o.order_id}"
-    s.add(filed, "claim_filed", o.mk, order_id=o.order_id, claim_id=claim_id,
-          reason="not_received")
+    s.add(filed, "claim_filed", o.mk, order_id=o.order_id, claim_id=claim_id, reason="not_received")
     if s.rng.random() < 0.5:
         s.add(filed + s.hours(2, 72), "feedback_posted", o.mk, order_id=o.order_id, rating=1)
     if decided:
         ruling = filed + s.days(3, 8)
-        s.add(ruling, "claim_decided", o.mk, order_id=o.order_id, claim_id=claim_id,
-              outcome="granted_seller_funded")
+        s.add(
+            ruling,
+            "claim_decided",
+            o.mk,
+            order_id=o.order_id,
+            claim_id=claim_id,
+            outcome="granted_seller_funded",
+        )
         _refund(s, o, ruling, o.lines)
 
 
@@ -336,8 +382,14 @@ def _after_delivery(
     claimed = q["claim"].hit()
     if claimed:
         filed, claim_id = delivered + s.days(2, 25), f"atoz-{oid}"
-        s.add(filed, "claim_filed", mk, order_id=oid, claim_id=claim_id,
-              reason=rng.choice(t.claim_reasons))
+        s.add(
+            filed,
+            "claim_filed",
+            mk,
+            order_id=oid,
+            claim_id=claim_id,
+            reason=rng.choice(t.claim_reasons),
+        )
         outcome, ruling = rng.choice(t.claim_outcomes), filed + s.days(3, 12)
         if outcome == "seller_refunded":
             _refund(s, o, filed + s.hours(2, 48), o.lines)
@@ -347,9 +399,14 @@ def _after_delivery(
     if q["chargeback"].hit():
         filed, chargeback_id = delivered + s.days(10, 40), f"cb-{oid}"
         s.add(filed, "chargeback_filed", mk, order_id=oid, chargeback_id=chargeback_id)
-        s.add(filed + s.days(10, 30), "chargeback_decided", mk, order_id=oid,
-              chargeback_id=chargeback_id,
-              outcome="seller_won" if rng.random() < 0.7 else "seller_lost")
+        s.add(
+            filed + s.days(10, 30),
+            "chargeback_decided",
+            mk,
+            order_id=oid,
+            chargeback_id=chargeback_id,
+            outcome="seller_won" if rng.random() < 0.7 else "seller_lost",
+        )
     if rng.random() < t.returns and not claimed:  # refunds never exceed what was paid
         _return(s, q, o, delivered + s.days(1, 20))
 
@@ -364,8 +421,15 @@ def _return(s: _Stream, q: dict[str, pf.Quota], o: _Order, requested: datetime) 
     else:
         outcome = "authorized" if rng.random() < 0.75 else "refunded"
     s.add(requested, "return_requested", o.mk, order_id=o.order_id, return_id=return_id)
-    s.add(resolved, "return_resolved", o.mk, order_id=o.order_id, return_id=return_id,
-          outcome=outcome, buyer_satisfied=kind not in ("unhappy", "refused"))
+    s.add(
+        resolved,
+        "return_resolved",
+        o.mk,
+        order_id=o.order_id,
+        return_id=return_id,
+        outcome=outcome,
+        buyer_satisfied=kind not in ("unhappy", "refused"),
+    )
     line = [rng.choice(o.lines)]
     if outcome == "authorized":  # refunded once the item is back
         _refund(s, o, resolved + s.days(3, 10), line)
@@ -388,14 +452,27 @@ def _message(
     native = "ja" if mk == "JP" else "en"
     language = native if rng.random() < 0.93 else ("en" if native == "ja" else "ja")
     about = {"order_id": order_id} if order_id else {}
-    s.add(at, "message_received", mk, message_id=message_id, **about, language=language,
-          subject=rng.choice(pf.SUBJECTS[language]))
+    s.add(
+        at,
+        "message_received",
+        mk,
+        message_id=message_id,
+        **about,
+        language=language,
+        subject=rng.choice(pf.SUBJECTS[language]),
+    )
     if rng.random() < t.no_response_needed:
-        s.add(at + s.hours(0.1, 3), "message_no_response_needed", mk, message_id=message_id,
-              **about)
+        s.add(
+            at + s.hours(0.1, 3), "message_no_response_needed", mk, message_id=message_id, **about
+        )
         return
     answered = at + (s.hours(25, 60) if q["late_answer"].hit() else s.hours(0.2, 8))
     s.add(answered, "message_answered", mk, message_id=message_id, **about)
     if order_id and rng.random() < t.survey:
-        s.add(answered + s.hours(1, 48), "cs_survey_answered", mk, order_id=order_id,
-              satisfied=not q["survey_unsatisfied"].hit())
+        s.add(
+            answered + s.hours(1, 48),
+            "cs_survey_answered",
+            mk,
+            order_id=order_id,
+            satisfied=not q["survey_unsatisfied"].hit(),
+        )

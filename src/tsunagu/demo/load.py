@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import unit_of_work
@@ -24,50 +24,85 @@ class LoadResult:
 
 
 def load(
-    factory: sessionmaker[Session], dataset: DemoDataset, *, registry: Registry, now: datetime,
-    chunk_size: int = 5000, progress: ingest.Progress | None = None,
+    factory: sessionmaker[Session],
+    dataset: DemoDataset,
+    *,
+    registry: Registry,
+    now: datetime,
+    chunk_size: int = 5000,
+    progress: ingest.Progress | None = None,
 ) -> LoadResult:
     """Create the demo sellers that are missing, then import the events (idempotent)."""
     created = 0
     with unit_of_work(factory) as session:
         for seller in dataset.sellers:
             if session.get(Seller, seller.id) is None:
-                create_seller(session, name=seller.name, marketplaces=seller.marketplaces,
-                              registry=registry, now=now, seller_id=seller.id)
+                create_seller(
+                    session,
+                    name=seller.name,
+                    marketplaces=seller.marketplaces,
+                    registry=registry,
+                    now=now,
+                    seller_id=seller.id,
+                )
                 created += 1
     events = dataset.events
     report = ingest.run(
-        factory, lambda: enumerate(events, start=1), registry=registry, now=now,
-        source_label="demo", chunk_size=chunk_size, progress=progress,
+        factory,
+        lambda: enumerate(events, start=1),
+        registry=registry,
+        now=now,
+        source_label="demo",
+        chunk_size=chunk_size,
+        progress=progress,
     )
     return LoadResult(created, report)
 
 
 def summary(session: Session, dataset: DemoDataset) -> list[dict[str, object]]:
     """Per demo seller and store: orders, shipped, cancelled, open violations."""
-    rows = []
+    ids = [s.id for s in dataset.sellers]
+    shipped = case((Order.status.in_(("shipped", "delivered")), 1), else_=0)
+    cancelled = case((Order.status == "cancelled", 1), else_=0)
+    counts = {
+        (seller_id, mp): (int(n), int(s or 0), int(c or 0))
+        for seller_id, mp, n, s, c in session.execute(
+            select(
+                Order.seller_id,
+                Order.marketplace,
+                func.count(),
+                func.sum(shipped),
+                func.sum(cancelled),
+            )
+            .where(Order.seller_id.in_(ids))
+            .group_by(Order.seller_id, Order.marketplace)
+        )
+    }
+    violations = {
+        (seller_id, mp): int(n)
+        for seller_id, mp, n in session.execute(
+            select(Violation.seller_id, Violation.marketplace, func.count())
+            .where(Violation.seller_id.in_(ids), Violation.resolved_at.is_(None))
+            .group_by(Violation.seller_id, Violation.marketplace)
+        )
+    }
+    rows: list[dict[str, object]] = []
     for seller in dataset.sellers:
         for marketplace in seller.marketplaces:
-            def count(*conds: object) -> int:
-                stmt = select(func.count()).select_from(Order).where(
-                    Order.seller_id == seller.id, Order.marketplace == marketplace, *conds  # type: ignore[arg-type]
-                )
-                return int(session.execute(stmt).scalar_one())
-
-            open_violations = session.execute(
-                select(func.count()).select_from(Violation).where(
-                    Violation.seller_id == seller.id, Violation.marketplace == marketplace,
-                    Violation.resolved_at.is_(None),
-                )
-            ).scalar_one()
-            rows.append({
-                "seller_id": seller.id, "name": seller.name, "marketplace": marketplace,
-                "profile": seller.profile, "description": seller.description,
-                "orders": count(),
-                "shipped": count(Order.status.in_(("shipped", "delivered"))),
-                "cancelled": count(Order.status == "cancelled"),
-                "open_violations": int(open_violations),
-            })
+            n, s, c = counts.get((seller.id, marketplace), (0, 0, 0))
+            rows.append(
+                {
+                    "seller_id": seller.id,
+                    "name": seller.name,
+                    "marketplace": marketplace,
+                    "profile": seller.profile,
+                    "description": seller.description,
+                    "orders": n,
+                    "shipped": s,
+                    "cancelled": c,
+                    "open_violations": violations.get((seller.id, marketplace), 0),
+                }
+            )
     return rows
 
 

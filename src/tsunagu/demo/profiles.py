@@ -79,9 +79,18 @@ class Traits:
 
 #: The metric-bearing rates of :class:`Traits`; each becomes an evenly spaced quota.
 DEFECTS = (
-    "late_ship", "unscanned", "late_delivery", "seller_cancel", "system_cancel",
-    "negative_feedback", "claim", "chargeback", "late_answer", "survey_unsatisfied",
-    "return_negative", "missing_invoice",
+    "late_ship",
+    "unscanned",
+    "late_delivery",
+    "seller_cancel",
+    "system_cancel",
+    "negative_feedback",
+    "claim",
+    "chargeback",
+    "late_answer",
+    "survey_unsatisfied",
+    "return_negative",
+    "missing_invoice",
 )
 CATALOGUE_SIZES = {TRADEMARK_JP: 12, CANCELS_US: 25, HEALTHY: 60, EXTRA: 20}
 
@@ -220,9 +229,7 @@ def plan_sellers(rng: random.Random, total: int, sellers: int) -> list[SellerPla
             orders=(("JP", trademark),),
             traits=CLEAN,
             violations=(
-                ViolationPlan(
-                    "receivedIntellectualPropertyComplaints", "low", rng.randint(20, 80)
-                ),
+                ViolationPlan("receivedIntellectualPropertyComplaints", "low", rng.randint(20, 80)),
             ),
         ),
         SellerPlan(
@@ -384,10 +391,20 @@ CARRIERS: dict[str, tuple[tuple[str, int, tuple[str, ...], str], ...]] = {
 
 #: Neutral message subjects by language; message bodies are never generated (personal data).
 SUBJECTS = {
-    "ja": ("配送状況について", "商品についての質問", "領収書の発行について",
-           "注文内容の変更について", "返品について"),
-    "en": ("Where is my order?", "Question about this item", "Request for an invoice",
-           "Change to my order", "Question about a return"),
+    "ja": (
+        "配送状況について",
+        "商品についての質問",
+        "領収書の発行について",
+        "注文内容の変更について",
+        "返品について",
+    ),
+    "en": (
+        "Where is my order?",
+        "Question about this item",
+        "Request for an invoice",
+        "Change to my order",
+        "Question about a return",
+    ),
 }
 
 #: US sales-tax rates in basis points, roughly the spread of state plus local rates.

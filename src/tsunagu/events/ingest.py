@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from tsunagu.events import repo
 from tsunagu.events.rules import Candidate, Problem, needs_order, validate
 from tsunagu.events.service import store_chunk
 from tsunagu.marketplaces.registry import Registry
-from tsunagu.sellers.models import Store
+from tsunagu.sellers.models import Seller, Store
 
 #: Above this many accepted events, pass 2 re-reads the source instead of keeping them in memory.
 CACHE_LIMIT = 200_000
@@ -40,12 +41,15 @@ class RowError:
     code: str
     value: object
     message: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dc_field(default_factory=dict)
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         text = translate(self.message, lang, field=self.field, value=self.value, **self.params)
         return {
-            "line": self.line, "field": self.field, "code": self.code, "value": _jsonable(self.value),
+            "line": self.line,
+            "field": self.field,
+            "code": self.code,
+            "value": _jsonable(self.value),
             "message": text,
         }
 
@@ -80,9 +84,13 @@ class Report:
 
     def as_dict(self, lang: str | None = None) -> dict[str, Any]:
         return {
-            "read": self.read, "stored": self.stored, "duplicates": self.duplicates,
+            "read": self.read,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "errors": [e.to_dict(lang) for e in sorted(self.errors, key=lambda e: (e.line, e.field))],
+            "errors": [
+                e.to_dict(lang) for e in sorted(self.errors, key=lambda e: (e.line, e.field))
+            ],
         }
 
 
@@ -129,10 +137,18 @@ class _Checker:
             if body_hash == checked.body_hash:
                 self.in_file_dups.append((n, line, first_n))
             else:
-                self.reject(n, [RowError(
-                    line, "event_id", "event_conflict", checked.event_id,
-                    N_("event {value} was already given with a different body"),
-                )])
+                self.reject(
+                    n,
+                    [
+                        RowError(
+                            line,
+                            "event_id",
+                            "event_conflict",
+                            checked.event_id,
+                            N_("event {value} was already given with a different body"),
+                        )
+                    ],
+                )
             return
         self.first_seen[key] = (checked.body_hash, n)
         self.pending.append((n, line, checked))
@@ -141,22 +157,21 @@ class _Checker:
 
     def _store_problem(self, c: Candidate) -> Problem | None:
         if c.seller_id not in self.stores:
-            found = None
-            if self.can_access(c.seller_id):
+            found: frozenset[str] | None = None
+            if self.can_access(c.seller_id) and self.session.get(Seller, c.seller_id) is not None:
                 rows = self.session.query(Store.marketplace).filter(Store.seller_id == c.seller_id)
-                markets = frozenset(r[0] for r in rows)
-                from tsunagu.sellers.models import Seller
-
-                if markets or self.session.get(Seller, c.seller_id) is not None:
-                    found = markets
+                found = frozenset(r[0] for r in rows)
             self.stores[c.seller_id] = found
         markets = self.stores[c.seller_id]
         if markets is None:
             return Problem("seller", "unknown_seller", c.seller_id, N_("unknown seller {value}"))
         if c.marketplace not in markets:
             return Problem(
-                "marketplace", "marketplace_not_enabled", c.marketplace,
-                N_("seller {seller} has no store in marketplace {value}"), {"seller": c.seller_id},
+                "marketplace",
+                "marketplace_not_enabled",
+                c.marketplace,
+                N_("seller {seller} has no store in marketplace {value}"),
+                {"seller": c.seller_id},
             )
         return None
 
@@ -166,7 +181,9 @@ class _Checker:
             by_seller[entry[2].seller_id].append(entry)
         self.pending = []
         for seller_id, entries in by_seller.items():
-            stored = repo.existing_hashes(self.session, seller_id, [c.event_id for _, _, c in entries])
+            stored = repo.existing_hashes(
+                self.session, seller_id, [c.event_id for _, _, c in entries]
+            )
             for n, line, c in entries:
                 have = stored.get(c.event_id)
                 if have is None:
@@ -177,10 +194,18 @@ class _Checker:
                     if c.type == "order_placed" and c.order_key is not None:
                         self.placed.add(c.order_key)
                 else:
-                    self.reject(n, [RowError(
-                        line, "event_id", "event_conflict", c.event_id,
-                        N_("event {value} is already stored with a different body"),
-                    )])
+                    self.reject(
+                        n,
+                        [
+                            RowError(
+                                line,
+                                "event_id",
+                                "event_conflict",
+                                c.event_id,
+                                N_("event {value} is already stored with a different body"),
+                            )
+                        ],
+                    )
 
     def _accept(self, n: int, line: int, c: Candidate) -> None:
         self.accepted_lines[n] = line
@@ -209,16 +234,30 @@ class _Checker:
                 continue
             del self.accepted_lines[n]
             self.accepted.pop(n, None)
-            self.reject(n, [RowError(
-                line, "order_id", "unknown_order", key[2],
-                N_("order {value} is not known in this store; import or send its order_placed first"),
-            )])
+            self.reject(
+                n,
+                [
+                    RowError(
+                        line,
+                        "order_id",
+                        "unknown_order",
+                        key[2],
+                        N_(
+                            "order {value} is not known in this store; import or send its order_placed first"
+                        ),
+                    )
+                ],
+            )
         for n, line, first_n in self.in_file_dups:
             first = self.report.outcomes.get(first_n)
             if first == "rejected":
-                self.reject(n, [RowError(
-                    line, e.field, e.code, e.value, e.message, e.params
-                ) for e in self.report.item_errors[first_n]])
+                self.reject(
+                    n,
+                    [
+                        RowError(line, e.field, e.code, e.value, e.message, e.params)
+                        for e in self.report.item_errors[first_n]
+                    ],
+                )
             else:
                 self.report.duplicates += 1
                 self.report.outcomes[n] = "duplicate"
@@ -278,9 +317,20 @@ def run(
     chunk_size: int = 5000,
     can_access: Callable[[str], bool] = lambda _seller: True,
     progress: Progress | None = None,
+    finish: Callable[[Session], None] | None = None,
 ) -> Report:
+    """Check the source, then store what it accepts.
+
+    ``finish`` runs inside the transaction of the last chunk (or its own, when nothing is new):
+    connectors write the personal data they found there, so it commits with the last events.
+    It does not run for dry runs or strict runs with rejections.
+    """
     checker = check(
-        factory, source, registry=registry, chunk_size=chunk_size, can_access=can_access,
+        factory,
+        source,
+        registry=registry,
+        chunk_size=chunk_size,
+        can_access=can_access,
         progress=progress,
     )
     report = checker.report
@@ -294,11 +344,11 @@ def run(
         return report
     chunk: list[Candidate] = []
     for candidate in _accepted_candidates(checker, source, registry):
-        chunk.append(candidate)
         if len(chunk) >= chunk_size:
             report.stored += _write(factory, chunk, source_label, now, progress)
             chunk = []
-    report.stored += _write(factory, chunk, source_label, now, progress)
+        chunk.append(candidate)
+    report.stored += _write(factory, chunk, source_label, now, progress, finish)
     for n in checker.accepted_lines:
         report.outcomes[n] = "stored"
     return report
@@ -310,11 +360,14 @@ def _write(
     source_label: str,
     now: datetime,
     progress: Progress | None,
+    finish: Callable[[Session], None] | None = None,
 ) -> int:
-    if not chunk:
+    if not chunk and finish is None:
         return 0
     with unit_of_work(factory) as session:
         count = store_chunk(session, chunk, source=source_label, now=now)
+        if finish is not None:
+            finish(session)
     if progress is not None:
         progress("store", count)
     return count

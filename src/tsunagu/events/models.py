@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tsunagu.core.db import Base, UTCDateTime
@@ -23,8 +33,15 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("seller_id", "event_id"),
         Index("ix_events_order", "seller_id", "marketplace", "order_id"),
-        Index("ix_events_seller_at", "seller_id", "at"),
-        Index("ix_events_ref", "seller_id", "marketplace", "ref_id"),
+        # only message and violation events have a ref_id: a partial index stays small
+        Index(
+            "ix_events_ref",
+            "seller_id",
+            "marketplace",
+            "ref_id",
+            sqlite_where=text("ref_id IS NOT NULL"),
+            postgresql_where=text("ref_id IS NOT NULL"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

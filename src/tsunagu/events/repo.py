@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import orjson
@@ -31,9 +31,7 @@ def existing_hashes(session: Session, seller_id: str, event_ids: Sequence[str]) 
     found: dict[str, str] = {}
     conn = session.connection()
     for part in batched(list(event_ids)):
-        sql = (
-            "SELECT event_id, body_hash FROM events WHERE seller_id = {p} AND event_id IN ({ids})"
-        )
+        sql = "SELECT event_id, body_hash FROM events WHERE seller_id = {p} AND event_id IN ({ids})"
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         rows = conn.exec_driver_sql(
             sql.format(p=mark, ids=_in_list(session, len(part))), (seller_id, *part)
@@ -82,7 +80,7 @@ def prior_events(
     return result
 
 
-def ref_id(candidate: Candidate, body: dict[str, object]) -> str | None:
+def ref_id(candidate: Candidate, body: Mapping[str, object]) -> str | None:
     if candidate.type.startswith("message_"):
         value = body.get("message_id")
     elif candidate.type.startswith("violation_"):
@@ -93,8 +91,17 @@ def ref_id(candidate: Candidate, body: dict[str, object]) -> str | None:
 
 
 EVENT_COLUMNS = (
-    "seller_id", "event_id", "type", "marketplace", "order_id", "ref_id", "at", "body",
-    "body_hash", "source", "received_at",
+    "seller_id",
+    "event_id",
+    "type",
+    "marketplace",
+    "order_id",
+    "ref_id",
+    "at",
+    "body",
+    "body_hash",
+    "source",
+    "received_at",
 )
 
 
@@ -109,8 +116,17 @@ def insert_events(
     received = raw_instant(received_at, dialect)
     values = [
         (
-            c.seller_id, c.event_id, c.type, c.marketplace, c.order_id, ref, raw_instant(c.at, dialect),
-            c.body, c.body_hash, source, received,
+            c.seller_id,
+            c.event_id,
+            c.type,
+            c.marketplace,
+            c.order_id,
+            ref,
+            raw_instant(c.at, dialect),
+            c.body,
+            c.body_hash,
+            source,
+            received,
         )
         for c, ref in rows
     ]

@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,11 @@ CANCELLED_BY = ("seller", "buyer", "system", "unknown")
 CANCEL_REASONS = ("out_of_stock", "buyer_request", "address_issue", "pricing_error", "other")
 CLAIM_REASONS = ("not_received", "not_as_described", "damaged", "other")
 CLAIM_OUTCOMES = (
-    "denied", "withdrawn", "seller_refunded", "granted_seller_funded", "granted_amazon_funded",
+    "denied",
+    "withdrawn",
+    "seller_refunded",
+    "granted_seller_funded",
+    "granted_amazon_funded",
     "overturned",
 )
 CHARGEBACK_OUTCOMES = ("seller_won", "seller_lost")
@@ -50,7 +55,7 @@ class Problem:
     code: str
     value: object
     message: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dc_field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +248,20 @@ EVENT_TYPES: dict[str, Spec] = {
     "feedback_posted": {**_ORDER, "rating": (True, _int(1, 5))},
     "feedback_removed": dict(_ORDER),
     "claim_filed": {
-        **_ORDER, "claim_id": (True, _text), "reason": (False, _enum(CLAIM_REASONS)),
+        **_ORDER,
+        "claim_id": (True, _text),
+        "reason": (False, _enum(CLAIM_REASONS)),
     },
     "claim_decided": {
-        **_ORDER, "claim_id": (True, _text), "outcome": (True, _enum(CLAIM_OUTCOMES)),
+        **_ORDER,
+        "claim_id": (True, _text),
+        "outcome": (True, _enum(CLAIM_OUTCOMES)),
     },
     "chargeback_filed": {**_ORDER, "chargeback_id": (True, _text)},
     "chargeback_decided": {
-        **_ORDER, "chargeback_id": (True, _text), "outcome": (True, _enum(CHARGEBACK_OUTCOMES)),
+        **_ORDER,
+        "chargeback_id": (True, _text),
+        "outcome": (True, _enum(CHARGEBACK_OUTCOMES)),
     },
     "message_received": {
         "message_id": (True, _text),
@@ -298,7 +309,9 @@ def body_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _check(spec: Spec, obj: Mapping[str, Any], out: dict[str, Any], problems: list[Problem]) -> None:
+def _check(
+    spec: Spec, obj: Mapping[str, Any], out: dict[str, Any], problems: list[Problem]
+) -> None:
     for name, (required, check) in spec.items():
         if name not in obj:
             if required:
@@ -329,36 +342,57 @@ def validate(obj: object, registry: Registry) -> Candidate | list[Problem]:
     mp = registry.get(marketplace) if isinstance(marketplace, str) and marketplace else None
     if isinstance(marketplace, str) and marketplace.strip() and mp is None:
         problems.append(
-            Problem("marketplace", "unknown_marketplace", marketplace,
-                    N_("unknown marketplace {value}"))
+            Problem(
+                "marketplace", "unknown_marketplace", marketplace, N_("unknown marketplace {value}")
+            )
         )
     if spec is not None:
         _check(spec, obj, clean, problems)
     for name in obj:
-        if name not in _COMMON and (spec is None or name not in spec) and _PERSONAL_NAME.search(name):
+        if (
+            name not in _COMMON
+            and (spec is None or name not in spec)
+            and _PERSONAL_NAME.search(name)
+        ):
             problems.append(
-                Problem(name, "personal_data_in_event", "***",
-                        N_("personal data must not be sent in events (field {field})"))
+                Problem(
+                    name,
+                    "personal_data_in_event",
+                    "***",
+                    N_("personal data must not be sent in events (field {field})"),
+                )
             )
-    if mp is not None and spec is not None and "currency" in spec and isinstance(
-        clean.get("currency"), str
-    ) and clean["currency"] != mp.currency and not any(p.field == "currency" for p in problems):
+    if (
+        mp is not None
+        and spec is not None
+        and "currency" in spec
+        and isinstance(clean.get("currency"), str)
+        and clean["currency"] != mp.currency
+        and not any(p.field == "currency" for p in problems)
+    ):
         problems.append(
-            Problem("currency", "currency_mismatch", clean["currency"],
-                    N_("marketplace {marketplace} trades in {expected}"),
-                    {"marketplace": mp.code, "expected": mp.currency})
+            Problem(
+                "currency",
+                "currency_mismatch",
+                clean["currency"],
+                N_("marketplace {marketplace} trades in {expected}"),
+                {"marketplace": mp.code, "expected": mp.currency},
+            )
         )
     if problems or mp is None:
         return problems
     clean["marketplace"] = mp.code
     personal = tuple(
-        (name, clean.pop(name)) for name in PERSONAL_MESSAGE_FIELDS
+        (name, clean.pop(name))
+        for name in PERSONAL_MESSAGE_FIELDS
         if event_type == "message_received" and name in clean
     )
     return from_canonical(clean, personal)
 
 
-def from_canonical(clean: Mapping[str, Any], personal: tuple[tuple[str, str], ...] = ()) -> Candidate:
+def from_canonical(
+    clean: Mapping[str, Any], personal: tuple[tuple[str, str], ...] = ()
+) -> Candidate:
     """Build the stored form of an event that is already canonical and valid.
 
     Connectors that construct events field by field use this directly; their tests check that

@@ -9,8 +9,9 @@ database and a re-run (which skips the stored events as duplicates) ends in the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ def store_chunk(
     """Insert the candidates (already checked, not yet stored) and refresh the projection."""
     if not candidates:
         return 0
-    bodies = [dict(c.data) if c.data is not None else orjson.loads(c.body) for c in candidates]
+    bodies = [c.data if c.data is not None else orjson.loads(c.body) for c in candidates]
     by_store: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, c in enumerate(candidates):
         by_store[(c.seller_id, c.marketplace)].append(index)
@@ -46,7 +47,7 @@ def _refresh_store(
     seller_id: str,
     marketplace: str,
     candidates: Sequence[Candidate],
-    bodies: Sequence[dict[str, object]],
+    bodies: Sequence[Mapping[str, Any]],
     refs: Sequence[str | None],
     indexes: Sequence[int],
 ) -> None:
@@ -94,7 +95,7 @@ def _keep_personal(
     seller_id: str,
     marketplace: str,
     candidates: Sequence[Candidate],
-    bodies: Sequence[dict[str, object]],
+    bodies: Sequence[Mapping[str, Any]],
     indexes: Sequence[int],
     now: datetime,
 ) -> None:
@@ -108,13 +109,15 @@ def _keep_personal(
         message_id = str(body["message_id"])
         customer = body.get("customer_id")
         subject = (
-            str(customer) if isinstance(customer, str)
+            str(customer)
+            if isinstance(customer, str)
             else personal.pseudonym(session, seller_id, marketplace, "message", message_id)
         )
         rows.extend((subject, f"message:{message_id}:{name}", text) for name, text in c.personal)
         if c.order_id is not None:
-            personal.link(session, seller_id=seller_id, marketplace=marketplace,
-                          pairs=[(c.order_id, subject)])
+            personal.link(
+                session, seller_id=seller_id, marketplace=marketplace, pairs=[(c.order_id, subject)]
+            )
     if rows:
         personal.record(session, seller_id=seller_id, rows=rows, source="message", now=now)
 
@@ -134,9 +137,16 @@ def start_run(
     from tsunagu.events.models import ImportRun
 
     run = ImportRun(
-        id=new_id("imp"), kind=kind, source_name=source_name[:500], sha256=sha256,
-        seller_id=seller_id, marketplace=marketplace, mode=mode, status="running",
-        started_at=now, report={},
+        id=new_id("imp"),
+        kind=kind,
+        source_name=source_name[:500],
+        sha256=sha256,
+        seller_id=seller_id,
+        marketplace=marketplace,
+        mode=mode,
+        status="running",
+        started_at=now,
+        report={},
     )
     session.add(run)
     session.flush()

@@ -40,6 +40,7 @@ class DailyOrderRollup(Base):
     """
 
     __tablename__ = "daily_order_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)

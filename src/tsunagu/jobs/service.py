@@ -32,7 +32,11 @@ class RunSummary:
 
 
 def enqueue(
-    session: Session, *, kind: str, key: str, due_at: datetime,
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
     payload: dict[str, object] | None = None,
 ) -> bool:
     """Add a one-off job; an existing (kind, key) is left as it is. Returns True when added."""
@@ -40,8 +44,17 @@ def enqueue(
         return False
     try:
         with session.begin_nested():
-            session.add(Job(id=new_id("job"), kind=kind, key=key, due_at=due_at,
-                            status="pending", attempts=0, payload=payload or {}))
+            session.add(
+                Job(
+                    id=new_id("job"),
+                    kind=kind,
+                    key=key,
+                    due_at=due_at,
+                    status="pending",
+                    attempts=0,
+                    payload=payload or {},
+                )
+            )
     except IntegrityError:
         return False  # another runner added the same (kind, key) first
     return True
@@ -61,13 +74,22 @@ def schedule_periodic(session: Session, as_of: datetime) -> int:
 def _claim(factory: sessionmaker[Session], as_of: datetime) -> tuple[Job, JobKind] | None:
     known = kinds()
     with unit_of_work(factory) as session:
-        candidates = session.execute(
-            select(Job).where(
-                Job.due_at <= as_of,
-                or_(Job.status == "pending",
-                    (Job.status == "running") & (Job.lease_until < as_of)),
-            ).order_by(Job.due_at, Job.id).limit(20)
-        ).scalars().all()
+        candidates = (
+            session.execute(
+                select(Job)
+                .where(
+                    Job.due_at <= as_of,
+                    or_(
+                        Job.status == "pending",
+                        (Job.status == "running") & (Job.lease_until < as_of),
+                    ),
+                )
+                .order_by(Job.due_at, Job.id)
+                .limit(20)
+            )
+            .scalars()
+            .all()
+        )
         for job in candidates:
             kind = known.get(job.kind)
             if kind is None:
@@ -75,8 +97,12 @@ def _claim(factory: sessionmaker[Session], as_of: datetime) -> tuple[Job, JobKin
             claimed = session.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
-                .values(status="running", attempts=job.attempts + 1, started_at=as_of,
-                        lease_until=as_of + kind.lease)
+                .values(
+                    status="running",
+                    attempts=job.attempts + 1,
+                    started_at=as_of,
+                    lease_until=as_of + kind.lease,
+                )
             )
             if claimed.rowcount == 1:  # type: ignore[attr-defined]
                 session.flush()
@@ -96,33 +122,48 @@ def run_due(factory: sessionmaker[Session], *, as_of: datetime) -> RunSummary:
     return summary
 
 
-def _execute(factory: sessionmaker[Session], job: Job, kind: JobKind, as_of: datetime) -> dict[str, Any]:
+def _execute(
+    factory: sessionmaker[Session], job: Job, kind: JobKind, as_of: datetime
+) -> dict[str, Any]:
     try:
         with unit_of_work(factory) as session:
             result = kind.handler(session, job, as_of)
             session.execute(
-                update(Job).where(Job.id == job.id).values(
-                    status="done", finished_at=as_of, lease_until=None, result=result,
+                update(Job)
+                .where(Job.id == job.id)
+                .values(
+                    status="done",
+                    finished_at=as_of,
+                    lease_until=None,
+                    result=result,
                     last_error=None,
                 )
             )
         return {"kind": job.kind, "key": job.key, "status": "done", "result": result}
-    except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never fatal to the runner
+    except Exception as exc:
         retry = job.attempts < kind.max_attempts
         with unit_of_work(factory) as session:
             session.execute(
-                update(Job).where(Job.id == job.id).values(
+                update(Job)
+                .where(Job.id == job.id)
+                .values(
                     status="pending" if retry else "failed",
-                    due_at=as_of + timedelta(minutes=2 ** job.attempts) if retry else job.due_at,
+                    due_at=as_of + timedelta(minutes=2**job.attempts) if retry else job.due_at,
                     lease_until=None,
                     last_error=f"{type(exc).__name__}: {exc}"[:2000],
                 )
             )
-        return {"kind": job.kind, "key": job.key, "status": "retry" if retry else "failed",
-                "error": f"{type(exc).__name__}: {exc}"[:200]}
+        return {
+            "kind": job.kind,
+            "key": job.key,
+            "status": "retry" if retry else "failed",
+            "error": f"{type(exc).__name__}: {exc}"[:200],
+        }
 
 
 def list_jobs(session: Session, *, limit: int = 100) -> list[Job]:
-    return list(session.execute(
-        select(Job).order_by(Job.due_at.desc(), Job.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Job).order_by(Job.due_at.desc(), Job.id.desc()).limit(limit)
+        ).scalars()
+    )

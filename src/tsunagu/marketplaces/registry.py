@@ -44,7 +44,9 @@ class Marketplace:
 
 BUILTIN: tuple[Marketplace, ...] = (
     Marketplace("JP", "A1VC38T7YXB528", "JPY", "Asia/Tokyo", "Amazon.co.jp", "FE", "Amazon.co.jp"),
-    Marketplace("US", "ATVPDKIKX0DER", "USD", "America/Los_Angeles", "Amazon.com", "NA", "Amazon.com"),
+    Marketplace(
+        "US", "ATVPDKIKX0DER", "USD", "America/Los_Angeles", "Amazon.com", "NA", "Amazon.com"
+    ),
 )
 
 _REQUIRED = ("marketplace_id", "currency", "timezone", "sales_channel", "region")
@@ -52,7 +54,9 @@ _REQUIRED = ("marketplace_id", "currency", "timezone", "sales_channel", "region"
 
 def _from_config(code: str, table: object, source: Path) -> Marketplace:
     if not isinstance(table, dict):
-        raise UsageError(N_("{path}: [marketplaces.{code}] must be a table"), path=source, code=code)
+        raise UsageError(
+            N_("{path}: [marketplaces.{code}] must be a table"), path=source, code=code
+        )
     missing = [key for key in _REQUIRED if not isinstance(table.get(key), str) or not table[key]]
     if missing:
         raise UsageError(
@@ -67,14 +71,18 @@ def _from_config(code: str, table: object, source: Path) -> Marketplace:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UsageError(
             N_("{path}: marketplace {code} has an unknown time zone {tz}"),
-            code="invalid_config", path=source, tz=table["timezone"],
+            code="invalid_config",
+            path=source,
+            tz=table["timezone"],
         ) from exc
     try:
         get_currency_precision(table["currency"].upper())
     except UnknownCurrencyError as exc:
         raise UsageError(
             N_("{path}: marketplace {code} has an unknown currency {currency}"),
-            code="invalid_config", path=source, currency=table["currency"],
+            code="invalid_config",
+            path=source,
+            currency=table["currency"],
         ) from exc
     return Marketplace(
         code=code,
@@ -129,14 +137,18 @@ def _load_file(path: Path) -> tuple[Marketplace, ...]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(N_("Cannot read config file {path}"), code="invalid_config", path=path) from exc
+        raise UsageError(
+            N_("Cannot read config file {path}"), code="invalid_config", path=path
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(
             N_("{path} is not valid TOML: {reason}"), code="invalid_config", path=path, reason=exc
         ) from exc
     tables = data.get("marketplaces", {})
     if not isinstance(tables, dict):
-        raise UsageError(N_("{path}: [marketplaces] must be a table"), code="invalid_config", path=path)
+        raise UsageError(
+            N_("{path}: [marketplaces] must be a table"), code="invalid_config", path=path
+        )
     taken = {m.code for m in BUILTIN} | {m.marketplace_id for m in BUILTIN}
     result = []
     for raw_code, table in tables.items():
@@ -144,7 +156,8 @@ def _load_file(path: Path) -> tuple[Marketplace, ...]:
         mp = _from_config(code, table, path)
         if code in taken or mp.marketplace_id in taken:
             raise UsageError(
-                N_("{path}: marketplace {code} is already defined"), code="invalid_config",
+                N_("{path}: marketplace {code} is already defined"),
+                code="invalid_config",
                 path=path,
             )
         taken |= {code, mp.marketplace_id}

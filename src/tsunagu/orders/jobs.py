@@ -32,8 +32,9 @@ def daily_rollup(session: Session, job: Job, as_of: datetime) -> dict[str, Any]:
     start = datetime.combine(first - timedelta(days=1), time(0), tzinfo=as_of.tzinfo)
     end = datetime.combine(day + timedelta(days=2), time(0), tzinfo=as_of.tzinfo)
     rows = session.execute(
-        select(Order.seller_id, Order.marketplace, Order.purchased_at, Order.status)
-        .where(Order.purchased_at >= start, Order.purchased_at < end)
+        select(Order.seller_id, Order.marketplace, Order.purchased_at, Order.status).where(
+            Order.purchased_at >= start, Order.purchased_at < end
+        )
     )
     counts: Counter[tuple[str, str, str, str]] = Counter()
     for seller_id, marketplace, purchased_at, status in rows:
@@ -49,11 +50,19 @@ def daily_rollup(session: Session, job: Job, as_of: datetime) -> dict[str, Any]:
     stores = {key[:3] for key in counts}
     dialect = session.get_bind().dialect.name
     bulk_insert(
-        session, "daily_order_rollups",
+        session,
+        "daily_order_rollups",
         ("seller_id", "marketplace", "day", "orders", "cancelled", "shipped", "computed_at"),
         [
-            (s, m, d, counts[(s, m, d, "orders")], counts[(s, m, d, "cancelled")],
-             counts[(s, m, d, "shipped")], raw_instant(as_of, dialect))
+            (
+                s,
+                m,
+                d,
+                counts[(s, m, d, "orders")],
+                counts[(s, m, d, "cancelled")],
+                counts[(s, m, d, "shipped")],
+                raw_instant(as_of, dialect),
+            )
             for s, m, d in sorted(stores)
         ],
         conflict=("seller_id", "marketplace", "day"),
@@ -62,9 +71,11 @@ def daily_rollup(session: Session, job: Job, as_of: datetime) -> dict[str, Any]:
     return {"days": [first.isoformat(), day.isoformat()], "rows": len(stores)}
 
 
-DAILY_ROLLUP = register(JobKind(
-    name="orders.daily_rollup",
-    handler=daily_rollup,
-    description="Orders, cancellations and shipments per store per local day.",
-    period=daily(timedelta(hours=1)),
-))
+DAILY_ROLLUP = register(
+    JobKind(
+        name="orders.daily_rollup",
+        handler=daily_rollup,
+        description="Orders, cancellations and shipments per store per local day.",
+        period=daily(timedelta(hours=1)),
+    )
+)

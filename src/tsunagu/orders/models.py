@@ -18,6 +18,9 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_seller_purchased", "seller_id", "marketplace", "purchased_at"),
+        {
+            "sqlite_with_rowid": False
+        },  # keyed by its natural key: no separate rowid B-tree on SQLite
     )
 
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), primary_key=True)
@@ -68,6 +71,7 @@ def _order_fk() -> tuple[str, ...]:
 
 class OrderItem(Base):
     __tablename__ = "order_items"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -84,7 +88,10 @@ class OrderCase(Base):
     """A claim, chargeback or return on an order: filed/requested, then decided/resolved."""
 
     __tablename__ = "order_cases"
-    __table_args__ = (Index("ix_order_cases_order", "seller_id", "marketplace", "order_id"),)
+    __table_args__ = (
+        Index("ix_order_cases_order", "seller_id", "marketplace", "order_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -103,6 +110,7 @@ class Message(Base):
     """A buyer message and its answer times. The text itself is personal data, kept elsewhere."""
 
     __tablename__ = "messages"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -117,6 +125,7 @@ class Message(Base):
 
 class Violation(Base):
     __tablename__ = "violations"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)

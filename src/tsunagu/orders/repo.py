@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,32 +14,97 @@ from tsunagu.orders.models import Order
 from tsunagu.orders.rules import MessageState, OrderState, ViolationState
 
 ORDER_COLUMNS = (
-    "seller_id", "marketplace", "order_id", "channel", "status", "purchased_at",
-    "latest_ship_date", "latest_delivery_date", "currency", "items_total", "tax_total", "points",
-    "is_business", "ship_service", "shipped_at", "ship_time_known", "carrier", "tracking_id",
-    "first_scan_at", "delivered_at", "cancelled_at", "cancelled_by", "cancel_reason",
-    "feedback_rating", "feedback_at", "feedback_removed", "refunded_total", "refund_count",
-    "invoice_uploaded_at", "cs_satisfied", "claim_count", "chargeback_count", "return_count",
-    "event_count", "last_event_at",
+    "seller_id",
+    "marketplace",
+    "order_id",
+    "channel",
+    "status",
+    "purchased_at",
+    "latest_ship_date",
+    "latest_delivery_date",
+    "currency",
+    "items_total",
+    "tax_total",
+    "points",
+    "is_business",
+    "ship_service",
+    "shipped_at",
+    "ship_time_known",
+    "carrier",
+    "tracking_id",
+    "first_scan_at",
+    "delivered_at",
+    "cancelled_at",
+    "cancelled_by",
+    "cancel_reason",
+    "feedback_rating",
+    "feedback_at",
+    "feedback_removed",
+    "refunded_total",
+    "refund_count",
+    "invoice_uploaded_at",
+    "cs_satisfied",
+    "claim_count",
+    "chargeback_count",
+    "return_count",
+    "event_count",
+    "last_event_at",
 )
 _KEY = ("seller_id", "marketplace", "order_id")
 
 
 def _order_row(seller_id: str, marketplace: str, s: OrderState, d: str) -> tuple[object, ...]:
-    def t(value: datetime | None) -> object:
-        return raw_instant(value, d)
+    t = _instant_writer(d)
 
     kinds = [case.kind for case in s.cases.values()]
     return (
-        seller_id, marketplace, s.order_id, s.channel, s.status, t(s.purchased_at),
-        t(s.latest_ship_date), t(s.latest_delivery_date), s.currency, s.items_total, s.tax_total,
-        s.points, s.is_business, s.ship_service, t(s.shipped_at), s.ship_time_known, s.carrier,
-        s.tracking_id, t(s.first_scan_at), t(s.delivered_at), t(s.cancelled_at), s.cancelled_by,
-        s.cancel_reason, s.feedback_rating, t(s.feedback_at), s.feedback_removed,
-        s.refunded_total, s.refund_count, t(s.invoice_uploaded_at), s.cs_satisfied,
-        kinds.count("claim"), kinds.count("chargeback"), kinds.count("return"), s.event_count,
+        seller_id,
+        marketplace,
+        s.order_id,
+        s.channel,
+        s.status,
+        t(s.purchased_at),
+        t(s.latest_ship_date),
+        t(s.latest_delivery_date),
+        s.currency,
+        s.items_total,
+        s.tax_total,
+        s.points,
+        s.is_business,
+        s.ship_service,
+        t(s.shipped_at),
+        s.ship_time_known,
+        s.carrier,
+        s.tracking_id,
+        t(s.first_scan_at),
+        t(s.delivered_at),
+        t(s.cancelled_at),
+        s.cancelled_by,
+        s.cancel_reason,
+        s.feedback_rating,
+        t(s.feedback_at),
+        s.feedback_removed,
+        s.refunded_total,
+        s.refund_count,
+        t(s.invoice_uploaded_at),
+        s.cs_satisfied,
+        kinds.count("claim"),
+        kinds.count("chargeback"),
+        kinds.count("return"),
+        s.event_count,
         t(s.last_event_at),
     )
+
+
+def _instant_writer(dialect: str) -> Callable[[datetime | None], object]:
+    """The hot path of projection writes: one function call per instant, nothing more."""
+    if dialect != "sqlite":
+        return lambda value: value
+
+    def sqlite_text(value: datetime | None) -> object:
+        return None if value is None else raw_instant(value, "sqlite")
+
+    return sqlite_text
 
 
 def _delete_children(
@@ -70,29 +135,73 @@ def write_orders(
         _delete_children(session, "order_items", seller_id, marketplace, replace)
         _delete_children(session, "order_cases", seller_id, marketplace, replace)
     bulk_insert(
-        session, "orders", ORDER_COLUMNS,
+        session,
+        "orders",
+        ORDER_COLUMNS,
         [_order_row(seller_id, marketplace, s, d) for s in placed],
-        conflict=_KEY, update=ORDER_COLUMNS[3:],
+        conflict=_KEY,
+        update=ORDER_COLUMNS[3:],
     )
     bulk_insert(
-        session, "order_items",
-        ("seller_id", "marketplace", "order_id", "line_no", "sku", "quantity", "price", "tax",
-         "category"),
+        session,
+        "order_items",
+        (
+            "seller_id",
+            "marketplace",
+            "order_id",
+            "line_no",
+            "sku",
+            "quantity",
+            "price",
+            "tax",
+            "category",
+        ),
         [
-            (seller_id, marketplace, s.order_id, n, it["sku"], it["quantity"], it["price"],
-             it.get("tax"), it.get("category"))
-            for s in placed for n, it in enumerate(s.items, start=1)
+            (
+                seller_id,
+                marketplace,
+                s.order_id,
+                n,
+                it["sku"],
+                it["quantity"],
+                it["price"],
+                it.get("tax"),
+                it.get("category"),
+            )
+            for s in placed
+            for n, it in enumerate(s.items, start=1)
         ],
     )
     bulk_insert(
-        session, "order_cases",
-        ("seller_id", "marketplace", "kind", "case_id", "order_id", "reason", "opened_at",
-         "outcome", "decided_at", "buyer_satisfied"),
+        session,
+        "order_cases",
+        (
+            "seller_id",
+            "marketplace",
+            "kind",
+            "case_id",
+            "order_id",
+            "reason",
+            "opened_at",
+            "outcome",
+            "decided_at",
+            "buyer_satisfied",
+        ),
         [
-            (seller_id, marketplace, c.kind, c.case_id, s.order_id, c.reason,
-             raw_instant(c.opened_at, d), c.outcome, raw_instant(c.decided_at, d),
-             c.buyer_satisfied)
-            for s in placed for c in s.cases.values()
+            (
+                seller_id,
+                marketplace,
+                c.kind,
+                c.case_id,
+                s.order_id,
+                c.reason,
+                raw_instant(c.opened_at, d),
+                c.outcome,
+                raw_instant(c.decided_at, d),
+                c.buyer_satisfied,
+            )
+            for s in placed
+            for c in s.cases.values()
         ],
     )
 
@@ -101,17 +210,37 @@ def write_messages(
     session: Session, seller_id: str, marketplace: str, states: Sequence[MessageState]
 ) -> None:
     d = session.get_bind().dialect.name
-    cols = ("seller_id", "marketplace", "message_id", "order_id", "customer_id", "language",
-            "received_at", "answered_at", "no_response_needed_at")
+    cols = (
+        "seller_id",
+        "marketplace",
+        "message_id",
+        "order_id",
+        "customer_id",
+        "language",
+        "received_at",
+        "answered_at",
+        "no_response_needed_at",
+    )
     bulk_insert(
-        session, "messages", cols,
+        session,
+        "messages",
+        cols,
         [
-            (seller_id, marketplace, m.message_id, m.order_id, m.customer_id, m.language,
-             raw_instant(m.received_at, d), raw_instant(m.answered_at, d),
-             raw_instant(m.no_response_needed_at, d))
+            (
+                seller_id,
+                marketplace,
+                m.message_id,
+                m.order_id,
+                m.customer_id,
+                m.language,
+                raw_instant(m.received_at, d),
+                raw_instant(m.answered_at, d),
+                raw_instant(m.no_response_needed_at, d),
+            )
             for m in states
         ],
-        conflict=cols[:3], update=cols[3:],
+        conflict=cols[:3],
+        update=cols[3:],
     )
 
 
@@ -119,16 +248,37 @@ def write_violations(
     session: Session, seller_id: str, marketplace: str, states: Sequence[ViolationState]
 ) -> None:
     d = session.get_bind().dialect.name
-    cols = ("seller_id", "marketplace", "violation_id", "policy", "severity", "asin",
-            "opened_at", "resolved_at", "how")
+    cols = (
+        "seller_id",
+        "marketplace",
+        "violation_id",
+        "policy",
+        "severity",
+        "asin",
+        "opened_at",
+        "resolved_at",
+        "how",
+    )
     bulk_insert(
-        session, "violations", cols,
+        session,
+        "violations",
+        cols,
         [
-            (seller_id, marketplace, v.violation_id, v.policy, v.severity, v.asin,
-             raw_instant(v.opened_at, d), raw_instant(v.resolved_at, d), v.how)
+            (
+                seller_id,
+                marketplace,
+                v.violation_id,
+                v.policy,
+                v.severity,
+                v.asin,
+                raw_instant(v.opened_at, d),
+                raw_instant(v.resolved_at, d),
+                v.how,
+            )
             for v in states
         ],
-        conflict=cols[:3], update=cols[3:],
+        conflict=cols[:3],
+        update=cols[3:],
     )
 
 

@@ -93,8 +93,15 @@ class OrderState:
         return sum(int(item.get("tax") or 0) for item in self.items)
 
 
+def _key(event: StoredEvent) -> tuple[datetime, str]:
+    return (event.at, event.event_id)
+
+
 def _ordered(events: Iterable[StoredEvent]) -> list[StoredEvent]:
-    return sorted(events, key=lambda e: (e.at, e.event_id))
+    listed = list(events)
+    if len(listed) > 1:
+        listed.sort(key=_key)
+    return listed
 
 
 def _instant(body: Mapping[str, Any], name: str) -> datetime | None:
@@ -187,10 +194,13 @@ def fold_order(order_id: str, events: Iterable[StoredEvent]) -> OrderState:
         _apply(state, ev)
         state.event_count += 1
         state.last_event_at = ev.at
-    if state.cancelled_at is not None and state.shipped_at is not None:
-        if state.cancelled_at >= state.shipped_at:
-            # after shipment it is a refund, not a cancellation
-            state.cancelled_at = state.cancelled_by = state.cancel_reason = None
+    shipped_first = (
+        state.shipped_at is not None
+        and state.cancelled_at is not None
+        and (state.cancelled_at >= state.shipped_at)
+    )
+    if shipped_first:  # after shipment it is a refund, not a cancellation
+        state.cancelled_at = state.cancelled_by = state.cancel_reason = None
     return state
 
 

@@ -16,11 +16,12 @@ from tsunagu.core.db import Base, UTCDateTime
 
 class PersonalRecord(Base):
     __tablename__ = "personal_records"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     subject_id: Mapped[str] = mapped_column(String(60), primary_key=True)
     #: e.g. ``email``, ``name``, ``phone``, ``ship_city``, ``message:<id>:body``
     field: Mapped[str] = mapped_column(String(200), primary_key=True)
-    seller_id: Mapped[str] = mapped_column(String(40), index=True)
+    seller_id: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -30,7 +31,10 @@ class PersonalLink(Base):
     """Which orders a subject is connected to (pseudonymous on both sides)."""
 
     __tablename__ = "personal_links"
-    __table_args__ = (Index("ix_personal_links_subject", "subject_id"),)
+    __table_args__ = (
+        Index("ix_personal_links_subject", "subject_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -27,8 +27,11 @@ def _key(session: Session) -> bytes:
     if isinstance(cached, bytes):
         return cached
     bulk_insert(
-        session, "installation_secrets", ("name", "value"),
-        [(_KEY_NAME, secrets.token_hex(32))], conflict=("name",),
+        session,
+        "installation_secrets",
+        ("name", "value"),
+        [(_KEY_NAME, secrets.token_hex(32))],
+        conflict=("name",),
     )
     value = session.execute(
         select(InstallationSecret.value).where(InstallationSecret.name == _KEY_NAME)
@@ -60,9 +63,12 @@ def record(
         if value
     ]
     bulk_insert(
-        session, "personal_records",
+        session,
+        "personal_records",
         ("subject_id", "field", "seller_id", "value", "source", "updated_at"),
-        values, conflict=("subject_id", "field"), update=("value", "source", "updated_at"),
+        values,
+        conflict=("subject_id", "field"),
+        update=("value", "source", "updated_at"),
     )
     return len(values)
 
@@ -72,7 +78,9 @@ def link(
 ) -> None:
     """Connect orders to subjects: ``(order_id, subject_id)`` pairs."""
     bulk_insert(
-        session, "personal_links", ("seller_id", "marketplace", "order_id", "subject_id"),
+        session,
+        "personal_links",
+        ("seller_id", "marketplace", "order_id", "subject_id"),
         [(seller_id, marketplace, order_id, subject) for order_id, subject in pairs],
         conflict=("seller_id", "marketplace", "order_id", "subject_id"),
     )
@@ -84,10 +92,12 @@ def records_of(session: Session, subject_id: str) -> dict[str, str]:
             PersonalRecord.subject_id == subject_id
         )
     )
-    return {field: value for field, value in rows}
+    return dict(rows)
 
 
-def subjects_of_order(session: Session, seller_id: str, marketplace: str, order_id: str) -> list[str]:
+def subjects_of_order(
+    session: Session, seller_id: str, marketplace: str, order_id: str
+) -> list[str]:
     return list(
         session.execute(
             select(PersonalLink.subject_id).where(

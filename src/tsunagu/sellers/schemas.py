@@ -16,12 +16,24 @@ class StoreOut(BaseModel):
 
 
 class SellerOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "sel_01jd0000000000000000000000", "name": "Kyoto Tea Works",
-        "created_at": "2026-11-25T00:00:00Z",
-        "stores": [{"id": "sto_01jd0000000000000000000000", "marketplace": "JP",
-                    "created_at": "2026-11-25T00:00:00Z"}],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "sel_01jd0000000000000000000000",
+                    "name": "Kyoto Tea Works",
+                    "created_at": "2026-11-25T00:00:00Z",
+                    "stores": [
+                        {
+                            "id": "sto_01jd0000000000000000000000",
+                            "marketplace": "JP",
+                            "created_at": "2026-11-25T00:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     id: str
     name: str
@@ -31,20 +43,26 @@ class SellerOut(BaseModel):
     @classmethod
     def of(cls, seller: Seller) -> SellerOut:
         return cls(
-            id=seller.id, name=seller.name, created_at=seller.created_at,
-            stores=[StoreOut(id=s.id, marketplace=s.marketplace, created_at=s.created_at)
-                    for s in seller.stores],
+            id=seller.id,
+            name=seller.name,
+            created_at=seller.created_at,
+            stores=[
+                StoreOut(id=s.id, marketplace=s.marketplace, created_at=s.created_at)
+                for s in seller.stores
+            ],
         )
 
 
 class SellerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"name": "Kyoto Tea Works", "marketplaces": ["JP", "US"]}]
-    })
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Kyoto Tea Works", "marketplaces": ["JP", "US"]}]},
+    )
 
     name: str = Field(min_length=1, max_length=200, description="The business name.")
     marketplaces: list[str] = Field(
-        min_length=1, max_length=20,
+        min_length=1,
+        max_length=20,
         description="Marketplace codes (JP, US, ...) or Amazon marketplace ids.",
     )
 

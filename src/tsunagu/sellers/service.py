@@ -29,14 +29,22 @@ def create_seller(
     """A seller with one store per marketplace (``JP`` or ``A1VC38T7YXB528`` both accepted)."""
     clean = name.strip()
     if not clean:
-        raise InvalidInput(N_("The seller name must not be empty"), code="invalid_name",
-                           details={"field": "name"})
+        raise InvalidInput(
+            N_("The seller name must not be empty"), code="invalid_name", details={"field": "name"}
+        )
     if len(clean) > MAX_NAME:
-        raise InvalidInput(N_("The seller name is longer than {max} characters"),
-                           code="invalid_name", max=MAX_NAME, details={"field": "name"})
+        raise InvalidInput(
+            N_("The seller name is longer than {max} characters"),
+            code="invalid_name",
+            max=MAX_NAME,
+            details={"field": "name"},
+        )
     if not marketplaces:
-        raise InvalidInput(N_("Give at least one marketplace"), code="missing_marketplace",
-                           details={"field": "marketplaces"})
+        raise InvalidInput(
+            N_("Give at least one marketplace"),
+            code="missing_marketplace",
+            details={"field": "marketplaces"},
+        )
     codes: list[str] = []
     for key in marketplaces:
         code = registry.require(key).code
@@ -55,13 +63,20 @@ def create_seller(
 def get_seller(session: Session, seller_id: str) -> Seller:
     seller = session.get(Seller, seller_id)
     if seller is None:
-        raise NotFound(N_("No seller with id {seller_id}"), code="seller_not_found",
-                       seller_id=seller_id, details={"seller_id": seller_id})
+        raise NotFound(
+            N_("No seller with id {seller_id}"),
+            code="seller_not_found",
+            seller_id=seller_id,
+            details={"seller_id": seller_id},
+        )
     return seller
 
 
 def list_sellers(
-    session: Session, *, after: str | None = None, limit: int = 100,
+    session: Session,
+    *,
+    after: str | None = None,
+    limit: int = 100,
     only: Sequence[str] | None = None,
 ) -> list[Seller]:
     stmt = select(Seller).order_by(Seller.id).limit(limit)
@@ -79,6 +94,8 @@ def require_store(session: Session, seller_id: str, marketplace: str) -> Store:
             return store
     raise NotFound(
         N_("Seller {seller_id} has no store in marketplace {marketplace}"),
-        code="marketplace_not_enabled", seller_id=seller_id, marketplace=marketplace,
+        code="marketplace_not_enabled",
+        seller_id=seller_id,
+        marketplace=marketplace,
         details={"seller_id": seller_id, "marketplace": marketplace},
     )

@@ -115,9 +115,11 @@ class Prepared:
             values[(subject, row.field)] = row.value
             pairs.add((row.order_id, subject))
         count = personal.record(
-            session, seller_id=self.seller_id,
+            session,
+            seller_id=self.seller_id,
             rows=[(subject, name, value) for (subject, name), value in sorted(values.items())],
-            source=self.label, now=now,
+            source=self.label,
+            now=now,
         )
         personal.link(
             session, seller_id=self.seller_id, marketplace=self.marketplace, pairs=sorted(pairs)
@@ -150,7 +152,10 @@ def order_id(row: Mapping[str, str], column: str) -> str:
     value = required(row, column)
     if len(value) > MAX_ORDER_ID:
         raise BadValue(
-            column, "value_too_long", value, N_("{field} is longer than {max} characters"),
+            column,
+            "value_too_long",
+            value,
+            N_("{field} is longer than {max} characters"),
             max=MAX_ORDER_ID,
         )
     return value
@@ -160,7 +165,10 @@ def short_text(row: Mapping[str, str], column: str) -> str:
     value = row.get(column, "")
     if len(value) > MAX_TEXT:
         raise BadValue(
-            column, "value_too_long", value, N_("{field} is longer than {max} characters"),
+            column,
+            "value_too_long",
+            value,
+            N_("{field} is longer than {max} characters"),
             max=MAX_TEXT,
         )
     return value
@@ -193,12 +201,18 @@ def amount(row: Mapping[str, str], column: str, currency: str) -> int:
         value = parse_amount(text, currency)
     except AmountError as exc:
         raise BadValue(
-            column, "invalid_amount", text, N_("{field} is not an amount in {currency}: {value}"),
+            column,
+            "invalid_amount",
+            text,
+            N_("{field} is not an amount in {currency}: {value}"),
             currency=currency,
         ) from exc
     if value < 0 or value > MAX_AMOUNT:
         raise BadValue(
-            column, "invalid_amount", text, N_("{field} is out of range: {value}"),
+            column,
+            "invalid_amount",
+            text,
+            N_("{field} is out of range: {value}"),
         )
     return value
 
@@ -221,7 +235,9 @@ def sales_channel_ok(row: Mapping[str, str], expected: str) -> bool | None:
     if value.lower() == "non-amazon":
         return None
     raise BadValue(
-        "sales-channel", "sales_channel_mismatch", value,
+        "sales-channel",
+        "sales_channel_mismatch",
+        value,
         N_("{field} is {value}, but this import is for {expected}; check --marketplace"),
         expected=expected,
     )
@@ -231,8 +247,11 @@ def currency_ok(row: Mapping[str, str], expected: str) -> None:
     value = row.get("currency", "")
     if value and value.upper() != expected:
         raise BadValue(
-            "currency", "currency_mismatch", value,
-            N_("{field} is {value}, but this marketplace trades in {expected}"), expected=expected,
+            "currency",
+            "currency_mismatch",
+            value,
+            N_("{field} is {value}, but this marketplace trades in {expected}"),
+            expected=expected,
         )
 
 

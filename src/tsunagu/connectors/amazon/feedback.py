@@ -67,17 +67,19 @@ def _rating(row: Mapping[str, str]) -> int:
     return int(text)
 
 
-def _event(
-    row: Mapping[str, str], seller_id: str, mp: Marketplace
-) -> dict[str, Any]:
+def _event(row: Mapping[str, str], seller_id: str, mp: Marketplace) -> dict[str, Any]:
     order_id = c.order_id(row, "order id")
     day = feedback_date(c.required(row, "date"), mp.code)
     rating = _rating(row)
     midnight = datetime(day.year, day.month, day.day, tzinfo=mp.tz)
     return {
         "event_id": f"amzn:{order_id}:feedback:{day.isoformat()}:{rating}",
-        "type": "feedback_posted", "seller": seller_id, "marketplace": mp.code,
-        "at": format_instant(midnight), "order_id": order_id, "rating": rating,
+        "type": "feedback_posted",
+        "seller": seller_id,
+        "marketplace": mp.code,
+        "at": format_instant(midnight),
+        "order_id": order_id,
+        "rating": rating,
     }
 
 

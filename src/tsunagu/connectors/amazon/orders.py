@@ -31,10 +31,16 @@ from tsunagu.connectors.amazon.tsv import ReportFile, read_report
 from tsunagu.core.i18n import N_
 from tsunagu.core.timeutil import format_instant
 from tsunagu.events import repo
+from tsunagu.events.rules import from_canonical
 from tsunagu.marketplaces.registry import Marketplace
 
 REQUIRED = (
-    "amazon-order-id", "purchase-date", "order-status", "fulfillment-channel", "sku", "quantity",
+    "amazon-order-id",
+    "purchase-date",
+    "order-status",
+    "fulfillment-channel",
+    "sku",
+    "quantity",
     "item-price",
 )
 
@@ -106,15 +112,17 @@ def _channel(row: Mapping[str, str]) -> str:
     channel = CHANNELS.get(value.lower())
     if channel is None:
         raise c.BadValue(
-            "fulfillment-channel", "unknown_fulfillment_channel", value,
+            "fulfillment-channel",
+            "unknown_fulfillment_channel",
+            value,
             N_("unknown {field} {value}; expected Merchant or Amazon"),
         )
     return channel
 
 
-def _item(row: Mapping[str, str], status: str, currency: str, cells: _Cells) -> tuple[
-    dict[str, Any] | None, bool
-]:
+def _item(
+    row: Mapping[str, str], status: str, currency: str, cells: _Cells
+) -> tuple[dict[str, Any] | None, bool]:
     """The item of a row and whether its price was given.
 
     A blank price is accepted only on a cancelled order or item (Amazon blanks them there) and
@@ -157,8 +165,9 @@ def _parse_row(line: int, row: Mapping[str, str], mp: Marketplace) -> _Row | lis
     assert purchased is not None
     assert status is not None
     assert channel is not None
-    return _Row(line, purchased, status, channel, item, known, bool(is_business),
-                ship_service or "")
+    return _Row(
+        line, purchased, status, channel, item, known, bool(is_business), ship_service or ""
+    )
 
 
 def _inconsistency(first: _Row, row: _Row, raw: Mapping[str, str]) -> c.BadValue | None:
@@ -170,7 +179,9 @@ def _inconsistency(first: _Row, row: _Row, raw: Mapping[str, str]) -> c.BadValue
     ):
         if a != b:
             return c.BadValue(
-                column, "inconsistent_order_rows", raw.get(column, ""),
+                column,
+                "inconsistent_order_rows",
+                raw.get(column, ""),
                 N_("{field} differs from line {first} of the same order; the order is skipped"),
                 first=first.line,
             )
@@ -211,7 +222,9 @@ def _group(
 def _events(order: _Order, seller_id: str, mp: Marketplace, known: bool) -> list[dict[str, Any]]:
     first = order.rows[0]
     base = {
-        "seller": seller_id, "marketplace": mp.code, "at": format_instant(first.purchased),
+        "seller": seller_id,
+        "marketplace": mp.code,
+        "at": format_instant(first.purchased),
         "order_id": order.order_id,
     }
     prefix = f"amzn:{order.order_id}"
@@ -219,8 +232,11 @@ def _events(order: _Order, seller_id: str, mp: Marketplace, known: bool) -> list
     if not known:
         items = [r.item for r in order.rows if r.item is not None]
         placed: dict[str, Any] = {
-            "event_id": f"{prefix}:placed", "type": "order_placed", **base,
-            "channel": first.channel, "currency": mp.currency,
+            "event_id": f"{prefix}:placed",
+            "type": "order_placed",
+            **base,
+            "channel": first.channel,
+            "currency": mp.currency,
             # sorted so that the body does not depend on where the rows sit in the file
             "items": sorted(items, key=lambda i: (i["sku"], i["quantity"], i["price"])),
             "is_business": any(r.is_business for r in order.rows),
@@ -232,14 +248,23 @@ def _events(order: _Order, seller_id: str, mp: Marketplace, known: bool) -> list
             placed["amounts_known"] = False
         events.append(placed)
     if first.status == "shipped":
-        events.append({
-            "event_id": f"{prefix}:shipped", "type": "order_shipped", **base,
-            "ship_time_known": False,
-        })
+        events.append(
+            {
+                "event_id": f"{prefix}:shipped",
+                "type": "order_shipped",
+                **base,
+                "ship_time_known": False,
+            }
+        )
     elif first.status == "cancelled":
-        events.append({
-            "event_id": f"{prefix}:cancelled", "type": "order_cancelled", **base, "by": "unknown",
-        })
+        events.append(
+            {
+                "event_id": f"{prefix}:cancelled",
+                "type": "order_cancelled",
+                **base,
+                "by": "unknown",
+            }
+        )
     return events
 
 
@@ -260,12 +285,17 @@ def translate_orders(
     known = known_orders([o.order_id for o in placing]) if placing else set()
     for order in placing:
         for event in _events(order, seller_id, marketplace, order.order_id in known):
-            items.append((order.first_line, event))
+            # built canonical field by field; tests check validate() agrees on every one
+            items.append((order.first_line, from_canonical(event)))
     items.sort(key=lambda entry: entry[0])
     prepared.items = items
     prepared.stats = {
-        "rows": len(report.rows), "orders": len(orders), "pending": len(pending),
-        "known_orders": len(known), "other_channel": other_channel, "encoding": report.encoding,
+        "rows": len(report.rows),
+        "orders": len(orders),
+        "pending": len(pending),
+        "known_orders": len(known),
+        "other_channel": other_channel,
+        "encoding": report.encoding,
     }
     return prepared
 
@@ -281,6 +311,6 @@ def prepare_orders(
         stored = repo.existing_orders(session, seller_id, marketplace.code, order_ids)
         return {o for o in order_ids if f"amzn:{o}:placed" in placed} | stored
 
-    return translate_orders(report, seller_id=seller_id, marketplace=marketplace,
-                            known_orders=known)
-
+    return translate_orders(
+        report, seller_id=seller_id, marketplace=marketplace, known_orders=known
+    )

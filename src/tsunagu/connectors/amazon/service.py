@@ -21,7 +21,6 @@ from tsunagu.connectors.amazon.common import Prepared
 from tsunagu.connectors.amazon.feedback import prepare_feedback
 from tsunagu.connectors.amazon.orders import prepare_orders
 from tsunagu.connectors.amazon.unshipped import prepare_unshipped
-from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
@@ -72,21 +71,33 @@ def import_file(
     if preparer is None:
         raise UsageError(
             N_("Unknown Amazon report kind {kind}; known: {known}"),
-            code="unknown_report_kind", kind=kind, known=", ".join(PREPARERS),
+            code="unknown_report_kind",
+            kind=kind,
+            known=", ".join(PREPARERS),
             details={"kind": kind},
         )
     with factory() as session:
         require_store(session, seller_id, marketplace.code)
         prepared = preparer(session, path, seller_id=seller_id, marketplace=marketplace)
         session.rollback()
+    written = [0]
+
+    def write_personal(session: Session) -> None:
+        # in the transaction of the last events, so both land together or not at all
+        written[0] = prepared.write_personal(session, now)
+
     report = ingest.run(
-        factory, prepared.source, registry=registry, now=now, source_label=f"amazon-{kind}",
-        strict=strict, dry_run=dry_run, chunk_size=chunk_size, progress=progress,
+        factory,
+        prepared.source,
+        registry=registry,
+        now=now,
+        source_label=f"amazon-{kind}",
+        strict=strict,
+        dry_run=dry_run,
+        chunk_size=chunk_size,
+        progress=progress,
+        finish=write_personal,
     )
     stats = dict(prepared.stats)
-    written = 0
-    if not dry_run and not (strict and report.rejected):
-        with unit_of_work(factory) as session:
-            written = prepared.write_personal(session, now)
-    stats["personal_values"] = written
+    stats["personal_values"] = written[0]
     return ImportResult(report=report, stats=stats)

@@ -62,7 +62,9 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
             pass
     raise UsageError(
         N_("{path} is neither UTF-8 nor CP932 (Shift_JIS) text"),
-        code="unreadable_file", path=str(path), details={"path": str(path)},
+        code="unreadable_file",
+        path=str(path),
+        details={"path": str(path)},
     )
 
 
@@ -72,7 +74,9 @@ def _read_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise UsageError(
             N_("Cannot read {path}: {reason}"),
-            code="unreadable_file", path=str(path), reason=exc.strerror or type(exc).__name__,
+            code="unreadable_file",
+            path=str(path),
+            reason=exc.strerror or type(exc).__name__,
             details={"path": str(path)},
         ) from exc
 
@@ -109,7 +113,9 @@ def parse_report(
     if header_at is None:
         raise UsageError(
             N_("{path} is empty: there is no header line"),
-            code="empty_file", path=shown, details={"path": shown},
+            code="empty_file",
+            path=shown,
+            details={"path": shown},
         )
     raw_names = lines[header_at].rstrip("\r").split("\t")
     columns = [alias_map.get(n, n) for n in map(_normalise_name, raw_names)]
@@ -117,13 +123,17 @@ def parse_report(
     if len(columns) == 1 and len(wanted) > 1:
         raise UsageError(
             N_("{path} is not tab-separated: its header has a single column"),
-            code="not_tab_separated", path=shown, details={"path": shown},
+            code="not_tab_separated",
+            path=shown,
+            details={"path": shown},
         )
     missing = [name for name in wanted if name not in columns]
     if missing:
         raise UsageError(
             N_("{path} lacks the required column(s): {columns}"),
-            code="missing_column", path=shown, columns=", ".join(missing),
+            code="missing_column",
+            path=shown,
+            columns=", ".join(missing),
             details={"path": shown, "columns": missing},
         )
     # The first column of a given name wins when a header repeats one.
@@ -131,14 +141,19 @@ def parse_report(
     for index, name in enumerate(columns):
         positions.setdefault(name, index)
     rows: list[tuple[int, dict[str, str]]] = []
+    width = len(columns)
+    simple = len(positions) == width  # no repeated header names: zip cells to names directly
     for index in range(header_at + 1, len(lines)):
         line = lines[index]
         if not line.strip():
             continue
         cells = line.rstrip("\r").split("\t")
-        values = {
-            name: cells[pos].strip() if pos < len(cells) else ""
-            for name, pos in positions.items()
-        }
+        if simple and len(cells) >= width:
+            values = dict(zip(columns, map(str.strip, cells), strict=False))
+        else:
+            values = {
+                name: cells[pos].strip() if pos < len(cells) else ""
+                for name, pos in positions.items()
+            }
         rows.append((index + 1, values))
     return ReportFile(encoding=encoding, columns=columns, rows=rows)

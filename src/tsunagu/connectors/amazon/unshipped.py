@@ -82,11 +82,20 @@ def translate_unshipped(
         if known is None:
             promises[order_id] = _Promise(line, purchased, promise)
         elif known.purchased != purchased:
-            items.append((line, c.BadValue(
-                "purchase-date", "inconsistent_order_rows", row["purchase-date"],
-                N_("{field} differs from line {first} of the same order; the order is skipped"),
-                first=known.first_line,
-            ).at(line)))
+            items.append(
+                (
+                    line,
+                    c.BadValue(
+                        "purchase-date",
+                        "inconsistent_order_rows",
+                        row["purchase-date"],
+                        N_(
+                            "{field} differs from line {first} of the same order; the order is skipped"
+                        ),
+                        first=known.first_line,
+                    ).at(line),
+                )
+            )
             rejected.add(order_id)
         else:
             # rows of one order that disagree: the earliest promise is the one to keep
@@ -96,16 +105,21 @@ def translate_unshipped(
             continue
         event: dict[str, Any] = {
             "event_id": f"amzn:{order_id}:promise:{format_instant(p.latest_ship_date)}",
-            "type": "order_promise_set", "seller": seller_id, "marketplace": marketplace.code,
-            "at": format_instant(p.purchased), "order_id": order_id,
+            "type": "order_promise_set",
+            "seller": seller_id,
+            "marketplace": marketplace.code,
+            "at": format_instant(p.purchased),
+            "order_id": order_id,
             "latest_ship_date": format_instant(p.latest_ship_date),
         }
         items.append((p.first_line, event))
     items.sort(key=lambda entry: entry[0])
     prepared.items = items
     prepared.stats = {
-        "rows": len(report.rows), "orders": len(set(promises) | rejected),
-        "other_channel": other_channel, "encoding": report.encoding,
+        "rows": len(report.rows),
+        "orders": len(set(promises) | rejected),
+        "other_channel": other_channel,
+        "encoding": report.encoding,
     }
     return prepared
 
@@ -116,5 +130,6 @@ def prepare_unshipped(
     """Read and check an Unshipped Orders file; nothing is written (``session`` is unused but
     kept so that the three importers share one signature)."""
     del session
-    return translate_unshipped(read_report(path, REQUIRED), seller_id=seller_id,
-                               marketplace=marketplace)
+    return translate_unshipped(
+        read_report(path, REQUIRED), seller_id=seller_id, marketplace=marketplace
+    )

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "seller_id", "marketplace", "day", name=op.f("pk_daily_order_rollups")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "import_runs",
@@ -111,6 +112,7 @@ def upgrade() -> None:
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("no_response_needed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("seller_id", "marketplace", "message_id", name=op.f("pk_messages")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "order_cases",
@@ -127,6 +129,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "seller_id", "marketplace", "kind", "case_id", name=op.f("pk_order_cases")
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("order_cases", schema=None) as batch_op:
         batch_op.create_index(
@@ -147,6 +150,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "seller_id", "marketplace", "order_id", "line_no", name=op.f("pk_order_items")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "personal_links",
@@ -157,6 +161,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "seller_id", "marketplace", "order_id", "subject_id", name=op.f("pk_personal_links")
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("personal_links", schema=None) as batch_op:
         batch_op.create_index("ix_personal_links_subject", ["subject_id"], unique=False)
@@ -170,11 +175,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=40), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("subject_id", "field", name=op.f("pk_personal_records")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("personal_records", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_personal_records_seller_id"), ["seller_id"], unique=False
-        )
 
     op.create_table(
         "sellers",
@@ -197,6 +199,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "seller_id", "marketplace", "violation_id", name=op.f("pk_violations")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "events",
@@ -227,8 +230,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_events_order", ["seller_id", "marketplace", "order_id"], unique=False
         )
-        batch_op.create_index("ix_events_seller_at", ["seller_id", "at"], unique=False)
-        batch_op.create_index("ix_events_ref", ["seller_id", "marketplace", "ref_id"], unique=False)
+        batch_op.create_index(
+            "ix_events_ref",
+            ["seller_id", "marketplace", "ref_id"],
+            unique=False,
+            sqlite_where=sa.text("ref_id IS NOT NULL"),
+            postgresql_where=sa.text("ref_id IS NOT NULL"),
+        )
 
     op.create_table(
         "orders",
@@ -271,6 +279,7 @@ def upgrade() -> None:
             ["seller_id"], ["sellers.id"], name=op.f("fk_orders_seller_id_sellers")
         ),
         sa.PrimaryKeyConstraint("seller_id", "marketplace", "order_id", name=op.f("pk_orders")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(
@@ -311,14 +320,11 @@ def downgrade() -> None:
     op.drop_table("orders")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_ref")
-        batch_op.drop_index("ix_events_seller_at")
         batch_op.drop_index("ix_events_order")
 
     op.drop_table("events")
     op.drop_table("violations")
     op.drop_table("sellers")
-    with op.batch_alter_table("personal_records", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_personal_records_seller_id"))
 
     op.drop_table("personal_records")
     with op.batch_alter_table("personal_links", schema=None) as batch_op:
