@@ -105,7 +105,7 @@ def test_fewer_than_three_sellers_is_refused() -> None:
 
 def test_default_arguments_place_the_requested_number_of_orders() -> None:
     placed = [e for e in default().events if e["type"] == "order_placed"]
-    assert len(placed) == 4000
+    assert len(placed) == 6000
 
 
 # -- the required profiles ------------------------------------------------------------------------
@@ -194,11 +194,11 @@ def test_cancels_seller_has_lost_parcels_with_not_received_claims() -> None:
     assert [] in outcomes, "some claims are still open"
 
 
-def test_healthy_seller_has_a_thousand_orders_in_each_marketplace() -> None:
+def test_healthy_seller_has_thousands_of_orders_in_each_marketplace() -> None:
     dataset = default()
     placed = events_of(dataset, seller_id(dataset, "healthy"), "order_placed")
     for marketplace in ("JP", "US"):
-        assert sum(e["marketplace"] == marketplace for e in placed) >= 1000
+        assert sum(e["marketplace"] == marketplace for e in placed) >= 2000
 
 
 def test_healthy_seller_keeps_defects_well_under_targets() -> None:

@@ -39,7 +39,7 @@ def generate_cmd(
     ),
     seed: Seed = 7,
     sellers: Sellers = 3,
-    orders: Orders = 4000,
+    orders: Orders = 6000,
     as_of: AsOf = None,
 ) -> None:
     """Write the dataset: sellers.json and events.jsonl (load with `tsunagu events import`)."""
@@ -82,7 +82,7 @@ def run_cmd(
     ] = False,
     seed: Seed = 7,
     sellers: Sellers = 3,
-    orders: Orders = 4000,
+    orders: Orders = 6000,
     as_of: AsOf = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,

@@ -49,7 +49,7 @@ class DemoDataset:
     events: tuple[dict[str, object], ...]
 
 
-def generate(*, seed: int = 7, sellers: int = 3, orders: int = 4000, as_of: date) -> DemoDataset:
+def generate(*, seed: int = 7, sellers: int = 3, orders: int = 6000, as_of: date) -> DemoDataset:
     """Build the dataset; the same arguments always give byte-identical events.
 
     ``orders`` is the approximate total across all sellers; :mod:`tsunagu.demo.profiles`
