@@ -218,3 +218,17 @@ def test_settings_replace_keeps_limit(db: Db):
             413,
             "payload_too_large",
         )
+
+
+def test_reads_do_not_wait_for_a_writer(sqlite_db: Db):
+    """With an import holding SQLite's write lock, API reads still answer from their snapshot."""
+    settings = Settings(database_url=sqlite_db.url)
+    with TestClient(create_app(settings, migrate=False)) as c:
+        seller = new_seller(c)
+        writer = sqlite_db.engine.connect()  # its transaction begins IMMEDIATE, as imports do
+        try:
+            writer.exec_driver_sql("UPDATE sellers SET name = 'renamed'")
+            assert c.get(f"/v1/sellers/{seller}").json()["name"] == "Kyoto Tea Works"
+        finally:
+            writer.rollback()
+            writer.close()

@@ -47,6 +47,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.factory = make_sessionmaker(engine)
+    app.state.read_factory = (
+        make_sessionmaker(make_engine(settings.database_url, read_only=True))
+        if engine.dialect.name == "sqlite"
+        else app.state.factory
+    )
     app.state.registry = load_registry(settings.config_path)
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)

@@ -37,8 +37,14 @@ def get_factory(request: Request) -> sessionmaker[Session]:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits what it changes, anything else rolls back."""
-    with get_factory(request)() as session:
+    """One session per request; the route commits what it changes, anything else rolls back.
+
+    GET and HEAD requests read through the read-only engine (no SQLite write lock).
+    """
+    factory = request.app.state.read_factory if request.method in ("GET", "HEAD") else (
+        get_factory(request)
+    )
+    with factory() as session:
         yield session
 
 

@@ -29,7 +29,7 @@ def page_language(request: Request) -> str:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
     lang = page_language(request)
-    with request.app.state.factory() as session:
+    with request.app.state.read_factory() as session:
         sellers = [
             {"id": s.id, "name": s.name, "stores": [st.marketplace for st in s.stores]}
             for s in list_sellers(session, limit=100)
