@@ -201,3 +201,27 @@ def test_japanese_messages(tmp_path: Path):
     assert r.returncode == 0
     assert "tsunagu sellers create" in r.stdout
     assert "No sellers yet" not in r.stdout
+
+
+def test_each_import_is_recorded(tmp_path: Path):
+    import sqlite3
+
+    seller = tsunagu(tmp_path, "sellers", "create", "--name", "K", "-m", "JP").stdout.strip()
+    f = write_jsonl(tmp_path / "e.jsonl", [placed(seller, "503-1"), "{bad"])
+    tsunagu(tmp_path, "events", "import", str(f))
+    tsunagu(tmp_path, "events", "import", str(f), "--dry-run")  # dry runs leave no trace
+    with sqlite3.connect(tmp_path / "tsunagu.db") as db:
+        runs = db.execute(
+            "SELECT kind, source_name, status, read, stored, rejected, sha256 FROM import_runs"
+        ).fetchall()
+    assert len(runs) == 1
+    kind, name, status, read, stored, rejected, sha = runs[0]
+    assert (kind, name, status, read, stored, rejected) == (
+        "events",
+        "e.jsonl",
+        "done_with_rejections",
+        2,
+        1,
+        1,
+    )
+    assert len(sha) == 64
