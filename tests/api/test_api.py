@@ -79,7 +79,7 @@ def test_bad_seller_body_is_422_with_field_details(client: TestClient):
     assert {"name", "marketplaces"} <= fields
     assert_envelope(
         client.post("/v1/sellers", json={"name": "x", "marketplaces": ["XX"]}),
-        404,
+        422,
         "unknown_marketplace",
     )
 

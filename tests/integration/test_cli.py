@@ -225,3 +225,32 @@ def test_each_import_is_recorded(tmp_path: Path):
         1,
     )
     assert len(sha) == 64
+
+
+def test_demo_generate_then_load(tmp_path: Path):
+    assert tsunagu(tmp_path, "demo", "generate", "--out", "d", "--orders", "300").returncode == 0
+    assert (tmp_path / "d" / "sellers.json").is_file()
+    loaded = tsunagu(tmp_path, "demo", "load", "d", "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    report = json.loads(loaded.stdout)
+    assert report["stored"] > 300
+    assert report["rejected"] == 0
+    sellers = json.loads(tsunagu(tmp_path, "sellers", "list", "--json").stdout)
+    assert len(sellers) == 3
+    again = json.loads(tsunagu(tmp_path, "demo", "load", "d", "--json").stdout)
+    assert (again["stored"], again["duplicates"]) == (0, report["stored"])
+
+
+def test_config_errors_name_the_table_and_the_marketplace(tmp_path: Path):
+    (tmp_path / "tsunagu.toml").write_text('[marketplaces]\nUK = "not a table"\n')
+    r = tsunagu(tmp_path, "marketplaces", "list")
+    assert r.returncode == 2
+    assert "invalid_config" in r.stderr
+    assert "[marketplaces.UK]" in r.stderr
+
+
+def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path):
+    seller = tsunagu(tmp_path, "sellers", "create", "--name", "K", "-m", "JP").stdout.strip()
+    r = tsunagu(tmp_path, "orders", "list", "--seller", seller, "-m", "ZZ")
+    assert r.returncode == 2
+    assert "unknown_marketplace" in r.stderr

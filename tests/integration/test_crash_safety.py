@@ -60,6 +60,7 @@ def prepare(db: Db) -> None:
     )
     with db.engine.begin() as conn:
         if db.kind == "pg":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text(f"TRUNCATE {tables} CASCADE"))
         else:
             # SQLite has no TRUNCATE; the append-only triggers are dropped for the reset only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,25 +15,57 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.events import ingest
 from tsunagu.jobs import registry, service
 from tsunagu.jobs.models import DailyOrderRollup, Job
+from tsunagu.marketplaces.registry import load_registry
+from tsunagu.sellers.service import create_seller
 
 T = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
 def test_a_period_runs_once_however_often_run_due_is_called(db: Db):
-    first = service.run_due(db.factory, as_of=T)
+    first = service.run_due(db.factory, as_of=T, registry=db.registry)
     assert [(r["kind"], r["key"], r["status"]) for r in first.ran] == [
         ("orders.daily_rollup", "2026-11-24", "done")
     ]
-    assert service.run_due(db.factory, as_of=T).ran == []
-    assert service.run_due(db.factory, as_of=T + timedelta(hours=5)).ran == []
-    next_day = service.run_due(db.factory, as_of=T + timedelta(days=1))
+    assert service.run_due(db.factory, as_of=T, registry=db.registry).ran == []
+    assert service.run_due(db.factory, as_of=T + timedelta(hours=5), registry=db.registry).ran == []
+    next_day = service.run_due(db.factory, as_of=T + timedelta(days=1), registry=db.registry)
     assert [r["key"] for r in next_day.ran] == ["2026-11-25"]
 
 
 def test_nothing_is_due_before_the_period_ends(db: Db):
     # the rollup for 24 Nov becomes due at 01:00 UTC on the 25th
     early = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
-    assert [r["key"] for r in service.run_due(db.factory, as_of=early).ran] == ["2026-11-23"]
+    assert [
+        r["key"] for r in service.run_due(db.factory, as_of=early, registry=db.registry).ran
+    ] == ["2026-11-23"]
+
+
+def test_rollup_uses_the_time_zone_of_a_configured_marketplace(db: Db, tmp_path: Path):
+    (tmp_path / "tsunagu.toml").write_text(
+        '[marketplaces.UK]\nmarketplace_id = "A1F83G8C2ARO7P"\ncurrency = "GBP"\n'
+        'timezone = "Europe/London"\nsales_channel = "Amazon.co.uk"\nregion = "EU"\n'
+    )
+    registry = load_registry(tmp_path / "tsunagu.toml")
+    with unit_of_work(db.factory) as s:
+        seller = create_seller(s, name="London", marketplaces=["UK"], registry=registry, now=T).id
+    # 23:30 GMT on 24 Nov is 08:30 on the 25th in Tokyo: the UK day must be the 24th
+    events = [
+        {
+            **placed(seller, "206-1", when="2026-11-24T23:30:00+00:00"),
+            "marketplace": "UK",
+            "currency": "GBP",
+        }
+    ]
+    assert (
+        ingest.run(
+            db.factory, lambda: enumerate(events), registry=registry, now=T, source_label="test"
+        ).rejected
+        == 0
+    )
+    service.run_due(db.factory, as_of=T + timedelta(days=1), registry=registry)
+    with db.session() as s:
+        days = [r.day for r in s.execute(select(DailyOrderRollup)).scalars()]
+    assert days == ["2026-11-24"]
 
 
 def test_rollup_counts_orders_by_local_day_of_each_marketplace(db: Db):
@@ -55,7 +88,7 @@ def test_rollup_counts_orders_by_local_day_of_each_marketplace(db: Db):
         db.factory, lambda: enumerate(events), registry=db.registry, now=T, source_label="test"
     )
     assert report.rejected == 0
-    service.run_due(db.factory, as_of=T)
+    service.run_due(db.factory, as_of=T, registry=db.registry)
     with db.session() as s:
         rows = {
             (r.marketplace, r.day): (r.orders, r.cancelled, r.shipped)
@@ -65,7 +98,7 @@ def test_rollup_counts_orders_by_local_day_of_each_marketplace(db: Db):
 
 
 def _register_flaky(calls: list[str]) -> None:
-    def handler(session: Any, job: Job, as_of: datetime) -> dict[str, Any]:
+    def handler(session: Any, job: Job, context: Any) -> dict[str, Any]:
         calls.append(job.key)
         if len(calls) < 3:
             raise RuntimeError("carrier API timed out")
@@ -85,16 +118,18 @@ def test_a_failing_job_is_retried_with_backoff_then_succeeds(db: Db):
             assert not service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
         assert [
             r["status"]
-            for r in service.run_due(db.factory, as_of=T).ran
+            for r in service.run_due(db.factory, as_of=T, registry=db.registry).ran
             if r["kind"] == "test.flaky"
         ] == ["retry"]
         # not due again until the backoff has passed
         assert not [
-            r for r in service.run_due(db.factory, as_of=T).ran if r["kind"] == "test.flaky"
+            r
+            for r in service.run_due(db.factory, as_of=T, registry=db.registry).ran
+            if r["kind"] == "test.flaky"
         ]
-        second = service.run_due(db.factory, as_of=T + timedelta(minutes=3))
+        second = service.run_due(db.factory, as_of=T + timedelta(minutes=3), registry=db.registry)
         assert [r["status"] for r in second.ran if r["kind"] == "test.flaky"] == ["retry"]
-        third = service.run_due(db.factory, as_of=T + timedelta(minutes=10))
+        third = service.run_due(db.factory, as_of=T + timedelta(minutes=10), registry=db.registry)
         assert [r["status"] for r in third.ran if r["kind"] == "test.flaky"] == ["done"]
         with db.session() as s:
             job = s.execute(select(Job).where(Job.kind == "test.flaky")).scalar_one()
@@ -104,7 +139,7 @@ def test_a_failing_job_is_retried_with_backoff_then_succeeds(db: Db):
 
 
 def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(db: Db):
-    service.run_due(db.factory, as_of=T)
+    service.run_due(db.factory, as_of=T, registry=db.registry)
     with db.engine.begin() as conn:  # a worker claimed the next day's job and then died
         conn.execute(
             text("UPDATE jobs SET status = 'running', lease_until = :lease"),
@@ -114,11 +149,16 @@ def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(db: Db):
                 else T + timedelta(days=1, minutes=5)
             },
         )
-    assert service.run_due(db.factory, as_of=T + timedelta(days=1)).ran[0]["key"] == "2026-11-25"
+    assert (
+        service.run_due(db.factory, as_of=T + timedelta(days=1), registry=db.registry).ran[0]["key"]
+        == "2026-11-25"
+    )
     with db.session() as s:
         statuses = {j.key: j.status for j in s.execute(select(Job)).scalars()}
     assert statuses["2026-11-24"] == "running"  # still leased at that moment
-    later = service.run_due(db.factory, as_of=T + timedelta(days=1, minutes=20))
+    later = service.run_due(
+        db.factory, as_of=T + timedelta(days=1, minutes=20), registry=db.registry
+    )
     assert [r["key"] for r in later.ran] == ["2026-11-24"]
 
 

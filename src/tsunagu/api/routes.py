@@ -92,7 +92,7 @@ def list_orders(
     cursor: Cursor = None,
 ) -> OrderPage:
     """Newest purchase first; page with `cursor`."""
-    code = registry.require(marketplace).code if marketplace else None
+    code = registry.require(marketplace, InvalidInput).code if marketplace else None
     rows, next_cursor = orders_service.list_orders(
         session,
         seller_id=seller_id,

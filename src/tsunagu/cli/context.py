@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,5 +70,6 @@ def print_json(value: Any) -> None:
 def fail(error: TsunaguError) -> NoReturn:
     """Print an expected error (never a traceback) and exit: 2 for usage errors, else 1."""
     label = _("Error")
-    err.print(f"[red]{label}[/red] ({error.code}): {error.message(current_language())}")
+    text = escape(error.message(current_language()))  # "[marketplaces.UK]" is text, not markup
+    err.print(f"[red]{label}[/red] ({error.code}): {text}")
     raise SystemExit(2 if isinstance(error, UsageError) else 1)

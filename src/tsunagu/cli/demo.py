@@ -5,13 +5,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tsunagu.cli.context import ctx, err, out, print_json
 from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, _
+from tsunagu.core.i18n import N_, _, current_language
 
 app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
 
@@ -42,7 +43,7 @@ def generate_cmd(
     orders: Orders = 6000,
     as_of: AsOf = None,
 ) -> None:
-    """Write the dataset: sellers.json and events.jsonl (load with `tsunagu events import`)."""
+    """Write the dataset: sellers.json and events.jsonl (load them with `tsunagu demo load`)."""
     from tsunagu.demo.generate import generate, write_jsonl
 
     dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
@@ -73,6 +74,37 @@ def generate_cmd(
             path=out_dir,
         )
     )
+
+
+@app.command("load")
+def load_cmd(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `tsunagu demo generate`.")],
+    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Create the folder's sellers (with their ids) and import its events."""
+    from tsunagu.cli.events import jsonl_source
+    from tsunagu.cli.reporting import count_lines, render, require_file
+    from tsunagu.demo.load import ensure_sellers, read_sellers
+    from tsunagu.events import ingest
+
+    require_file(folder / "sellers.json")
+    require_file(folder / "events.jsonl")
+    c = ctx()
+    sellers = read_sellers(folder / "sellers.json")
+    created = ensure_sellers(c.factory, sellers, registry=c.registry, now=utcnow())
+    err.print(_("{count} sellers created.", count=created))
+    events_file = folder / "events.jsonl"
+    with progress_for(count_lines(events_file), quiet=json) as progress:
+        report = ingest.run(
+            c.factory,
+            jsonl_source(events_file),
+            registry=c.registry,
+            now=utcnow(),
+            source_label="demo",
+            chunk_size=c.settings.import_chunk_size,
+            progress=progress,
+        )
+    render(report.as_dict(current_language()), as_json=json, dry_run=False)
 
 
 @app.command("run")
@@ -138,7 +170,7 @@ def run_cmd(
         )
         for r in rows:
             table.add_row(
-                str(r["name"]),
+                escape(str(r["name"])),
                 str(r["seller_id"]),
                 str(r["marketplace"]),
                 str(r["orders"]),

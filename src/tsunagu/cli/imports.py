@@ -8,6 +8,7 @@ import typer
 from tsunagu.cli.context import ctx
 from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
 from tsunagu.core.clock import utcnow
+from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import current_language
 
 app = typer.Typer(help="Import Amazon Seller Central report files.", no_args_is_help=True)
@@ -26,7 +27,7 @@ def _import(
 
     require_file(file)
     c = ctx()
-    market = c.registry.require(marketplace)
+    market = c.registry.require(marketplace, UsageError)
 
     def work() -> dict[str, object]:
         with progress_for(count_lines(file), quiet=False) as progress:

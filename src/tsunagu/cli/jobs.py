@@ -36,7 +36,7 @@ def run_due_cmd(
     json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run every job that is due (each period runs once, however often this is called)."""
-    summary = service.run_due(ctx().factory, as_of=_as_of(as_of))
+    summary = service.run_due(ctx().factory, as_of=_as_of(as_of), registry=ctx().registry)
     if json:
         print_json(summary.as_dict())
         return
@@ -82,7 +82,7 @@ def worker(
     done = 0
     try:
         while True:
-            summary = service.run_due(ctx().factory, as_of=utcnow())
+            summary = service.run_due(ctx().factory, as_of=utcnow(), registry=ctx().registry)
             for entry in summary.ran:
                 out.print(
                     f"{utcnow():%Y-%m-%d %H:%M:%S} {entry['kind']} [{entry['key']}]: "

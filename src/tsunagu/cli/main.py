@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from tsunagu import __version__
@@ -67,5 +68,5 @@ def run() -> None:
         fail(error)
     except OperationalError as error:
         label = _("Error")
-        err.print(f"[red]{label}[/red] (database_unavailable): {error.orig}")
+        err.print(f"[red]{label}[/red] (database_unavailable): {escape(str(error.orig))}")
         raise SystemExit(1) from None

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import _
 from tsunagu.core.money import Money
 from tsunagu.orders import service
@@ -28,7 +29,7 @@ def list_cmd(
 ) -> None:
     """List a seller's orders, newest first."""
     c = ctx()
-    code = c.registry.require(marketplace).code if marketplace else None
+    code = c.registry.require(marketplace, UsageError).code if marketplace else None
     with c.factory() as session:
         rows, next_cursor = service.list_orders(
             session,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -86,14 +87,20 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
         out.print(summary)
         file_stats = result.get("file")
         if isinstance(file_stats, dict):
-            out.print(
-                _(
+            if "orders" in file_stats:
+                line = _(
                     "file: {rows} rows, {orders} orders ({encoding})",
                     rows=file_stats.get("rows", 0),
-                    orders=file_stats.get("orders", 0),
+                    orders=file_stats["orders"],
                     encoding=file_stats.get("encoding", "-"),
                 )
-            )
+            else:
+                line = _(
+                    "file: {rows} rows ({encoding})",
+                    rows=file_stats.get("rows", 0),
+                    encoding=file_stats.get("encoding", "-"),
+                )
+            out.print(escape(line))
         errors = result["errors"]
         if errors:
             table = Table(
@@ -106,7 +113,13 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
                 title_justify="left",
             )
             for e in errors[:SHOWN_ERRORS]:
-                table.add_row(str(e["line"]), e["field"], e["code"], str(e["value"]), e["message"])
+                table.add_row(
+                    str(e["line"]),
+                    escape(e["field"]),
+                    e["code"],
+                    escape(str(e["value"])),
+                    escape(e["message"]),
+                )
             out.print(table)
             if len(errors) > SHOWN_ERRORS:
                 out.print(

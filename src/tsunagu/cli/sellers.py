@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tsunagu.cli.context import ctx, out, print_json
@@ -52,7 +53,7 @@ def list_cmd(json: JsonOpt = False) -> None:
     for s in sellers:
         table.add_row(
             s.id,
-            s.name,
+            escape(s.name),
             ", ".join(st.marketplace for st in s.stores),
             s.created_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
@@ -69,7 +70,7 @@ def show_cmd(
     if json:
         print_json(seller.model_dump(mode="json"))
         return
-    out.print(f"[bold]{seller.name}[/bold]  ({seller.id})")
+    out.print(f"[bold]{escape(seller.name)}[/bold]  ({seller.id})")
     out.print(_("Created: {when}", when=seller.created_at.strftime("%Y-%m-%d %H:%M UTC")))
     for st in seller.stores:
         out.print(

@@ -7,7 +7,7 @@ instead of reading ``os.environ`` in scattered places.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///tsunagu.db"
@@ -21,10 +21,6 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     #: Events written per transaction during imports; a crash loses at most one chunk of work.
     import_chunk_size: int = 5000
-    #: Most rows one page of a listing may hold (API-06).
-    max_page_size: int = 100
-    owner_name: str = "local-owner"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _int_env(name: str, default: int) -> int:
@@ -50,6 +46,4 @@ def load_settings() -> Settings:
         config_path=config_path,
         max_body_bytes=_int_env("TSUNAGU_MAX_BODY_BYTES", Settings.max_body_bytes),
         import_chunk_size=_int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
-        max_page_size=_int_env("TSUNAGU_MAX_PAGE_SIZE", Settings.max_page_size),
-        owner_name=os.environ.get("TSUNAGU_OWNER", "local-owner"),
     )

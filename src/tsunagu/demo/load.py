@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+import orjson
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import unit_of_work
-from tsunagu.demo.generate import DemoDataset
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_
+from tsunagu.demo.generate import DemoDataset, DemoSeller
 from tsunagu.events import ingest
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.orders.models import Order, Violation
@@ -33,19 +38,7 @@ def load(
     progress: ingest.Progress | None = None,
 ) -> LoadResult:
     """Create the demo sellers that are missing, then import the events (idempotent)."""
-    created = 0
-    with unit_of_work(factory) as session:
-        for seller in dataset.sellers:
-            if session.get(Seller, seller.id) is None:
-                create_seller(
-                    session,
-                    name=seller.name,
-                    marketplaces=seller.marketplaces,
-                    registry=registry,
-                    now=now,
-                    seller_id=seller.id,
-                )
-                created += 1
+    created = ensure_sellers(factory, dataset.sellers, registry=registry, now=now)
     events = dataset.events
     report = ingest.run(
         factory,
@@ -57,6 +50,52 @@ def load(
         progress=progress,
     )
     return LoadResult(created, report)
+
+
+def ensure_sellers(
+    factory: sessionmaker[Session],
+    sellers: Sequence[DemoSeller],
+    *,
+    registry: Registry,
+    now: datetime,
+) -> int:
+    """Create the sellers (with their demo ids) that do not exist yet; returns how many."""
+    created = 0
+    with unit_of_work(factory) as session:
+        for seller in sellers:
+            if session.get(Seller, seller.id) is None:
+                create_seller(
+                    session,
+                    name=seller.name,
+                    marketplaces=seller.marketplaces,
+                    registry=registry,
+                    now=now,
+                    seller_id=seller.id,
+                )
+                created += 1
+    return created
+
+
+def read_sellers(path: Path) -> list[DemoSeller]:
+    """``sellers.json`` as written by ``tsunagu demo generate``."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+        return [
+            DemoSeller(
+                id=str(s["id"]),
+                name=str(s["name"]),
+                marketplaces=tuple(str(m) for m in s["marketplaces"]),
+                profile=str(s.get("profile", "extra")),
+                description=str(s.get("description", "")),
+            )
+            for s in raw
+        ]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise UsageError(
+            N_("{path} is not a sellers.json written by tsunagu demo generate"),
+            code="invalid_demo_folder",
+            path=path,
+        ) from exc
 
 
 def summary(session: Session, dataset: DemoDataset) -> list[dict[str, object]]:

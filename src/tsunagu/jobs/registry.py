@@ -16,8 +16,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tsunagu.jobs.models import Job
+from tsunagu.marketplaces.registry import Registry
 
-Handler = Callable[[Session, Job, datetime], dict[str, Any]]
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job may rely on besides its session: the explicit clock and the region table."""
+
+    as_of: datetime
+    registry: Registry
+
+
+Handler = Callable[[Session, Job, JobContext], dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.ids import new_id
 from tsunagu.jobs.models import Job
-from tsunagu.jobs.registry import JobKind, kinds
+from tsunagu.jobs.registry import JobContext, JobKind, kinds
+from tsunagu.marketplaces.registry import Registry
 
 
 @dataclass
@@ -111,23 +112,24 @@ def _claim(factory: sessionmaker[Session], as_of: datetime) -> tuple[Job, JobKin
     return None
 
 
-def run_due(factory: sessionmaker[Session], *, as_of: datetime) -> RunSummary:
+def run_due(factory: sessionmaker[Session], *, as_of: datetime, registry: Registry) -> RunSummary:
     """Schedule the periodic jobs due at ``as_of`` and run every due job once."""
     summary = RunSummary()
     with unit_of_work(factory) as session:
         summary.scheduled = schedule_periodic(session, as_of)
     while (claimed := _claim(factory, as_of)) is not None:
         job, kind = claimed
-        summary.ran.append(_execute(factory, job, kind, as_of))
+        summary.ran.append(_execute(factory, job, kind, JobContext(as_of, registry)))
     return summary
 
 
 def _execute(
-    factory: sessionmaker[Session], job: Job, kind: JobKind, as_of: datetime
+    factory: sessionmaker[Session], job: Job, kind: JobKind, context: JobContext
 ) -> dict[str, Any]:
+    as_of = context.as_of
     try:
         with unit_of_work(factory) as session:
-            result = kind.handler(session, job, as_of)
+            result = kind.handler(session, job, context)
             session.execute(
                 update(Job)
                 .where(Job.id == job.id)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import UnknownCurrencyError, get_currency_precision
 
-from tsunagu.core.errors import NotFound, UsageError
+from tsunagu.core.errors import NotFound, TsunaguError, UsageError
 from tsunagu.core.i18n import N_
 
 
@@ -55,14 +55,18 @@ _REQUIRED = ("marketplace_id", "currency", "timezone", "sales_channel", "region"
 def _from_config(code: str, table: object, source: Path) -> Marketplace:
     if not isinstance(table, dict):
         raise UsageError(
-            N_("{path}: [marketplaces.{code}] must be a table"), path=source, code=code
+            N_("{path}: [marketplaces.{market}] must be a table"),
+            code="invalid_config",
+            path=source,
+            market=code,
         )
     missing = [key for key in _REQUIRED if not isinstance(table.get(key), str) or not table[key]]
     if missing:
         raise UsageError(
-            N_("{path}: marketplace {code} is missing {fields}"),
+            N_("{path}: marketplace {market} is missing {fields}"),
             code="invalid_config",
             path=source,
+            market=code,
             fields=", ".join(missing),
             details={"marketplace": code, "missing": missing},
         )
@@ -70,18 +74,20 @@ def _from_config(code: str, table: object, source: Path) -> Marketplace:
         ZoneInfo(table["timezone"])
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UsageError(
-            N_("{path}: marketplace {code} has an unknown time zone {tz}"),
+            N_("{path}: marketplace {market} has an unknown time zone {tz}"),
             code="invalid_config",
             path=source,
+            market=code,
             tz=table["timezone"],
         ) from exc
     try:
         get_currency_precision(table["currency"].upper())
     except UnknownCurrencyError as exc:
         raise UsageError(
-            N_("{path}: marketplace {code} has an unknown currency {currency}"),
+            N_("{path}: marketplace {market} has an unknown currency {currency}"),
             code="invalid_config",
             path=source,
+            market=code,
             currency=table["currency"],
         ) from exc
     return Marketplace(
@@ -108,10 +114,12 @@ class Registry:
                 return mp
         return None
 
-    def require(self, key: str) -> Marketplace:
+    def require(self, key: str, error: type[TsunaguError] = NotFound) -> Marketplace:
+        """The marketplace, or ``error`` (NotFound for a path, InvalidInput/UsageError for a
+        filter or flag) with code ``unknown_marketplace``."""
         mp = self.get(key)
         if mp is None:
-            raise NotFound(
+            raise error(
                 N_("Unknown marketplace {key}; known: {known}"),
                 code="unknown_marketplace",
                 key=key,
@@ -156,9 +164,10 @@ def _load_file(path: Path) -> tuple[Marketplace, ...]:
         mp = _from_config(code, table, path)
         if code in taken or mp.marketplace_id in taken:
             raise UsageError(
-                N_("{path}: marketplace {code} is already defined"),
+                N_("{path}: marketplace {market} is already defined"),
                 code="invalid_config",
                 path=path,
+                market=code,
             )
         taken |= {code, mp.marketplace_id}
         result.append(mp)

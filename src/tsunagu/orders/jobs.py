@@ -3,32 +3,31 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.db import bulk_insert, raw_instant
 from tsunagu.jobs.models import Job
-from tsunagu.jobs.registry import JobKind, daily, register
-from tsunagu.marketplaces.registry import BUILTIN, load_registry
+from tsunagu.jobs.registry import JobContext, JobKind, daily, register
 from tsunagu.orders.models import Order
 
 #: Days before the job's day that are recounted too: events about orders arrive late.
 LOOKBACK_DAYS = 3
 
 
-def daily_rollup(session: Session, job: Job, as_of: datetime) -> dict[str, Any]:
+def daily_rollup(session: Session, job: Job, context: JobContext) -> dict[str, Any]:
     """Count orders, cancellations and shipments per store per local purchase day.
 
     Covers the job's day and the ``LOOKBACK_DAYS`` before it, in each marketplace's own time zone,
     so a later health evaluation can read 180 days as 180 rows. Re-running rewrites the same rows.
     """
+    as_of = context.as_of
     day = date.fromisoformat(job.key)
     first = day - timedelta(days=LOOKBACK_DAYS)
-    zones = {m.code: ZoneInfo(m.timezone) for m in load_registry(None).marketplaces}
+    zones = {m.code: m.tz for m in context.registry.marketplaces}
     start = datetime.combine(first - timedelta(days=1), time(0), tzinfo=as_of.tzinfo)
     end = datetime.combine(day + timedelta(days=2), time(0), tzinfo=as_of.tzinfo)
     rows = session.execute(
@@ -38,7 +37,7 @@ def daily_rollup(session: Session, job: Job, as_of: datetime) -> dict[str, Any]:
     )
     counts: Counter[tuple[str, str, str, str]] = Counter()
     for seller_id, marketplace, purchased_at, status in rows:
-        zone = zones.get(marketplace, ZoneInfo(BUILTIN[0].timezone))
+        zone = zones.get(marketplace, UTC)  # a marketplace since removed from the config
         local = purchased_at.astimezone(zone).date()
         if not first <= local <= day:
             continue

@@ -47,9 +47,17 @@ def create_seller(
         )
     codes: list[str] = []
     for key in marketplaces:
-        code = registry.require(key).code
-        if code not in codes:
-            codes.append(code)
+        market = registry.get(key)
+        if market is None:  # a bad value in the request, not a missing resource
+            raise InvalidInput(
+                N_("Unknown marketplace {key}; known: {known}"),
+                code="unknown_marketplace",
+                key=key,
+                known=", ".join(registry.codes),
+                details={"field": "marketplaces", "value": key},
+            )
+        if market.code not in codes:
+            codes.append(market.code)
     seller = Seller(id=seller_id or new_id("sel"), name=clean, created_at=now)
     seller.stores = [
         Store(id=new_id("sto"), seller_id=seller.id, marketplace=code, created_at=now)

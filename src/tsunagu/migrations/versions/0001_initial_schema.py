@@ -28,6 +28,8 @@ _PG_TRIGGERS = [
     "BEGIN RAISE EXCEPTION 'events are append-only'; END $$",
     "CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events "
     "FOR EACH ROW EXECUTE FUNCTION tsunagu_events_append_only()",
+    "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION tsunagu_events_append_only()",
 ]
 
 
@@ -308,6 +310,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS events_no_truncate ON events")
         op.execute("DROP TRIGGER IF EXISTS events_no_update ON events")
         op.execute("DROP FUNCTION IF EXISTS tsunagu_events_append_only()")
     with op.batch_alter_table("stores", schema=None) as batch_op:
