@@ -62,9 +62,31 @@ def raw_instant(value: datetime | None, dialect_name: str) -> object:
     if dialect_name == "sqlite":
         if value.tzinfo is not UTC:
             value = value.astimezone(UTC)
-        # exactly SQLAlchemy's SQLite storage format, so stored and bound values compare equal
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return _sqlite_text(value)
     return value
+
+
+#: UTC instant -> its SQLite text; see :func:`_sqlite_text`.
+_SQLITE_TEXTS: dict[datetime, str] = {}
+_SQLITE_TEXTS_MAX = 16384
+
+
+def _sqlite_text(value: datetime) -> str:
+    """Exactly SQLAlchemy's SQLite storage format, so stored and bound values compare equal.
+
+    Memoised because formatting costs about a microsecond and an import writes the same instant
+    several times (the event's ``at``, the order's purchase, last-event and ship times). Only UTC
+    values reach this point, and equal UTC datetimes are the same instant, so a remembered text is
+    always the right one. A plain dict of datetimes and strings, emptied when full: unlike
+    ``functools.lru_cache`` it adds no objects for the garbage collector to scan.
+    """
+    text = _SQLITE_TEXTS.get(value)
+    if text is None:
+        if len(_SQLITE_TEXTS) >= _SQLITE_TEXTS_MAX:
+            _SQLITE_TEXTS.clear()
+        text = value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        _SQLITE_TEXTS[value] = text
+    return text
 
 
 def read_instant(value: object) -> datetime | None:

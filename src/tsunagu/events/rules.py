@@ -60,6 +60,11 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """A checked event in its stored form.
+
+    :func:`from_canonical` passes the fields by position: reordering them means changing it too.
+    """
+
     event_id: str
     type: str
     seller_id: str
@@ -391,26 +396,33 @@ def validate(obj: object, registry: Registry) -> Candidate | list[Problem]:
 
 
 def from_canonical(
-    clean: Mapping[str, Any], personal: tuple[tuple[str, str], ...] = ()
+    clean: Mapping[str, Any],
+    personal: tuple[tuple[str, str], ...] = (),
+    *,
+    at: datetime | None = None,
 ) -> Candidate:
     """Build the stored form of an event that is already canonical and valid.
 
     Connectors that construct events field by field use this directly; their tests check that
-    :func:`validate` accepts the same objects and yields the same body.
+    :func:`validate` accepts the same objects and yields the same body. They may pass ``at``, the
+    instant their ``clean["at"]`` was formatted from, to save parsing it back. The body is hashed
+    from orjson's bytes, which are the UTF-8 encoding of ``body``, so ``body_hash`` is the same
+    as :func:`body_hash` gives.
     """
-    body = canonical_json(clean)
+    raw = orjson.dumps(clean, option=orjson.OPT_SORT_KEYS)
     order_id = clean.get("order_id")
+    # positional: a frozen dataclass is built noticeably faster without keyword matching
     return Candidate(
-        event_id=clean["event_id"],
-        type=clean["type"],
-        seller_id=clean["seller"],
-        marketplace=clean["marketplace"],
-        order_id=order_id if isinstance(order_id, str) else None,
-        at=parse_instant(clean["at"]),
-        body=body,
-        body_hash=body_hash(body),
-        personal=personal,
-        data=clean,
+        clean["event_id"],
+        clean["type"],
+        clean["seller"],
+        clean["marketplace"],
+        order_id if isinstance(order_id, str) else None,
+        parse_instant(clean["at"]) if at is None else at,
+        raw.decode(),
+        hashlib.sha256(raw).hexdigest(),
+        personal,
+        clean,
     )
 
 

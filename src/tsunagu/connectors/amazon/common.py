@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -63,13 +64,13 @@ class BadValue(Exception):
         return RowError(line, self.column, self.code, self.value, self.message, self.params)
 
 
-@dataclass(frozen=True, slots=True)
-class PersonalRow:
+class PersonalRow(NamedTuple):
     """One personal value of an order, held until the import has run.
 
     The subject is named by ``(kind, key)``: ``("buyer", e-mail)`` when the file gives an e-mail,
     otherwise ``("order", order id)``. The pseudonym is computed at write time because computing it
-    may create the installation's key, which is a write.
+    may create the installation's key, which is a write. A named tuple because a file yields
+    several per row: it is built about three times faster than a frozen dataclass.
     """
 
     order_id: str
@@ -95,29 +96,45 @@ class Prepared:
         return iter(self.items)
 
     def write_personal(self, session: Session, now: datetime) -> int:
-        """Store the personal rows of orders that exist now; returns the number of values."""
+        """Store the personal rows of orders that exist now; returns the number of values.
+
+        A field given twice for one subject keeps its last value in file order. The rows of one
+        report row come one after another with the same order and subject, so the order and
+        subject are looked up once per run of such rows rather than once per value.
+        """
         order_ids = sorted({r.order_id for r in self.personal_rows})
         if not order_ids:
             return 0
         existing = repo.existing_orders(session, self.seller_id, self.marketplace, order_ids)
         subjects: dict[tuple[str, str], str] = {}
-        values: dict[tuple[str, str], str] = {}
+        values: dict[str, dict[str, str]] = {}  # subject -> field -> value
         pairs: set[tuple[str, str]] = set()
-        for row in self.personal_rows:
-            if row.order_id not in existing:
-                continue
-            subject = subjects.get((row.kind, row.key))
-            if subject is None:
-                subject = personal.pseudonym(
-                    session, self.seller_id, self.marketplace, row.kind, row.key
-                )
-                subjects[(row.kind, row.key)] = subject
-            values[(subject, row.field)] = row.value
-            pairs.add((row.order_id, subject))
+        last: tuple[str, str, str] | None = None
+        fields: dict[str, str] | None = None  # the current run's subject's values, if stored
+        for order_id, name, value, kind, key in self.personal_rows:
+            if last is None or order_id != last[0] or key != last[2] or kind != last[1]:
+                last = (order_id, kind, key)
+                fields = None
+                if order_id in existing:
+                    subject = subjects.get((kind, key))
+                    if subject is None:
+                        subject = personal.pseudonym(
+                            session, self.seller_id, self.marketplace, kind, key
+                        )
+                        subjects[(kind, key)] = subject
+                    fields = values.setdefault(subject, {})
+                    pairs.add((order_id, subject))
+            if fields is not None:
+                fields[name] = value
         count = personal.record(
             session,
             seller_id=self.seller_id,
-            rows=[(subject, name, value) for (subject, name), value in sorted(values.items())],
+            # sorted by subject, then field: the order of the table's key
+            rows=[
+                (subject, name, value)
+                for subject in sorted(values)
+                for name, value in sorted(values[subject].items())
+            ],
             source=self.label,
             now=now,
         )
@@ -132,9 +149,9 @@ def personal_rows_of(order_id: str, row: Mapping[str, str]) -> list[PersonalRow]
     email = row.get("buyer-email", "").strip().lower()
     kind, key = ("buyer", email) if email else ("order", order_id)
     return [
-        PersonalRow(order_id, name, row[column], kind, key)
+        PersonalRow(order_id, name, value, kind, key)
         for column, name in PERSONAL_COLUMNS.items()
-        if row.get(column)
+        if (value := row.get(column))
     ]
 
 
