@@ -173,9 +173,11 @@ def child_reference(folder: Path, db_path: Path) -> dict[str, float]:
 def child_tsunagu(folder: Path, db_path: Path) -> dict[str, float]:
     from tsunagu.connectors.amazon.service import import_file
     from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work, upgrade
+    from tsunagu.core.runtime import tune_gc_for_batch_work
     from tsunagu.marketplaces.registry import load_registry
     from tsunagu.sellers.service import create_seller
 
+    tune_gc_for_batch_work()  # what the `tsunagu` command does at start-up
     engine = make_engine(f"sqlite:///{db_path}")
     upgrade(engine)
     factory = make_sessionmaker(engine)

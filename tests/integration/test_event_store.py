@@ -284,3 +284,81 @@ def test_projection_is_the_same_however_events_are_split_and_ordered(
 
     for table in ("orders", "items", "cases", "messages", "violations"):
         assert rows_of(got, seller, table) == rows_of(clean, other, table), table
+
+
+def _with_length(seller: str, field: str, size: int) -> list[dict[str, Any]]:
+    text_value = "x" * size
+    if field == "order_id":
+        return [placed(seller, text_value)]
+    if field == "sku":
+        e = placed(seller, "503-1")
+        e["items"][0]["sku"] = text_value
+        return [e]
+    if field == "tracking_id":
+        return [
+            placed(seller, "503-1"),
+            event("order_shipped", seller, order_id="503-1", tracking_id=text_value),
+        ]
+    if field == "message_id":
+        return [event("message_received", seller, message_id=text_value)]
+    if field == "violation_id":
+        return [
+            event(
+                "violation_opened",
+                seller,
+                violation_id=text_value,
+                severity="low",
+                policy="listingPolicyViolations",
+            )
+        ]
+    assert field == "asin"
+    return [
+        event(
+            "violation_opened",
+            seller,
+            violation_id="v",
+            severity="low",
+            policy="listingPolicyViolations",
+            asin=text_value,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("order_id", 64),
+        ("sku", 100),
+        ("tracking_id", 100),
+        ("message_id", 100),
+        ("violation_id", 100),
+        ("asin", 20),
+    ],
+)
+def test_text_fields_fit_their_columns(db: Db, field: str, limit: int):
+    """A value the contract accepts always fits the database; one character more is refused."""
+    seller = make_seller(db)
+    fits = run(db, _with_length(seller, field, limit))
+    assert fits.rejected == 0
+    too_long = run(db, _with_length(make_seller(db, name="other"), field, limit + 1))
+    assert [(e.code, e.field.split(".")[-1]) for e in too_long.errors][-1] == (
+        "invalid_value",
+        field,
+    )
+
+
+def test_checking_a_file_does_not_take_the_write_lock(sqlite_db: Db):
+    """Pass 1 reads through a read-only engine: another writer holding SQLite's lock (an import
+    chunk, an API write) does not stop it, and it does not stop them."""
+    from tsunagu.core.db import make_engine, make_sessionmaker
+
+    seller = make_seller(sqlite_db)
+    readers = make_sessionmaker(make_engine(sqlite_db.url, read_only=True))
+    writer = sqlite_db.engine.connect()  # BEGIN IMMEDIATE on first statement
+    try:
+        writer.exec_driver_sql("UPDATE sellers SET name = 'busy'")
+        report = run(sqlite_db, [placed(seller, "503-1")], dry_run=True, read_factory=readers)
+    finally:
+        writer.rollback()
+        writer.close()
+    assert (report.stored, report.rejected) == (1, 0)

@@ -222,6 +222,7 @@ async def post_events(
         source_label="api",
         chunk_size=max(len(items), 1),
         can_access=actor.can_access,
+        read_factory=request.app.state.read_factory,
     )
     lang = request_language(request)
     results = []

@@ -43,6 +43,13 @@ class Context:
         return make_sessionmaker(self.engine)
 
     @cached_property
+    def read_factory(self) -> sessionmaker[Session]:
+        """Sessions that only read: on SQLite they never take the write lock."""
+        if self.engine.dialect.name != "sqlite":
+            return self.factory
+        return make_sessionmaker(make_engine(self.settings.database_url, read_only=True))
+
+    @cached_property
     def registry(self) -> Registry:
         return load_registry(self.settings.config_path)
 

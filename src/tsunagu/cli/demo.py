@@ -103,6 +103,7 @@ def load_cmd(
             source_label="demo",
             chunk_size=c.settings.import_chunk_size,
             progress=progress,
+            read_factory=c.read_factory,
         )
     render(report.as_dict(current_language()), as_json=json, dry_run=False)
 
@@ -126,7 +127,7 @@ def run_cmd(
 
     c = ctx()
     dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
-    with c.factory() as session:
+    with c.read_factory() as session:
         loaded = already_loaded(session, dataset)
     if loaded:
         err.print(
@@ -153,7 +154,7 @@ def run_cmd(
                 rejected=result.report.rejected,
             )
         )
-    with c.factory() as session:
+    with c.read_factory() as session:
         rows = summary(session, dataset)
     if json:
         print_json(rows)

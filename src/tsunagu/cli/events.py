@@ -84,6 +84,7 @@ def import_cmd(
                 dry_run=dry_run,
                 chunk_size=c.settings.import_chunk_size,
                 progress=progress,
+                read_factory=c.read_factory,
             )
         return report.as_dict(current_language())
 

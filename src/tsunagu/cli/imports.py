@@ -43,6 +43,7 @@ def _import(
                 dry_run=dry_run,
                 chunk_size=c.settings.import_chunk_size,
                 progress=progress,
+                read_factory=c.read_factory,
             )
         return result.as_dict(current_language())
 

@@ -49,7 +49,7 @@ def run_due_cmd(
 @app.command("list")
 def list_cmd(json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show recent and pending jobs, and the kinds that exist."""
-    with ctx().factory() as session:
+    with ctx().read_factory() as session:
         jobs = service.list_jobs(session)
         rows = [
             {

@@ -20,6 +20,7 @@ from tsunagu.cli import sellers as sellers_cli
 from tsunagu.cli.context import err, fail
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import _, set_language
+from tsunagu.core.runtime import tune_gc_for_batch_work
 
 app = typer.Typer(
     name="tsunagu",
@@ -62,6 +63,7 @@ def main(
 
 
 def run() -> None:
+    tune_gc_for_batch_work()
     try:
         app()
     except TsunaguError as error:

@@ -30,7 +30,7 @@ def list_cmd(
     """List a seller's orders, newest first."""
     c = ctx()
     code = c.registry.require(marketplace, UsageError).code if marketplace else None
-    with c.factory() as session:
+    with c.read_factory() as session:
         rows, next_cursor = service.list_orders(
             session,
             seller_id=seller,

@@ -41,7 +41,7 @@ def create_cmd(
 @app.command("list")
 def list_cmd(json: JsonOpt = False) -> None:
     """List sellers."""
-    with ctx().factory() as session:
+    with ctx().read_factory() as session:
         sellers = [SellerOut.of(s) for s in service.list_sellers(session, limit=10_000)]
     if json:
         print_json([s.model_dump(mode="json") for s in sellers])
@@ -65,7 +65,7 @@ def show_cmd(
     seller_id: Annotated[str, typer.Argument(help="Seller id.")], json: JsonOpt = False
 ) -> None:
     """Show one seller."""
-    with ctx().factory() as session:
+    with ctx().read_factory() as session:
         seller = SellerOut.of(service.get_seller(session, seller_id))
     if json:
         print_json(seller.model_dump(mode="json"))

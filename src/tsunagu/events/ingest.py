@@ -318,15 +318,17 @@ def run(
     can_access: Callable[[str], bool] = lambda _seller: True,
     progress: Progress | None = None,
     finish: Callable[[Session], None] | None = None,
+    read_factory: sessionmaker[Session] | None = None,
 ) -> Report:
     """Check the source, then store what it accepts.
 
     ``finish`` runs inside the transaction of the last chunk (or its own, when nothing is new):
     connectors write the personal data they found there, so it commits with the last events.
-    It does not run for dry runs or strict runs with rejections.
+    It does not run for dry runs or strict runs with rejections. ``read_factory`` (a read-only
+    engine's sessions) serves pass 1, so checking a big file never holds SQLite's write lock.
     """
     checker = check(
-        factory,
+        read_factory or factory,
         source,
         registry=registry,
         chunk_size=chunk_size,

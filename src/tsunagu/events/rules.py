@@ -99,22 +99,26 @@ class _Bad(Exception):
 Checker = Callable[[Any], Any]
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Bad("invalid_type", N_("must be a string"))
-    if not value.strip():
-        raise _Bad("invalid_value", N_("must not be empty"))
-    if len(value) > MAX_ID_LENGTH:
-        raise _Bad("invalid_value", N_("longer than {max} characters"), max=MAX_ID_LENGTH)
-    return value
+def _text_up_to(limit: int, *, empty_ok: bool = False) -> Checker:
+    """A string of at most ``limit`` characters: the width of the column it is stored in, so a
+    value the contract accepts always fits the database (PostgreSQL refuses longer ones)."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Bad("invalid_type", N_("must be a string"))
+        if not empty_ok and not value.strip():
+            raise _Bad("invalid_value", N_("must not be empty"))
+        if len(value) > limit:
+            raise _Bad("invalid_value", N_("longer than {max} characters"), max=limit)
+        return value
+
+    return check
 
 
-def _text_or_empty(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Bad("invalid_type", N_("must be a string"))
-    if len(value) > MAX_ID_LENGTH:
-        raise _Bad("invalid_value", N_("longer than {max} characters"), max=MAX_ID_LENGTH)
-    return value
+_text = _text_up_to(MAX_ID_LENGTH)
+_order_id = _text_up_to(64)
+_short = _text_up_to(100)  # SKUs, carriers, case/message/violation ids, policies
+_text_or_empty = _text_up_to(100, empty_ok=True)
 
 
 def _free_text(value: Any) -> str:
@@ -171,11 +175,11 @@ def _currency(value: Any) -> str:
 
 
 _ITEM_FIELDS: dict[str, tuple[bool, Checker]] = {
-    "sku": (True, _text),
+    "sku": (True, _short),
     "quantity": (True, _int(0)),  # 0: a line cancelled in full (Amazon files show it so)
     "price": (True, _int(0)),
     "tax": (False, _int(0)),
-    "category": (False, _text),
+    "category": (False, _short),
 }
 
 
@@ -216,7 +220,7 @@ class _ItemBad(_Bad):
 # -- the contract -------------------------------------------------------------------------------
 
 Spec = dict[str, tuple[bool, Checker]]
-_ORDER: Spec = {"order_id": (True, _text)}
+_ORDER: Spec = {"order_id": (True, _order_id)}
 
 EVENT_TYPES: dict[str, Spec] = {
     "order_placed": {
@@ -228,8 +232,8 @@ EVENT_TYPES: dict[str, Spec] = {
         "currency": (True, _currency),
         "points": (False, _int(0)),
         "is_business": (False, _bool),
-        "customer_id": (False, _text),
-        "ship_service": (False, _text),
+        "customer_id": (False, _short),
+        "ship_service": (False, _short),
     },
     "order_promise_set": {
         **_ORDER,
@@ -238,9 +242,9 @@ EVENT_TYPES: dict[str, Spec] = {
     },
     "order_shipped": {
         **_ORDER,
-        "carrier": (False, _text),
+        "carrier": (False, _short),
         "tracking_id": (False, _text_or_empty),
-        "service": (False, _text),
+        "service": (False, _short),
         "ship_time_known": (False, _bool),
     },
     "tracking_scanned": dict(_ORDER),
@@ -254,45 +258,45 @@ EVENT_TYPES: dict[str, Spec] = {
     "feedback_removed": dict(_ORDER),
     "claim_filed": {
         **_ORDER,
-        "claim_id": (True, _text),
+        "claim_id": (True, _short),
         "reason": (False, _enum(CLAIM_REASONS)),
     },
     "claim_decided": {
         **_ORDER,
-        "claim_id": (True, _text),
+        "claim_id": (True, _short),
         "outcome": (True, _enum(CLAIM_OUTCOMES)),
     },
-    "chargeback_filed": {**_ORDER, "chargeback_id": (True, _text)},
+    "chargeback_filed": {**_ORDER, "chargeback_id": (True, _short)},
     "chargeback_decided": {
         **_ORDER,
-        "chargeback_id": (True, _text),
+        "chargeback_id": (True, _short),
         "outcome": (True, _enum(CHARGEBACK_OUTCOMES)),
     },
     "message_received": {
-        "message_id": (True, _text),
-        "order_id": (False, _text),
-        "customer_id": (False, _text),
-        "language": (False, _text),
+        "message_id": (True, _short),
+        "order_id": (False, _order_id),
+        "customer_id": (False, _short),
+        "language": (False, _text_up_to(10)),
         "subject": (False, _free_text),
         "body": (False, _free_text),
     },
-    "message_answered": {"message_id": (True, _text), "order_id": (False, _text)},
-    "message_no_response_needed": {"message_id": (True, _text), "order_id": (False, _text)},
-    "return_requested": {**_ORDER, "return_id": (True, _text)},
+    "message_answered": {"message_id": (True, _short), "order_id": (False, _order_id)},
+    "message_no_response_needed": {"message_id": (True, _short), "order_id": (False, _order_id)},
+    "return_requested": {**_ORDER, "return_id": (True, _short)},
     "return_resolved": {
         **_ORDER,
-        "return_id": (True, _text),
+        "return_id": (True, _short),
         "outcome": (True, _enum(RETURN_OUTCOMES)),
         "buyer_satisfied": (False, _bool),
     },
     "violation_opened": {
-        "violation_id": (True, _text),
-        "policy": (True, _text),
+        "violation_id": (True, _short),
+        "policy": (True, _short),
         "severity": (True, _enum(SEVERITIES)),
-        "asin": (False, _text),
+        "asin": (False, _text_up_to(20)),
     },
-    "violation_resolved": {"violation_id": (True, _text), "how": (False, _text)},
-    "refund_issued": {**_ORDER, "amount": (True, _int(1)), "sku": (False, _text)},
+    "violation_resolved": {"violation_id": (True, _short), "how": (False, _text)},
+    "refund_issued": {**_ORDER, "amount": (True, _int(1)), "sku": (False, _short)},
     "invoice_uploaded": dict(_ORDER),
     "cs_survey_answered": {**_ORDER, "satisfied": (True, _bool)},
 }
@@ -300,7 +304,7 @@ EVENT_TYPES: dict[str, Spec] = {
 _COMMON: Spec = {
     "event_id": (True, _text),
     "type": (True, _text),
-    "seller": (True, _text),
+    "seller": (True, _text_up_to(40)),
     "marketplace": (True, _text),
     "at": (True, _instant),
 }
@@ -333,7 +337,9 @@ def _check(
 def validate(obj: object, registry: Registry) -> Candidate | list[Problem]:
     """Check one raw event against the contract and build its canonical form."""
     if not isinstance(obj, dict):
-        return [Problem("", "not_an_object", _short(obj), N_("each event must be a JSON object"))]
+        return [
+            Problem("", "not_an_object", _abbreviated(obj), N_("each event must be a JSON object"))
+        ]
     problems: list[Problem] = []
     clean: dict[str, Any] = dict(obj)
     _check(_COMMON, obj, clean, problems)
@@ -431,6 +437,6 @@ def needs_order(candidate: Candidate) -> bool:
     return candidate.order_id is not None and candidate.type != "order_placed"
 
 
-def _short(value: object) -> object:
+def _abbreviated(value: object) -> object:
     text = repr(value)
     return value if len(text) <= 80 else text[:77] + "..."

@@ -65,6 +65,7 @@ def import_file(
     dry_run: bool = False,
     chunk_size: int = 5000,
     progress: ingest.Progress | None = None,
+    read_factory: sessionmaker[Session] | None = None,
 ) -> ImportResult:
     """Import one Amazon report file of ``kind`` (``orders``, ``unshipped`` or ``feedback``)."""
     preparer = PREPARERS.get(kind)
@@ -76,7 +77,7 @@ def import_file(
             known=", ".join(PREPARERS),
             details={"kind": kind},
         )
-    with factory() as session:
+    with (read_factory or factory)() as session:
         require_store(session, seller_id, marketplace.code)
         prepared = preparer(session, path, seller_id=seller_id, marketplace=marketplace)
         session.rollback()
@@ -97,6 +98,7 @@ def import_file(
         chunk_size=chunk_size,
         progress=progress,
         finish=write_personal,
+        read_factory=read_factory,
     )
     stats = dict(prepared.stats)
     stats["personal_values"] = written[0]
