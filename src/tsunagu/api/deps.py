@@ -14,10 +14,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.core.errors import NotFound
-from tsunagu.core.i18n import N_
 from tsunagu.core.settings import Settings
 from tsunagu.marketplaces.registry import Registry
+from tsunagu.sellers.service import seller_not_found
 
 
 @dataclass(frozen=True)
@@ -80,12 +79,7 @@ def seller_access(
 ) -> str:
     """The seller the route is about, if the caller may see it; 404 otherwise (no existence leak)."""
     if not actor.can_access(seller_id):
-        raise NotFound(
-            N_("No seller with id {seller_id}"),
-            code="seller_not_found",
-            seller_id=seller_id,
-            details={"seller_id": seller_id},
-        )
+        raise seller_not_found(seller_id)
     return seller_id
 
 

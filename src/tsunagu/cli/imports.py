@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -60,40 +61,32 @@ def _import(
     render(outcome, as_json=json, dry_run=dry_run)
 
 
-@app.command("amazon-orders")
-def orders_cmd(
-    file: Path,
-    seller: SellerOpt,
-    marketplace: MarketOpt,
-    strict: StrictOpt = False,
-    dry_run: DryOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """All Orders report (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL)."""
-    _import("orders", file, seller, marketplace, strict, dry_run, json)
+def _command(kind: str, summary: str) -> Callable[..., None]:
+    """One ``import amazon-<kind>`` command; the three differ only in the report they read."""
+
+    def command(
+        file: Path,
+        seller: SellerOpt,
+        marketplace: MarketOpt,
+        strict: StrictOpt = False,
+        dry_run: DryOpt = False,
+        json: JsonOpt = False,
+    ) -> None:
+        _import(kind, file, seller, marketplace, strict, dry_run, json)
+
+    command.__doc__ = summary
+    return command
 
 
-@app.command("amazon-unshipped")
-def unshipped_cmd(
-    file: Path,
-    seller: SellerOpt,
-    marketplace: MarketOpt,
-    strict: StrictOpt = False,
-    dry_run: DryOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Unshipped Orders report (GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING): ship-by promises."""
-    _import("unshipped", file, seller, marketplace, strict, dry_run, json)
-
-
-@app.command("amazon-feedback")
-def feedback_cmd(
-    file: Path,
-    seller: SellerOpt,
-    marketplace: MarketOpt,
-    strict: StrictOpt = False,
-    dry_run: DryOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Seller Feedback report (GET_SELLER_FEEDBACK_DATA)."""
-    _import("feedback", file, seller, marketplace, strict, dry_run, json)
+app.command("amazon-orders")(
+    _command("orders", "All Orders report (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL).")
+)
+app.command("amazon-unshipped")(
+    _command(
+        "unshipped",
+        "Unshipped Orders report (GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING): ship-by promises.",
+    )
+)
+app.command("amazon-feedback")(
+    _command("feedback", "Seller Feedback report (GET_SELLER_FEEDBACK_DATA).")
+)

@@ -68,15 +68,20 @@ def create_seller(
     return seller
 
 
+def seller_not_found(seller_id: str) -> NotFound:
+    """The one answer for a seller that does not exist or that the caller may not see."""
+    return NotFound(
+        N_("No seller with id {seller_id}"),
+        code="seller_not_found",
+        seller_id=seller_id,
+        details={"seller_id": seller_id},
+    )
+
+
 def get_seller(session: Session, seller_id: str) -> Seller:
     seller = session.get(Seller, seller_id)
     if seller is None:
-        raise NotFound(
-            N_("No seller with id {seller_id}"),
-            code="seller_not_found",
-            seller_id=seller_id,
-            details={"seller_id": seller_id},
-        )
+        raise seller_not_found(seller_id)
     return seller
 
 
