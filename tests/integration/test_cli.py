@@ -254,3 +254,60 @@ def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path):
     r = tsunagu(tmp_path, "orders", "list", "--seller", seller, "-m", "ZZ")
     assert r.returncode == 2
     assert "unknown_marketplace" in r.stderr
+
+
+def test_demo_run_without_serving_loads_once_and_summarises(tmp_path: Path):
+    first = tsunagu(tmp_path, "demo", "run", "--no-serve", "--orders", "300", "--json")
+    assert first.returncode == 0, first.stderr
+    rows = json.loads(first.stdout)
+    assert sorted((r["profile"], r["marketplace"]) for r in rows) == [
+        ("cancels_us", "US"),
+        ("healthy", "JP"),
+        ("healthy", "US"),
+        ("trademark_jp", "JP"),
+    ]
+    trademark = next(r for r in rows if r["profile"] == "trademark_jp")
+    assert trademark["open_violations"] == 1
+    again = tsunagu(tmp_path, "demo", "run", "--no-serve", "--orders", "300", "--json")
+    assert json.loads(again.stdout) == rows
+    assert "already" in again.stderr
+
+
+def test_worker_runs_due_jobs_and_stops_after_its_loops(tmp_path: Path):
+    r = tsunagu(tmp_path, "worker", "--loops", "1", "--interval", "0")
+    assert r.returncode == 0, r.stderr
+    assert "orders.daily_rollup" in r.stdout
+    jobs = json.loads(tsunagu(tmp_path, "jobs", "list", "--json").stdout)
+    assert [j["status"] for j in jobs["jobs"]] == ["done"]
+
+
+def test_serve_answers_http(tmp_path: Path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "TSUNAGU_DATABASE_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsunagu.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None
+        assert body["status"] == "ready"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -362,3 +362,18 @@ def test_checking_a_file_does_not_take_the_write_lock(sqlite_db: Db):
         writer.rollback()
         writer.close()
     assert (report.stored, report.rejected) == (1, 0)
+
+
+def test_pseudonyms_are_stable_keyed_and_grouped_by_seller(db: Db):
+    from tsunagu.personal.service import pseudonym
+
+    with db.session() as s:
+        a1 = pseudonym(s, "sel_a", "JP", "buyer", "jane@example.com")
+        a2 = pseudonym(s, "sel_a", "JP", "buyer", "ken@example.com")
+        b1 = pseudonym(s, "sel_b", "JP", "buyer", "jane@example.com")
+        again = pseudonym(s, "sel_a", "JP", "buyer", "jane@example.com")
+        s.commit()
+    assert a1 == again
+    assert len({a1, a2, b1}) == 3
+    assert a1[:13] == a2[:13] != b1[:13]  # "subj_" + the seller's part
+    assert "jane" not in a1
