@@ -12,7 +12,7 @@ from tsunagu.cli.context import ctx, err, out, print_json
 from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, _, current_language
+from tsunagu.core.i18n import N_, _
 
 app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
 
@@ -82,10 +82,9 @@ def load_cmd(
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Create the folder's sellers (with their ids) and import its events."""
-    from tsunagu.cli.events import jsonl_source
-    from tsunagu.cli.reporting import count_lines, render, require_file
+    from tsunagu.cli.events import import_jsonl
+    from tsunagu.cli.reporting import render, require_file
     from tsunagu.demo.load import ensure_sellers, read_sellers
-    from tsunagu.events import ingest
 
     require_file(folder / "sellers.json")
     require_file(folder / "events.jsonl")
@@ -93,19 +92,8 @@ def load_cmd(
     sellers = read_sellers(folder / "sellers.json")
     created = ensure_sellers(c.factory, sellers, registry=c.registry, now=utcnow())
     err.print(_("{count} sellers created.", count=created))
-    events_file = folder / "events.jsonl"
-    with progress_for(count_lines(events_file), quiet=json) as progress:
-        report = ingest.run(
-            c.factory,
-            jsonl_source(events_file),
-            registry=c.registry,
-            now=utcnow(),
-            source_label="demo",
-            chunk_size=c.settings.import_chunk_size,
-            progress=progress,
-            read_factory=c.read_factory,
-        )
-    render(report.as_dict(current_language()), as_json=json, dry_run=False)
+    result = import_jsonl(c, folder / "events.jsonl", source_label="demo", quiet=json)
+    render(result, as_json=json, dry_run=False)
 
 
 @app.command("run")

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
 
-from tsunagu.cli.context import ctx
+from tsunagu.cli.context import Context, ctx
 from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
 from tsunagu.core.clock import utcnow
 from tsunagu.core.i18n import N_, current_language
@@ -58,6 +58,32 @@ def _snippet(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def import_jsonl(
+    c: Context,
+    path: Path,
+    *,
+    source_label: str,
+    strict: bool = False,
+    dry_run: bool = False,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Import a JSON-lines file through the pipeline, with a progress bar for big files."""
+    with progress_for(count_lines(path), quiet=quiet) as progress:
+        report = ingest.run(
+            c.factory,
+            jsonl_source(path),
+            registry=c.registry,
+            now=utcnow(),
+            source_label=source_label,
+            strict=strict,
+            dry_run=dry_run,
+            chunk_size=c.settings.import_chunk_size,
+            progress=progress,
+            read_factory=c.read_factory,
+        )
+    return report.as_dict(current_language())
+
+
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="A .jsonl file: one event per line.")],
@@ -73,20 +99,7 @@ def import_cmd(
     mode = "strict" if strict else "partial"
 
     def work() -> dict[str, object]:
-        with progress_for(count_lines(file), quiet=False) as progress:
-            report = ingest.run(
-                c.factory,
-                jsonl_source(file),
-                registry=c.registry,
-                now=utcnow(),
-                source_label="file",
-                strict=strict,
-                dry_run=dry_run,
-                chunk_size=c.settings.import_chunk_size,
-                progress=progress,
-                read_factory=c.read_factory,
-            )
-        return report.as_dict(current_language())
+        return import_jsonl(c, file, source_label="file", strict=strict, dry_run=dry_run)
 
     result = recorded(
         c,
