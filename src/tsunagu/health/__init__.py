@@ -1,0 +1,1 @@
+"""Account health: performance metrics and the Account Health Rating (AHR)."""
