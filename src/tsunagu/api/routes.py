@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -15,6 +16,8 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
+from tsunagu.health import service as health_service
+from tsunagu.health.schemas import StoreHealthOut
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service
 from tsunagu.orders.schemas import OrderOut, OrderPage
@@ -127,6 +130,51 @@ def get_order(
             details={"order_id": order_id},
         )
     return OrderOut.of(order)
+
+
+AsOf = Annotated[
+    date | None,
+    Query(description="Evaluation day YYYY-MM-DD (default: today in each store's time zone)."),
+]
+
+
+@router.get(
+    "/sellers/{seller_id}/health",
+    tags=["health"],
+    summary="Account health of every store of a seller",
+    responses={404: {"description": "No such seller."}},
+)
+def seller_health(
+    seller_id: SellerIdDep, session: SessionDep, registry: RegistryDep, as_of: AsOf = None
+) -> list[StoreHealthOut]:
+    found = health_service.seller_health(
+        session, seller_id=seller_id, registry=registry, day=as_of, now=utcnow()
+    )
+    return [StoreHealthOut.of(h) for h in found]
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}",
+    tags=["health"],
+    summary="Account health of one store",
+    responses={404: {"description": "No such seller, or no store in that marketplace."}},
+)
+def store_health(
+    seller_id: SellerIdDep,
+    marketplace: str,
+    session: SessionDep,
+    registry: RegistryDep,
+    as_of: AsOf = None,
+) -> StoreHealthOut:
+    """The performance metrics and the Account Health Rating with every term explained."""
+    found = health_service.store_health(
+        session,
+        seller_id=seller_id,
+        marketplace=registry.require(marketplace),
+        day=as_of,
+        now=utcnow(),
+    )
+    return StoreHealthOut.of(found)
 
 
 class EventResult(BaseModel):

@@ -12,6 +12,7 @@ from tsunagu import __version__
 from tsunagu.cli import db as db_cli
 from tsunagu.cli import demo as demo_cli
 from tsunagu.cli import events as events_cli
+from tsunagu.cli import health as health_cli
 from tsunagu.cli import imports as imports_cli
 from tsunagu.cli import jobs as jobs_cli
 from tsunagu.cli import marketplaces as marketplaces_cli
@@ -34,6 +35,7 @@ app.add_typer(marketplaces_cli.app, name="marketplaces")
 app.add_typer(sellers_cli.app, name="sellers")
 app.add_typer(events_cli.app, name="events")
 app.add_typer(orders_cli.app, name="orders")
+app.add_typer(health_cli.app, name="health")
 app.add_typer(imports_cli.app, name="import")
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(demo_cli.app, name="demo")

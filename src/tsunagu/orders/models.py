@@ -58,6 +58,8 @@ class Order(Base):
     refund_count: Mapped[int] = mapped_column(Integer, default=0)
     invoice_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cs_satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    #: When the latest customer-service survey answer was given.
+    cs_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_count: Mapped[int] = mapped_column(Integer, default=0)
     chargeback_count: Mapped[int] = mapped_column(Integer, default=0)
     return_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -70,6 +70,7 @@ class OrderState:
     refund_count: int = 0
     invoice_uploaded_at: datetime | None = None
     cs_satisfied: bool | None = None
+    cs_answered_at: datetime | None = None
     cases: dict[tuple[str, str], Case] = field(default_factory=dict)
     event_count: int = 0
     last_event_at: datetime | None = None
@@ -186,6 +187,7 @@ def _apply(state: OrderState, ev: StoredEvent) -> None:
         state.invoice_uploaded_at = state.invoice_uploaded_at or ev.at
     elif t == "cs_survey_answered":
         state.cs_satisfied = bool(b["satisfied"])
+        state.cs_answered_at = ev.at
 
 
 def fold_order(order_id: str, events: Iterable[StoredEvent]) -> OrderState:

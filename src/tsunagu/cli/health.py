@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Column, Table
+
+from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.core.clock import utcnow
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_, _
+from tsunagu.health import service
+from tsunagu.health.schemas import MetricOut, StoreHealthOut, TermOut
+
+app = typer.Typer(help="Account health: performance metrics and the AHR.", no_args_is_help=True)
+
+_STATUS = {"GOOD": N_("good"), "BAD": N_("bad"), "NONE": N_("none")}
+_BAND = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
+
+SellerOpt = Annotated[str, typer.Option("--seller", help="Seller id.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Evaluation day YYYY-MM-DD (default: today in the store's zone)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            N_("--as-of must be a date like 2026-11-25, not {value}"),
+            code="invalid_date",
+            value=value,
+            details={"field": "as_of", "value": value},
+        ) from None
+
+
+def _load(seller: str, marketplace: str | None, as_of: str | None) -> list[StoreHealthOut]:
+    c = ctx()
+    market = c.registry.require(marketplace, UsageError) if marketplace else None
+    day = _day(as_of)
+    now = utcnow()
+    with c.read_factory() as session:
+        if market is not None:
+            found = [
+                service.store_health(
+                    session, seller_id=seller, marketplace=market, day=day, now=now
+                )
+            ]
+        else:
+            found = service.seller_health(
+                session, seller_id=seller, registry=c.registry, day=day, now=now
+            )
+        return [StoreHealthOut.of(h) for h in found]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
+def _metric_row(m: MetricOut) -> tuple[str, ...]:
+    return (
+        m.name,
+        _percent(m.rate),
+        f"{m.comparison} {m.target * 100:.2f}%",
+        _(_STATUS.get(m.status, m.status)),
+        f"{m.numerator}/{m.denominator}",
+        str(m.not_measurable),
+        f"{m.window_from.isoformat()} – {m.window_to.isoformat()}",
+    )
+
+
+def _score_line(h: StoreHealthOut) -> str:
+    return _(
+        "Account Health Rating: {score} ({band})",
+        score=h.rating.score,
+        band=_(_BAND.get(h.rating.band, h.rating.band)),
+    )
+
+
+@app.command("show")
+def show(
+    seller: SellerOpt,
+    marketplace: Annotated[str | None, typer.Option("--marketplace", "-m")] = None,
+    as_of: AsOfOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Every metric and the Account Health Rating of one or all of a seller's stores."""
+    stores = _load(seller, marketplace, as_of)
+    if json:
+        print_json([h.model_dump(mode="json") for h in stores])
+        return
+    for h in stores:
+        table = Table(
+            Column(_("Metric"), no_wrap=True),
+            _("Value"),
+            _("Target"),
+            _("Status"),
+            _("Count"),
+            _("Not measurable"),
+            Column(_("Window"), no_wrap=True),
+            title=_("{market} on {day}", market=h.marketplace, day=h.day.isoformat()),
+        )
+        for m in h.metrics:
+            table.add_row(*_metric_row(m))
+        out.print(table)
+        out.print(_score_line(h))
+
+
+def _describe(t: TermOut) -> str:
+    if t.kind == "base":
+        return _("Starting score")
+    if t.kind == "sales_credit":
+        return _("Sales credit: {orders} fulfilled orders in 180 days", orders=t.orders or 0)
+    if t.kind == "violation":
+        return _(
+            "{severity} violation {violation} of {policy} (repeat {repeat}), "
+            "opened {opened}, ages out {ages_out}",
+            severity=t.severity,
+            violation=t.violation_id,
+            policy=t.policy,
+            repeat=t.repeat,
+            opened=t.opened_on,
+            ages_out=t.ages_out_on,
+        )
+    if t.kind == "critical":
+        return _(
+            "Critical violation {violation} of {policy}: the rating is 0",
+            violation=t.violation_id,
+            policy=t.policy,
+        )
+    if t.kind == "metric":
+        return _("{metric} misses its target", metric=t.metric)
+    if t.kind == "floor":
+        return _("Nothing deducted: never below the floor")
+    if t.kind == "clamp":
+        return _("Kept within 0–1000")
+    return t.label
+
+
+@app.command("explain")
+def explain(
+    seller: SellerOpt,
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m")],
+    as_of: AsOfOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Every term of the Account Health Rating and the ids behind each metric."""
+    (h,) = _load(seller, marketplace, as_of)
+    if json:
+        print_json(h.model_dump(mode="json"))
+        return
+    out.print(_("Profile: {profile}", profile=h.rating.profile))
+    table = Table(_("Points"), _("Term"))
+    for t in h.rating.terms:
+        table.add_row(f"{t.points:+d}", _describe(t))
+    out.print(table)
+    total = sum(t.points for t in h.rating.terms)
+    out.print(_("Check: the terms add up to {total}", total=total))
+    out.print(_score_line(h))
+    for m in h.metrics:
+        if m.ids:
+            out.print(f"{m.name}: {', '.join(m.ids)}")

@@ -1,0 +1,157 @@
+"""Reads of the projection that the health engine needs, turned into the pure metric facts.
+
+One store at a time: the orders placed from local day D−200 to the end of D (the longest window,
+180 days, plus the lags), their claims, chargebacks and returns, the buyer messages of the last
+40 days, the survey answers of those orders and every violation of the store.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.health.metrics import (
+    CaseFacts,
+    MessageFacts,
+    OrderFacts,
+    ReturnFacts,
+    SurveyFacts,
+    end_of_day,
+    local_date,
+    start_of_day,
+)
+from tsunagu.health.rules import Severity, Violation
+from tsunagu.orders.models import Message, Order, OrderCase
+from tsunagu.orders.models import Violation as ViolationRow
+
+#: How far back orders are read: 180 days of sales credit plus the metric lags, with room.
+ORDER_DAYS = 200
+#: How far back messages are read (the contact-response window is 30 days).
+MESSAGE_DAYS = 40
+_SEVERITIES: frozenset[str] = frozenset({"low", "medium", "high", "critical"})
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    orders: tuple[OrderFacts, ...]
+    messages: tuple[MessageFacts, ...]
+    returns: tuple[ReturnFacts, ...]
+    surveys: tuple[SurveyFacts, ...]
+    violations: tuple[Violation, ...]
+
+
+def load_store_facts(
+    session: Session, seller_id: str, marketplace: str, day: date, zone: ZoneInfo
+) -> StoreFacts:
+    end = end_of_day(day, zone)
+    start = start_of_day(day - timedelta(days=ORDER_DAYS), zone)
+    rows = list(
+        session.execute(
+            select(Order).where(
+                Order.seller_id == seller_id,
+                Order.marketplace == marketplace,
+                Order.purchased_at >= start,
+                Order.purchased_at < end,
+            )
+        ).scalars()
+    )
+    wanted = {o.order_id for o in rows}
+    claims: dict[str, list[CaseFacts]] = defaultdict(list)
+    chargebacks: dict[str, list[CaseFacts]] = defaultdict(list)
+    returns: list[ReturnFacts] = []
+    cases = session.execute(
+        select(OrderCase)
+        .where(OrderCase.seller_id == seller_id, OrderCase.marketplace == marketplace)
+        .order_by(OrderCase.kind, OrderCase.case_id)
+    ).scalars()
+    for case in cases:
+        if case.order_id not in wanted:
+            continue
+        if case.kind == "return":
+            if case.opened_at is not None:
+                returns.append(
+                    ReturnFacts(
+                        return_id=case.case_id,
+                        order_id=case.order_id,
+                        requested_at=case.opened_at,
+                        resolved_at=case.decided_at,
+                        outcome=case.outcome,
+                        buyer_satisfied=case.buyer_satisfied,
+                    )
+                )
+            continue
+        facts = CaseFacts(case.case_id, case.outcome, case.opened_at, case.decided_at)
+        (claims if case.kind == "claim" else chargebacks)[case.order_id].append(facts)
+    orders = tuple(
+        OrderFacts(
+            order_id=o.order_id,
+            channel=o.channel,
+            purchased_at=o.purchased_at,
+            latest_ship_date=o.latest_ship_date,
+            latest_delivery_date=o.latest_delivery_date,
+            shipped_at=o.shipped_at,
+            ship_time_known=o.ship_time_known,
+            tracking_id=o.tracking_id,
+            first_scan_at=o.first_scan_at,
+            delivered_at=o.delivered_at,
+            cancelled_at=o.cancelled_at,
+            cancelled_by=o.cancelled_by,
+            is_business=o.is_business,
+            invoice_uploaded_at=o.invoice_uploaded_at,
+            feedback_rating=o.feedback_rating,
+            feedback_removed=o.feedback_removed,
+            claims=tuple(claims.get(o.order_id, ())),
+            chargebacks=tuple(chargebacks.get(o.order_id, ())),
+            feedback_at=o.feedback_at,
+        )
+        for o in rows
+    )
+    surveys = tuple(
+        SurveyFacts(o.order_id, o.cs_answered_at, o.cs_satisfied)
+        for o in rows
+        if o.cs_answered_at is not None and o.cs_satisfied is not None
+    )
+    message_start = start_of_day(day - timedelta(days=MESSAGE_DAYS), zone)
+    messages = tuple(
+        MessageFacts(m.message_id, m.received_at, m.answered_at, m.no_response_needed_at)
+        for m in session.execute(
+            select(Message).where(
+                Message.seller_id == seller_id,
+                Message.marketplace == marketplace,
+                Message.received_at >= message_start,
+                Message.received_at < end,
+            )
+        ).scalars()
+        if m.received_at is not None
+    )
+    violations = tuple(
+        Violation(
+            violation_id=v.violation_id,
+            policy=v.policy or "unknown",
+            severity=_severity(v.severity),
+            opened_on=local_date(v.opened_at, zone),
+            resolved_on=local_date(v.resolved_at, zone) if v.resolved_at is not None else None,
+        )
+        for v in session.execute(
+            select(ViolationRow).where(
+                ViolationRow.seller_id == seller_id, ViolationRow.marketplace == marketplace
+            )
+        ).scalars()
+        if v.opened_at is not None and v.severity in _SEVERITIES
+    )
+    return StoreFacts(orders, messages, tuple(returns), surveys, violations)
+
+
+def _severity(value: str | None) -> Severity:
+    if value == "critical":
+        return "critical"
+    if value == "high":
+        return "high"
+    if value == "medium":
+        return "medium"
+    return "low"

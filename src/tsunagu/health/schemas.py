@@ -1,0 +1,113 @@
+"""The JSON shapes of account health (API and ``--json``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from tsunagu.health.metrics import MetricResult
+from tsunagu.health.rules import Rating, Term
+from tsunagu.health.service import StoreHealth
+
+
+class MetricOut(BaseModel):
+    name: str = Field(examples=["late_shipment_rate_30"])
+    numerator: int
+    denominator: int
+    rate: float | None = Field(description="A fraction; null when nothing is measurable.")
+    target: float
+    comparison: str = Field(description="How the rate must compare with the target.")
+    status: str = Field(description="GOOD, BAD or NONE.")
+    not_measurable: int
+    window_from: date
+    window_to: date
+    components: dict[str, int]
+    ids: list[str] = Field(description="The orders, messages or returns behind the numerator.")
+    average_response_hours: float | None = None
+
+    @classmethod
+    def of(cls, m: MetricResult) -> MetricOut:
+        return cls(
+            name=m.name,
+            numerator=m.numerator,
+            denominator=m.denominator,
+            rate=m.rate,
+            target=m.target,
+            comparison=m.comparison,
+            status=m.status,
+            not_measurable=m.not_measurable,
+            window_from=m.window[0],
+            window_to=m.window[1],
+            components=dict(m.components),
+            ids=list(m.ids),
+            average_response_hours=m.average_response_hours,
+        )
+
+
+class TermOut(BaseModel):
+    kind: str = Field(description="base, sales_credit, violation, critical, metric, floor, clamp")
+    points: int
+    label: str
+    violation_id: str | None = None
+    policy: str | None = None
+    severity: str | None = None
+    repeat: int | None = None
+    opened_on: date | None = None
+    ages_out_on: date | None = None
+    orders: int | None = None
+    metric: str | None = None
+
+    @classmethod
+    def of(cls, t: Term) -> TermOut:
+        return cls(
+            kind=t.kind,
+            points=t.points,
+            label=t.label,
+            violation_id=t.violation_id,
+            policy=t.policy,
+            severity=t.severity,
+            repeat=t.repeat,
+            opened_on=t.opened_on,
+            ages_out_on=t.ages_out_on,
+            orders=t.orders,
+            metric=t.metric,
+        )
+
+
+class RatingOut(BaseModel):
+    score: int = Field(ge=0, le=1000)
+    band: str = Field(description="healthy, at_risk or unhealthy.")
+    profile: str
+    terms: list[TermOut] = Field(description="Their points add up to the score.")
+
+    @classmethod
+    def of(cls, r: Rating) -> RatingOut:
+        return cls(
+            score=r.score,
+            band=r.band,
+            profile=r.profile,
+            terms=[TermOut.of(t) for t in r.terms],
+        )
+
+
+class StoreHealthOut(BaseModel):
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    day: date = Field(description="The evaluation day, in the store's time zone.")
+    evaluated_at: datetime = Field(description="The earlier of now and the end of the day.")
+    fulfilled_orders: int
+    rating: RatingOut
+    metrics: list[MetricOut]
+
+    @classmethod
+    def of(cls, h: StoreHealth) -> StoreHealthOut:
+        return cls(
+            seller_id=h.seller_id,
+            marketplace=h.marketplace,
+            day=h.day,
+            evaluated_at=h.evaluated_at,
+            fulfilled_orders=h.fulfilled_orders,
+            rating=RatingOut.of(h.rating),
+            metrics=[MetricOut.of(m) for m in h.metrics.values()],
+        )

@@ -1,0 +1,209 @@
+"""Account health from stored events, through the projection, on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Db
+from tests.factories import NOW, at, event, make_seller, placed
+from tests.integration.test_cli import tsunagu, write_jsonl
+from tsunagu.demo.generate import generate
+from tsunagu.demo.load import load
+from tsunagu.demo.profiles import HEALTHY, TRADEMARK_JP
+from tsunagu.events import ingest
+from tsunagu.health import service
+from tsunagu.health.service import StoreHealth
+from tsunagu.sellers.models import Seller
+
+DAY = date(2026, 11, 25)
+
+
+def run(db: Db, events: list[dict[str, Any]]) -> None:
+    report = ingest.run(
+        db.factory,
+        lambda: enumerate(events, start=1),
+        registry=db.registry,
+        now=NOW,
+        source_label="test",
+        chunk_size=500,
+    )
+    assert report.rejected == 0, report.item_errors
+
+
+def health(db: Db, seller: str, marketplace: str = "JP", **kw: Any) -> StoreHealth:
+    with db.session() as session:
+        return service.store_health(
+            session,
+            seller_id=seller,
+            marketplace=db.registry.require(marketplace),
+            day=kw.get("day", DAY),
+            now=kw.get("now", NOW),
+        )
+
+
+def shipped_orders(seller: str, count: int, prefix: str = "503-") -> list[dict[str, Any]]:
+    events = []
+    for n in range(count):
+        order_id = f"{prefix}{n:07d}"
+        events.append(placed(seller, order_id, when=at(-1 - n)))
+        events.append(
+            event(
+                "order_shipped", seller, order_id=order_id, tracking_id=f"T{n}", when=at(-n - 0.5)
+            )
+        )
+    return events
+
+
+def test_the_issues_trademark_case_is_198_at_risk_and_200_once_resolved(db: Db):
+    seller = make_seller(db, marketplaces=("JP",))
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    run(db, [*shipped_orders(seller, 150), logo])
+
+    h = health(db, seller)
+    assert h.fulfilled_orders == 150
+    assert (h.rating.score, h.rating.band, h.rating.profile) == (198, "at_risk", "amazon")
+    terms = [(t.kind, t.points) for t in h.rating.terms]
+    assert terms == [("base", 200), ("sales_credit", 0), ("violation", -2)]
+    assert sum(t.points for t in h.rating.terms) == 198
+    (violation,) = [t for t in h.rating.terms if t.kind == "violation"]
+    assert violation.violation_id == "V-logo"
+    assert (
+        violation.opened_on
+        == (NOW - timedelta(days=30)).astimezone(db.registry.require("JP").tz).date()
+    )
+
+    run(db, [event("violation_resolved", seller, violation_id="V-logo", when=at(-1))])
+    resolved = health(db, seller)
+    assert (resolved.rating.score, resolved.rating.band) == (200, "healthy")
+
+
+def test_a_late_shipment_is_in_the_numerator_with_its_id(db: Db):
+    seller = make_seller(db, marketplaces=("JP",))
+    run(
+        db,
+        [
+            placed(seller, "503-LATE", when=at(-5), latest_ship_date=at(-4)),
+            event("order_shipped", seller, order_id="503-LATE", tracking_id="T1", when=at(-3)),
+            placed(seller, "503-ONTIME", when=at(-5), latest_ship_date=at(-4)),
+            event("order_shipped", seller, order_id="503-ONTIME", tracking_id="T2", when=at(-4.5)),
+        ],
+    )
+    lsr = health(db, seller).metrics["late_shipment_rate_30"]
+    assert (lsr.numerator, lsr.denominator, lsr.ids) == (1, 2, ("503-LATE",))
+    assert lsr.status == "BAD"
+
+
+def test_survey_answers_count_on_their_answer_day(db: Db):
+    seller = make_seller(db, marketplaces=("JP",))
+    run(
+        db,
+        [
+            placed(seller, "503-1", when=at(-20)),
+            event("cs_survey_answered", seller, order_id="503-1", satisfied=False, when=at(-2)),
+        ],
+    )
+    cs = health(db, seller).metrics["customer_service_dissatisfaction_rate"]
+    assert (cs.numerator, cs.denominator, cs.ids) == (1, 1, ("503-1",))
+    before = health(db, seller, day=DAY - timedelta(days=3))
+    assert before.metrics["customer_service_dissatisfaction_rate"].denominator == 0
+
+
+def test_unknown_seller_and_store_raise_the_usual_errors(db: Db):
+    from tsunagu.core.errors import NotFound
+
+    seller = make_seller(db, marketplaces=("JP",))
+    with pytest.raises(NotFound) as unknown:
+        health(db, "sel_nobody")
+    assert unknown.value.code == "seller_not_found"
+    with pytest.raises(NotFound) as no_store:
+        health(db, seller, "US")
+    assert no_store.value.code == "marketplace_not_enabled"
+
+
+def test_demo_sellers_terms_add_up_and_the_trademark_store_is_198(sqlite_db: Db):
+    db = sqlite_db
+    dataset = generate(seed=7, orders=1000, as_of=DAY)
+    now = datetime.combine(DAY, time(12), UTC)
+    load(db.factory, dataset, registry=db.registry, now=now)
+    profiles = {s.id: s.profile for s in dataset.sellers}
+    with db.session() as session:
+        seller_ids = [s.id for s in session.query(Seller).order_by(Seller.id)]
+        results = {
+            seller_id: service.seller_health(
+                session, seller_id=seller_id, registry=db.registry, day=DAY, now=now
+            )
+            for seller_id in seller_ids
+        }
+    assert set(results) == set(profiles)
+    for stores in results.values():
+        for h in stores:
+            assert sum(t.points for t in h.rating.terms) == h.rating.score, h
+    (trademark,) = [s for s, p in profiles.items() if p == TRADEMARK_JP]
+    (jp,) = [h for h in results[trademark] if h.marketplace == "JP"]
+    assert (jp.rating.score, jp.rating.band) == (198, "at_risk")
+    (healthy,) = [s for s, p in profiles.items() if p == HEALTHY]
+    assert results[healthy]
+    assert all(h.rating.band == "healthy" for h in results[healthy])
+
+
+def test_cli_health_show_and_explain(tmp_path: Path):
+    seller = tsunagu(tmp_path, "sellers", "create", "--name", "Hanamizuki", "-m", "JP").stdout
+    seller = seller.strip()
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    events = write_jsonl(tmp_path / "events.jsonl", [*shipped_orders(seller, 150), logo])
+    r = tsunagu(tmp_path, "events", "import", str(events))
+    assert r.returncode == 0, r.stderr
+
+    r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", "2026-11-25", "--json")
+    assert r.returncode == 0, r.stderr
+    (store,) = json.loads(r.stdout)
+    assert store["marketplace"] == "JP"
+    assert store["day"] == "2026-11-25"
+    assert (store["rating"]["score"], store["rating"]["band"]) == (198, "at_risk")
+    names = {m["name"] for m in store["metrics"]}
+    assert {"order_defect_rate_mfn", "late_shipment_rate_30", "valid_tracking_rate"} <= names
+
+    wide = {"COLUMNS": "160"}
+    r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", "2026-11-25", env=wide)
+    assert r.returncode == 0, r.stderr
+    assert "late_shipment_rate_30" in r.stdout
+    assert "Account Health Rating: 198 (at risk)" in r.stdout
+
+    args = ("health", "explain", "--seller", seller, "-m", "JP", "--as-of", "2026-11-25")
+    r = tsunagu(tmp_path, *args, env=wide)
+    assert r.returncode == 0, r.stderr
+    assert "Check: the terms add up to 198" in r.stdout
+    assert "V-logo" in r.stdout
+    assert "+200" in r.stdout
+    assert "-2" in r.stdout
+    ja = tsunagu(tmp_path, *args, env={**wide, "TSUNAGU_LANG": "ja"})
+    assert "検算: 内訳の合計は 198 です" in ja.stdout
+
+    explained = json.loads(tsunagu(tmp_path, *args, "--json").stdout)
+    assert sum(t["points"] for t in explained["rating"]["terms"]) == 198
+
+    assert tsunagu(tmp_path, "health", "show", "--seller", "sel_nobody").returncode == 1
+    r = tsunagu(tmp_path, "health", "show", "--seller", seller, "-m", "XX")
+    assert r.returncode == 2
+    r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", "yesterday")
+    assert r.returncode == 2
+    assert "invalid_date" in r.stderr
