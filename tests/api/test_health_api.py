@@ -65,3 +65,83 @@ def test_health_errors_use_the_envelope(client: TestClient):
     assert_envelope(missing, 404, "marketplace_not_enabled")
     bad = client.get(f"/v1/sellers/{only_jp}/health/JP", params={"as_of": "25/11/2026"})
     assert_envelope(bad, 422, "validation_error")
+
+
+def the_issues_case(client: TestClient) -> str:
+    seller = new_seller(client, "Hanamizuki", ("JP",))
+    events = []
+    for n in range(150):
+        order_id = f"503-{n:07d}"
+        events.append(placed(seller, order_id, when=at(-1 - n)))
+        events.append(
+            event(
+                "order_shipped", seller, order_id=order_id, tracking_id=f"T{n}", when=at(-n - 0.5)
+            )
+        )
+    events.append(
+        event(
+            "violation_opened",
+            seller,
+            violation_id="V-logo",
+            policy="receivedIntellectualPropertyComplaints",
+            severity="low",
+            when=at(-30),
+        )
+    )
+    r = client.post("/v1/events", json=events)
+    assert r.status_code == 200, r.text
+    assert r.json()["stored"] == len(events)
+    return seller
+
+
+def test_forecast_and_what_if_of_the_issues_case(client: TestClient):
+    seller = the_issues_case(client)
+    url = f"/v1/sellers/{seller}/health/JP"
+    r = client.get(f"{url}/forecast", params={"as_of": "2026-11-25", "days": 180})
+    assert r.status_code == 200, r.text
+    f = r.json()
+    assert (f["day"], f["current"]["score"], f["fulfilled_orders"]) == ("2026-11-25", 198, 150)
+    assert len(f["days"]) == 180
+    assert f["days"][0]["day"] == "2026-11-26"
+    by_day = {d["day"]: d for d in f["days"]}
+    assert (by_day["2027-04-23"]["score"], by_day["2027-04-23"]["band"]) == (198, "at_risk")
+    assert (by_day["2027-04-24"]["score"], by_day["2027-04-24"]["band"]) == (200, "healthy")
+    assert len(client.get(f"{url}/forecast", params={"as_of": "2026-11-25"}).json()["days"]) == 90
+
+    params: dict[str, object] = {"as_of": "2026-11-25", "resolve": ["V-logo"], "add_orders": 200}
+    r = client.get(f"{url}/what-if", params=params)
+    assert r.status_code == 200, r.text
+    w = r.json()
+    assert (w["now"]["score"], w["after"]["score"], w["change"]) == (198, 204, 6)
+    assert w["resolve"] == ["V-logo"]
+    assert sum(t["points"] for t in w["now"]["terms"]) == 198
+    assert sum(t["points"] for t in w["after"]["terms"]) == 204
+    only = client.get(f"{url}/what-if", params={"as_of": "2026-11-25", "resolve": "V-logo"})
+    assert only.json()["after"]["score"] == 200
+    more = client.get(f"{url}/what-if", params={"as_of": "2026-11-25", "add_orders": 200})
+    assert more.json()["after"]["score"] == 202
+    # nothing was written
+    assert client.get(url, params={"as_of": "2026-11-25"}).json()["rating"]["score"] == 198
+
+
+def test_forecast_and_what_if_errors_use_the_envelope(client: TestClient):
+    seller = the_issues_case(client)
+    for path in ("forecast", "what-if"):
+        assert_envelope(
+            client.get(f"/v1/sellers/sel_nobody/health/JP/{path}"), 404, "seller_not_found"
+        )
+        missing = client.get(f"/v1/sellers/{seller}/health/US/{path}")
+        assert_envelope(missing, 404, "marketplace_not_enabled")
+        bad = client.get(f"/v1/sellers/{seller}/health/JP/{path}", params={"as_of": "x"})
+        assert_envelope(bad, 422, "validation_error")
+    url = f"/v1/sellers/{seller}/health/JP"
+    for days in (0, 366, "many"):
+        r = client.get(f"{url}/forecast", params={"days": days})
+        assert_envelope(r, 422, "validation_error")
+    for count in (-1, 1_000_001):
+        r = client.get(f"{url}/what-if", params={"add_orders": count})
+        assert_envelope(r, 422, "validation_error")
+    unknown = client.get(f"{url}/what-if", params={"resolve": ["V-logo", "V-nope"]})
+    error = assert_envelope(unknown, 422, "unknown_violation")
+    assert error["details"]["value"] == "V-nope"
+    assert "V-nope" in error["message"]

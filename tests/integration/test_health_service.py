@@ -207,3 +207,118 @@ def test_cli_health_show_and_explain(tmp_path: Path):
     r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", "yesterday")
     assert r.returncode == 2
     assert "invalid_date" in r.stderr
+
+
+def the_issues_store(db: Db) -> str:
+    seller = make_seller(db, marketplaces=("JP",))
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    cancelled = [
+        placed(seller, "503-CXL", when=at(-2)),
+        event("order_cancelled", seller, order_id="503-CXL", by="buyer", when=at(-1.5)),
+    ]
+    run(db, [*shipped_orders(seller, 150), logo, *cancelled])
+    return seller
+
+
+def test_forecast_of_the_issues_case_reaches_200_when_the_violation_ages_out(db: Db):
+    seller = the_issues_store(db)
+    jp = db.registry.require("JP")
+    with db.session() as session:
+        f = service.store_forecast(
+            session, seller_id=seller, marketplace=jp, day=DAY, now=NOW, days=180
+        )
+    assert f.fulfilled_orders == health(db, seller).fulfilled_orders == 150
+    assert (f.current.score, f.current.band) == (198, "at_risk")
+    assert len(f.days) == 180
+    assert f.days[0][0] == DAY + timedelta(days=1)
+    opened = (NOW - timedelta(days=30)).astimezone(jp.tz).date()
+    ages_out = opened + timedelta(days=180)
+    scores = {d: r.score for d, r in f.days}
+    assert scores[ages_out - timedelta(days=1)] == 198
+    assert scores[ages_out] == 200
+    assert dict(f.days)[ages_out].band == "healthy"
+
+
+def test_what_if_on_the_issues_case_writes_nothing(db: Db):
+    from tsunagu.core.errors import InvalidInput
+
+    seller = the_issues_store(db)
+    jp = db.registry.require("JP")
+
+    def what_if(**kw: Any) -> tuple[int, int]:
+        with db.session() as session:
+            w = service.store_what_if(
+                session, seller_id=seller, marketplace=jp, day=DAY, now=NOW, **kw
+            )
+        return w.now.score, w.after.score
+
+    assert what_if(resolve=["V-logo"]) == (198, 200)
+    assert what_if(add_orders=200) == (198, 202)
+    assert what_if(resolve=["V-logo"], add_orders=200) == (198, 204)
+    with pytest.raises(InvalidInput) as unknown:
+        what_if(resolve=["V-nope"])
+    assert unknown.value.code == "unknown_violation"
+    assert unknown.value.details["value"] == "V-nope"
+    assert health(db, seller).rating.score == 198
+
+
+def test_cli_health_forecast_and_what_if(tmp_path: Path):
+    seller = tsunagu(tmp_path, "sellers", "create", "--name", "Hanamizuki", "-m", "JP").stdout
+    seller = seller.strip()
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    events = write_jsonl(tmp_path / "events.jsonl", [*shipped_orders(seller, 150), logo])
+    assert tsunagu(tmp_path, "events", "import", str(events)).returncode == 0
+
+    base = ("--seller", seller, "-m", "JP", "--as-of", "2026-11-25")
+    r = tsunagu(tmp_path, "health", "forecast", *base, "--days", "180", "--json")
+    assert r.returncode == 0, r.stderr
+    f = json.loads(r.stdout)
+    assert f["current"]["score"] == 198
+    assert len(f["days"]) == 180
+    changes = [(d["day"], d["score"]) for d in f["days"] if d["score"] != 198]
+    assert changes[0] == ("2027-04-24", 200)
+
+    wide = {"COLUMNS": "160"}
+    r = tsunagu(tmp_path, "health", "forecast", *base, "--days", "180", env=wide)
+    assert r.returncode == 0, r.stderr
+    assert "2027-04-24" in r.stdout
+    assert "2027-04-23" not in r.stdout
+    assert "2026-11-26" in r.stdout
+    assert "2027-05-24" in r.stdout
+    assert "only days where the score or band changes" in r.stdout
+
+    args = ("health", "what-if", *base, "--resolve", "V-logo", "--add-orders", "200")
+    r = tsunagu(tmp_path, *args, "--json")
+    assert r.returncode == 0, r.stderr
+    w = json.loads(r.stdout)
+    assert (w["now"]["score"], w["after"]["score"], w["change"]) == (198, 204, 6)
+    assert w["resolve"] == ["V-logo"]
+    assert sum(t["points"] for t in w["after"]["terms"]) == 204
+
+    r = tsunagu(tmp_path, *args, env=wide)
+    assert r.returncode == 0, r.stderr
+    assert "Now: 198 (at risk)" in r.stdout
+    assert "After: 204 (healthy)" in r.stdout
+    ja = tsunagu(tmp_path, *args, env={**wide, "TSUNAGU_LANG": "ja"})
+    assert ja.returncode == 0, ja.stderr
+    assert "現在: 198（リスクあり）" in ja.stdout
+    assert "変更後: 204（健全）" in ja.stdout
+
+    r = tsunagu(tmp_path, "health", "what-if", *base, "--resolve", "V-nope")
+    assert r.returncode != 0
+    assert "V-nope" in r.stderr
+    assert tsunagu(tmp_path, "health", "forecast", *base, "--days", "0").returncode == 2

@@ -17,7 +17,7 @@ from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
 from tsunagu.health import service as health_service
-from tsunagu.health.schemas import StoreHealthOut
+from tsunagu.health.schemas import StoreForecastOut, StoreHealthOut, StoreWhatIfOut
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service
 from tsunagu.orders.schemas import OrderOut, OrderPage
@@ -175,6 +175,71 @@ def store_health(
         now=utcnow(),
     )
     return StoreHealthOut.of(found)
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}/forecast",
+    tags=["health"],
+    summary="The Account Health Rating day by day if nothing new happens",
+    responses={
+        404: {"description": "No such seller, or no store in that marketplace."},
+        422: {"description": "Bad parameters."},
+    },
+)
+def store_forecast(
+    seller_id: SellerIdDep,
+    marketplace: str,
+    session: SessionDep,
+    registry: RegistryDep,
+    as_of: AsOf = None,
+    days: Annotated[int, Query(ge=1, le=365, description="Days ahead (1–365).")] = 90,
+) -> StoreForecastOut:
+    """Violations age out and orders leave the 180-day window; no new orders or violations."""
+    found = health_service.store_forecast(
+        session,
+        seller_id=seller_id,
+        marketplace=registry.require(marketplace),
+        day=as_of,
+        now=utcnow(),
+        days=days,
+    )
+    return StoreForecastOut.of(found)
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}/what-if",
+    tags=["health"],
+    summary="The Account Health Rating after hypothetical changes",
+    responses={
+        404: {"description": "No such seller, or no store in that marketplace."},
+        422: {"description": "Bad parameters, or an unknown violation (`unknown_violation`)."},
+    },
+)
+def store_what_if(
+    seller_id: SellerIdDep,
+    marketplace: str,
+    session: SessionDep,
+    registry: RegistryDep,
+    as_of: AsOf = None,
+    resolve: Annotated[
+        list[str] | None,
+        Query(max_length=200, description="A violation id to suppose resolved; repeatable."),
+    ] = None,
+    add_orders: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Fulfilled orders to suppose added.")
+    ] = 0,
+) -> StoreWhatIfOut:
+    """Nothing is written: the rating now and with the changes applied on the day."""
+    found = health_service.store_what_if(
+        session,
+        seller_id=seller_id,
+        marketplace=registry.require(marketplace),
+        day=as_of,
+        now=utcnow(),
+        resolve=resolve or (),
+        add_orders=add_orders,
+    )
+    return StoreWhatIfOut.of(found)
 
 
 class EventResult(BaseModel):

@@ -11,7 +11,14 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.health import service
-from tsunagu.health.schemas import MetricOut, StoreHealthOut, TermOut
+from tsunagu.health.schemas import (
+    MetricOut,
+    RatingOut,
+    StoreForecastOut,
+    StoreHealthOut,
+    StoreWhatIfOut,
+    TermOut,
+)
 
 app = typer.Typer(help="Account health: performance metrics and the AHR.", no_args_is_help=True)
 
@@ -166,3 +173,118 @@ def explain(
     for m in h.metrics:
         if m.ids:
             out.print(f"{m.name}: {', '.join(m.ids)}")
+
+
+def _band(value: str) -> str:
+    return _(_BAND.get(value, value))
+
+
+@app.command("forecast")
+def forecast(
+    seller: SellerOpt,
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m")],
+    as_of: AsOfOpt = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=365, help="How many days ahead (1–365).")
+    ] = 90,
+    json: JsonOpt = False,
+) -> None:
+    """The rating day by day if nothing new happens: violations age out, orders leave the window."""
+    c = ctx()
+    market = c.registry.require(marketplace, UsageError)
+    day = _day(as_of)
+    with c.read_factory() as session:
+        found = StoreForecastOut.of(
+            service.store_forecast(
+                session, seller_id=seller, marketplace=market, day=day, now=utcnow(), days=days
+            )
+        )
+    if json:
+        print_json(found.model_dump(mode="json"))
+        return
+    table = Table(
+        Column(_("Date"), no_wrap=True),
+        _("Score"),
+        _("Band"),
+        title=_(
+            "{market} forecast from {day}: only days where the score or band changes, "
+            "plus the first and last day",
+            market=found.marketplace,
+            day=found.day.isoformat(),
+        ),
+    )
+    previous = (found.current.score, found.current.band)
+    last = len(found.days) - 1
+    for n, d in enumerate(found.days):
+        if n in (0, last) or (d.score, d.band) != previous:
+            table.add_row(d.day.isoformat(), str(d.score), _band(d.band))
+        previous = (d.score, d.band)
+    out.print(
+        _(
+            "Account Health Rating on {day}: {score} ({band})",
+            day=found.day.isoformat(),
+            score=found.current.score,
+            band=_band(found.current.band),
+        )
+    )
+    out.print(table)
+
+
+def _rating_table(title: str, rating: RatingOut) -> Table:
+    table = Table(_("Points"), _("Term"), title=title)
+    for t in rating.terms:
+        table.add_row(f"{t.points:+d}", _describe(t))
+    return table
+
+
+@app.command("what-if")
+def what_if(
+    seller: SellerOpt,
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m")],
+    as_of: AsOfOpt = None,
+    resolve: Annotated[
+        list[str] | None,
+        typer.Option("--resolve", help="A violation id to suppose resolved (repeatable)."),
+    ] = None,
+    add_orders: Annotated[
+        int,
+        typer.Option(
+            "--add-orders", min=0, max=1_000_000, help="Fulfilled orders to suppose added."
+        ),
+    ] = 0,
+    json: JsonOpt = False,
+) -> None:
+    """The rating now and after hypothetical changes; nothing is written."""
+    c = ctx()
+    market = c.registry.require(marketplace, UsageError)
+    day = _day(as_of)
+    with c.read_factory() as session:
+        found = StoreWhatIfOut.of(
+            service.store_what_if(
+                session,
+                seller_id=seller,
+                marketplace=market,
+                day=day,
+                now=utcnow(),
+                resolve=resolve or (),
+                add_orders=add_orders,
+            )
+        )
+    if json:
+        print_json(found.model_dump(mode="json"))
+        return
+    out.print(
+        _(
+            "What if on {day}: resolve {violations}; add {orders} fulfilled orders",
+            day=found.day.isoformat(),
+            violations=", ".join(found.resolve) or "-",
+            orders=found.add_orders,
+        )
+    )
+    now_title = _("Now: {score} ({band})", score=found.now.score, band=_band(found.now.band))
+    after_title = _(
+        "After: {score} ({band})", score=found.after.score, band=_band(found.after.band)
+    )
+    out.print(_rating_table(now_title, found.now))
+    out.print(_rating_table(after_title, found.after))
+    out.print(_("Change: {change} points", change=f"{found.change:+d}"))

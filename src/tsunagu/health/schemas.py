@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.rules import Rating, Term
-from tsunagu.health.service import StoreHealth
+from tsunagu.health.service import StoreForecast, StoreHealth, StoreWhatIf
 
 
 class MetricOut(BaseModel):
@@ -110,4 +110,73 @@ class StoreHealthOut(BaseModel):
             fulfilled_orders=h.fulfilled_orders,
             rating=RatingOut.of(h.rating),
             metrics=[MetricOut.of(m) for m in h.metrics.values()],
+        )
+
+
+class ForecastDayOut(BaseModel):
+    day: date = Field(description="A day after the evaluation day, in the store's time zone.")
+    score: int = Field(ge=0, le=1000)
+    band: str = Field(description="healthy, at_risk or unhealthy.")
+    fulfilled_orders: int = Field(description="Orders still in the 180-day window that day.")
+
+
+class StoreForecastOut(BaseModel):
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    day: date = Field(description="The evaluation day the forecast starts from.")
+    evaluated_at: datetime
+    fulfilled_orders: int
+    current: RatingOut
+    days: list[ForecastDayOut] = Field(
+        description="Every following day if nothing new happens: no new orders or violations."
+    )
+
+    @classmethod
+    def of(cls, f: StoreForecast) -> StoreForecastOut:
+        return cls(
+            seller_id=f.seller_id,
+            marketplace=f.marketplace,
+            day=f.day,
+            evaluated_at=f.evaluated_at,
+            fulfilled_orders=f.fulfilled_orders,
+            current=RatingOut.of(f.current),
+            days=[
+                ForecastDayOut(
+                    day=d,
+                    score=r.score,
+                    band=r.band,
+                    fulfilled_orders=next(
+                        (t.orders or 0 for t in r.terms if t.kind == "sales_credit"), 0
+                    ),
+                )
+                for d, r in f.days
+            ],
+        )
+
+
+class StoreWhatIfOut(BaseModel):
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    day: date
+    evaluated_at: datetime
+    fulfilled_orders: int
+    resolve: list[str] = Field(description="Violations supposed resolved on the day.")
+    add_orders: int = Field(description="Fulfilled orders supposed added on the day.")
+    now: RatingOut
+    after: RatingOut
+    change: int = Field(description="after.score − now.score")
+
+    @classmethod
+    def of(cls, w: StoreWhatIf) -> StoreWhatIfOut:
+        return cls(
+            seller_id=w.seller_id,
+            marketplace=w.marketplace,
+            day=w.day,
+            evaluated_at=w.evaluated_at,
+            fulfilled_orders=w.fulfilled_orders,
+            resolve=list(w.resolve),
+            add_orders=w.add_orders,
+            now=RatingOut.of(w.now),
+            after=RatingOut.of(w.after),
+            change=w.after.score - w.now.score,
         )

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from tsunagu.health import repo
+from tsunagu.health.forecast import forecast, what_if
 from tsunagu.health.metrics import (
     MetricResult,
     MetricsConfig,
+    OrderFacts,
+    Window,
     cutoff,
     evaluate,
     fulfilled_orders,
     local_date,
+    window_span,
 )
 from tsunagu.health.rules import PENALISED_METRICS, AhrConfig, Rating, rate
 from tsunagu.marketplaces.registry import Marketplace, Registry
@@ -110,3 +115,162 @@ def seller_health(
         )
         for code in codes
     ]
+
+
+@dataclass(frozen=True)
+class StoreForecast:
+    seller_id: str
+    marketplace: str
+    day: date
+    evaluated_at: datetime
+    fulfilled_orders: int
+    current: Rating
+    days: tuple[tuple[date, Rating], ...]
+
+
+@dataclass(frozen=True)
+class StoreWhatIf:
+    seller_id: str
+    marketplace: str
+    day: date
+    evaluated_at: datetime
+    fulfilled_orders: int
+    resolve: tuple[str, ...]
+    add_orders: int
+    now: Rating
+    after: Rating
+
+
+def fulfilled_dates(
+    day: date,
+    zone: ZoneInfo,
+    orders: Iterable[OrderFacts],
+    window_days: int = 180,
+    as_of: datetime | None = None,
+) -> list[date]:
+    """The local purchase dates of the orders :func:`fulfilled_orders` counts: shipped by the
+    cut-off, not cancelled by it, MFN or AFN, placed in the ``window_days`` ending ``day``."""
+    span = window_span(day, zone, Window(window_days, 0))
+    end = cutoff(day, zone, as_of)
+    return sorted(
+        local_date(o.purchased_at, zone)
+        for o in orders
+        if o.channel in ("MFN", "AFN")
+        and span.holds(o.purchased_at, zone)
+        and o.shipped_at is not None
+        and o.shipped_at < end
+        and (o.cancelled_at is None or o.cancelled_at >= end)
+    )
+
+
+@dataclass(frozen=True)
+class _Basis:
+    day: date
+    evaluated_at: datetime
+    dates: list[date]
+    facts: repo.StoreFacts
+    missed: list[str]
+    config: AhrConfig
+
+
+def _basis(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+    metrics_config: MetricsConfig | None,
+    ahr_config: AhrConfig | None,
+) -> _Basis:
+    require_store(session, seller_id, marketplace.code)
+    zone = marketplace.tz
+    on = day if day is not None else local_date(now, zone)
+    mc = metrics_config or MetricsConfig()
+    config = ahr_config or AhrConfig()
+    facts = repo.load_store_facts(session, seller_id, marketplace.code, on, zone)
+    missed: list[str] = []
+    if config.profile == "metrics":
+        metrics = evaluate(
+            on, zone, facts.orders, facts.messages, facts.returns, facts.surveys, mc, as_of=now
+        )
+        missed = missed_metrics(metrics)
+    dates = fulfilled_dates(on, zone, facts.orders, window_days=mc.fulfilled_window_days, as_of=now)
+    return _Basis(on, cutoff(on, zone, now), dates, facts, missed, config)
+
+
+def store_forecast(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+    days: int,
+    metrics_config: MetricsConfig | None = None,
+    ahr_config: AhrConfig | None = None,
+) -> StoreForecast:
+    """The rating on ``day`` and on each of the ``days`` following days if nothing new happens
+    (orders leave the 180-day window, violations age out). Writes nothing."""
+    b = _basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
+    current = rate(
+        on=b.day,
+        fulfilled_orders=len(b.dates),
+        violations=b.facts.violations,
+        missed_metrics=b.missed,
+        config=b.config,
+    )
+    series = forecast(
+        start=b.day,
+        days=days,
+        fulfilled_dates=b.dates,
+        violations=b.facts.violations,
+        config=b.config,
+        missed_metrics=b.missed,
+    )
+    return StoreForecast(
+        seller_id=seller_id,
+        marketplace=marketplace.code,
+        day=b.day,
+        evaluated_at=b.evaluated_at,
+        fulfilled_orders=len(b.dates),
+        current=current,
+        days=tuple(series),
+    )
+
+
+def store_what_if(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+    resolve: Collection[str] = (),
+    add_orders: int = 0,
+    metrics_config: MetricsConfig | None = None,
+    ahr_config: AhrConfig | None = None,
+) -> StoreWhatIf:
+    """The rating on ``day`` now and with the named violations resolved and ``add_orders`` more
+    fulfilled orders that day. Writes nothing; an unknown violation id is ``unknown_violation``."""
+    b = _basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
+    wanted = tuple(dict.fromkeys(resolve))
+    current, after = what_if(
+        day=b.day,
+        fulfilled_dates=b.dates,
+        violations=b.facts.violations,
+        config=b.config,
+        resolve=wanted,
+        add_orders=add_orders,
+        missed_metrics=b.missed,
+    )
+    return StoreWhatIf(
+        seller_id=seller_id,
+        marketplace=marketplace.code,
+        day=b.day,
+        evaluated_at=b.evaluated_at,
+        fulfilled_orders=len(b.dates),
+        resolve=wanted,
+        add_orders=add_orders,
+        now=current,
+        after=after,
+    )
