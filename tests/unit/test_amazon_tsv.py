@@ -384,3 +384,11 @@ def test_feedback_rows_with_bad_values() -> None:
         (4, "order id", "missing_value"),
     ]
     assert prepared.personal_rows == []
+
+
+def test_lone_surrogates_in_text_become_replacement_marks_not_crashes() -> None:
+    """Found by the IMP-07 property test: a surrogate in a cell made the event unstorable."""
+    items = translate(orders_file({**GOOD_ROW, "sku": "MATCHA-\ud800"}))
+    placed = event_of(items[0][1])
+    assert placed is not None
+    assert placed["items"][0]["sku"] == "MATCHA-?"

@@ -105,6 +105,13 @@ def parse_report(
 ) -> ReportFile:
     """Split decoded text into header and rows (see :func:`read_report`)."""
     shown = str(path) if path is not None else "<input>"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates cannot come from decoding a file, but text handed in directly
+            # may hold them; they would make every event built from the row unstorable.
+            text = text.encode("utf-8", "replace").decode("utf-8")
     alias_map = {_normalise_name(k): _normalise_name(v) for k, v in (aliases or {}).items()}
     # Lines end at "\n" only (a stray "\r" or form feed inside a value must not shift the
     # physical line numbers we report); the "\r" of CRLF is removed with the other blanks.
