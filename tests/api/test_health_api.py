@@ -145,3 +145,57 @@ def test_forecast_and_what_if_errors_use_the_envelope(client: TestClient):
     error = assert_envelope(unknown, 422, "unknown_violation")
     assert error["details"]["value"] == "V-nope"
     assert "V-nope" in error["message"]
+
+
+def test_report_of_the_issues_case_is_v2_shaped(client: TestClient):
+    seller = the_issues_case(client)
+    url = f"/v1/sellers/{seller}/health/JP/report"
+    r = client.get(url, params={"as_of": "2026-11-25"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["accountStatuses"] == [{"marketplaceId": "A1VC38T7YXB528", "status": "AT_RISK"}]
+    (item,) = report["performanceMetrics"]
+    assert (item["accountHealthRating"]["ahrScore"], item["accountHealthRating"]["ahrStatus"]) == (
+        198,
+        "WARNED",
+    )
+    assert item["receivedIntellectualPropertyComplaints"]["defectsCount"] == 1
+    assert item["accountHealthRating"]["reportingDateRange"] == {
+        "reportingDateFrom": "2026-05-29T15:00:00Z",
+        "reportingDateTo": "2026-11-25T15:00:00Z",
+    }
+    assert set(item["orderDefectRate"]) == {"mfn", "afn"}
+    assert_envelope(client.get("/v1/sellers/sel_nobody/health/JP/report"), 404, "seller_not_found")
+    missing = client.get(f"/v1/sellers/{seller}/health/US/report")
+    assert_envelope(missing, 404, "marketplace_not_enabled")
+    assert_envelope(client.get(url, params={"as_of": "x"}), 422, "validation_error")
+
+
+def test_history_of_the_issues_case(client: TestClient):
+    seller = the_issues_case(client)
+    url = f"/v1/sellers/{seller}/health/JP/history"
+    r = client.get(url, params={"from": "2026-11-20", "to": "2026-11-25"})
+    assert r.status_code == 200, r.text
+    h = r.json()
+    assert (h["start"], h["end"], h["marketplace"]) == ("2026-11-20", "2026-11-25", "JP")
+    assert [d["day"] for d in h["days"]][::5] == ["2026-11-20", "2026-11-25"]
+    assert all((d["score"], d["band"]) == (198, "at_risk") for d in h["days"])
+    assert {"order_defect_rate_mfn", "late_shipment_rate_30", "valid_tracking_rate"} <= set(
+        h["days"][0]
+    )
+    too_long = client.get(url, params={"from": "2025-01-01", "to": "2026-11-25"})
+    assert_envelope(too_long, 422, "invalid_range")
+    backwards = client.get(url, params={"from": "2026-11-25", "to": "2026-11-20"})
+    assert_envelope(backwards, 422, "invalid_range")
+    assert_envelope(
+        client.get(url, params={"from": "x", "to": "2026-11-25"}), 422, "validation_error"
+    )
+    assert_envelope(client.get(url), 422, "validation_error")
+    assert_envelope(
+        client.get(
+            "/v1/sellers/sel_nobody/health/JP/history",
+            params={"from": "2026-11-20", "to": "2026-11-25"},
+        ),
+        404,
+        "seller_not_found",
+    )

@@ -322,3 +322,160 @@ def test_cli_health_forecast_and_what_if(tmp_path: Path):
     assert r.returncode != 0
     assert "V-nope" in r.stderr
     assert tsunagu(tmp_path, "health", "forecast", *base, "--days", "0").returncode == 2
+
+
+def test_the_report_of_the_trademark_case_is_v2_shaped(db: Db):
+    seller = make_seller(db, marketplaces=("JP",))
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    run(db, [*shipped_orders(seller, 150), logo])
+    with db.session() as session:
+        report = service.store_report(
+            session, seller_id=seller, marketplace=db.registry.require("JP"), day=DAY, now=NOW
+        )
+    assert report["accountStatuses"] == [{"marketplaceId": "A1VC38T7YXB528", "status": "AT_RISK"}]
+    (item,) = report["performanceMetrics"]
+    assert item["accountHealthRating"]["ahrScore"] == 198
+    ip = item["receivedIntellectualPropertyComplaints"]
+    assert (ip["defectsCount"], ip["status"]) == (1, "BAD")
+    assert item["tsunaguFulfilledOrders"] == 150
+    # the orders were shipped with tracking but never scanned
+    assert item["validTrackingRate"]["targetCondition"] == "GREATER_THAN"
+
+
+def test_cli_health_report_prints_json(tmp_path: Path):
+    seller = tsunagu(tmp_path, "sellers", "create", "--name", "Hanamizuki", "-m", "JP").stdout
+    seller = seller.strip()
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    events = write_jsonl(tmp_path / "events.jsonl", [*shipped_orders(seller, 150), logo])
+    assert tsunagu(tmp_path, "events", "import", str(events)).returncode == 0
+    args = ("health", "report", "--seller", seller, "--marketplace", "JP", "--as-of", "2026-11-25")
+    r = tsunagu(tmp_path, *args)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["accountStatuses"][0]["status"] == "AT_RISK"
+    (item,) = report["performanceMetrics"]
+    assert item["marketplaceId"] == "A1VC38T7YXB528"
+    assert item["accountHealthRating"]["ahrScore"] == 198
+    assert item["receivedIntellectualPropertyComplaints"]["defectsCount"] == 1
+    bad = tsunagu(tmp_path, "health", "report", "--seller", seller, "-m", "JP", "--as-of", "x")
+    assert bad.returncode == 2
+
+
+def test_history_shows_the_step_when_the_violation_ages_out(db: Db):
+    seller = make_seller(db, marketplaces=("JP",))
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-30),
+    )
+    run(db, [*shipped_orders(seller, 150), logo])
+    later = datetime(2027, 5, 1, tzinfo=UTC)
+    with db.session() as session:
+        days = service.store_history(
+            session,
+            seller_id=seller,
+            marketplace=db.registry.require("JP"),
+            start=date(2027, 4, 21),
+            end=date(2027, 4, 25),
+            now=later,
+        )
+    series = [(h.day.isoformat(), h.rating.score, h.rating.band) for h in days]
+    assert series == [
+        ("2027-04-21", 198, "at_risk"),
+        ("2027-04-22", 198, "at_risk"),
+        ("2027-04-23", 198, "at_risk"),
+        ("2027-04-24", 200, "healthy"),
+        ("2027-04-25", 200, "healthy"),
+    ]
+    # each day equals a single-day evaluation of that day
+    for h in days:
+        assert health(db, seller, day=h.day, now=later).rating == h.rating
+
+
+def test_history_reads_orders_older_than_one_days_reach(db: Db):
+    seller = make_seller(db, marketplaces=("JP",))
+    run(db, shipped_orders(seller, 400))
+    with db.session() as session:
+        days = service.store_history(
+            session,
+            seller_id=seller,
+            marketplace=db.registry.require("JP"),
+            start=DAY - timedelta(days=365),
+            end=DAY,
+            now=NOW,
+        )
+    assert len(days) == 366
+    for h in (days[0], days[150], days[-1]):
+        single = health(db, seller, day=h.day)
+        assert (single.rating, single.fulfilled_orders) == (h.rating, h.fulfilled_orders)
+        assert single.metrics == h.metrics
+
+
+def test_history_range_is_limited(db: Db):
+    from tsunagu.core.errors import InvalidInput
+
+    seller = make_seller(db, marketplaces=("JP",))
+    for start, end in ((DAY, DAY - timedelta(days=1)), (DAY - timedelta(days=366), DAY)):
+        with db.session() as session, pytest.raises(InvalidInput) as error:
+            service.store_history(
+                session,
+                seller_id=seller,
+                marketplace=db.registry.require("JP"),
+                start=start,
+                end=end,
+                now=NOW,
+            )
+        assert error.value.code == "invalid_range"
+
+
+def test_cli_health_history_in_three_formats(tmp_path: Path):
+    seller = tsunagu(tmp_path, "sellers", "create", "--name", "Hanamizuki", "-m", "JP").stdout
+    seller = seller.strip()
+    logo = event(
+        "violation_opened",
+        seller,
+        violation_id="V-logo",
+        policy="receivedIntellectualPropertyComplaints",
+        severity="low",
+        when=at(-2),
+    )
+    events = write_jsonl(tmp_path / "events.jsonl", [*shipped_orders(seller, 5), logo])
+    assert tsunagu(tmp_path, "events", "import", str(events)).returncode == 0
+    base = ("health", "history", "--seller", seller, "-m", "JP")
+    span = ("--from", "2026-11-20", "--to", "2026-11-25")
+    r = tsunagu(tmp_path, *base, *span, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    found = json.loads(r.stdout)
+    assert [d["score"] for d in found["days"]] == [200, 200, 200, 198, 198, 198]
+    r = tsunagu(tmp_path, *base, *span, "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("date,ahr_score,band,odr_mfn,late_shipment_rate_30")
+    assert lines[-1].startswith("2026-11-25,198,at_risk,")
+    assert len(lines) == 7
+    r = tsunagu(tmp_path, *base, *span, env={"COLUMNS": "160"})
+    assert r.returncode == 0, r.stderr
+    assert "2026-11-25" in r.stdout
+    assert "at risk" in r.stdout
+    too_long = tsunagu(tmp_path, *base, "--from", "2025-01-01", "--to", "2026-11-25")
+    assert too_long.returncode == 2
+    assert "invalid_range" in too_long.stderr
+    bad = tsunagu(tmp_path, *base, "--from", "yesterday", "--to", "2026-11-25")
+    assert bad.returncode == 2

@@ -17,7 +17,12 @@ from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
 from tsunagu.health import service as health_service
-from tsunagu.health.schemas import StoreForecastOut, StoreHealthOut, StoreWhatIfOut
+from tsunagu.health.schemas import (
+    StoreForecastOut,
+    StoreHealthOut,
+    StoreHistoryOut,
+    StoreWhatIfOut,
+)
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service
 from tsunagu.orders.schemas import OrderOut, OrderPage
@@ -240,6 +245,58 @@ def store_what_if(
         add_orders=add_orders,
     )
     return StoreWhatIfOut.of(found)
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}/report",
+    tags=["health"],
+    summary="Account health shaped like Amazon's V2 seller performance report",
+    responses={
+        404: {"description": "No such seller, or no store in that marketplace."},
+        422: {"description": "Bad parameters."},
+    },
+)
+def store_report(
+    seller_id: SellerIdDep,
+    marketplace: str,
+    session: SessionDep,
+    registry: RegistryDep,
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """`accountStatuses` and `performanceMetrics[]` as in `GET_V2_SELLER_PERFORMANCE_REPORT`;
+    rates are fractions, date ranges UTC; tsunagu's own metrics are under `tsunagu…` keys."""
+    return health_service.store_report(
+        session,
+        seller_id=seller_id,
+        marketplace=registry.require(marketplace),
+        day=as_of,
+        now=utcnow(),
+    )
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}/history",
+    tags=["health"],
+    summary="The Account Health Rating and main metrics day by day",
+    responses={
+        404: {"description": "No such seller, or no store in that marketplace."},
+        422: {"description": "Bad parameters, or a range outside 1–366 days (`invalid_range`)."},
+    },
+)
+def store_history(
+    seller_id: SellerIdDep,
+    marketplace: str,
+    session: SessionDep,
+    registry: RegistryDep,
+    start: Annotated[date, Query(alias="from", description="First day YYYY-MM-DD.")],
+    end: Annotated[date, Query(alias="to", description="Last day YYYY-MM-DD (≤ 366 days).")],
+) -> StoreHistoryOut:
+    """Each day evaluated at the earlier of now and the end of that day."""
+    market = registry.require(marketplace)
+    days = health_service.store_history(
+        session, seller_id=seller_id, marketplace=market, start=start, end=end, now=utcnow()
+    )
+    return StoreHistoryOut.of(seller_id, market.code, start, end, days)
 
 
 class EventResult(BaseModel):

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import csv
+import sys
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Column, Table
@@ -12,10 +14,12 @@ from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.health import service
 from tsunagu.health.schemas import (
+    HistoryDayOut,
     MetricOut,
     RatingOut,
     StoreForecastOut,
     StoreHealthOut,
+    StoreHistoryOut,
     StoreWhatIfOut,
     TermOut,
 )
@@ -288,3 +292,122 @@ def what_if(
     out.print(_rating_table(now_title, found.now))
     out.print(_rating_table(after_title, found.after))
     out.print(_("Change: {change} points", change=f"{found.change:+d}"))
+
+
+@app.command("report")
+def report(
+    seller: SellerOpt,
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m")],
+    as_of: AsOfOpt = None,
+) -> None:
+    """JSON shaped like Amazon's GET_V2_SELLER_PERFORMANCE_REPORT (always JSON)."""
+    c = ctx()
+    market = c.registry.require(marketplace, UsageError)
+    day = _day(as_of)
+    with c.read_factory() as session:
+        found = service.store_report(
+            session, seller_id=seller, marketplace=market, day=day, now=utcnow()
+        )
+    print_json(found)
+
+
+def _required_day(value: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            N_("{flag} must be a date like 2026-11-25, not {value}"),
+            code="invalid_date",
+            flag=flag,
+            value=value,
+            details={"field": flag.lstrip("-"), "value": value},
+        ) from None
+
+
+def _history_cells(d: HistoryDayOut) -> tuple[str, ...]:
+    return (
+        d.day.isoformat(),
+        str(d.score),
+        d.band,
+        "" if d.order_defect_rate_mfn is None else repr(d.order_defect_rate_mfn),
+        "" if d.late_shipment_rate_30 is None else repr(d.late_shipment_rate_30),
+        "" if d.pre_fulfillment_cancel_rate is None else repr(d.pre_fulfillment_cancel_rate),
+        "" if d.valid_tracking_rate is None else repr(d.valid_tracking_rate),
+    )
+
+
+_HISTORY_COLUMNS = (
+    "date",
+    "ahr_score",
+    "band",
+    "odr_mfn",
+    "late_shipment_rate_30",
+    "pre_fulfillment_cancel_rate",
+    "valid_tracking_rate",
+)
+
+
+@app.command("history")
+def history(
+    seller: SellerOpt,
+    marketplace: Annotated[str, typer.Option("--marketplace", "-m")],
+    start: Annotated[str, typer.Option("--from", help="First day YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day YYYY-MM-DD (at most 366 days).")],
+    fmt: Annotated[
+        Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")
+    ] = "table",
+) -> None:
+    """The daily series of the rating and the main metrics from --from to --to."""
+    c = ctx()
+    market = c.registry.require(marketplace, UsageError)
+    first, last = _required_day(start, "--from"), _required_day(end, "--to")
+    count = (last - first).days + 1
+    if count < 1 or count > service.HISTORY_MAX_DAYS:
+        raise UsageError(
+            N_("A history covers 1 to {limit} days; {first} to {last} is {count} days"),
+            code="invalid_range",
+            limit=service.HISTORY_MAX_DAYS,
+            first=first.isoformat(),
+            last=last.isoformat(),
+            count=count,
+            details={"field": "from", "from": first.isoformat(), "to": last.isoformat()},
+        )
+    with c.read_factory() as session:
+        days = service.store_history(
+            session, seller_id=seller, marketplace=market, start=first, end=last, now=utcnow()
+        )
+        found = StoreHistoryOut.of(seller, market.code, first, last, days)
+    if fmt == "json":
+        print_json(found.model_dump(mode="json"))
+        return
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(_HISTORY_COLUMNS)
+        writer.writerows(_history_cells(d) for d in found.days)
+        return
+    table = Table(
+        Column(_("Date"), no_wrap=True),
+        _("Score"),
+        _("Band"),
+        _("ODR (MFN)"),
+        _("Late shipment (30 days)"),
+        _("Cancel rate"),
+        _("Valid tracking"),
+        title=_(
+            "{market} history from {first} to {last}",
+            market=found.marketplace,
+            first=first.isoformat(),
+            last=last.isoformat(),
+        ),
+    )
+    for d in found.days:
+        table.add_row(
+            d.day.isoformat(),
+            str(d.score),
+            _band(d.band),
+            _percent(d.order_defect_rate_mfn),
+            _percent(d.late_shipment_rate_30),
+            _percent(d.pre_fulfillment_cancel_rate),
+            _percent(d.valid_tracking_rate),
+        )
+    out.print(table)

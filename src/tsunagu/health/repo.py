@@ -46,10 +46,18 @@ class StoreFacts:
 
 
 def load_store_facts(
-    session: Session, seller_id: str, marketplace: str, day: date, zone: ZoneInfo
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    day: date,
+    zone: ZoneInfo,
+    *,
+    since: date | None = None,
 ) -> StoreFacts:
+    """The facts needed to evaluate ``day`` — or every day from ``since`` to ``day`` (history)."""
+    first = day if since is None else min(since, day)
     end = end_of_day(day, zone)
-    start = start_of_day(day - timedelta(days=ORDER_DAYS), zone)
+    start = start_of_day(first - timedelta(days=ORDER_DAYS), zone)
     rows = list(
         session.execute(
             select(Order).where(
@@ -116,7 +124,7 @@ def load_store_facts(
         for o in rows
         if o.cs_answered_at is not None and o.cs_satisfied is not None
     )
-    message_start = start_of_day(day - timedelta(days=MESSAGE_DAYS), zone)
+    message_start = start_of_day(first - timedelta(days=MESSAGE_DAYS), zone)
     messages = tuple(
         MessageFacts(m.message_id, m.received_at, m.answered_at, m.no_response_needed_at)
         for m in session.execute(

@@ -180,3 +180,53 @@ class StoreWhatIfOut(BaseModel):
             after=RatingOut.of(w.after),
             change=w.after.score - w.now.score,
         )
+
+
+class HistoryDayOut(BaseModel):
+    day: date = Field(description="A day of the series, in the store's time zone.")
+    score: int = Field(ge=0, le=1000)
+    band: str = Field(description="healthy, at_risk or unhealthy.")
+    fulfilled_orders: int
+    order_defect_rate_mfn: float | None = Field(description="A fraction; null when unmeasurable.")
+    late_shipment_rate_30: float | None
+    pre_fulfillment_cancel_rate: float | None
+    valid_tracking_rate: float | None
+
+    @classmethod
+    def of(cls, h: StoreHealth) -> HistoryDayOut:
+        def value(name: str) -> float | None:
+            m = h.metrics.get(name)
+            return None if m is None else m.rate
+
+        return cls(
+            day=h.day,
+            score=h.rating.score,
+            band=h.rating.band,
+            fulfilled_orders=h.fulfilled_orders,
+            order_defect_rate_mfn=value("order_defect_rate_mfn"),
+            late_shipment_rate_30=value("late_shipment_rate_30"),
+            pre_fulfillment_cancel_rate=value("pre_fulfillment_cancel_rate"),
+            valid_tracking_rate=value("valid_tracking_rate"),
+        )
+
+
+class StoreHistoryOut(BaseModel):
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    start: date = Field(description="The first day of the series.")
+    end: date = Field(description="The last day of the series.")
+    days: list[HistoryDayOut] = Field(
+        description="Every day, each evaluated at the earlier of now and the end of that day."
+    )
+
+    @classmethod
+    def of(
+        cls, seller_id: str, marketplace: str, start: date, end: date, days: list[StoreHealth]
+    ) -> StoreHistoryOut:
+        return cls(
+            seller_id=seller_id,
+            marketplace=marketplace,
+            start=start,
+            end=end,
+            days=[HistoryDayOut.of(h) for h in days],
+        )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tsunagu.core.errors import InvalidInput
+from tsunagu.core.i18n import N_
 from tsunagu.health import repo
 from tsunagu.health.forecast import forecast, what_if
 from tsunagu.health.metrics import (
@@ -22,7 +25,8 @@ from tsunagu.health.metrics import (
     local_date,
     window_span,
 )
-from tsunagu.health.rules import PENALISED_METRICS, AhrConfig, Rating, rate
+from tsunagu.health.report import v2_report
+from tsunagu.health.rules import PENALISED_METRICS, AhrConfig, Rating, Violation, rate
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller, require_store
 
@@ -46,6 +50,8 @@ class StoreHealth:
     fulfilled_orders: int
     metrics: Mapping[str, MetricResult]
     rating: Rating
+    #: the violations open on ``day`` (the V2 report counts them per policy)
+    open_violations: tuple[Violation, ...] = ()
 
 
 def missed_metrics(metrics: Mapping[str, MetricResult]) -> list[str]:
@@ -70,10 +76,24 @@ def store_health(
     """The metrics and the AHR of one store on ``day`` (default: today in the store's zone),
     evaluated at the earlier of ``now`` and the end of that day."""
     require_store(session, seller_id, marketplace.code)
+    on = day if day is not None else local_date(now, marketplace.tz)
+    facts = repo.load_store_facts(session, seller_id, marketplace.code, on, marketplace.tz)
+    return _evaluate_day(seller_id, marketplace, facts, on, now, metrics_config, ahr_config)
+
+
+def _evaluate_day(
+    seller_id: str,
+    marketplace: Marketplace,
+    facts: repo.StoreFacts,
+    on: date,
+    now: datetime,
+    metrics_config: MetricsConfig | None,
+    ahr_config: AhrConfig | None,
+) -> StoreHealth:
+    """One day from already loaded facts, at the earlier of ``now`` and the end of ``on``."""
     zone = marketplace.tz
-    on = day if day is not None else local_date(now, zone)
     mc = metrics_config or MetricsConfig()
-    facts = repo.load_store_facts(session, seller_id, marketplace.code, on, zone)
+    config = ahr_config or AhrConfig()
     metrics = evaluate(
         on, zone, facts.orders, facts.messages, facts.returns, facts.surveys, mc, as_of=now
     )
@@ -85,7 +105,7 @@ def store_health(
         fulfilled_orders=fulfilled,
         violations=facts.violations,
         missed_metrics=missed_metrics(metrics),
-        config=ahr_config,
+        config=config,
     )
     return StoreHealth(
         seller_id=seller_id,
@@ -95,7 +115,68 @@ def store_health(
         fulfilled_orders=fulfilled,
         metrics=metrics,
         rating=rating,
+        open_violations=tuple(v for v in facts.violations if v.open_on(on, config.window_days)),
     )
+
+
+#: The longest history one request may ask for, in days.
+HISTORY_MAX_DAYS = 366
+
+
+def store_history(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    start: date,
+    end: date,
+    now: datetime,
+    metrics_config: MetricsConfig | None = None,
+    ahr_config: AhrConfig | None = None,
+) -> list[StoreHealth]:
+    """The store's health on every day from ``start`` to ``end`` inclusive (at most
+    :data:`HISTORY_MAX_DAYS`), each evaluated at the earlier of ``now`` and the end of that day.
+    The facts are read once, for the whole range."""
+    days = (end - start).days + 1
+    if days < 1 or days > HISTORY_MAX_DAYS:
+        raise InvalidInput(
+            N_("A history covers 1 to {limit} days; {first} to {last} is {count} days"),
+            code="invalid_range",
+            limit=HISTORY_MAX_DAYS,
+            first=start.isoformat(),
+            last=end.isoformat(),
+            count=days,
+            details={"field": "from", "from": start.isoformat(), "to": end.isoformat()},
+        )
+    require_store(session, seller_id, marketplace.code)
+    facts = repo.load_store_facts(
+        session, seller_id, marketplace.code, end, marketplace.tz, since=start
+    )
+    return [
+        _evaluate_day(
+            seller_id,
+            marketplace,
+            facts,
+            start + timedelta(days=n),
+            now,
+            metrics_config,
+            ahr_config,
+        )
+        for n in range(days)
+    ]
+
+
+def store_report(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The store's health shaped like Amazon's V2 seller performance report."""
+    h = store_health(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+    return v2_report(h, marketplace)
 
 
 def seller_health(
