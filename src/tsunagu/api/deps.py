@@ -15,7 +15,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.settings import Settings
-from tsunagu.marketplaces.registry import Registry
+from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import seller_not_found
 
 
@@ -84,3 +84,16 @@ def seller_access(
 
 
 SellerIdDep = Annotated[str, Depends(seller_access)]
+
+
+def path_marketplace(
+    marketplace: Annotated[
+        str, Path(min_length=1, max_length=20, description="JP, US, … or an Amazon marketplace id.")
+    ],
+    registry: RegistryDep,
+) -> Marketplace:
+    """The marketplace named in the path; 404 ``unknown_marketplace`` otherwise."""
+    return registry.require(marketplace)
+
+
+MarketplaceDep = Annotated[Marketplace, Depends(path_marketplace)]

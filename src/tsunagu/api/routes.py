@@ -10,7 +10,14 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from tsunagu.api.deps import ActorDep, RegistryDep, SellerIdDep, SessionDep, SettingsDep
+from tsunagu.api.deps import (
+    ActorDep,
+    MarketplaceDep,
+    RegistryDep,
+    SellerIdDep,
+    SessionDep,
+    SettingsDep,
+)
 from tsunagu.api.errors import request_language
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
@@ -120,13 +127,12 @@ def list_orders(
 )
 def get_order(
     seller_id: SellerIdDep,
-    marketplace: str,
+    marketplace: MarketplaceDep,
     order_id: str,
     session: SessionDep,
-    registry: RegistryDep,
 ) -> OrderOut:
     sellers_service.get_seller(session, seller_id)
-    order = orders_repo.get_order(session, seller_id, registry.require(marketplace).code, order_id)
+    order = orders_repo.get_order(session, seller_id, marketplace.code, order_id)
     if order is None:
         raise NotFound(
             N_("No order {order_id} in this store"),
@@ -166,16 +172,15 @@ def seller_health(
 )
 def store_health(
     seller_id: SellerIdDep,
-    marketplace: str,
+    marketplace: MarketplaceDep,
     session: SessionDep,
-    registry: RegistryDep,
     as_of: AsOf = None,
 ) -> StoreHealthOut:
     """The performance metrics and the Account Health Rating with every term explained."""
     found = health_service.store_health(
         session,
         seller_id=seller_id,
-        marketplace=registry.require(marketplace),
+        marketplace=marketplace,
         day=as_of,
         now=utcnow(),
     )
@@ -193,9 +198,8 @@ def store_health(
 )
 def store_forecast(
     seller_id: SellerIdDep,
-    marketplace: str,
+    marketplace: MarketplaceDep,
     session: SessionDep,
-    registry: RegistryDep,
     as_of: AsOf = None,
     days: Annotated[int, Query(ge=1, le=365, description="Days ahead (1–365).")] = 90,
 ) -> StoreForecastOut:
@@ -203,7 +207,7 @@ def store_forecast(
     found = health_service.store_forecast(
         session,
         seller_id=seller_id,
-        marketplace=registry.require(marketplace),
+        marketplace=marketplace,
         day=as_of,
         now=utcnow(),
         days=days,
@@ -222,9 +226,8 @@ def store_forecast(
 )
 def store_what_if(
     seller_id: SellerIdDep,
-    marketplace: str,
+    marketplace: MarketplaceDep,
     session: SessionDep,
-    registry: RegistryDep,
     as_of: AsOf = None,
     resolve: Annotated[
         list[str] | None,
@@ -238,7 +241,7 @@ def store_what_if(
     found = health_service.store_what_if(
         session,
         seller_id=seller_id,
-        marketplace=registry.require(marketplace),
+        marketplace=marketplace,
         day=as_of,
         now=utcnow(),
         resolve=resolve or (),
@@ -258,9 +261,8 @@ def store_what_if(
 )
 def store_report(
     seller_id: SellerIdDep,
-    marketplace: str,
+    marketplace: MarketplaceDep,
     session: SessionDep,
-    registry: RegistryDep,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """`accountStatuses` and `performanceMetrics[]` as in `GET_V2_SELLER_PERFORMANCE_REPORT`;
@@ -268,7 +270,7 @@ def store_report(
     return health_service.store_report(
         session,
         seller_id=seller_id,
-        marketplace=registry.require(marketplace),
+        marketplace=marketplace,
         day=as_of,
         now=utcnow(),
     )
@@ -285,18 +287,16 @@ def store_report(
 )
 def store_history(
     seller_id: SellerIdDep,
-    marketplace: str,
+    marketplace: MarketplaceDep,
     session: SessionDep,
-    registry: RegistryDep,
     start: Annotated[date, Query(alias="from", description="First day YYYY-MM-DD.")],
     end: Annotated[date, Query(alias="to", description="Last day YYYY-MM-DD (≤ 366 days).")],
 ) -> StoreHistoryOut:
     """Each day evaluated at the earlier of now and the end of that day."""
-    market = registry.require(marketplace)
     days = health_service.store_history(
-        session, seller_id=seller_id, marketplace=market, start=start, end=end, now=utcnow()
+        session, seller_id=seller_id, marketplace=marketplace, start=start, end=end, now=utcnow()
     )
-    return StoreHistoryOut.of(seller_id, market.code, start, end, days)
+    return StoreHistoryOut.of(seller_id, marketplace.code, start, end, days)
 
 
 class EventResult(BaseModel):
