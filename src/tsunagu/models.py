@@ -2,6 +2,13 @@
 
 from tsunagu.core.db import Base
 from tsunagu.events.models import Event, ImportRun
+from tsunagu.health.models import (
+    HealthAlert,
+    HealthDirtyDay,
+    HealthRollup,
+    HealthRollupState,
+    HealthSnapshot,
+)
 from tsunagu.jobs.models import DailyOrderRollup, Job
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem, Violation
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
@@ -12,6 +19,11 @@ metadata = Base.metadata
 __all__ = [
     "DailyOrderRollup",
     "Event",
+    "HealthAlert",
+    "HealthDirtyDay",
+    "HealthRollup",
+    "HealthRollupState",
+    "HealthSnapshot",
     "ImportRun",
     "InstallationSecret",
     "Job",

@@ -92,8 +92,8 @@ def _evaluate_day(
 ) -> StoreHealth:
     """One day from already loaded facts, at the earlier of ``now`` and the end of ``on``."""
     zone = marketplace.tz
-    mc = metrics_config or MetricsConfig()
-    config = ahr_config or AhrConfig()
+    mc = metrics_config or marketplace.health.metrics
+    config = ahr_config or marketplace.health.ahr
     metrics = evaluate(
         on, zone, facts.orders, facts.messages, facts.returns, facts.surveys, mc, as_of=now
     )
@@ -266,8 +266,8 @@ def _basis(
     require_store(session, seller_id, marketplace.code)
     zone = marketplace.tz
     on = day if day is not None else local_date(now, zone)
-    mc = metrics_config or MetricsConfig()
-    config = ahr_config or AhrConfig()
+    mc = metrics_config or marketplace.health.metrics
+    config = ahr_config or marketplace.health.ahr
     facts = repo.load_store_facts(session, seller_id, marketplace.code, on, zone)
     missed: list[str] = []
     if config.profile == "metrics":

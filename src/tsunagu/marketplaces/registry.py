@@ -10,12 +10,16 @@ file (``TSUNAGU_CONFIG`` or ``./tsunagu.toml``), e.g.::
     sales_channel = "Amazon.co.uk"
     region = "EU"
     name = "Amazon.co.uk"
+
+The same file's ``[health]`` tables set health windows, targets, the AHR profile and alert margins,
+for every marketplace and per marketplace (see :mod:`tsunagu.health.config`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +28,8 @@ from babel.numbers import UnknownCurrencyError, get_currency_precision
 
 from tsunagu.core.errors import NotFound, TsunaguError, UsageError
 from tsunagu.core.i18n import N_
+from tsunagu.health.config import DEFAULT as DEFAULT_HEALTH
+from tsunagu.health.config import HealthConfig, apply
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class Marketplace:
     region: str
     name: str
     builtin: bool = True
+    #: metric windows and targets, AHR model and alert margins for this marketplace
+    health: HealthConfig = field(default=DEFAULT_HEALTH, compare=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -135,13 +143,14 @@ class Registry:
 
 def load_registry(config_path: Path | None) -> Registry:
     items = list(BUILTIN)
-    if config_path is not None:
-        items.extend(_load_file(config_path))
-    return Registry(tuple(items))
+    if config_path is None:
+        return Registry(tuple(items))
+    items.extend(_load_file(config_path))
+    return Registry(_with_health(tuple(items), config_path))
 
 
 @cache
-def _load_file(path: Path) -> tuple[Marketplace, ...]:
+def _read(path: Path) -> dict[str, object]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -152,6 +161,48 @@ def _load_file(path: Path) -> tuple[Marketplace, ...]:
         raise UsageError(
             N_("{path} is not valid TOML: {reason}"), code="invalid_config", path=path, reason=exc
         ) from exc
+    return data
+
+
+@cache
+def _with_health(items: tuple[Marketplace, ...], path: Path) -> tuple[Marketplace, ...]:
+    """Each marketplace with ``[health]`` and then ``[health.marketplace.<CODE>]`` applied."""
+    table = _read(path).get("health", {})
+    if not isinstance(table, dict):
+        raise UsageError(N_("{path}: [health] must be a table"), code="invalid_config", path=path)
+    common = apply(DEFAULT_HEALTH, table, source=path, where="health")
+    per = table.get("marketplace", {})
+    if not isinstance(per, dict):
+        raise UsageError(
+            N_("{path}: [health.marketplace] must be a table"), code="invalid_config", path=path
+        )
+    codes = {m.code for m in items}
+    for raw_code, sub in per.items():
+        if str(raw_code).upper() not in codes or not isinstance(sub, dict):
+            raise UsageError(
+                N_("{path}: [health.marketplace.{market}] names no known marketplace"),
+                code="invalid_config",
+                path=path,
+                market=raw_code,
+            )
+    by_code = {str(k).upper(): v for k, v in per.items()}
+    return tuple(
+        dataclasses.replace(
+            m,
+            health=apply(
+                common,
+                by_code.get(m.code, {}),
+                source=path,
+                where=f"health.marketplace.{m.code}",
+            ),
+        )
+        for m in items
+    )
+
+
+@cache
+def _load_file(path: Path) -> tuple[Marketplace, ...]:
+    data = _read(path)
     tables = data.get("marketplaces", {})
     if not isinstance(tables, dict):
         raise UsageError(

@@ -1,0 +1,103 @@
+"""Health state kept between evaluations: imported Amazon reports, alerts and daily rollups.
+
+Days are ISO ``YYYY-MM-DD`` strings in the store's time zone (they sort as dates on every
+database), instants are aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tsunagu.core.db import Base, UTCDateTime
+
+
+class HealthSnapshot(Base):
+    """An Amazon V2 seller performance report as imported: Amazon's own figures for one store,
+    kept beside tsunagu's so the two can be compared. It never creates orders or violations."""
+
+    __tablename__ = "health_snapshots"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "marketplace", "file_sha256"),
+        Index("ix_health_snapshots_store_day", "seller_id", "marketplace", "report_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
+    marketplace: Mapped[str] = mapped_column(String(8))
+    #: the last day the report covers, in the store's time zone
+    report_date: Mapped[str] = mapped_column(String(10))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_name: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    #: the figures read from the report, normalised (see connectors/amazon/health_report.py)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class HealthAlert(Base):
+    """A warning raised once when a condition starts and cleared when it ends; a condition that
+    persists is not raised again every day."""
+
+    __tablename__ = "health_alerts"
+    __table_args__ = (
+        Index("ix_health_alerts_store", "seller_id", "marketplace", "kind", "subject"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
+    marketplace: Mapped[str] = mapped_column(String(8))
+    #: metric_margin | band_drop | band_forecast
+    kind: Mapped[str] = mapped_column(String(40))
+    #: the metric name, or the band entered
+    subject: Mapped[str] = mapped_column(String(80))
+    raised_on: Mapped[str] = mapped_column(String(10))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_on: Mapped[str | None] = mapped_column(String(10))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class HealthRollup(Base):
+    """One store's metric tallies for one local selecting day (purchase, promise, shipment,
+    receipt, request or answer day), as they stood at ``computed_at``. Valid until
+    ``valid_until`` (the next deadline or event time among that day's records) unless new events
+    mark the day dirty."""
+
+    __tablename__ = "health_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: orjson-encoded {metric kind: [counts]} (health/rollups.py)
+    tallies: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HealthRollupState(Base):
+    """A store whose rollups are complete for every day from ``built_from`` on."""
+
+    __tablename__ = "health_rollup_state"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
+    built_from: Mapped[str] = mapped_column(String(10))
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HealthDirtyDay(Base):
+    """A UTC day whose records changed since the rollups were computed (written in the same
+    transaction as the events). Rows are only ever inserted and deleted by id, so a mark written
+    while a refresh runs is never lost."""
+
+    __tablename__ = "health_dirty_days"
+    __table_args__ = (Index("ix_health_dirty_days_store", "seller_id", "marketplace"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seller_id: Mapped[str] = mapped_column(String(40))
+    marketplace: Mapped[str] = mapped_column(String(8))
+    utc_day: Mapped[str] = mapped_column(String(10))
