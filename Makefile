@@ -46,8 +46,14 @@ format: venv
 	$(BIN)/ruff format src tests benchmarks scripts
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 
+# make bench ARGS="--rows 100000" HEALTH_ARGS="--sellers 100 --orders 100000": ARGS go to the
+# import benchmark, HEALTH_ARGS to the account-health one
+HEALTH_ARGS ?=
+
 bench: venv
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m benchmarks.import_orders $(ARGS)
+	$(BIN)/python -m benchmarks.health $(HEALTH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
