@@ -20,11 +20,15 @@ from tsunagu.api.deps import (
 )
 from tsunagu.api.errors import request_language
 from tsunagu.core.clock import utcnow
+from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
 from tsunagu.health import service as health_service
+from tsunagu.health import snapshots as health_snapshots
 from tsunagu.health.schemas import (
+    HealthComparisonOut,
+    SnapshotImportOut,
     StoreForecastOut,
     StoreHealthOut,
     StoreHistoryOut,
@@ -274,6 +278,116 @@ def store_report(
         day=as_of,
         now=utcnow(),
     )
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}/compare",
+    tags=["health"],
+    summary="Amazon's imported health report beside tsunagu's figures for the same date",
+    responses={
+        404: {
+            "description": "No such seller, no store in that marketplace, or no imported "
+            "report on or before `as_of` (`no_snapshot`)."
+        },
+        422: {"description": "Bad parameters."},
+    },
+)
+def store_compare(
+    seller_id: SellerIdDep,
+    marketplace: MarketplaceDep,
+    session: SessionDep,
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="Use the latest imported report on or before this day YYYY-MM-DD "
+            "(default: the latest)."
+        ),
+    ] = None,
+) -> HealthComparisonOut:
+    """One row per figure: Amazon's value, tsunagu's value for the report's date and the
+    difference (`same`, `differs`, `missing_in_amazon`, `missing_in_tsunagu`). Rates are
+    fractions and the same within 0.0005; counts must be equal."""
+    found = health_snapshots.compare(
+        session, seller_id=seller_id, marketplace=marketplace, as_of=as_of, now=utcnow()
+    )
+    return HealthComparisonOut.of(found)
+
+
+_REPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {
+                    "accountStatuses": [{"marketplaceId": "A1VC38T7YXB528", "status": "NORMAL"}],
+                    "performanceMetrics": [
+                        {
+                            "marketplaceId": "A1VC38T7YXB528",
+                            "accountHealthRating": {
+                                "ahrStatus": "GREAT",
+                                "ahrScore": 212,
+                                "reportingDateRange": {
+                                    "reportingDateFrom": "2026-05-30T00:00Z",
+                                    "reportingDateTo": "2026-11-25T23:59Z",
+                                },
+                            },
+                        }
+                    ],
+                },
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/sellers/{seller_id}/health/{marketplace}/amazon-report",
+    tags=["health"],
+    summary="Import Amazon's V2 seller performance report as a snapshot",
+    openapi_extra=_REPORT_BODY,
+    responses={
+        200: {"description": "The same file was imported before (`duplicate`); nothing written."},
+        201: {"description": "Stored."},
+        400: {"description": "The body is not JSON (`invalid_json`)."},
+        404: {"description": "No such seller, or no store in that marketplace."},
+        413: {"description": "The body is too large."},
+        422: {
+            "description": "No performanceMetrics item for the marketplace, or a value of the "
+            "wrong kind; `details.path` is its JSON path."
+        },
+    },
+    status_code=201,
+)
+async def import_amazon_report(
+    request: Request,
+    seller_id: SellerIdDep,
+    marketplace: MarketplaceDep,
+    response: Response,
+    filename: Annotated[
+        str, Query(min_length=1, max_length=500, description="The file's name, kept as a label.")
+    ] = "amazon-health.json",
+) -> SnapshotImportOut:
+    """The body is the report file as downloaded (JSON). Only Amazon's figures are stored:
+    no orders or violations are created. The same bytes twice is a duplicate."""
+    raw = await request.body()
+
+    def store() -> SnapshotImportOut:
+        with unit_of_work(request.app.state.factory) as session:
+            result = health_snapshots.import_snapshot(
+                session,
+                seller_id=seller_id,
+                marketplace=marketplace,
+                data=raw,
+                source_name=filename,
+                now=utcnow(),
+            )
+            return SnapshotImportOut.of(result)
+
+    found = await run_in_threadpool(store)
+    if found.outcome == "duplicate":
+        response.status_code = 200
+    return found
 
 
 @router.get(

@@ -18,6 +18,7 @@ from tsunagu.cli import jobs as jobs_cli
 from tsunagu.cli import marketplaces as marketplaces_cli
 from tsunagu.cli import orders as orders_cli
 from tsunagu.cli import sellers as sellers_cli
+from tsunagu.cli import snapshots as snapshots_cli
 from tsunagu.cli.context import err, fail
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import _, set_language
@@ -37,6 +38,8 @@ app.add_typer(events_cli.app, name="events")
 app.add_typer(orders_cli.app, name="orders")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(imports_cli.app, name="import")
+health_cli.app.command("compare")(snapshots_cli.compare)
+imports_cli.app.command("amazon-health")(snapshots_cli.import_amazon_health)
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(demo_cli.app, name="demo")
 app.command("worker")(jobs_cli.worker)

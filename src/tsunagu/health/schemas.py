@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.rules import Rating, Term
 from tsunagu.health.service import StoreForecast, StoreHealth, StoreWhatIf
+from tsunagu.health.snapshots import RATE_TOLERANCE, Comparison, Snapshot, SnapshotImport
 
 
 class MetricOut(BaseModel):
@@ -179,6 +180,106 @@ class StoreWhatIfOut(BaseModel):
             now=RatingOut.of(w.now),
             after=RatingOut.of(w.after),
             change=w.after.score - w.now.score,
+        )
+
+
+class SnapshotOut(BaseModel):
+    """An imported Amazon V2 seller performance report: Amazon's figures for one store."""
+
+    id: str = Field(examples=["hsn_01jd5m3q7x8k2v4b9c6n0p1r2s"])
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    report_date: date = Field(description="The last day the report covers, in the store's zone.")
+    imported_at: datetime
+    source_name: str = Field(description="The file name given at import.")
+    file_sha256: str
+    account_status: str | None = Field(description="NORMAL, AT_RISK, DEACTIVATED … as reported.")
+    ahr_score: int | float | None = Field(description="Amazon's Account Health Rating, 0–1000.")
+    ahr_status: str | None = Field(examples=["GREAT"])
+    metrics: list[str] = Field(
+        description="The metrics the report holds, by tsunagu's metric names.",
+        examples=[["order_defect_rate_mfn", "late_shipment_rate_30"]],
+    )
+    metric_count: int
+    figures: dict[str, object] = Field(
+        description="Everything read from the report, normalised: rates and targets are "
+        "fractions, date ranges UTC."
+    )
+
+    @classmethod
+    def of(cls, s: Snapshot) -> SnapshotOut:
+        figures = dict(s.figures)
+        ahr = figures.get("ahr") or {}
+        return cls(
+            id=s.id,
+            seller_id=s.seller_id,
+            marketplace=s.marketplace,
+            report_date=date.fromisoformat(s.report_date),
+            imported_at=s.imported_at,
+            source_name=s.source_name,
+            file_sha256=s.file_sha256,
+            account_status=figures.get("account_status"),
+            ahr_score=ahr.get("score"),
+            ahr_status=ahr.get("status"),
+            metrics=sorted(figures.get("metrics") or {}),
+            metric_count=len(figures.get("metrics") or {}),
+            figures=figures,
+        )
+
+
+class SnapshotImportOut(BaseModel):
+    outcome: str = Field(
+        description="stored, or duplicate: the same file was imported before and nothing was "
+        "written (snapshot is the earlier import)."
+    )
+    snapshot: SnapshotOut
+
+    @classmethod
+    def of(cls, i: SnapshotImport) -> SnapshotImportOut:
+        return cls(outcome=i.outcome, snapshot=SnapshotOut.of(i.snapshot))
+
+
+class ComparisonRowOut(BaseModel):
+    figure: str = Field(examples=["order_defect_rate_mfn.rate"])
+    kind: str = Field(description="rate (a fraction), count, score or text.")
+    amazon: int | float | str | None = Field(description="Amazon's value; null when absent.")
+    tsunagu: int | float | str | None = Field(description="tsunagu's value; null when absent.")
+    difference: str = Field(
+        description="same, differs, missing_in_amazon or missing_in_tsunagu. Rates and "
+        "targets within the tolerance are the same; counts must be equal."
+    )
+
+
+class HealthComparisonOut(BaseModel):
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    report_date: date = Field(description="The snapshot's report date; tsunagu is evaluated on it.")
+    evaluated_at: datetime = Field(description="When tsunagu's side was evaluated.")
+    rate_tolerance: float = Field(description="Rates closer than this are the same.")
+    counts: dict[str, int] = Field(description="How many rows of each difference.")
+    snapshot: SnapshotOut
+    rows: list[ComparisonRowOut]
+
+    @classmethod
+    def of(cls, c: Comparison) -> HealthComparisonOut:
+        return cls(
+            seller_id=c.seller_id,
+            marketplace=c.marketplace,
+            report_date=c.report_date,
+            evaluated_at=c.evaluated_at,
+            rate_tolerance=RATE_TOLERANCE,
+            counts=c.counts(),
+            snapshot=SnapshotOut.of(c.snapshot),
+            rows=[
+                ComparisonRowOut(
+                    figure=r.figure,
+                    kind=r.kind,
+                    amazon=r.amazon,
+                    tsunagu=r.tsunagu,
+                    difference=r.difference,
+                )
+                for r in c.rows
+            ],
         )
 
 
