@@ -278,7 +278,7 @@ def test_worker_runs_due_jobs_and_stops_after_its_loops(tmp_path: Path):
     assert r.returncode == 0, r.stderr
     assert "orders.daily_rollup" in r.stdout
     jobs = json.loads(tsunagu(tmp_path, "jobs", "list", "--json").stdout)
-    assert [j["status"] for j in jobs["jobs"]] == ["done"]
+    assert {j["status"] for j in jobs["jobs"]} == {"done"}
 
 
 def test_serve_answers_http(tmp_path: Path):

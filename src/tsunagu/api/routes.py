@@ -24,9 +24,11 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
+from tsunagu.health import alert_service
 from tsunagu.health import service as health_service
 from tsunagu.health import snapshots as health_snapshots
 from tsunagu.health.schemas import (
+    AlertOut,
     HealthComparisonOut,
     SnapshotImportOut,
     StoreForecastOut,
@@ -411,6 +413,113 @@ def store_history(
         session, seller_id=seller_id, marketplace=marketplace, start=start, end=end, now=utcnow()
     )
     return StoreHistoryOut.of(seller_id, marketplace.code, start, end, days)
+
+
+_EXPLAIN_EXAMPLE = {
+    "seller_id": "sel_01jd5m3q7x8k2v4b9c6n0p1r2s",
+    "marketplace": "JP",
+    "day": "2026-11-25",
+    "evaluated_at": "2026-11-25T15:00:00Z",
+    "fulfilled_orders": 150,
+    "rating": {
+        "score": 198,
+        "band": "at_risk",
+        "profile": "amazon",
+        "terms": [
+            {"kind": "base", "points": 200, "label": "starting score"},
+            {
+                "kind": "sales_credit",
+                "points": 0,
+                "label": "4 points per 200 fulfilled orders",
+                "orders": 150,
+            },
+            {
+                "kind": "violation",
+                "points": -2,
+                "label": "low violation of receivedIntellectualPropertyComplaints",
+                "violation_id": "V-logo",
+                "policy": "receivedIntellectualPropertyComplaints",
+                "severity": "low",
+                "repeat": 1,
+                "opened_on": "2026-10-26",
+                "ages_out_on": "2027-04-24",
+            },
+        ],
+    },
+    "metrics": [
+        {
+            "name": "late_shipment_rate_30",
+            "numerator": 1,
+            "denominator": 40,
+            "rate": 0.025,
+            "target": 0.04,
+            "comparison": "<",
+            "status": "GOOD",
+            "not_measurable": 0,
+            "window_from": "2026-10-27",
+            "window_to": "2026-11-25",
+            "components": {"late": 1},
+            "ids": ["503-1234567-1234567"],
+        }
+    ],
+}
+
+
+@router.get(
+    "/sellers/{seller_id}/health/{marketplace}/explain",
+    tags=["health"],
+    summary="Every term of the Account Health Rating and the ids behind each metric",
+    responses={
+        200: {"content": {"application/json": {"example": _EXPLAIN_EXAMPLE}}},
+        404: {"description": "No such seller, or no store in that marketplace."},
+        422: {"description": "Bad parameters."},
+    },
+)
+def store_explain(
+    seller_id: SellerIdDep,
+    marketplace: MarketplaceDep,
+    session: SessionDep,
+    as_of: AsOf = None,
+) -> StoreHealthOut:
+    """What `tsunagu health explain --json` prints: the rating's terms (base, sales credit, each
+    violation with its repeat, opening day and age-out day, critical, metric, floor, clamp) whose
+    points add up to the score, and every metric with the order, message or return ids behind its
+    numerator."""
+    found = health_service.store_health(
+        session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=utcnow()
+    )
+    return StoreHealthOut.of(found)
+
+
+@router.get(
+    "/sellers/{seller_id}/alerts",
+    tags=["health"],
+    summary="A seller's health alerts",
+    responses={
+        404: {"description": "No such seller."},
+        422: {"description": "Bad parameters, or an unknown marketplace."},
+    },
+)
+def list_alerts(
+    seller_id: SellerIdDep,
+    session: SessionDep,
+    registry: RegistryDep,
+    marketplace: Annotated[
+        str | None,
+        Query(max_length=20, examples=["JP"], description="Only this marketplace's store."),
+    ] = None,
+    active: Annotated[bool, Query(description="Only alerts not cleared yet.")] = False,
+) -> list[AlertOut]:
+    """Newest first. An alert is raised once when a metric comes within its alert margin of the
+    target (ODR ≥ 0.75 %, late shipment ≥ 3 %, cancellation ≥ 2 %, valid tracking ≤ 96 %,
+    contact response ≤ 92 % by default), when the rating drops into a lower band, or when the
+    forecast shows it will within 30 days; it is cleared on the day its condition has ended.
+    The daily `health.alerts` job records them; reading never checks."""
+    code = registry.require(marketplace, InvalidInput).code if marketplace else None
+    found = alert_service.list_alerts(
+        session, seller_id=seller_id, marketplace=code, active_only=active
+    )
+    return [AlertOut.of(a) for a in found]
 
 
 class EventResult(BaseModel):

@@ -10,10 +10,12 @@ from rich.table import Column, Table
 
 from tsunagu.cli.context import ctx, out, print_json
 from tsunagu.core.clock import utcnow
+from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, _
-from tsunagu.health import service
+from tsunagu.core.i18n import N_, _, set_language
+from tsunagu.health import alert_service, service
 from tsunagu.health.schemas import (
+    AlertOut,
     HistoryDayOut,
     MetricOut,
     RatingOut,
@@ -409,5 +411,129 @@ def history(
             _percent(d.late_shipment_rate_30),
             _percent(d.pre_fulfillment_cancel_rate),
             _percent(d.valid_tracking_rate),
+        )
+    out.print(table)
+
+
+_ALERT_KIND = {
+    "metric_margin": N_("metric near its target"),
+    "band_drop": N_("dropped a band"),
+    "band_forecast": N_("band drop forecast"),
+}
+
+
+def _alert_subject(a: AlertOut) -> str:
+    return a.subject if a.kind == "metric_margin" else _band(a.subject)
+
+
+def _alert_value(a: AlertOut) -> str:
+    d = a.details
+    if a.kind == "metric_margin":
+        value, threshold = d.get("value"), d.get("threshold")
+        return "{value} {comparison} {threshold}".format(
+            value=_percent(value if isinstance(value, float | int) else None),
+            comparison=d.get("comparison", ""),
+            threshold=_percent(threshold if isinstance(threshold, float | int) else None),
+        )
+    if a.kind == "band_drop":
+        return _(
+            "{previous} → {band} (score {score})",
+            previous=_band(str(d.get("previous_band", "-"))),
+            band=_band(a.subject),
+            score=d.get("score", "-"),
+        )
+    return _(
+        "{band} on {day}, in {days} days (score {score})",
+        band=_band(a.subject),
+        day=d.get("forecast_day", "-"),
+        days=d.get("days_ahead", "-"),
+        score=d.get("forecast_score", "-"),
+    )
+
+
+@app.command("alerts")
+def alerts(
+    seller: SellerOpt,
+    marketplace: Annotated[str | None, typer.Option("--marketplace", "-m")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only alerts not cleared yet.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Check the day first (records new and cleared alerts)."),
+    ] = False,
+    as_of: AsOfOpt = None,
+    json: JsonOpt = False,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language of messages: en or ja.")
+    ] = None,
+) -> None:
+    """Health alerts: a metric near its target, a drop into a lower band, or one forecast."""
+    if lang:
+        set_language(lang)
+    c = ctx()
+    market = c.registry.require(marketplace, UsageError) if marketplace else None
+    day = _day(as_of)
+    checked: list[tuple[str, str, int, int]] = []
+    if check:
+        now = utcnow()
+        with unit_of_work(c.factory) as session:
+            if market is not None:
+                found = [
+                    alert_service.check_alerts(
+                        session, seller_id=seller, marketplace=market, day=day, now=now
+                    )
+                ]
+            else:
+                found = alert_service.check_seller(
+                    session, seller_id=seller, registry=c.registry, day=day, now=now
+                )
+            checked = [
+                (f.marketplace, f.day.isoformat(), len(f.raised), len(f.cleared)) for f in found
+            ]
+    with c.read_factory() as session:
+        rows = [
+            AlertOut.of(a)
+            for a in alert_service.list_alerts(
+                session,
+                seller_id=seller,
+                marketplace=market.code if market else None,
+                active_only=active,
+            )
+        ]
+    if json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    for code, on, raised, cleared in checked:
+        out.print(
+            _(
+                "Checked {market} on {day}: {raised} raised, {cleared} cleared",
+                market=code,
+                day=on,
+                raised=raised,
+                cleared=cleared,
+            )
+        )
+    if not rows:
+        if active:
+            out.print(_("No active alerts for {seller}: nothing needs attention.", seller=seller))
+        else:
+            out.print(_("No alerts for {seller}: nothing needs attention.", seller=seller))
+        return
+    table = Table(
+        Column(_("Raised on"), no_wrap=True),
+        _("Store"),
+        _("Kind"),
+        _("Subject"),
+        _("Value vs threshold"),
+        Column(_("Cleared on"), no_wrap=True),
+        title=_("Health alerts of {seller}", seller=seller),
+    )
+    for a in rows:
+        table.add_row(
+            a.raised_on.isoformat(),
+            a.marketplace,
+            _(_ALERT_KIND.get(a.kind, a.kind)),
+            _alert_subject(a),
+            _alert_value(a),
+            "-" if a.cleared_on is None else a.cleared_on.isoformat(),
         )
     out.print(table)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from tsunagu.health.metrics import MetricResult
+from tsunagu.health.models import HealthAlert
 from tsunagu.health.rules import Rating, Term
 from tsunagu.health.service import StoreForecast, StoreHealth, StoreWhatIf
 from tsunagu.health.snapshots import RATE_TOLERANCE, Comparison, Snapshot, SnapshotImport
@@ -330,4 +332,53 @@ class StoreHistoryOut(BaseModel):
             start=start,
             end=end,
             days=[HistoryDayOut.of(h) for h in days],
+        )
+
+
+class AlertOut(BaseModel):
+    """A health alert: raised once when its condition starts, cleared when it ends."""
+
+    id: str = Field(examples=["alr_01jd5m3q7x8k2v4b9c6n0p1r2s"])
+    seller_id: str
+    marketplace: str = Field(examples=["JP"])
+    kind: str = Field(
+        description="metric_margin (a metric near or past its target), band_drop (the rating "
+        "entered a lower band) or band_forecast (it will within the forecast horizon).",
+        examples=["metric_margin"],
+    )
+    subject: str = Field(
+        description="The metric name, or the band entered.", examples=["late_shipment_rate_30"]
+    )
+    raised_on: date = Field(description="The day the condition was found, in the store's zone.")
+    raised_at: datetime = Field(description="When it was recorded (UTC).")
+    cleared_on: date | None = Field(description="The day it was found over; null while active.")
+    active: bool
+    details: dict[str, Any] = Field(
+        description="value, threshold and comparison (metric_margin); band, score, "
+        "previous_band (band_drop); band, forecast_day, days_ahead (band_forecast).",
+        examples=[
+            {
+                "metric": "late_shipment_rate_30",
+                "value": 0.0312,
+                "threshold": 0.03,
+                "comparison": ">=",
+                "score": 200,
+                "band": "healthy",
+            }
+        ],
+    )
+
+    @classmethod
+    def of(cls, a: HealthAlert) -> AlertOut:
+        return cls(
+            id=a.id,
+            seller_id=a.seller_id,
+            marketplace=a.marketplace,
+            kind=a.kind,
+            subject=a.subject,
+            raised_on=date.fromisoformat(a.raised_on),
+            raised_at=a.raised_at,
+            cleared_on=None if a.cleared_on is None else date.fromisoformat(a.cleared_on),
+            active=a.cleared_on is None,
+            details=dict(a.details),
         )

@@ -70,4 +70,5 @@ def daily(offset: timedelta = timedelta(0)) -> Callable[[datetime], tuple[str, d
 
 def _load_builtin() -> None:
     # importing a slice's jobs module registers its kinds
+    from tsunagu.health import jobs as _health_jobs  # noqa: F401
     from tsunagu.orders import jobs as _orders_jobs  # noqa: F401

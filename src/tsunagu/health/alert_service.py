@@ -1,0 +1,186 @@
+"""Recording health alerts: raised once when a condition starts, cleared when it ends. Never commits.
+
+The conditions come from :mod:`tsunagu.health.alerts`; this module evaluates the store for the day
+(the day before too, and the forecast) and keeps at most one active alert per store, kind and
+subject, so a condition that persists for weeks is one alert, not one a day (ADR 0010).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tsunagu.core.ids import new_id
+from tsunagu.health import service
+from tsunagu.health.alerts import KINDS, AlertInput, Condition, ForecastDay, conditions, still_holds
+from tsunagu.health.metrics import local_date
+from tsunagu.health.models import HealthAlert
+from tsunagu.marketplaces.registry import Marketplace, Registry
+from tsunagu.sellers.models import Store
+from tsunagu.sellers.service import get_seller, require_store
+
+
+@dataclass(frozen=True)
+class AlertCheck:
+    """What one check of one store on one day changed."""
+
+    seller_id: str
+    marketplace: str
+    day: date
+    raised: list[HealthAlert] = field(default_factory=list)
+    cleared: list[HealthAlert] = field(default_factory=list)
+    #: alerts active after the check (raised now or earlier, not cleared)
+    active: list[HealthAlert] = field(default_factory=list)
+
+
+def alert_input(
+    session: Session, *, seller_id: str, marketplace: Marketplace, day: date, now: datetime
+) -> AlertInput:
+    """The store's metrics and rating on ``day``, its band the day before and the forecast."""
+    before, today = service.store_history(
+        session,
+        seller_id=seller_id,
+        marketplace=marketplace,
+        start=day - timedelta(days=1),
+        end=day,
+        now=now,
+    )
+    ahead = marketplace.health.alerts.alert_forecast_days
+    forecast: list[ForecastDay] = []
+    if ahead > 0:
+        found = service.store_forecast(
+            session, seller_id=seller_id, marketplace=marketplace, day=day, now=now, days=ahead
+        )
+        forecast = [ForecastDay(d, r.score, r.band) for d, r in found.days]
+    return AlertInput(
+        day=day,
+        rates={name: m.rate for name, m in today.metrics.items()},
+        score=today.rating.score,
+        band=today.rating.band,
+        previous_band=before.rating.band,
+        previous_score=before.rating.score,
+        forecast=forecast,
+    )
+
+
+def _details(condition: Condition, inp: AlertInput) -> dict[str, object]:
+    details: dict[str, object] = dict(condition.details)
+    details.setdefault("score", inp.score)
+    details.setdefault("band", inp.band)
+    return details
+
+
+def _open_after(session: Session, seller_id: str, marketplace: str, day: str) -> list[HealthAlert]:
+    """The store's active alerts and those cleared after ``day``, oldest first."""
+    return list(
+        session.execute(
+            select(HealthAlert)
+            .where(
+                HealthAlert.seller_id == seller_id,
+                HealthAlert.marketplace == marketplace,
+                or_(HealthAlert.cleared_on.is_(None), HealthAlert.cleared_on > day),
+            )
+            .order_by(HealthAlert.raised_on, HealthAlert.id)
+        ).scalars()
+    )
+
+
+def check_alerts(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+) -> AlertCheck:
+    """Evaluate the store on ``day`` (default: today in its zone) and record the change: a new
+    condition raises an alert, an active alert whose condition has ended is cleared on ``day``,
+    one that still holds is left as it is. Running it again for the same day changes nothing.
+
+    Alerts raised on a later day than ``day`` are left alone, so checking a past day never clears
+    what a later check found.
+    """
+    store = require_store(session, seller_id, marketplace.code)
+    # one check at a time per store (PostgreSQL; SQLite transactions already take the write lock)
+    session.execute(select(Store.id).where(Store.id == store.id).with_for_update())
+    on = day if day is not None else local_date(now, marketplace.tz)
+    inp = alert_input(session, seller_id=seller_id, marketplace=marketplace, day=on, now=now)
+    current = conditions(inp, marketplace.health.alerts)
+    iso = on.isoformat()
+    result = AlertCheck(seller_id, marketplace.code, on)
+    #: (kind, subject) already covered by an alert: never raised twice
+    covered: set[tuple[str, str]] = set()
+    for alert in _open_after(session, seller_id, marketplace.code, iso):
+        key = (alert.kind, alert.subject)
+        if alert.cleared_on is not None:
+            # cleared by a check of a later day: it covers this day if raised by then
+            if alert.raised_on <= iso:
+                covered.add(key)
+        elif alert.raised_on > iso or still_holds(alert.kind, alert.subject, inp, current):
+            covered.add(key)
+            result.active.append(alert)
+        else:
+            alert.cleared_on = iso
+            result.cleared.append(alert)
+    for key, condition in sorted(current.items(), key=lambda kv: _order(kv[0])):
+        if key in covered:
+            continue
+        alert = HealthAlert(
+            id=new_id("alr"),
+            seller_id=seller_id,
+            marketplace=marketplace.code,
+            kind=condition.kind,
+            subject=condition.subject,
+            raised_on=iso,
+            raised_at=now,
+            cleared_on=None,
+            details=_details(condition, inp),
+        )
+        session.add(alert)
+        covered.add(key)
+        result.raised.append(alert)
+        result.active.append(alert)
+    session.flush()
+    return result
+
+
+_KIND_ORDER: dict[str, int] = {kind: n for n, kind in enumerate(KINDS)}
+
+
+def _order(key: tuple[str, str]) -> tuple[int, str]:
+    kind, subject = key
+    return (_KIND_ORDER.get(kind, len(_KIND_ORDER)), subject)
+
+
+def check_seller(
+    session: Session, *, seller_id: str, registry: Registry, day: date | None, now: datetime
+) -> list[AlertCheck]:
+    """:func:`check_alerts` for every store of the seller, by marketplace code."""
+    seller = get_seller(session, seller_id)
+    return [
+        check_alerts(
+            session, seller_id=seller_id, marketplace=registry.require(code), day=day, now=now
+        )
+        for code in sorted(store.marketplace for store in seller.stores)
+    ]
+
+
+def list_alerts(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: str | None = None,
+    active_only: bool = False,
+) -> list[HealthAlert]:
+    """The seller's alerts, newest first; an unknown seller is ``seller_not_found``."""
+    get_seller(session, seller_id)
+    stmt = select(HealthAlert).where(HealthAlert.seller_id == seller_id)
+    if marketplace is not None:
+        stmt = stmt.where(HealthAlert.marketplace == marketplace)
+    if active_only:
+        stmt = stmt.where(HealthAlert.cleared_on.is_(None))
+    stmt = stmt.order_by(HealthAlert.raised_on.desc(), HealthAlert.id.desc())
+    return list(session.execute(stmt).scalars())
