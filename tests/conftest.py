@@ -110,6 +110,11 @@ _PG_TABLES = (
     "import_runs",
     "jobs",
     "daily_order_rollups",
+    "health_snapshots",
+    "health_alerts",
+    "health_rollups",
+    "health_rollup_state",
+    "health_dirty_days",
     "stores",
     "sellers",
 )

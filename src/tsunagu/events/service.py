@@ -1,7 +1,8 @@
 """Storing checked events and keeping the projection in step. Never commits.
 
 ``store_chunk`` writes one chunk of new events and, in the same transaction, recomputes the state
-of every order, message and violation they touch from *all* of that entity's events. Because the
+of every order, message and violation they touch from *all* of that entity's events, and marks
+the days whose health tallies changed (before and after) dirty. Because the
 projection is a pure fold of the stored events, a crash between chunks leaves a consistent
 database and a re-run (which skips the stored events as duplicates) ends in the same state.
 """
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from tsunagu.events import repo
 from tsunagu.events.rules import Candidate
+from tsunagu.health import rollup_repo
+from tsunagu.health.rollup_repo import order_instants
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders.rules import StoredEvent, fold_message, fold_order, fold_violation
 from tsunagu.personal import service as personal
@@ -53,6 +56,8 @@ def _refresh_store(
 ) -> None:
     new_by_order: dict[str, list[StoredEvent]] = defaultdict(list)
     new_by_ref: dict[str, list[StoredEvent]] = defaultdict(list)
+    #: instants whose days the health rollups must compute again
+    touched: list[datetime | None] = []
     for i in indexes:
         c = candidates[i]
         event = StoredEvent(c.type, c.at, c.event_id, bodies[i])
@@ -69,6 +74,8 @@ def _refresh_store(
             for order_id, events in new_by_order.items()
         ]
         orders_repo.write_orders(session, seller_id, marketplace, states, replace=list(prior))
+        before = [fold_order(order_id, events) for order_id, events in prior.items()]
+        touched.extend(i for state in (*before, *states) for i in order_instants(state))
     if new_by_ref:
         prior = repo.prior_events(session, seller_id, marketplace, "ref_id", list(new_by_ref))
         messages, violations = [], []
@@ -76,10 +83,14 @@ def _refresh_store(
             everything = _union(prior.get(ref, []), events)
             if everything[0].type.startswith("message_"):
                 messages.append(fold_message(ref, everything))
+                if ref in prior:
+                    touched.append(fold_message(ref, prior[ref]).received_at)
+                touched.append(messages[-1].received_at)
             else:
                 violations.append(fold_violation(ref, everything))
         orders_repo.write_messages(session, seller_id, marketplace, messages)
         orders_repo.write_violations(session, seller_id, marketplace, violations)
+    rollup_repo.mark_dirty(session, seller_id, marketplace, touched)
 
 
 def _union(stored: list[StoredEvent], new: list[StoredEvent]) -> list[StoredEvent]:

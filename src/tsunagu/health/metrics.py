@@ -44,6 +44,7 @@ BUYER_CANCELLERS = frozenset({"buyer"})
 DAY = timedelta(days=1)
 RESPONSE_LIMIT = timedelta(hours=24)
 RETURN_LIMIT = timedelta(hours=48)
+MICROSECOND = timedelta(microseconds=1)
 
 
 # --------------------------------------------------------------------------- input facts
@@ -197,6 +198,9 @@ class MetricResult:
     ids: tuple[str, ...] = ()
     #: contact response only: mean hours from receipt to answer over the answered messages
     average_response_hours: float | None = None
+    #: contact response only: answered messages and their summed response time (exact)
+    answered: int = 0
+    response_microseconds: int = 0
 
 
 _COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
@@ -216,11 +220,41 @@ def _result(
     *,
     not_measurable: int = 0,
     components: Mapping[str, int] | None = None,
-    average_response_hours: float | None = None,
+    answered: int = 0,
+    response_microseconds: int = 0,
 ) -> MetricResult:
-    """Builds the result; the target is compared exactly (as fractions) so 19/20 meets 95%."""
+    """The result with the ids behind its numerator (see :func:`counted`)."""
     ids = tuple(sorted(set(numerator_ids)))
-    numerator = len(ids)
+    result = counted(
+        name,
+        len(ids),
+        denominator,
+        target,
+        comparison,
+        span,
+        not_measurable=not_measurable,
+        components=components,
+        answered=answered,
+        response_microseconds=response_microseconds,
+    )
+    return replace(result, ids=ids)
+
+
+def counted(
+    name: str,
+    numerator: int,
+    denominator: int,
+    target: float,
+    comparison: Comparison,
+    span: Span,
+    *,
+    not_measurable: int = 0,
+    components: Mapping[str, int] | None = None,
+    answered: int = 0,
+    response_microseconds: int = 0,
+) -> MetricResult:
+    """Builds a result from counts; the target is compared exactly (as fractions) so 19/20 meets
+    95%. The daily rollups (``rollups.py``) build their results here too, so both paths agree."""
     rate: float | None = None
     status: Status = "NONE"
     if denominator:
@@ -238,9 +272,15 @@ def _result(
         not_measurable=not_measurable,
         window=(span.first, span.last),
         components=dict(components or {}),
-        ids=ids,
-        average_response_hours=average_response_hours,
+        average_response_hours=average_hours(response_microseconds, answered),
+        answered=answered,
+        response_microseconds=response_microseconds,
     )
+
+
+def average_hours(total_microseconds: int, answered: int) -> float | None:
+    """Mean response time in hours from an exact total, so sums of days give the same float."""
+    return total_microseconds / (answered * 3_600_000_000) if answered else None
 
 
 # --------------------------------------------------------------------------- configuration
@@ -584,10 +624,12 @@ def fulfilled_orders(
     orders: Iterable[OrderFacts],
     window_days: int = 180,
     as_of: datetime | None = None,
+    offset_days: int = 0,
 ) -> int:
-    """Shipped, not cancelled MFN or AFN orders placed in the ``window_days`` ending D: the
-    sales volume behind the AHR's credit of 4 points per 200 orders."""
-    span = window_span(day, zone, Window(window_days, 0))
+    """Shipped, not cancelled MFN or AFN orders placed in the ``window_days`` ending D (or
+    ``offset_days`` before it): the sales volume behind the AHR's credit of 4 points per 200
+    orders."""
+    span = window_span(day, zone, Window(window_days, offset_days))
     end = cutoff(day, zone, as_of)
     return sum(
         1
@@ -617,7 +659,7 @@ def contact_response(
     span = window_span(day, zone, window)
     end = cutoff(day, zone, as_of)
     on_time: list[str] = []
-    hours: list[float] = []
+    answered_count = total_microseconds = 0
     denominator = excluded = pending = 0
     for m in messages:
         if m.received_at >= end or not span.holds(m.received_at, zone):
@@ -633,14 +675,14 @@ def contact_response(
         if answered is not None:
             denominator += 1
             latency = answered - m.received_at
-            hours.append(latency.total_seconds() / 3600)
+            answered_count += 1
+            total_microseconds += latency // MICROSECOND
             if latency <= RESPONSE_LIMIT:
                 on_time.append(m.message_id)
         elif end - m.received_at > RESPONSE_LIMIT:
             denominator += 1  # no response
         else:
             pending += 1
-    average = sum(hours) / len(hours) if hours else None
     return _result(
         "contact_response",
         on_time,
@@ -649,7 +691,8 @@ def contact_response(
         ">=",
         span,
         components={"noResponseNeeded": excluded, "pending": pending},
-        average_response_hours=average,
+        answered=answered_count,
+        response_microseconds=total_microseconds,
     )
 
 

@@ -8,6 +8,7 @@ One store at a time: the orders placed from local day D−200 to the end of D (t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.health import rollups
 from tsunagu.health.metrics import (
     CaseFacts,
     MessageFacts,
@@ -30,10 +32,12 @@ from tsunagu.orders.models import Message, Order, OrderCase
 from tsunagu.orders.models import Violation as ViolationRow
 
 #: How far back orders are read: 180 days of sales credit plus the metric lags, with room.
-ORDER_DAYS = 200
+ORDER_DAYS = rollups.ORDER_DAYS
 #: How far back messages are read (the contact-response window is 30 days).
 MESSAGE_DAYS = 40
 _SEVERITIES: frozenset[str] = frozenset({"low", "medium", "high", "critical"})
+#: up to this many orders, their claims and chargebacks are looked up by order id
+_CASE_LOOKUP_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -69,33 +73,72 @@ def load_store_facts(
         ).scalars()
     )
     wanted = {o.order_id for o in rows}
+    returns = tuple(
+        ReturnFacts(
+            return_id=case.case_id,
+            order_id=case.order_id,
+            requested_at=case.opened_at,
+            resolved_at=case.decided_at,
+            outcome=case.outcome,
+            buyer_satisfied=case.buyer_satisfied,
+        )
+        for case in session.execute(
+            select(OrderCase)
+            .where(
+                OrderCase.seller_id == seller_id,
+                OrderCase.marketplace == marketplace,
+                OrderCase.kind == "return",
+            )
+            .order_by(OrderCase.case_id)
+        ).scalars()
+        if case.order_id in wanted and case.opened_at is not None
+    )
+    message_start = start_of_day(first - timedelta(days=MESSAGE_DAYS), zone)
+    messages = message_facts(
+        session.execute(
+            select(Message).where(
+                Message.seller_id == seller_id,
+                Message.marketplace == marketplace,
+                Message.received_at >= message_start,
+                Message.received_at < end,
+            )
+        ).scalars()
+    )
+    return StoreFacts(
+        order_facts(session, seller_id, marketplace, rows),
+        messages,
+        returns,
+        surveys_of(rows),
+        load_violations(session, seller_id, marketplace, zone),
+    )
+
+
+def order_facts(
+    session: Session, seller_id: str, marketplace: str, rows: Sequence[Order]
+) -> tuple[OrderFacts, ...]:
+    """The orders as metric facts, with their claims and chargebacks."""
     claims: dict[str, list[CaseFacts]] = defaultdict(list)
     chargebacks: dict[str, list[CaseFacts]] = defaultdict(list)
-    returns: list[ReturnFacts] = []
-    cases = session.execute(
-        select(OrderCase)
-        .where(OrderCase.seller_id == seller_id, OrderCase.marketplace == marketplace)
-        .order_by(OrderCase.kind, OrderCase.case_id)
-    ).scalars()
-    for case in cases:
-        if case.order_id not in wanted:
-            continue
-        if case.kind == "return":
-            if case.opened_at is not None:
-                returns.append(
-                    ReturnFacts(
-                        return_id=case.case_id,
-                        order_id=case.order_id,
-                        requested_at=case.opened_at,
-                        resolved_at=case.decided_at,
-                        outcome=case.outcome,
-                        buyer_satisfied=case.buyer_satisfied,
-                    )
-                )
-            continue
-        facts = CaseFacts(case.case_id, case.outcome, case.opened_at, case.decided_at)
-        (claims if case.kind == "claim" else chargebacks)[case.order_id].append(facts)
-    orders = tuple(
+    wanted = {o.order_id for o in rows}
+    query = select(OrderCase).where(
+        OrderCase.seller_id == seller_id,
+        OrderCase.marketplace == marketplace,
+        OrderCase.kind.in_(("claim", "chargeback")),
+    )
+    if len(wanted) <= _CASE_LOOKUP_LIMIT:
+        found: list[OrderCase] = []
+        ids = sorted(wanted)
+        for part in range(0, len(ids), 500):
+            found += session.execute(
+                query.where(OrderCase.order_id.in_(ids[part : part + 500]))
+            ).scalars()
+    else:  # many orders: one pass over the store's cases beats many lookups
+        found = list(session.execute(query).scalars())
+    for case in sorted(found, key=lambda c: (c.kind, c.case_id)):
+        if case.order_id in wanted:
+            facts = CaseFacts(case.case_id, case.outcome, case.opened_at, case.decided_at)
+            (claims if case.kind == "claim" else chargebacks)[case.order_id].append(facts)
+    return tuple(
         OrderFacts(
             order_id=o.order_id,
             channel=o.channel,
@@ -119,25 +162,28 @@ def load_store_facts(
         )
         for o in rows
     )
-    surveys = tuple(
+
+
+def surveys_of(rows: Iterable[Order]) -> tuple[SurveyFacts, ...]:
+    return tuple(
         SurveyFacts(o.order_id, o.cs_answered_at, o.cs_satisfied)
         for o in rows
         if o.cs_answered_at is not None and o.cs_satisfied is not None
     )
-    message_start = start_of_day(first - timedelta(days=MESSAGE_DAYS), zone)
-    messages = tuple(
+
+
+def message_facts(rows: Iterable[Message]) -> tuple[MessageFacts, ...]:
+    return tuple(
         MessageFacts(m.message_id, m.received_at, m.answered_at, m.no_response_needed_at)
-        for m in session.execute(
-            select(Message).where(
-                Message.seller_id == seller_id,
-                Message.marketplace == marketplace,
-                Message.received_at >= message_start,
-                Message.received_at < end,
-            )
-        ).scalars()
+        for m in rows
         if m.received_at is not None
     )
-    violations = tuple(
+
+
+def load_violations(
+    session: Session, seller_id: str, marketplace: str, zone: ZoneInfo
+) -> tuple[Violation, ...]:
+    return tuple(
         Violation(
             violation_id=v.violation_id,
             policy=v.policy or "unknown",
@@ -152,7 +198,6 @@ def load_store_facts(
         ).scalars()
         if v.opened_at is not None and v.severity in _SEVERITIES
     )
-    return StoreFacts(orders, messages, tuple(returns), surveys, violations)
 
 
 def _severity(value: str | None) -> Severity:

@@ -99,8 +99,9 @@ class OrderCase(Base):
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
     #: claim | chargeback | return
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    #: one case id given on two orders is two cases (never a key clash in the projection)
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(40))
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))

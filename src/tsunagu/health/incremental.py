@@ -1,0 +1,146 @@
+"""Today's health from the daily rollups: only dirty or expired days are computed again.
+
+``store_health_now`` gives the same :class:`StoreHealth` as ``service.store_health`` for today
+(without the ids behind the numerators; ``health explain`` reads those from the full path). It
+writes nothing, so it serves read-only API requests: days marked dirty since the last refresh are
+computed in memory. ``refresh_store`` does the same and stores the result (the first call builds
+every day); ``refresh_dirty`` refreshes every store with dirty marks. Never commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tsunagu.health import repo, rollup_repo
+from tsunagu.health.metrics import cutoff, local_date, start_of_day
+from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
+from tsunagu.health.rules import rate
+from tsunagu.health.service import StoreHealth, missed_metrics, store_health
+from tsunagu.marketplaces.registry import Marketplace, Registry
+from tsunagu.sellers.service import require_store
+
+
+def _recompute(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    now: datetime,
+    days: set[date] | None,
+) -> dict[date, tuple[Tallies, datetime | None]]:
+    zone = marketplace.tz
+    floor = start_of_day(local_date(now, zone) - timedelta(days=ORDER_DAYS), zone)
+    facts = rollup_repo.load_days(
+        session, seller_id, marketplace.code, zone, floor=floor, days=days
+    )
+    return day_tallies(
+        zone, facts.orders, facts.messages, facts.returns, facts.surveys, now, days=days
+    )
+
+
+def current_tallies(
+    session: Session, seller_id: str, marketplace: Marketplace, now: datetime, *, persist: bool
+) -> dict[date, Tallies] | None:
+    """The tallies of every day today's windows need, as of ``now``. Without ``persist``,
+    ``None`` when the store has never been built (the caller takes the full path)."""
+    code, zone = marketplace.code, marketplace.tz
+    today = local_date(now, zone)
+    need = first_day_needed(today, marketplace.health.metrics)
+    built = rollup_repo.state(session, seller_id, code)
+    if built is None or date.fromisoformat(built.built_from) > need:
+        if not persist:
+            return None
+        marks = rollup_repo.dirty_marks(session, seller_id, code)  # before reading any record
+        fresh = _recompute(session, seller_id, marketplace, now, None)
+        rollup_repo.drop_all(session, seller_id, code)
+        rollup_repo.write_days(
+            session, seller_id, code, {d: v for d, v in fresh.items() if d >= need}, now
+        )
+        rollup_repo.set_state(session, seller_id, code, need, now)
+        rollup_repo.clear_marks(session, marks.ids)
+        return {d: t for d, (t, _) in fresh.items() if need <= d <= today}
+
+    marks = rollup_repo.dirty_marks(session, seller_id, code)
+    start = date.fromisoformat(built.built_from)
+    stored = rollup_repo.read_days(session, seller_id, code, start)
+    redo = {d for d in marks.days if d >= start}
+    redo |= {d for d, row in stored.items() if not row.holds_at(now)}
+    if not persist:
+        redo = {d for d in redo if need <= d <= today}
+    fresh = _recompute(session, seller_id, marketplace, now, redo) if redo else {}
+    if persist:
+        rollup_repo.write_days(session, seller_id, code, fresh, now)
+        rollup_repo.drop_before(session, seller_id, code, need)
+        rollup_repo.set_state(session, seller_id, code, need, now)
+        rollup_repo.clear_marks(session, marks.ids)
+    per_day = {d: row.tallies for d, row in stored.items() if need <= d <= today}
+    for d, (tallies, _) in fresh.items():
+        if need <= d <= today:
+            per_day[d] = tallies
+    return per_day
+
+
+def store_health_now(
+    session: Session, *, seller_id: str, marketplace: Marketplace, now: datetime
+) -> StoreHealth:
+    """The store's health today, from the rollups when they exist (else the full path)."""
+    require_store(session, seller_id, marketplace.code)
+    per_day = current_tallies(session, seller_id, marketplace, now, persist=False)
+    if per_day is None:
+        return store_health(
+            session, seller_id=seller_id, marketplace=marketplace, day=None, now=now
+        )
+    return _health(session, seller_id, marketplace, now, per_day)
+
+
+def refresh_store(
+    session: Session, *, seller_id: str, marketplace: Marketplace, now: datetime
+) -> StoreHealth:
+    """Brings the store's stored rollups up to ``now`` and returns today's health."""
+    require_store(session, seller_id, marketplace.code)
+    per_day = current_tallies(session, seller_id, marketplace, now, persist=True)
+    assert per_day is not None
+    return _health(session, seller_id, marketplace, now, per_day)
+
+
+def refresh_dirty(session: Session, registry: Registry, now: datetime) -> list[tuple[str, str]]:
+    """Refreshes every store whose records changed since its last refresh."""
+    done = []
+    for seller_id, code in rollup_repo.dirty_stores(session):
+        marketplace = registry.get(code)
+        if marketplace is None:
+            continue
+        current_tallies(session, seller_id, marketplace, now, persist=True)
+        done.append((seller_id, code))
+    return done
+
+
+def _health(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    now: datetime,
+    per_day: dict[date, Tallies],
+) -> StoreHealth:
+    zone, config = marketplace.tz, marketplace.health
+    today = local_date(now, zone)
+    metrics, fulfilled = combine(today, zone, per_day, config.metrics)
+    violations = repo.load_violations(session, seller_id, marketplace.code, zone)
+    rating = rate(
+        on=today,
+        fulfilled_orders=fulfilled,
+        violations=violations,
+        missed_metrics=missed_metrics(metrics),
+        config=config.ahr,
+    )
+    return StoreHealth(
+        seller_id=seller_id,
+        marketplace=marketplace.code,
+        day=today,
+        evaluated_at=cutoff(today, zone, now),
+        fulfilled_orders=fulfilled,
+        metrics=metrics,
+        rating=rating,
+        open_violations=tuple(v for v in violations if v.open_on(today, config.ahr.window_days)),
+    )
