@@ -335,3 +335,34 @@ def test_every_selecting_day_is_marked_when_events_arrive_after_a_refresh(db: Db
     assert (cs.numerator, cs.denominator) == (1, 1)
     assert fast.metrics["return_dissatisfaction_rate"].denominator == 1
     assert fast.metrics["invoice_defect_rate"].window[1] < now.date()
+
+
+def test_an_import_leaves_the_rollups_current_and_refresh_has_nothing_left(tmp_path) -> None:
+    import json as jsonlib
+
+    from tests.integration.test_cli import tsunagu, write_jsonl
+
+    r = tsunagu(tmp_path, "sellers", "create", "--name", "Rollup Tea", "-m", "JP")
+    assert r.returncode == 0, r.stderr
+    seller = r.stdout.strip()
+    now = datetime.now(UTC)
+    rows = [
+        placed(seller, f"o{n}", when=format_instant(now - timedelta(days=n + 1)), event_id=f"p{n}")
+        for n in range(5)
+    ]
+    r = tsunagu(tmp_path, "events", "import", str(write_jsonl(tmp_path / "e.jsonl", rows)))
+    assert r.returncode == 0, r.stderr
+    r = tsunagu(tmp_path, "health", "refresh", "--json")
+    assert r.returncode == 0, r.stderr
+    assert jsonlib.loads(r.stdout) == {"refreshed": []}  # the import already refreshed
+    more = [event("order_shipped", seller, order_id="o1", when=format_instant(now), tracking_id="")]
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "tsunagu.db")
+    assert conn.execute("SELECT COUNT(*) FROM health_rollup_state").fetchone() == (1,)
+    conn.close()
+    r = tsunagu(tmp_path, "events", "import", str(write_jsonl(tmp_path / "f.jsonl", more)))
+    assert r.returncode == 0, r.stderr
+    r = tsunagu(tmp_path, "health", "refresh")
+    assert r.returncode == 0, r.stderr
+    assert "0 store(s)" in r.stdout

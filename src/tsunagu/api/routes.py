@@ -24,9 +24,10 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.events import ingest
-from tsunagu.health import alert_service
+from tsunagu.health import alert_service, incremental
 from tsunagu.health import service as health_service
 from tsunagu.health import snapshots as health_snapshots
+from tsunagu.health.metrics import local_date
 from tsunagu.health.schemas import (
     AlertOut,
     HealthComparisonOut,
@@ -164,10 +165,16 @@ AsOf = Annotated[
 def seller_health(
     seller_id: SellerIdDep, session: SessionDep, registry: RegistryDep, as_of: AsOf = None
 ) -> list[StoreHealthOut]:
-    found = health_service.seller_health(
-        session, seller_id=seller_id, registry=registry, day=as_of, now=utcnow()
-    )
-    return [StoreHealthOut.of(h) for h in found]
+    now = utcnow()
+    if as_of is None:
+        found = incremental.seller_health_now(
+            session, seller_id=seller_id, registry=registry, now=now
+        )
+    else:
+        found = health_service.seller_health(
+            session, seller_id=seller_id, registry=registry, day=as_of, now=now
+        )
+    return [StoreHealthOut.of(h, with_ids=False) for h in found]
 
 
 @router.get(
@@ -182,15 +189,18 @@ def store_health(
     session: SessionDep,
     as_of: AsOf = None,
 ) -> StoreHealthOut:
-    """The performance metrics and the Account Health Rating with every term explained."""
-    found = health_service.store_health(
-        session,
-        seller_id=seller_id,
-        marketplace=marketplace,
-        day=as_of,
-        now=utcnow(),
-    )
-    return StoreHealthOut.of(found)
+    """The performance metrics and the Account Health Rating with every term explained. Today's
+    figures come from the daily rollups; the ids behind each metric are listed by `/explain`."""
+    now = utcnow()
+    if as_of is None or as_of == local_date(now, marketplace.tz):
+        found = incremental.store_health_now(
+            session, seller_id=seller_id, marketplace=marketplace, now=now
+        )
+    else:
+        found = health_service.store_health(
+            session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=now
+        )
+    return StoreHealthOut.of(found, with_ids=False)
 
 
 @router.get(

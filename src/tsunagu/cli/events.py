@@ -13,6 +13,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.i18n import N_, current_language
 from tsunagu.events import ingest
 from tsunagu.events.ingest import RowError
+from tsunagu.health import incremental
 
 app = typer.Typer(help="The seller event log.", no_args_is_help=True)
 
@@ -81,6 +82,8 @@ def import_jsonl(
             progress=progress,
             read_factory=c.read_factory,
         )
+    if not dry_run:
+        incremental.refresh_all(c.factory, c.registry, utcnow())
     return report.as_dict(current_language())
 
 

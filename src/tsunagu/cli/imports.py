@@ -25,6 +25,7 @@ def _import(
     kind: str, file: Path, seller: str, marketplace: str, strict: bool, dry_run: bool, json: bool
 ) -> None:
     from tsunagu.connectors.amazon.service import import_file
+    from tsunagu.health import incremental
 
     require_file(file)
     c = ctx()
@@ -46,6 +47,8 @@ def _import(
                 progress=progress,
                 read_factory=c.read_factory,
             )
+        if not dry_run:
+            incremental.refresh_all(c.factory, c.registry, utcnow())
         return result.as_dict(current_language())
 
     outcome = recorded(

@@ -12,6 +12,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.timeutil import InstantError, parse_instant
+from tsunagu.health import incremental
 from tsunagu.jobs import service
 from tsunagu.jobs.registry import kinds
 
@@ -83,6 +84,7 @@ def worker(
     try:
         while True:
             summary = service.run_due(ctx().factory, as_of=utcnow(), registry=ctx().registry)
+            incremental.refresh_all(ctx().factory, ctx().registry, utcnow())
             for entry in summary.ran:
                 out.print(
                     f"{utcnow():%Y-%m-%d %H:%M:%S} {entry['kind']} [{entry['key']}]: "

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.core.db import unit_of_work
 from tsunagu.health import repo, rollup_repo
 from tsunagu.health.metrics import cutoff, local_date, start_of_day
 from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
 from tsunagu.health.rules import rate
 from tsunagu.health.service import StoreHealth, missed_metrics, store_health
 from tsunagu.marketplaces.registry import Marketplace, Registry
-from tsunagu.sellers.service import require_store
+from tsunagu.sellers.service import get_seller, require_store
 
 
 def _recompute(
@@ -94,6 +95,17 @@ def store_health_now(
     return _health(session, seller_id, marketplace, now, per_day)
 
 
+def seller_health_now(
+    session: Session, *, seller_id: str, registry: Registry, now: datetime
+) -> list[StoreHealth]:
+    """Today's health of every store of the seller, by marketplace code."""
+    seller = get_seller(session, seller_id)
+    return [
+        store_health_now(session, seller_id=seller_id, marketplace=registry.require(code), now=now)
+        for code in sorted(store.marketplace for store in seller.stores)
+    ]
+
+
 def refresh_store(
     session: Session, *, seller_id: str, marketplace: Marketplace, now: datetime
 ) -> StoreHealth:
@@ -112,6 +124,24 @@ def refresh_dirty(session: Session, registry: Registry, now: datetime) -> list[t
         if marketplace is None:
             continue
         current_tallies(session, seller_id, marketplace, now, persist=True)
+        done.append((seller_id, code))
+    return done
+
+
+def refresh_all(
+    factory: sessionmaker[Session], registry: Registry, now: datetime
+) -> list[tuple[str, str]]:
+    """Refreshes every dirty store, one transaction per store, so a long refresh never holds
+    the writer lock for long. Used after imports, by the worker and by ``health refresh``."""
+    with factory() as session:
+        stores = rollup_repo.dirty_stores(session)
+    done = []
+    for seller_id, code in stores:
+        marketplace = registry.get(code)
+        if marketplace is None:
+            continue
+        with unit_of_work(factory) as session:
+            current_tallies(session, seller_id, marketplace, now, persist=True)
         done.append((seller_id, code))
     return done
 

@@ -26,11 +26,14 @@ class MetricOut(BaseModel):
     window_from: date
     window_to: date
     components: dict[str, int]
-    ids: list[str] = Field(description="The orders, messages or returns behind the numerator.")
+    ids: list[str] = Field(
+        description="The orders, messages or returns behind the numerator: listed by the explain "
+        "route and `health explain`; empty in health summaries."
+    )
     average_response_hours: float | None = None
 
     @classmethod
-    def of(cls, m: MetricResult) -> MetricOut:
+    def of(cls, m: MetricResult, *, with_ids: bool = True) -> MetricOut:
         return cls(
             name=m.name,
             numerator=m.numerator,
@@ -43,7 +46,7 @@ class MetricOut(BaseModel):
             window_from=m.window[0],
             window_to=m.window[1],
             components=dict(m.components),
-            ids=list(m.ids),
+            ids=list(m.ids) if with_ids else [],
             average_response_hours=m.average_response_hours,
         )
 
@@ -104,7 +107,7 @@ class StoreHealthOut(BaseModel):
     metrics: list[MetricOut]
 
     @classmethod
-    def of(cls, h: StoreHealth) -> StoreHealthOut:
+    def of(cls, h: StoreHealth, *, with_ids: bool = True) -> StoreHealthOut:
         return cls(
             seller_id=h.seller_id,
             marketplace=h.marketplace,
@@ -112,7 +115,7 @@ class StoreHealthOut(BaseModel):
             evaluated_at=h.evaluated_at,
             fulfilled_orders=h.fulfilled_orders,
             rating=RatingOut.of(h.rating),
-            metrics=[MetricOut.of(m) for m in h.metrics.values()],
+            metrics=[MetricOut.of(m, with_ids=with_ids) for m in h.metrics.values()],
         )
 
 
