@@ -8,6 +8,7 @@ from typing import Any
 
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
+from tsunagu.events import ingest
 from tsunagu.sellers.service import create_seller
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -69,3 +70,18 @@ def placed(
         items=[{"sku": "MATCHA-100", "quantity": 1, "price": price}],
         **fields,
     )
+
+
+def ingest_events(
+    db: Any, events: list[dict[str, Any]], *, now: datetime = NOW, chunk_size: int = 500
+) -> None:
+    """Feed events through the real import pipeline; every one must be accepted."""
+    report = ingest.run(
+        db.factory,
+        lambda: enumerate(events, start=1),
+        registry=db.registry,
+        now=now,
+        source_label="test",
+        chunk_size=chunk_size,
+    )
+    assert report.rejected == 0, report.item_errors

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Db
-from tests.factories import NOW, at, event, make_seller, placed
+from tests.factories import NOW, at, event, ingest_events, make_seller, placed
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import NotFound
-from tsunagu.events import ingest
 from tsunagu.health import alert_service
 from tsunagu.health.alert_service import AlertCheck
 from tsunagu.health.jobs import store_day
@@ -23,15 +22,7 @@ DAY = date(2026, 11, 25)
 
 
 def run(db: Db, events: list[dict[str, Any]]) -> None:
-    report = ingest.run(
-        db.factory,
-        lambda: enumerate(events, start=1),
-        registry=db.registry,
-        now=NOW,
-        source_label="test",
-        chunk_size=500,
-    )
-    assert report.rejected == 0, report.item_errors
+    ingest_events(db, events)
 
 
 def check(db: Db, seller: str, day: date, marketplace: str = "JP") -> AlertCheck:

@@ -17,10 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Db
-from tests.factories import event, make_seller, placed
+from tests.factories import event, ingest_events, make_seller, placed
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
-from tsunagu.events import ingest
 from tsunagu.health import incremental, service
 from tsunagu.health.models import HealthDirtyDay, HealthRollup
 from tsunagu.health.service import StoreHealth
@@ -34,15 +33,7 @@ def ts(hours: float) -> str:
 
 
 def ingest_all(db: Db, events: list[dict[str, Any]], now: datetime) -> None:
-    report = ingest.run(
-        db.factory,
-        lambda: enumerate(events, start=1),
-        registry=db.registry,
-        now=now,
-        source_label="test",
-        chunk_size=7,
-    )
-    assert report.rejected == 0, report.item_errors
+    ingest_events(db, events, now=now, chunk_size=7)
 
 
 def comparable(h: StoreHealth) -> tuple[Any, ...]:

@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import Db
-from tests.factories import NOW, at, event, make_seller, placed
+from tests.factories import NOW, at, event, ingest_events, make_seller, placed
 from tests.integration.test_cli import tsunagu, write_jsonl
 from tsunagu.demo.generate import generate
 from tsunagu.demo.load import load
 from tsunagu.demo.profiles import HEALTHY, TRADEMARK_JP
-from tsunagu.events import ingest
 from tsunagu.health import service
 from tsunagu.health.service import StoreHealth
 from tsunagu.sellers.models import Seller
@@ -24,15 +23,7 @@ DAY = date(2026, 11, 25)
 
 
 def run(db: Db, events: list[dict[str, Any]]) -> None:
-    report = ingest.run(
-        db.factory,
-        lambda: enumerate(events, start=1),
-        registry=db.registry,
-        now=NOW,
-        source_label="test",
-        chunk_size=500,
-    )
-    assert report.rejected == 0, report.item_errors
+    ingest_events(db, events)
 
 
 def health(db: Db, seller: str, marketplace: str = "JP", **kw: Any) -> StoreHealth:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from typing import Any, NoReturn
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import ensure_schema, make_engine, make_sessionmaker
 from tsunagu.core.errors import TsunaguError, UsageError
-from tsunagu.core.i18n import _, current_language
+from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.core.settings import Settings, load_settings
 from tsunagu.marketplaces.registry import Registry, load_registry
 
@@ -68,6 +69,24 @@ def reset() -> None:
     """Forget the cached context (tests run several commands in one process)."""
     global _context
     _context = None
+
+
+def parse_day(value: str, flag: str = "--as-of") -> date:
+    """A ``YYYY-MM-DD`` option value, or a usage error (``invalid_date``) naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            N_("{flag} must be a date like 2026-11-25, not {value}"),
+            code="invalid_date",
+            flag=flag,
+            value=value,
+            details={"field": flag.lstrip("-").replace("-", "_"), "value": value},
+        ) from None
+
+
+def optional_day(value: str | None, flag: str = "--as-of") -> date | None:
+    return None if value is None else parse_day(value, flag)
 
 
 def print_json(value: Any) -> None:

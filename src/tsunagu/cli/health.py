@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import date
 from typing import Annotated, Literal
 
 import typer
 from rich.table import Column, Table
 
-from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.cli.context import ctx, optional_day, out, parse_day, print_json
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
@@ -39,24 +38,10 @@ AsOfOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            N_("--as-of must be a date like 2026-11-25, not {value}"),
-            code="invalid_date",
-            value=value,
-            details={"field": "as_of", "value": value},
-        ) from None
-
-
 def _load(seller: str, marketplace: str | None, as_of: str | None) -> list[StoreHealthOut]:
     c = ctx()
     market = c.registry.require(marketplace, UsageError) if marketplace else None
-    day = _day(as_of)
+    day = optional_day(as_of)
     now = utcnow()
     with c.read_factory() as session:
         if market is not None:
@@ -198,7 +183,7 @@ def forecast(
     """The rating day by day if nothing new happens: violations age out, orders leave the window."""
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
-    day = _day(as_of)
+    day = optional_day(as_of)
     with c.read_factory() as session:
         found = StoreForecastOut.of(
             service.store_forecast(
@@ -263,7 +248,7 @@ def what_if(
     """The rating now and after hypothetical changes; nothing is written."""
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
-    day = _day(as_of)
+    day = optional_day(as_of)
     with c.read_factory() as session:
         found = StoreWhatIfOut.of(
             service.store_what_if(
@@ -305,25 +290,12 @@ def report(
     """JSON shaped like Amazon's GET_V2_SELLER_PERFORMANCE_REPORT (always JSON)."""
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
-    day = _day(as_of)
+    day = optional_day(as_of)
     with c.read_factory() as session:
         found = service.store_report(
             session, seller_id=seller, marketplace=market, day=day, now=utcnow()
         )
     print_json(found)
-
-
-def _required_day(value: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            N_("{flag} must be a date like 2026-11-25, not {value}"),
-            code="invalid_date",
-            flag=flag,
-            value=value,
-            details={"field": flag.lstrip("-"), "value": value},
-        ) from None
 
 
 def _history_cells(d: HistoryDayOut) -> tuple[str, ...]:
@@ -362,7 +334,7 @@ def history(
     """The daily series of the rating and the main metrics from --from to --to."""
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
-    first, last = _required_day(start, "--from"), _required_day(end, "--to")
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
     count = (last - first).days + 1
     if count < 1 or count > service.HISTORY_MAX_DAYS:
         raise UsageError(
@@ -471,7 +443,7 @@ def alerts(
         set_language(lang)
     c = ctx()
     market = c.registry.require(marketplace, UsageError) if marketplace else None
-    day = _day(as_of)
+    day = optional_day(as_of)
     checked: list[tuple[str, str, int, int]] = []
     if check:
         now = utcnow()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.cli.context import ctx, optional_day, out, print_json
 from tsunagu.cli.reporting import recorded, require_file
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
@@ -126,20 +125,6 @@ def import_amazon_health(
     out.print(_("Metrics in the report: {count}", count=len(s.metrics)))
 
 
-def _as_of(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            N_("--as-of must be a date like 2026-11-25, not {value}"),
-            code="invalid_date",
-            value=value,
-            details={"field": "as_of", "value": value},
-        ) from None
-
-
 def _cell(kind: str, value: int | float | str | None) -> str:
     if value is None:
         return "-"
@@ -181,7 +166,7 @@ def compare(
         set_language(lang)
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
-    day = _as_of(as_of)
+    day = optional_day(as_of)
     with c.read_factory() as session:
         found = HealthComparisonOut.of(
             snapshots.compare(

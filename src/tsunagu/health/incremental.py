@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import unit_of_work
 from tsunagu.health import repo, rollup_repo
-from tsunagu.health.metrics import cutoff, local_date, start_of_day
+from tsunagu.health.metrics import local_date, start_of_day
 from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
-from tsunagu.health.rules import rate
-from tsunagu.health.service import StoreHealth, missed_metrics, store_health
+from tsunagu.health.service import StoreHealth, assemble, store_health
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller, require_store
 
@@ -157,20 +156,4 @@ def _health(
     today = local_date(now, zone)
     metrics, fulfilled = combine(today, zone, per_day, config.metrics)
     violations = repo.load_violations(session, seller_id, marketplace.code, zone)
-    rating = rate(
-        on=today,
-        fulfilled_orders=fulfilled,
-        violations=violations,
-        missed_metrics=missed_metrics(metrics),
-        config=config.ahr,
-    )
-    return StoreHealth(
-        seller_id=seller_id,
-        marketplace=marketplace.code,
-        day=today,
-        evaluated_at=cutoff(today, zone, now),
-        fulfilled_orders=fulfilled,
-        metrics=metrics,
-        rating=rating,
-        open_violations=tuple(v for v in violations if v.open_on(today, config.ahr.window_days)),
-    )
+    return assemble(seller_id, marketplace, today, now, metrics, fulfilled, violations, config.ahr)

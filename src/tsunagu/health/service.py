@@ -100,10 +100,24 @@ def _evaluate_day(
     fulfilled = fulfilled_orders(
         on, zone, facts.orders, window_days=mc.fulfilled_window_days, as_of=now
     )
+    return assemble(seller_id, marketplace, on, now, metrics, fulfilled, facts.violations, config)
+
+
+def assemble(
+    seller_id: str,
+    marketplace: Marketplace,
+    on: date,
+    now: datetime,
+    metrics: Mapping[str, MetricResult],
+    fulfilled: int,
+    violations: tuple[Violation, ...],
+    config: AhrConfig,
+) -> StoreHealth:
+    """The store's health from its metrics, sales volume and violations (both paths)."""
     rating = rate(
         on=on,
         fulfilled_orders=fulfilled,
-        violations=facts.violations,
+        violations=violations,
         missed_metrics=missed_metrics(metrics),
         config=config,
     )
@@ -111,11 +125,11 @@ def _evaluate_day(
         seller_id=seller_id,
         marketplace=marketplace.code,
         day=on,
-        evaluated_at=cutoff(on, zone, now),
+        evaluated_at=cutoff(on, marketplace.tz, now),
         fulfilled_orders=fulfilled,
         metrics=metrics,
         rating=rating,
-        open_violations=tuple(v for v in facts.violations if v.open_on(on, config.window_days)),
+        open_violations=tuple(v for v in violations if v.open_on(on, config.window_days)),
     )
 
 
