@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
+from tsunagu.core.db import read_instant
 from tsunagu.health import rollups
 from tsunagu.health.metrics import (
     CaseFacts,
@@ -62,15 +66,12 @@ def load_store_facts(
     first = day if since is None else min(since, day)
     end = end_of_day(day, zone)
     start = start_of_day(first - timedelta(days=ORDER_DAYS), zone)
-    rows = list(
-        session.execute(
-            select(Order).where(
-                Order.seller_id == seller_id,
-                Order.marketplace == marketplace,
-                Order.purchased_at >= start,
-                Order.purchased_at < end,
-            )
-        ).scalars()
+    rows = order_rows(
+        session,
+        Order.seller_id == seller_id,
+        Order.marketplace == marketplace,
+        Order.purchased_at >= start,
+        Order.purchased_at < end,
     )
     wanted = {o.order_id for o in rows}
     returns = tuple(
@@ -113,58 +114,131 @@ def load_store_facts(
     )
 
 
+class OrderRow(NamedTuple):
+    """The columns of ``orders`` the metrics read, instants already aware UTC."""
+
+    order_id: str
+    channel: str
+    purchased_at: datetime
+    latest_ship_date: datetime | None
+    latest_delivery_date: datetime | None
+    shipped_at: datetime | None
+    ship_time_known: bool | None
+    tracking_id: str | None
+    first_scan_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    cancelled_by: str | None
+    is_business: bool
+    invoice_uploaded_at: datetime | None
+    feedback_rating: int | None
+    feedback_removed: bool
+    feedback_at: datetime | None
+    cs_answered_at: datetime | None
+    cs_satisfied: bool | None
+
+
+class _CaseRow(NamedTuple):
+    kind: str
+    case_id: str
+    order_id: str
+    outcome: str | None
+    opened_at: datetime | None
+    decided_at: datetime | None
+
+
+_ORDER_COLUMNS = [getattr(Order, name) for name in OrderRow._fields]
+_INSTANTS = frozenset(
+    i for i, name in enumerate(OrderRow._fields) if name.endswith(("_at", "_date"))
+)
+_BOOLEANS = frozenset(
+    i for i, name in enumerate(OrderRow._fields) if name.startswith(("is_", "feedback_removed"))
+)
+_MAYBE_BOOLEANS = frozenset(
+    i for i, name in enumerate(OrderRow._fields) if name in ("ship_time_known", "cs_satisfied")
+)
+
+
+def order_rows(session: Session, *where: ColumnElement[bool]) -> list[OrderRow]:
+    """Orders matching ``where``, read as plain values: the columns are fetched without
+    SQLAlchemy's per-value type processing (the costly part of reading many orders) and the
+    instants parsed once here, on SQLite from their stored text."""
+    raw = [type_coerce(column, NullType()) for column in _ORDER_COLUMNS]
+    result = []
+    for values in session.execute(select(*raw).where(*where)):
+        row = list(values)
+        for i in _INSTANTS:
+            row[i] = read_instant(row[i])
+        for i in _BOOLEANS:
+            row[i] = bool(row[i])
+        for i in _MAYBE_BOOLEANS:
+            if row[i] is not None:
+                row[i] = bool(row[i])
+        result.append(OrderRow(*row))
+    return result
+
+
 def order_facts(
-    session: Session, seller_id: str, marketplace: str, rows: Sequence[Order]
+    session: Session, seller_id: str, marketplace: str, rows: Sequence[OrderRow]
 ) -> tuple[OrderFacts, ...]:
     """The orders as metric facts, with their claims and chargebacks."""
     claims: dict[str, list[CaseFacts]] = defaultdict(list)
     chargebacks: dict[str, list[CaseFacts]] = defaultdict(list)
     wanted = {o.order_id for o in rows}
-    query = select(OrderCase).where(
+    query = select(
+        OrderCase.kind,
+        OrderCase.case_id,
+        OrderCase.order_id,
+        OrderCase.outcome,
+        OrderCase.opened_at,
+        OrderCase.decided_at,
+    ).where(
         OrderCase.seller_id == seller_id,
         OrderCase.marketplace == marketplace,
         OrderCase.kind.in_(("claim", "chargeback")),
     )
+    found: list[_CaseRow] = []
     if len(wanted) <= _CASE_LOOKUP_LIMIT:
-        found: list[OrderCase] = []
         ids = sorted(wanted)
         for part in range(0, len(ids), 500):
-            found += session.execute(
-                query.where(OrderCase.order_id.in_(ids[part : part + 500]))
-            ).scalars()
+            part_query = query.where(OrderCase.order_id.in_(ids[part : part + 500]))
+            found += [_CaseRow(*r) for r in session.execute(part_query)]
     else:  # many orders: one pass over the store's cases beats many lookups
-        found = list(session.execute(query).scalars())
-    for case in sorted(found, key=lambda c: (c.kind, c.case_id)):
-        if case.order_id in wanted:
-            facts = CaseFacts(case.case_id, case.outcome, case.opened_at, case.decided_at)
-            (claims if case.kind == "claim" else chargebacks)[case.order_id].append(facts)
+        found = [_CaseRow(*r) for r in session.execute(query)]
+    for kind, case_id, order_id, outcome, opened_at, decided_at in sorted(
+        found, key=lambda c: (c.kind, c.case_id, c.order_id)
+    ):
+        if order_id in wanted:
+            facts = CaseFacts(case_id, outcome, opened_at, decided_at)
+            (claims if kind == "claim" else chargebacks)[order_id].append(facts)
+    no_cases: tuple[CaseFacts, ...] = ()
     return tuple(
         OrderFacts(
-            order_id=o.order_id,
-            channel=o.channel,
-            purchased_at=o.purchased_at,
-            latest_ship_date=o.latest_ship_date,
-            latest_delivery_date=o.latest_delivery_date,
-            shipped_at=o.shipped_at,
-            ship_time_known=o.ship_time_known,
-            tracking_id=o.tracking_id,
-            first_scan_at=o.first_scan_at,
-            delivered_at=o.delivered_at,
-            cancelled_at=o.cancelled_at,
-            cancelled_by=o.cancelled_by,
-            is_business=o.is_business,
-            invoice_uploaded_at=o.invoice_uploaded_at,
-            feedback_rating=o.feedback_rating,
-            feedback_removed=o.feedback_removed,
-            claims=tuple(claims.get(o.order_id, ())),
-            chargebacks=tuple(chargebacks.get(o.order_id, ())),
-            feedback_at=o.feedback_at,
+            o.order_id,
+            o.channel,
+            o.purchased_at,
+            o.latest_ship_date,
+            o.latest_delivery_date,
+            o.shipped_at,
+            o.ship_time_known,
+            o.tracking_id,
+            o.first_scan_at,
+            o.delivered_at,
+            o.cancelled_at,
+            o.cancelled_by,
+            o.is_business,
+            o.invoice_uploaded_at,
+            o.feedback_rating,
+            o.feedback_removed,
+            tuple(claims[o.order_id]) if o.order_id in claims else no_cases,
+            tuple(chargebacks[o.order_id]) if o.order_id in chargebacks else no_cases,
+            o.feedback_at,
         )
         for o in rows
     )
 
 
-def surveys_of(rows: Iterable[Order]) -> tuple[SurveyFacts, ...]:
+def surveys_of(rows: Iterable[OrderRow]) -> tuple[SurveyFacts, ...]:
     return tuple(
         SurveyFacts(o.order_id, o.cs_answered_at, o.cs_satisfied)
         for o in rows

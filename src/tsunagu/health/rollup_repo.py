@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tsunagu.core.db import bulk_insert
 from tsunagu.health.metrics import ReturnFacts, start_of_day
 from tsunagu.health.models import HealthDirtyDay, HealthRollup, HealthRollupState
-from tsunagu.health.repo import StoreFacts, message_facts, order_facts, surveys_of
+from tsunagu.health.repo import StoreFacts, message_facts, order_facts, order_rows, surveys_of
 from tsunagu.health.rollups import Tallies
 from tsunagu.orders.models import Message, Order, OrderCase
 from tsunagu.orders.rules import OrderState
@@ -250,7 +250,7 @@ def load_days(
         )
         message_filter.append(_within(Message.received_at, ranges))
         return_filter.append(_within(OrderCase.opened_at, ranges))
-    rows = list(session.execute(select(Order).where(*order_filter)).scalars())
+    rows = order_rows(session, *order_filter)
     orders = order_facts(session, seller_id, marketplace, rows)
     messages = message_facts(session.execute(select(Message).where(*message_filter)).scalars())
     cases = session.execute(
