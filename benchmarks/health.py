@@ -9,7 +9,12 @@ with feedback, claims, chargebacks, cancellations, late shipments and deliveries
 seller events through tsunagu's own import pipeline (``events.ingest``: event log and order
 projection). Then measures, in one run on that database:
 
-* tsunagu: every store through ``health.service.store_health`` (:func:`tsunagu_full`);
+* tsunagu: every store through ``health.service.store_health`` (:func:`tsunagu_full`); every
+  store's daily rollups built from nothing, then today's health read from them (ADR 0011);
+* incremental: 1,000 new events for recent orders of random stores, then 1,000 for one store (a
+  seller's daily import), each stored through the import pipeline and absorbed by refreshing the
+  touched stores' rollups (timed apart); the touched stores are then checked against the full
+  path;
 * reference: the same order-metric counts (ODR per channel, late shipment 10/30, pre-fulfilment
   cancel, valid tracking, on-time delivery, fulfilled orders) by one SQL statement with
   ``GROUP BY seller_id, marketplace`` on the SQLite file (``sqlite3``), and by DuckDB over the same
@@ -19,7 +24,9 @@ projection). Then measures, in one run on that database:
 
 Every store's counts from tsunagu must equal the reference's: mismatches are printed and the exit
 status is 1. Times are only reported. Targets (issue 4): full recompute ≤ 1.5× the bare SQLite
-query; the health route's p99 within 3× the p99 of ``/healthz``.
+query; 1,000 events absorbed ≥ 100× faster than a full recompute; the health route's p99 within
+3× the p99 of ``/healthz``. Each run works on a copy of the cached database (new events never
+change the cache), deleted at the end.
 
 The local days of every window are turned into UTC bounds in Python, per marketplace
 (``metrics.window_span``: Los Angeles has DST, so no fixed offset is right), and passed to the SQL
@@ -305,22 +312,164 @@ def tsunagu_full(
     with session_factory() as session:
         for sid, market in stores:
             health = store_health(session, seller_id=sid, marketplace=market, day=None, now=now)
-            m = health.metrics
-            pairs = [
-                m[name]
-                for name in (
-                    "order_defect_rate_mfn",
-                    "order_defect_rate_afn",
-                    "late_shipment_rate_10",
-                    "late_shipment_rate_30",
-                    "pre_fulfillment_cancel_rate",
-                    "valid_tracking_rate",
-                    "on_time_delivery_rate",
-                )
-            ]
-            counts = [v for r in pairs for v in (r.numerator, r.denominator)]
-            found[(sid, market.code)] = (*counts, health.fulfilled_orders)
+            found[(sid, market.code)] = _counts(health)
     return found
+
+
+def _counts(health: Any) -> Counts:
+    m = health.metrics
+    pairs = [m[name] for name in _METRIC_NAMES]
+    return (*[v for r in pairs for v in (r.numerator, r.denominator)], health.fulfilled_orders)
+
+
+_METRIC_NAMES = (
+    "order_defect_rate_mfn",
+    "order_defect_rate_afn",
+    "late_shipment_rate_10",
+    "late_shipment_rate_30",
+    "pre_fulfillment_cancel_rate",
+    "valid_tracking_rate",
+    "on_time_delivery_rate",
+)
+
+
+def tsunagu_build_rollups(
+    writer: sessionmaker[Session],
+    stores: Sequence[tuple[str, Marketplace]],
+    now: datetime,
+) -> dict[StoreKey, Counts]:
+    """Every store's daily rollups built from nothing (``incremental.refresh_store`` on a store
+    without rollups), one transaction per store, and today's counts from them."""
+    from tsunagu.core.db import unit_of_work
+    from tsunagu.health import incremental
+
+    found: dict[StoreKey, Counts] = {}
+    for sid, market in stores:
+        with unit_of_work(writer) as session:
+            health = incremental.refresh_store(session, seller_id=sid, marketplace=market, now=now)
+        found[(sid, market.code)] = _counts(health)
+    return found
+
+
+def tsunagu_from_rollups(
+    reader: sessionmaker[Session],
+    stores: Sequence[tuple[str, Marketplace]],
+    now: datetime,
+) -> dict[StoreKey, Counts]:
+    """Every store's health today read from its stored rollups (``store_health_now``), as the
+    API's health route does."""
+    from tsunagu.health import incremental
+
+    found: dict[StoreKey, Counts] = {}
+    with reader() as session:
+        for sid, market in stores:
+            health = incremental.store_health_now(
+                session, seller_id=sid, marketplace=market, now=now
+            )
+            found[(sid, market.code)] = _counts(health)
+    return found
+
+
+def new_events(
+    db_path: Path, count: int, seed: int, now: datetime, *, one_store: bool = False
+) -> list[dict[str, object]]:
+    """``count`` events as a day of business brings them, for random recent orders: ship
+    confirmations for unshipped orders, feedback (some negative) and claims for shipped ones.
+    Spread over random stores, or (``one_store``) all for the store with the most recent orders,
+    as one seller's daily import is. Ids are new in every run's working copy."""
+    rng = random.Random(seed)
+    since = _text(now - timedelta(days=30))
+    conn = sqlite3.connect(db_path)
+    try:
+        rows = conn.execute(
+            "SELECT seller_id, marketplace, order_id, shipped_at IS NOT NULL FROM orders "
+            "WHERE purchased_at >= ? AND cancelled_at IS NULL ORDER BY seller_id, marketplace, "
+            "order_id",
+            (since,),
+        ).fetchall()
+    finally:
+        conn.close()
+    if one_store:
+        per_store: dict[StoreKey, int] = {}
+        for sid, market, *_ in rows:
+            per_store[(sid, market)] = per_store.get((sid, market), 0) + 1
+        busiest = max(per_store, key=lambda k: (per_store[k], k))
+        rows = [r for r in rows if (r[0], r[1]) == busiest]
+    picked = rng.sample(rows, min(count, len(rows)))
+    label = "one" if one_store else "spread"
+    events: list[dict[str, object]] = []
+    for n in range(count):
+        sid, market, order_id, shipped = picked[n % len(picked)]
+        at = _iso(now - timedelta(minutes=rng.randint(1, 600)))
+        base: dict[str, object] = {
+            "event_id": f"bench-new-{label}-{n}",
+            "seller": sid,
+            "marketplace": market,
+            "order_id": order_id,
+            "at": at,
+        }
+        if not shipped and n < len(picked):
+            events.append({**base, "type": "order_shipped", "tracking_id": f"NEW{n}"})
+        elif rng.random() < 0.8:
+            events.append({**base, "type": "feedback_posted", "rating": rng.choice([1, 2, 4, 5])})
+        else:
+            events.append({**base, "type": "claim_filed", "claim_id": f"NEW-{label}-{n}"})
+    return events
+
+
+def store_new_events(
+    writer: sessionmaker[Session],
+    registry: Registry,
+    events: Sequence[Mapping[str, object]],
+    now: datetime,
+) -> int:
+    """New events through the import pipeline: event log, projection and dirty marks."""
+    from tsunagu.events import ingest
+
+    report = ingest.run(
+        writer,
+        lambda: enumerate(events, start=1),
+        registry=registry,
+        now=now,
+        source_label="benchmark",
+    )
+    return report.stored
+
+
+def absorb(writer: sessionmaker[Session], registry: Registry, now: datetime) -> int:
+    """The incremental health update: refresh the rollups of the stores with dirty marks."""
+    from tsunagu.health import incremental
+
+    return len(incremental.refresh_all(writer, registry, now))
+
+
+def refresh_every_store(
+    writer: sessionmaker[Session], stores: Sequence[tuple[str, Marketplace]], now: datetime
+) -> None:
+    from tsunagu.core.db import unit_of_work
+    from tsunagu.health import incremental
+
+    for sid, market in stores:
+        with unit_of_work(writer) as session:
+            incremental.refresh_store(session, seller_id=sid, marketplace=market, now=now)
+
+
+def working_copy(db_path: Path) -> Path:
+    """A copy of the cached database for this run, so new events never change the cache."""
+    import shutil
+
+    work = db_path.with_name(db_path.stem + ".run.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(db_path, work)
+    conn = sqlite3.connect(work)
+    try:  # every run builds the rollups from nothing
+        conn.execute("DELETE FROM health_rollups")
+        conn.execute("DELETE FROM health_rollup_state")
+        conn.commit()
+    finally:
+        conn.close()
+    return work
 
 
 # --------------------------------------------------------------------------- reference
@@ -732,8 +881,9 @@ def load_test(
 ) -> dict[str, dict[str, Any]]:
     """Serve the database on a free local port and run the open-loop client against it.
 
-    The health requests name the evaluation day (``as_of``: the local date of ``NOW``), so the
-    server evaluates the same windows whatever today's date is."""
+    The health requests ask for today's health, as a dashboard does: the server evaluates at its
+    own clock from the daily rollups (:func:`refresh_every_store` brings them to that clock
+    first)."""
     rng = random.Random(seed)
     port = free_port()
     log_path = Path(f"{db_path}.server.log")
@@ -745,13 +895,9 @@ def load_test(
         paths: list[tuple[str, str]] = []
         for _ in range(int(rate * seconds) // 2 + 1):
             sid, market = rng.choice(list(stores))
-            day = local_date(now, market.tz).isoformat()
             paths.append(("/healthz", "/healthz"))
             paths.append(
-                (
-                    "/v1/sellers/{id}/health/{mp}",
-                    f"/v1/sellers/{sid}/health/{market.code}?as_of={day}",
-                )
+                ("/v1/sellers/{id}/health/{mp}", f"/v1/sellers/{sid}/health/{market.code}")
             )
         return asyncio.run(_load(port, paths, rate, seconds))
     finally:
@@ -825,32 +971,70 @@ def main() -> None:
     registry: Registry = load_registry(None)
     markets = [registry.require(code) for code in MARKETS]
     stores = [(seller_id(s), m) for s in range(args.sellers) for m in markets]
-    factory = make_sessionmaker(make_engine(f"sqlite:///{db_path}", read_only=True))
+    work, copy_seconds = timed(lambda: working_copy(db_path))
+    print(f"working copy of the database: {copy_seconds:.1f} s", file=sys.stderr)
+    url = f"sqlite:///{work}"
+    factory = make_sessionmaker(make_engine(url, read_only=True))
+    writer = make_sessionmaker(make_engine(url))
 
     # Every timed step is one entry here; the first is the baseline the others are compared to.
     steps: list[Step] = []
     problems: list[str] = []
 
-    sqlite_counts, seconds = timed(lambda: reference_sqlite(db_path, markets, now))
+    sqlite_counts, seconds = timed(lambda: reference_sqlite(work, markets, now))
     steps.append(Step("reference: one SQL GROUP BY on SQLite (sqlite3)", seconds))
     ours, seconds = timed(lambda: tsunagu_full(factory, stores, now))
     steps.append(Step("tsunagu full recompute: store_health for every store", seconds))
     problems += compare(ours, sqlite_counts, "sqlite")
     if _has_duckdb():
-        tables, seconds = timed(lambda: to_arrow(db_path))
+        tables, seconds = timed(lambda: to_arrow(work))
         steps.append(Step("DuckDB input: SQLite rows -> pyarrow tables", seconds, "transfer"))
         duck_counts, seconds = timed(lambda: reference_duckdb(tables, markets, now))
         steps.append(Step("reference: the same SQL in DuckDB over Arrow", seconds))
         problems += compare(ours, duck_counts, "duckdb")
+        del tables
     else:
         print("duckdb/pyarrow not installed (pip install -e '.[bench]'): DuckDB skipped")
+    built, seconds = timed(lambda: tsunagu_build_rollups(writer, stores, now))
+    steps.append(Step("tsunagu rollups built from nothing for every store", seconds))
+    problems += compare(built, sqlite_counts, "sqlite (rollups built)")
+    read, seconds = timed(lambda: tsunagu_from_rollups(factory, stores, now))
+    steps.append(Step("tsunagu today from the stored rollups, every store", seconds))
+    problems += compare(read, sqlite_counts, "sqlite (rollups read)")
 
-    load = (
-        load_test(db_path, stores, rate=args.rate, seconds=args.seconds, now=now, seed=args.seed)
-        if args.seconds > 0
-        else {}
-    )
+    for one_store in (False, True):
+        fresh = new_events(work, 1000, args.seed, now, one_store=one_store)
+        where = "one store" if one_store else "random stores"
+        stored, seconds = timed(
+            lambda fresh=fresh: store_new_events(writer, registry, fresh, now)  # type: ignore[misc]
+        )
+        steps.append(Step(f"1,000 new events for {where}: stored (import pipeline)", seconds))
+        if stored != len(fresh):
+            problems.append(f"new events for {where}: {stored} of {len(fresh)} stored")
+        refreshed, seconds = timed(lambda: absorb(writer, registry, now))
+        steps.append(
+            Step(f"tsunagu incremental: absorbed into {refreshed:,} stores' rollups", seconds)
+        )
+        touched = sorted(
+            {(str(e["seller"]), registry.require(str(e["marketplace"]))) for e in fresh},
+            key=lambda t: (t[0], t[1].code),
+        )
+        problems += compare(
+            tsunagu_from_rollups(factory, touched, now),
+            tsunagu_full(factory, touched, now),
+            f"rollups vs full path after the new events for {where}",
+        )
+
+    load: dict[str, dict[str, Any]] = {}
+    if args.seconds > 0:
+        _, seconds = timed(lambda: refresh_every_store(writer, stores, datetime.now(UTC)))
+        print(f"rollups brought to the server's clock: {seconds:.1f} s", file=sys.stderr)
+        load = load_test(
+            work, stores, rate=args.rate, seconds=args.seconds, now=now, seed=args.seed
+        )
     report(args, db_path, build_seconds, events, steps, load, problems, ours)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
     if problems:
         sys.exit(1)
 
@@ -893,6 +1077,11 @@ def report(
                     "steps": [s.__dict__ for s in steps],
                     "ratio_full_to_sqlite": full.seconds / sqlite_ref.seconds,
                     "ratio_full_to_duckdb": full.seconds / duck.seconds if duck else None,
+                    "ratio_full_to_absorb": [
+                        full.seconds / x.seconds
+                        for x in steps
+                        if x.name.startswith("tsunagu incremental")
+                    ],
                     "load": {  # null: a percentile that fell on a failed request
                         route: {
                             k: None if isinstance(v, float) and math.isinf(v) else v
@@ -930,6 +1119,18 @@ def report(
     if duck is not None:
         line += f"; tsunagu full / DuckDB query: {full.seconds / duck.seconds:.2f}"
     print(line)
+    build = next((s for s in steps if s.name.startswith("tsunagu rollups built")), None)
+    if build is not None:
+        print(f"ratio tsunagu rollups built / SQLite: {build.seconds / sqlite_ref.seconds:.2f}")
+    stored_steps = [s for s in steps if s.name.startswith("1,000 new events")]
+    absorbed = [s for s in steps if s.name.startswith("tsunagu incremental")]
+    for stored_step, inc in zip(stored_steps, absorbed, strict=False):
+        where = stored_step.name.split(":")[0].removeprefix("1,000 new events for ")
+        print(
+            f"incremental ({where}): full recompute / absorb = {full.seconds / inc.seconds:.1f}×, "
+            f"full recompute / (store + absorb) = "
+            f"{full.seconds / (inc.seconds + stored_step.seconds):.1f}× (target ≥ 100)"
+        )
     print(
         "checked counts (sum over stores): "
         + ", ".join(f"{n} {v:,}" for n, v in zip(COUNT_NAMES, totals, strict=True))

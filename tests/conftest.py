@@ -114,7 +114,7 @@ _PG_TABLES = (
     "health_alerts",
     "health_rollups",
     "health_rollup_state",
-    "health_dirty_days",
+    "health_dirty_marks",
     "stores",
     "sellers",
 )

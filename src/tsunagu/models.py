@@ -4,7 +4,7 @@ from tsunagu.core.db import Base
 from tsunagu.events.models import Event, ImportRun
 from tsunagu.health.models import (
     HealthAlert,
-    HealthDirtyDay,
+    HealthDirtyMark,
     HealthRollup,
     HealthRollupState,
     HealthSnapshot,
@@ -20,7 +20,7 @@ __all__ = [
     "DailyOrderRollup",
     "Event",
     "HealthAlert",
-    "HealthDirtyDay",
+    "HealthDirtyMark",
     "HealthRollup",
     "HealthRollupState",
     "HealthSnapshot",

@@ -21,7 +21,7 @@ from tests.factories import event, ingest_events, make_seller, placed
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
 from tsunagu.health import incremental, service
-from tsunagu.health.models import HealthDirtyDay, HealthRollup
+from tsunagu.health.models import HealthDirtyMark, HealthRollup
 from tsunagu.health.service import StoreHealth
 
 BASE = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
@@ -264,12 +264,12 @@ def test_events_mark_days_dirty_and_a_refresh_consumes_the_marks(db: Db) -> None
     now = BASE + timedelta(days=30)
     ingest_all(db, [placed(seller, "o1", when=ts(24), event_id="p1")], now)
     with db.session() as session:
-        marks = session.query(HealthDirtyDay).filter_by(seller_id=seller).all()
-        assert {m.utc_day for m in marks} == {"2026-03-02"}
+        marks = session.query(HealthDirtyMark).filter_by(seller_id=seller).all()
+        assert {m.at_minute for m in marks} == {"2026-03-02T00:00"}
     with unit_of_work(db.factory) as session:
         incremental.refresh_store(session, seller_id=seller, marketplace=mp, now=now)
     with db.session() as session:
-        assert session.query(HealthDirtyDay).filter_by(seller_id=seller).count() == 0
+        assert session.query(HealthDirtyMark).filter_by(seller_id=seller).count() == 0
         days = [r.day for r in session.query(HealthRollup).filter_by(seller_id=seller)]
         assert days == ["2026-03-02"]
     ingest_all(

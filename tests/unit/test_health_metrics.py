@@ -679,3 +679,20 @@ def test_a_ship_confirmation_exactly_at_midnight_after_d_belongs_to_the_next_day
     result = late_shipment_rate(D, TOKYO, [due_yesterday])
     assert result.components["unshippedPastDue"] == 1
     assert result.components["shippedLate"] == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10_000),
+    st.integers(min_value=1, max_value=10_000),
+    st.sampled_from([0.01, 0.025, 0.04, 0.05, 0.1, 0.25, 0.9, 0.95, 0.97, 0.0075, 1 / 3]),
+    st.sampled_from(["<", ">=", ">"]),
+)
+def test_integer_target_comparison_agrees_with_exact_fractions(n, d, target, comparison):
+    from fractions import Fraction
+
+    from tsunagu.health.metrics import meets
+
+    a, b = Fraction(n, d), Fraction(str(target))
+    expected = {"<": a < b, ">=": a >= b, ">": a > b}[comparison]
+    assert meets(n, d, target, comparison) == expected

@@ -40,10 +40,17 @@ def _recompute(
 
 
 def current_tallies(
-    session: Session, seller_id: str, marketplace: Marketplace, now: datetime, *, persist: bool
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    now: datetime,
+    *,
+    persist: bool,
+    result: bool = True,
 ) -> dict[date, Tallies] | None:
     """The tallies of every day today's windows need, as of ``now``. Without ``persist``,
-    ``None`` when the store has never been built (the caller takes the full path)."""
+    ``None`` when the store has never been built (the caller takes the full path). Without
+    ``result`` (a refresh nobody reads) the stored tallies are not even decoded."""
     code, zone = marketplace.code, marketplace.tz
     today = local_date(now, zone)
     need = first_day_needed(today, marketplace.health.metrics)
@@ -51,7 +58,7 @@ def current_tallies(
     if built is None or date.fromisoformat(built.built_from) > need:
         if not persist:
             return None
-        marks = rollup_repo.dirty_marks(session, seller_id, code)  # before reading any record
+        marks = rollup_repo.dirty_marks(session, seller_id, code, zone)  # before reading any record
         fresh = _recompute(session, seller_id, marketplace, now, None)
         rollup_repo.drop_all(session, seller_id, code)
         rollup_repo.write_days(
@@ -61,9 +68,9 @@ def current_tallies(
         rollup_repo.clear_marks(session, marks.ids)
         return {d: t for d, (t, _) in fresh.items() if need <= d <= today}
 
-    marks = rollup_repo.dirty_marks(session, seller_id, code)
+    marks = rollup_repo.dirty_marks(session, seller_id, code, zone)
     start = date.fromisoformat(built.built_from)
-    stored = rollup_repo.read_days(session, seller_id, code, start)
+    stored = rollup_repo.read_days(session, seller_id, code, start, tallies=result)
     redo = {d for d in marks.days if d >= start}
     redo |= {d for d, row in stored.items() if not row.holds_at(now)}
     if not persist:
@@ -122,7 +129,7 @@ def refresh_dirty(session: Session, registry: Registry, now: datetime) -> list[t
         marketplace = registry.get(code)
         if marketplace is None:
             continue
-        current_tallies(session, seller_id, marketplace, now, persist=True)
+        current_tallies(session, seller_id, marketplace, now, persist=True, result=False)
         done.append((seller_id, code))
     return done
 
@@ -140,7 +147,7 @@ def refresh_all(
         if marketplace is None:
             continue
         with unit_of_work(factory) as session:
-            current_tallies(session, seller_id, marketplace, now, persist=True)
+            current_tallies(session, seller_id, marketplace, now, persist=True, result=False)
         done.append((seller_id, code))
     return done
 

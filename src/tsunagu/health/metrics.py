@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
+from functools import cache
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -203,11 +204,23 @@ class MetricResult:
     response_microseconds: int = 0
 
 
-_COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
     "<": lambda a, b: a < b,
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
 }
+
+
+@cache
+def _ratio(target: float) -> tuple[int, int]:
+    """The target as the exact decimal fraction it is written as (0.95 = 19/20)."""
+    return Fraction(str(target)).as_integer_ratio()
+
+
+def meets(numerator: int, denominator: int, target: float, comparison: Comparison) -> bool:
+    """``numerator / denominator`` compared with ``target`` exactly, in integers."""
+    p, q = _ratio(target)
+    return _COMPARE[comparison](numerator * q, p * denominator)
 
 
 def _result(
@@ -259,8 +272,7 @@ def counted(
     status: Status = "NONE"
     if denominator:
         rate = numerator / denominator
-        met = _COMPARE[comparison](Fraction(numerator, denominator), Fraction(str(target)))
-        status = "GOOD" if met else "BAD"
+        status = "GOOD" if meets(numerator, denominator, target, comparison) else "BAD"
     return MetricResult(
         name=name,
         numerator=numerator,

@@ -89,15 +89,17 @@ class HealthRollupState(Base):
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class HealthDirtyDay(Base):
-    """A UTC day whose records changed since the rollups were computed (written in the same
-    transaction as the events). Rows are only ever inserted and deleted by id, so a mark written
-    while a refresh runs is never lost."""
+class HealthDirtyMark(Base):
+    """A selecting instant (to the minute, UTC) of a record that changed since the rollups were
+    computed, written in the same transaction as the events; its local day in the store's zone
+    is computed again. Rows are only ever inserted and deleted by id, so a mark written while a
+    refresh runs is never lost."""
 
-    __tablename__ = "health_dirty_days"
-    __table_args__ = (Index("ix_health_dirty_days_store", "seller_id", "marketplace"),)
+    __tablename__ = "health_dirty_marks"
+    __table_args__ = (Index("ix_health_dirty_marks_store", "seller_id", "marketplace"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     seller_id: Mapped[str] = mapped_column(String(40))
     marketplace: Mapped[str] = mapped_column(String(8))
-    utc_day: Mapped[str] = mapped_column(String(10))
+    #: ``YYYY-MM-DDTHH:MM`` in UTC: every zone's offset is whole minutes, so the local day is exact
+    at_minute: Mapped[str] = mapped_column(String(16))

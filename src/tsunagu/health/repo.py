@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, type_coerce
+from sqlalchemy import TextClause, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
@@ -159,7 +159,7 @@ _MAYBE_BOOLEANS = frozenset(
 )
 
 
-def order_rows(session: Session, *where: ColumnElement[bool]) -> list[OrderRow]:
+def order_rows(session: Session, *where: ColumnElement[bool] | TextClause) -> list[OrderRow]:
     """Orders matching ``where``, read as plain values: the columns are fetched without
     SQLAlchemy's per-value type processing (the costly part of reading many orders) and the
     instants parsed once here, on SQLite from their stored text."""

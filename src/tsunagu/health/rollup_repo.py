@@ -1,7 +1,7 @@
 """Storage of the daily health tallies: rows per store and day, dirty marks, targeted reads.
 
-Never commits. Days are local ISO dates; dirty marks are UTC dates (the event writer does not
-know the store's time zone), so a mark for UTC day ``u`` makes local days ``u−1 … u+1`` dirty.
+Never commits. Days are local ISO dates. Dirty marks are UTC instants to the minute (the event
+writer does not know the store's time zone); the refresh turns each into its local day.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import TextClause, and_, delete, null, select, text
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tsunagu.core.db import bulk_insert
+from tsunagu.core.db import bulk_insert, raw_instant
 from tsunagu.health.metrics import ReturnFacts, start_of_day
-from tsunagu.health.models import HealthDirtyDay, HealthRollup, HealthRollupState
+from tsunagu.health.models import HealthDirtyMark, HealthRollup, HealthRollupState
 from tsunagu.health.repo import StoreFacts, message_facts, order_facts, order_rows, surveys_of
 from tsunagu.health.rollups import Tallies
 from tsunagu.orders.models import Message, Order, OrderCase
@@ -42,45 +42,45 @@ def order_instants(state: OrderState) -> Iterator[datetime | None]:
 def mark_dirty(
     session: Session, seller_id: str, marketplace: str, instants: Iterable[datetime | None]
 ) -> None:
-    days = sorted({i.astimezone(UTC).date().isoformat() for i in instants if i is not None})
-    if days:
+    minutes = sorted(
+        {i.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") for i in instants if i is not None}
+    )
+    if minutes:
         bulk_insert(
             session,
-            "health_dirty_days",
-            ("seller_id", "marketplace", "utc_day"),
-            [(seller_id, marketplace, d) for d in days],
+            "health_dirty_marks",
+            ("seller_id", "marketplace", "at_minute"),
+            [(seller_id, marketplace, m) for m in minutes],
         )
 
 
 @dataclass(frozen=True)
 class DirtyMarks:
     ids: tuple[int, ...]
-    days: frozenset[date]  # local days, each UTC day widened by one on both sides
+    days: frozenset[date]  # local days of the store
 
 
-def dirty_marks(session: Session, seller_id: str, marketplace: str) -> DirtyMarks:
+def dirty_marks(session: Session, seller_id: str, marketplace: str, zone: ZoneInfo) -> DirtyMarks:
     rows = session.execute(
-        select(HealthDirtyDay.id, HealthDirtyDay.utc_day).where(
-            HealthDirtyDay.seller_id == seller_id, HealthDirtyDay.marketplace == marketplace
+        select(HealthDirtyMark.id, HealthDirtyMark.at_minute).where(
+            HealthDirtyMark.seller_id == seller_id, HealthDirtyMark.marketplace == marketplace
         )
     ).all()
-    days: set[date] = set()
-    for _, utc_day in rows:
-        u = date.fromisoformat(utc_day)
-        days |= {u - DAY, u, u + DAY}
+    minutes = {m for _, m in rows}
+    days = {datetime.fromisoformat(m).replace(tzinfo=UTC).astimezone(zone).date() for m in minutes}
     return DirtyMarks(tuple(r[0] for r in rows), frozenset(days))
 
 
 def clear_marks(session: Session, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), 500):
         session.execute(
-            delete(HealthDirtyDay).where(HealthDirtyDay.id.in_(ids[start : start + 500]))
+            delete(HealthDirtyMark).where(HealthDirtyMark.id.in_(ids[start : start + 500]))
         )
 
 
 def dirty_stores(session: Session) -> list[tuple[str, str]]:
     rows = session.execute(
-        select(HealthDirtyDay.seller_id, HealthDirtyDay.marketplace).distinct()
+        select(HealthDirtyMark.seller_id, HealthDirtyMark.marketplace).distinct()
     ).all()
     return sorted((r[0], r[1]) for r in rows)
 
@@ -103,15 +103,12 @@ def state(session: Session, seller_id: str, marketplace: str) -> HealthRollupSta
 
 
 def read_days(
-    session: Session, seller_id: str, marketplace: str, first: date
+    session: Session, seller_id: str, marketplace: str, first: date, *, tallies: bool = True
 ) -> dict[date, StoredDay]:
+    """The stored days from ``first`` on; without ``tallies`` only their validity is read."""
+    blob = HealthRollup.tallies if tallies else null()
     rows = session.execute(
-        select(
-            HealthRollup.day,
-            HealthRollup.tallies,
-            HealthRollup.computed_at,
-            HealthRollup.valid_until,
-        ).where(
+        select(HealthRollup.day, blob, HealthRollup.computed_at, HealthRollup.valid_until).where(
             HealthRollup.seller_id == seller_id,
             HealthRollup.marketplace == marketplace,
             HealthRollup.day >= first.isoformat(),
@@ -119,9 +116,9 @@ def read_days(
     ).all()
     return {
         date.fromisoformat(day): StoredDay(
-            {k: tuple(v) for k, v in orjson.loads(blob).items()}, computed, until
+            {k: tuple(v) for k, v in orjson.loads(data).items()} if data else {}, computed, until
         )
-        for day, blob, computed, until in rows
+        for day, data, computed, until in rows
     }
 
 
@@ -133,29 +130,36 @@ def write_days(
     now: datetime,
 ) -> None:
     """Replace the rows of ``days``; a day with no tallies and nothing awaited has no row."""
-    keys = [d.isoformat() for d in days]
-    for start in range(0, len(keys), 500):
+    empty = [d.isoformat() for d, (tallies, until) in days.items() if not tallies and until is None]
+    for start in range(0, len(empty), 500):
         session.execute(
             delete(HealthRollup).where(
                 HealthRollup.seller_id == seller_id,
                 HealthRollup.marketplace == marketplace,
-                HealthRollup.day.in_(keys[start : start + 500]),
+                HealthRollup.day.in_(empty[start : start + 500]),
             )
         )
-    rows = [
-        HealthRollup(
-            seller_id=seller_id,
-            marketplace=marketplace,
-            day=d.isoformat(),
-            tallies=orjson.dumps(tallies),
-            computed_at=now,
-            valid_until=until,
-        )
-        for d, (tallies, until) in sorted(days.items())
-        if tallies or until is not None
-    ]
-    session.add_all(rows)
-    session.flush()
+    dialect = session.get_bind().dialect.name
+    computed = raw_instant(now, dialect)
+    bulk_insert(
+        session,
+        "health_rollups",
+        ("seller_id", "marketplace", "day", "tallies", "computed_at", "valid_until"),
+        [
+            (
+                seller_id,
+                marketplace,
+                d.isoformat(),
+                orjson.dumps(tallies),
+                computed,
+                raw_instant(until, dialect),
+            )
+            for d, (tallies, until) in sorted(days.items())
+            if tallies or until is not None
+        ],
+        conflict=("seller_id", "marketplace", "day"),
+        update=("tallies", "computed_at", "valid_until"),
+    )
 
 
 def drop_before(session: Session, seller_id: str, marketplace: str, first: date) -> None:
@@ -207,10 +211,15 @@ def _ranges(days: Collection[date], zone: ZoneInfo) -> list[tuple[datetime, date
 
 
 def _within(
-    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
-    ranges: Sequence[tuple[datetime, datetime]],
-) -> ColumnElement[bool]:
-    return or_(*(and_(column >= lo, column < hi) for lo, hi in ranges))
+    columns: Sequence[str], ranges: Sequence[tuple[datetime, datetime]], dialect: str
+) -> TextClause:
+    """``column`` in one of the ranges, for each column (OR): written as SQL text, because
+    building dozens of comparisons as expressions costs more than the query itself."""
+    values: dict[str, object] = {}
+    for n, (lo, hi) in enumerate(ranges):
+        values[f"lo{n}"], values[f"hi{n}"] = raw_instant(lo, dialect), raw_instant(hi, dialect)
+    terms = [f"({c} >= :lo{n} AND {c} < :hi{n})" for c in columns for n in range(len(ranges))]
+    return text("(" + " OR ".join(terms) + ")").bindparams(**values)
 
 
 def load_days(
@@ -225,31 +234,26 @@ def load_days(
     """The records that any metric selects by one of ``days`` (all days when ``None``), among
     orders placed at or after ``floor`` — the same orders the full path reads. Violations are
     not read here."""
-    order_filter: list[ColumnElement[bool]] = [
+    order_filter: list[ColumnElement[bool] | TextClause] = [
         Order.seller_id == seller_id,
         Order.marketplace == marketplace,
         Order.purchased_at >= floor,
     ]
-    message_filter: list[ColumnElement[bool]] = [
+    message_filter: list[ColumnElement[bool] | TextClause] = [
         Message.seller_id == seller_id,
         Message.marketplace == marketplace,
         Message.received_at.is_not(None),
     ]
-    return_filter: list[ColumnElement[bool]] = [OrderCase.opened_at.is_not(None)]
+    return_filter: list[ColumnElement[bool] | TextClause] = [OrderCase.opened_at.is_not(None)]
     if days is not None:
         if not days:
             return StoreFacts((), (), (), (), ())
         ranges = _ranges(days, zone)
-        order_filter.append(
-            or_(
-                _within(Order.purchased_at, ranges),
-                _within(Order.latest_delivery_date, ranges),
-                _within(Order.shipped_at, ranges),
-                _within(Order.cs_answered_at, ranges),
-            )
-        )
-        message_filter.append(_within(Message.received_at, ranges))
-        return_filter.append(_within(OrderCase.opened_at, ranges))
+        dialect = session.get_bind().dialect.name
+        selecting = ("purchased_at", "latest_delivery_date", "shipped_at", "cs_answered_at")
+        order_filter.append(_within([f"orders.{c}" for c in selecting], ranges, dialect))
+        message_filter.append(_within(["messages.received_at"], ranges, dialect))
+        return_filter.append(_within(["order_cases.opened_at"], ranges, dialect))
     rows = order_rows(session, *order_filter)
     orders = order_facts(session, seller_id, marketplace, rows)
     messages = message_facts(session.execute(select(Message).where(*message_filter)).scalars())

@@ -18,16 +18,16 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "health_dirty_days",
+        "health_dirty_marks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("seller_id", sa.String(length=40), nullable=False),
         sa.Column("marketplace", sa.String(length=8), nullable=False),
-        sa.Column("utc_day", sa.String(length=10), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_health_dirty_days")),
+        sa.Column("at_minute", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_health_dirty_marks")),
     )
-    with op.batch_alter_table("health_dirty_days", schema=None) as batch_op:
+    with op.batch_alter_table("health_dirty_marks", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_health_dirty_days_store", ["seller_id", "marketplace"], unique=False
+            "ix_health_dirty_marks_store", ["seller_id", "marketplace"], unique=False
         )
 
     op.create_table(
@@ -108,7 +108,7 @@ def downgrade() -> None:
     op.drop_table("health_alerts")
     op.drop_table("health_rollups")
     op.drop_table("health_rollup_state")
-    with op.batch_alter_table("health_dirty_days", schema=None) as batch_op:
-        batch_op.drop_index("ix_health_dirty_days_store")
+    with op.batch_alter_table("health_dirty_marks", schema=None) as batch_op:
+        batch_op.drop_index("ix_health_dirty_marks_store")
 
-    op.drop_table("health_dirty_days")
+    op.drop_table("health_dirty_marks")
