@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo serve test test-fast lint format bench clean
+.PHONY: help venv demo serve test test-fast lint format bench clean browser
 
 help:
 	@echo "make demo | serve | test | lint | bench | clean"
@@ -31,7 +31,17 @@ demo: venv
 serve: venv
 	$(BIN)/tsunagu serve $(ARGS)
 
-test: venv
+# Debian's Chromium and Japanese fonts for the browser tests; installed only when missing.
+browser:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; else \
+	  echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-noto-cjk fontconfig >/dev/null && echo "browser installed"; \
+	fi
+
+test: venv browser
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: venv

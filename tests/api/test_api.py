@@ -232,3 +232,23 @@ def test_reads_do_not_wait_for_a_writer(sqlite_db: Db):
         finally:
             writer.rollback()
             writer.close()
+
+
+def test_an_exhausted_connection_pool_is_503_busy_not_500():
+    """Overload (no database connection within the pool timeout) is reported as such."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from tsunagu.api import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/slow")
+    def slow() -> None:
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+    r = TestClient(app, raise_server_exceptions=False).get("/slow")
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "busy")
+    assert r.headers["retry-after"] == "1"

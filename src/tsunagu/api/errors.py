@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -71,6 +72,16 @@ def install(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         headers = dict(exc.headers) if exc.headers else None
         return envelope(exc.status_code, code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(SQLAlchemyTimeout)
+    async def _busy(request: Request, exc: SQLAlchemyTimeout) -> JSONResponse:
+        # every database connection stayed busy past the pool's timeout: overload, not a bug
+        return envelope(
+            503,
+            "busy",
+            "The server is busy; try again shortly.",
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
