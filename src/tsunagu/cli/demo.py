@@ -112,6 +112,7 @@ def run_cmd(
     """Load the demo into the database (once), print a summary, and serve the dashboard."""
     from tsunagu.demo.generate import generate
     from tsunagu.demo.load import already_loaded, load, summary
+    from tsunagu.health import incremental
 
     c = ctx()
     dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
@@ -134,6 +135,7 @@ def run_cmd(
                 chunk_size=c.settings.import_chunk_size,
                 progress=progress,
             )
+        incremental.refresh_all(c.factory, c.registry, utcnow())
         err.print(
             _(
                 "Loaded {stored} events ({duplicates} already there, {rejected} rejected).",
