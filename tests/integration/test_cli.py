@@ -268,6 +268,7 @@ def test_demo_run_without_serving_loads_once_and_summarises(tmp_path: Path):
     ]
     trademark = next(r for r in rows if r["profile"] == "trademark_jp")
     assert trademark["open_violations"] == 1
+    assert (trademark["ahr"], trademark["band"]) == (198, "at_risk")  # the real case
     again = tsunagu(tmp_path, "demo", "run", "--no-serve", "--orders", "300", "--json")
     assert json.loads(again.stdout) == rows
     assert "already" in again.stderr

@@ -13,6 +13,7 @@ from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
+from tsunagu.health import incremental
 
 app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
 
@@ -96,6 +97,9 @@ def load_cmd(
     render(result, as_json=json, dry_run=False)
 
 
+_BANDS = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
+
+
 @app.command("run")
 def run_cmd(
     no_serve: Annotated[
@@ -112,7 +116,6 @@ def run_cmd(
     """Load the demo into the database (once), print a summary, and serve the dashboard."""
     from tsunagu.demo.generate import generate
     from tsunagu.demo.load import already_loaded, load, summary
-    from tsunagu.health import incremental
 
     c = ctx()
     dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
@@ -144,8 +147,17 @@ def run_cmd(
                 rejected=result.report.rejected,
             )
         )
+    now = utcnow()
     with c.read_factory() as session:
         rows = summary(session, dataset)
+        for r in rows:  # today's Account Health Rating of each store, from its rollups
+            h = incremental.store_health_now(
+                session,
+                seller_id=str(r["seller_id"]),
+                marketplace=c.registry.require(str(r["marketplace"])),
+                now=now,
+            )
+            r["ahr"], r["band"] = h.rating.score, h.rating.band
     if json:
         print_json(rows)
     else:
@@ -157,6 +169,7 @@ def run_cmd(
             _("Shipped"),
             _("Cancelled"),
             _("Open violations"),
+            _("AHR"),
             title=_("Demo data"),
         )
         for r in rows:
@@ -168,6 +181,7 @@ def run_cmd(
                 str(r["shipped"]),
                 str(r["cancelled"]),
                 str(r["open_violations"]),
+                f"{r['ahr']} ({_(_BANDS[str(r['band'])])})",
             )
         out.print(table)
         for s in dataset.sellers:
