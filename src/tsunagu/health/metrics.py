@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -148,8 +148,10 @@ class Span:
         return instant is not None and self.first <= local_date(instant, zone) <= self.last
 
 
+@lru_cache(maxsize=8192)
 def start_of_day(day: date, zone: ZoneInfo) -> datetime:
-    """Local midnight at the start of ``day``, as an aware UTC instant."""
+    """Local midnight at the start of ``day``, as an aware UTC instant (memoised: windows and
+    daily tallies ask for the same few hundred days again and again)."""
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
@@ -162,6 +164,7 @@ def local_date(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(zone).date()
 
 
+@lru_cache(maxsize=8192)
 def window_span(day: date, zone: ZoneInfo, window: Window) -> Span:
     """Dates D−offset−duration+1 … D−offset and their UTC bounds."""
     last = day - timedelta(days=window.offset_days)
@@ -238,7 +241,7 @@ def _result(
 ) -> MetricResult:
     """The result with the ids behind its numerator (see :func:`counted`)."""
     ids = tuple(sorted(set(numerator_ids)))
-    result = counted(
+    return counted(
         name,
         len(ids),
         denominator,
@@ -249,8 +252,8 @@ def _result(
         components=components,
         answered=answered,
         response_microseconds=response_microseconds,
+        ids=ids,
     )
-    return replace(result, ids=ids)
 
 
 def counted(
@@ -265,6 +268,7 @@ def counted(
     components: Mapping[str, int] | None = None,
     answered: int = 0,
     response_microseconds: int = 0,
+    ids: tuple[str, ...] = (),
 ) -> MetricResult:
     """Builds a result from counts; the target is compared exactly (as fractions) so 19/20 meets
     95%. The daily rollups (``rollups.py``) build their results here too, so both paths agree."""
@@ -287,6 +291,7 @@ def counted(
         average_response_hours=average_hours(response_microseconds, answered),
         answered=answered,
         response_microseconds=response_microseconds,
+        ids=ids,
     )
 
 
