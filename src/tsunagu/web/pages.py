@@ -1,47 +1,49 @@
-"""Web pages. For now one home page; the dashboard arrives with its own issue."""
+"""The web dashboard's router: the home page, the vendored static files and every area's pages.
+
+Pages are thin: they read through ``app.state.read_factory`` (uploads write through
+``app.state.factory``), call the same services as the API and the CLI, and render a template.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import FileResponse, HTMLResponse
 
-from tsunagu import __version__
-from tsunagu.core.i18n import normalise, translate
+from tsunagu.core.errors import NotFound
+from tsunagu.core.i18n import N_
 from tsunagu.sellers.service import list_sellers
+from tsunagu.web import health_pages, imports_pages, order_pages, seller_pages
+from tsunagu.web.render import PageRoute, page_language, render
 
-router = APIRouter(include_in_schema=False)
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+__all__ = ["page_language", "router"]
 
+STATIC = Path(__file__).parent / "static"
+_STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
 
-def page_language(request: Request) -> str:
-    chosen = request.query_params.get("lang") or request.cookies.get("lang")
-    if chosen:
-        return normalise(chosen)
-    return normalise(request.headers.get("accept-language", "en").split(",")[0])
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    lang = page_language(request)
     with request.app.state.read_factory() as session:
         sellers = [
             {"id": s.id, "name": s.name, "stores": [st.marketplace for st in s.stores]}
             for s in list_sellers(session, limit=100)
         ]
+    return render(request, "home.html", sellers=sellers)
 
-    def t(msgid: str, **params: object) -> str:
-        return translate(msgid, lang, **params)
 
-    html = _env.get_template("home.html").render(
-        t=t, lang=lang, sellers=sellers, version=__version__
-    )
-    response = HTMLResponse(html)
-    if request.query_params.get("lang"):
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
-    return response
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    """The vendored assets (no CDN: the dashboard works offline)."""
+    path = STATIC / name
+    media = _STATIC_TYPES.get(path.suffix)
+    if media is None or "/" in name or not path.is_file():
+        raise NotFound(N_("No such file"), code="not_found")
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
+
+
+for area in (seller_pages, health_pages, order_pages, imports_pages):
+    router.include_router(area.router)

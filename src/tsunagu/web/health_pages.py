@@ -1,0 +1,322 @@
+"""A store's health page: the AHR waterfall, the metrics with their drill-down, the history and
+forecast chart, and the what-if form (an htmx fragment, or the full page without JavaScript)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.api.deps import SellerIdDep
+from tsunagu.core.clock import utcnow
+from tsunagu.core.errors import InvalidInput, NotFound
+from tsunagu.core.i18n import N_, translate
+from tsunagu.events.repo import batched
+from tsunagu.health import repo as health_repo
+from tsunagu.health import service
+from tsunagu.health.forecast import forecast
+from tsunagu.health.rules import Rating, Term
+from tsunagu.marketplaces.registry import Marketplace, Registry
+from tsunagu.orders.models import Message, OrderCase
+from tsunagu.sellers.service import get_seller
+from tsunagu.web import charts, labels
+from tsunagu.web.render import PageRoute, page_language, render
+from tsunagu.web.seller_pages import metric_row, store_summary
+
+router = APIRouter(route_class=PageRoute)
+
+HISTORY_DAYS = 180
+FORECAST_DAYS = 90
+MAX_ADD_ORDERS = 1_000_000
+Resolve = Annotated[list[str] | None, Query(max_length=100)]
+AddOrders = Annotated[str | None, Query(max_length=12)]
+
+
+def term_label(term: Term, lang: str) -> str:
+    template = labels.TERMS.get(term.kind)
+    if template is None:
+        return term.label
+    return translate(
+        template,
+        lang,
+        orders=term.orders if term.orders is not None else 0,
+        severity=translate(labels.SEVERITY.get(term.severity or "", term.severity or ""), lang),
+        policy=term.policy or "",
+        metric=translate(labels.METRICS.get(term.metric or "", term.metric or ""), lang),
+    )
+
+
+def waterfall(rating: Rating, lang: str) -> tuple[Markup, list[dict[str, Any]]]:
+    steps = [charts.Step(term_label(t, lang), t.points) for t in rating.terms]
+    svg = charts.waterfall(
+        steps,
+        rating.score,
+        title=translate(N_("How the Account Health Rating adds up"), lang),
+        total_label=translate(N_("Score"), lang),
+        testid="ahr-waterfall",
+    )
+    return svg, [{"label": s.label, "points": s.points} for s in steps]
+
+
+@dataclasses.dataclass
+class WhatIf:
+    """The what-if form's state and, when it was submitted, its answer."""
+
+    resolve: list[str]
+    add_orders: str
+    submitted: bool
+    now: int | None = None
+    after: int | None = None
+    after_band: str | None = None
+    error: str | None = None
+    series: list[tuple[date, int]] = dataclasses.field(default_factory=list)
+
+
+def _what_if(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    now: datetime,
+    resolve: list[str],
+    add_orders: str | None,
+    lang: str,
+) -> WhatIf:
+    state = WhatIf(resolve, add_orders or "", bool(resolve) or bool(add_orders))
+    if not state.submitted:
+        return state
+    try:
+        count = int(add_orders) if add_orders else 0
+    except ValueError:
+        state.error = translate(N_("Enter a whole number of orders."), lang)
+        return state
+    if count > MAX_ADD_ORDERS:
+        state.error = translate(N_("Enter a whole number of orders."), lang)
+        return state
+    try:
+        found = service.store_what_if(
+            session,
+            seller_id=seller_id,
+            marketplace=marketplace,
+            day=None,
+            now=now,
+            resolve=resolve,
+            add_orders=count,
+        )
+    except InvalidInput as exc:
+        state.error = exc.message(lang)
+        return state
+    state.now, state.after = found.now.score, found.after.score
+    state.after_band = translate(labels.BANDS.get(found.after.band, found.after.band), lang)
+    state.series = _what_if_series(session, seller_id, marketplace, now, found.day, resolve, count)
+    return state
+
+
+def _what_if_series(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    now: datetime,
+    day: date,
+    resolve: list[str],
+    add_orders: int,
+) -> list[tuple[date, int]]:
+    """The forecast had the violations been resolved and the orders been placed today."""
+    zone, config = marketplace.tz, marketplace.health
+    facts = health_repo.load_store_facts(session, seller_id, marketplace.code, day, zone)
+    dates = service.fulfilled_dates(
+        day, zone, facts.orders, window_days=config.metrics.fulfilled_window_days, as_of=now
+    )
+    wanted = set(resolve)
+    edited = [
+        dataclasses.replace(
+            v, resolved_on=day if v.resolved_on is None else min(v.resolved_on, day)
+        )
+        if v.violation_id in wanted
+        else v
+        for v in facts.violations
+    ]
+    series = forecast(
+        start=day - timedelta(days=1),
+        days=FORECAST_DAYS + 1,
+        fulfilled_dates=[*dates, *([day] * add_orders)],
+        violations=edited,
+        config=config.ahr,
+    )
+    return [(d, r.score) for d, r in series]
+
+
+def _history(
+    session: Session, seller_id: str, marketplace: Marketplace, now: datetime, today: date
+) -> tuple[list[tuple[date, int, str, dict[str, float | None]]], list[tuple[date, int]]]:
+    days = service.store_history(
+        session,
+        seller_id=seller_id,
+        marketplace=marketplace,
+        start=today - timedelta(days=HISTORY_DAYS - 1),
+        end=today,
+        now=now,
+    )
+    history = [
+        (
+            h.day,
+            h.rating.score,
+            h.rating.band,
+            {k: h.metrics[k].rate for k in KEY_METRICS if k in h.metrics},
+        )
+        for h in days
+    ]
+    ahead = service.store_forecast(
+        session,
+        seller_id=seller_id,
+        marketplace=marketplace,
+        day=today,
+        now=now,
+        days=FORECAST_DAYS,
+    )
+    return history, [(d, r.score) for d, r in ahead.days]
+
+
+KEY_METRICS = ("order_defect_rate_mfn", "late_shipment_rate_30", "valid_tracking_rate")
+
+
+def history_chart(
+    history: list[tuple[date, int, str, dict[str, float | None]]],
+    ahead: list[tuple[date, int]],
+    what_if: list[tuple[date, int]],
+    lang: str,
+) -> Markup:
+    return charts.line_chart(
+        [charts.Point(d, s) for d, s, _, _ in history],
+        [charts.Point(d, s) for d, s in ahead],
+        alternative=[charts.Point(d, s) for d, s in what_if],
+        title=translate(N_("Account Health Rating, last 180 days and forecast"), lang),
+        guides=[(100, "100"), (200, "200")],
+        testid="history-chart",
+    )
+
+
+def _store_context(
+    request: Request,
+    seller_id: str,
+    marketplace: str,
+    resolve: list[str],
+    add_orders: str | None,
+    *,
+    full: bool,
+) -> dict[str, Any]:
+    lang = page_language(request)
+    registry: Registry = request.app.state.registry
+    mp = registry.require(marketplace)
+    now = utcnow()
+    with request.app.state.read_factory() as session:
+        name = get_seller(session, seller_id).name
+        h = service.store_health(session, seller_id=seller_id, marketplace=mp, day=None, now=now)
+        what = _what_if(session, seller_id, mp, now, resolve, add_orders, lang)
+        history, ahead = _history(session, seller_id, mp, now, h.day)
+    context: dict[str, Any] = {
+        "seller_name": name,
+        "store": store_summary(h, mp, lang),
+        "what_if": what,
+        "violations": [
+            {
+                "id": v.violation_id,
+                "policy": v.policy,
+                "severity": translate(labels.SEVERITY.get(v.severity, v.severity), lang),
+                "opened_on": v.opened_on,
+            }
+            for v in h.open_violations
+        ],
+        "chart": history_chart(history, ahead, what.series, lang),
+        "history": history,
+        "ahead": ahead,
+        "key_metrics": [(k, translate(labels.METRICS[k], lang)) for k in KEY_METRICS],
+    }
+    if full:
+        svg, terms = waterfall(h.rating, lang)
+        context |= {"waterfall": svg, "terms": terms}
+    return context
+
+
+@router.get("/sellers/{seller_id}/stores/{marketplace}", response_class=HTMLResponse)
+def store_page(
+    request: Request,
+    seller_id: SellerIdDep,
+    marketplace: str,
+    resolve: Resolve = None,
+    add_orders: AddOrders = None,
+) -> HTMLResponse:
+    context = _store_context(request, seller_id, marketplace, resolve or [], add_orders, full=True)
+    return render(request, "store.html", seller_id=seller_id, **context)
+
+
+@router.get("/sellers/{seller_id}/stores/{marketplace}/what-if", response_class=HTMLResponse)
+def what_if_fragment(
+    request: Request,
+    seller_id: SellerIdDep,
+    marketplace: str,
+    resolve: Resolve = None,
+    add_orders: AddOrders = None,
+) -> HTMLResponse:
+    """The what-if answer and, swapped out of band, the chart with the what-if forecast."""
+    context = _store_context(request, seller_id, marketplace, resolve or [], add_orders, full=False)
+    return render(request, "what_if_fragment.html", seller_id=seller_id, **context)
+
+
+def _behind(
+    session: Session, seller_id: str, code: str, kind: str, ids: tuple[str, ...]
+) -> list[tuple[str, str | None]]:
+    """Each id behind a numerator with the order it belongs to (None when not known)."""
+    if kind == "order":
+        return [(i, i) for i in ids]
+    orders: dict[str, str | None] = {}
+    for chunk in batched(list(ids)):
+        if kind == "message":
+            stmt = select(Message.message_id, Message.order_id).where(
+                Message.seller_id == seller_id,
+                Message.marketplace == code,
+                Message.message_id.in_(chunk),
+            )
+        else:
+            stmt = select(OrderCase.case_id, OrderCase.order_id).where(
+                OrderCase.seller_id == seller_id,
+                OrderCase.marketplace == code,
+                OrderCase.kind == "return",
+                OrderCase.case_id.in_(chunk),
+            )
+        orders.update(dict(session.execute(stmt).tuples()))
+    return [(i, orders.get(i)) for i in ids]
+
+
+@router.get("/sellers/{seller_id}/stores/{marketplace}/metrics/{name}", response_class=HTMLResponse)
+def metric_page(
+    request: Request, seller_id: SellerIdDep, marketplace: str, name: str
+) -> HTMLResponse:
+    lang = page_language(request)
+    registry: Registry = request.app.state.registry
+    mp = registry.require(marketplace)
+    with request.app.state.read_factory() as session:
+        seller_name = get_seller(session, seller_id).name
+        h = service.store_health(
+            session, seller_id=seller_id, marketplace=mp, day=None, now=utcnow()
+        )
+        m = h.metrics.get(name)
+        if m is None:
+            raise NotFound(N_("No metric {name}"), code="metric_not_found", name=name)
+        kind = labels.ID_KINDS.get(name, "order")
+        behind = _behind(session, seller_id, mp.code, kind, m.ids)
+    return render(
+        request,
+        "metric.html",
+        seller_id=seller_id,
+        seller_name=seller_name,
+        store={"code": mp.code, "name": mp.name},
+        metric=metric_row(m, lang),
+        kind=kind,
+        behind=behind,
+    )

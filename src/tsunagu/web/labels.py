@@ -1,0 +1,74 @@
+"""The words the dashboard shows for tsunagu's codes (metric names, bands, statuses …).
+
+Marked with ``N_`` for extraction and translated at render time in the page's language; codes that
+have no label here are shown as they are.
+"""
+
+from __future__ import annotations
+
+from tsunagu.core.i18n import N_
+
+METRICS = {
+    "order_defect_rate_mfn": N_("Order defect rate (seller-fulfilled)"),
+    "order_defect_rate_afn": N_("Order defect rate (fulfilled by Amazon)"),
+    "late_shipment_rate_10": N_("Late shipment rate (10 days)"),
+    "late_shipment_rate_30": N_("Late shipment rate (30 days)"),
+    "pre_fulfillment_cancel_rate": N_("Pre-fulfilment cancel rate"),
+    "valid_tracking_rate": N_("Valid tracking rate"),
+    "on_time_delivery_rate": N_("On-time delivery rate"),
+    "contact_response": N_("Contact response within 24 hours"),
+    "return_dissatisfaction_rate": N_("Return dissatisfaction rate"),
+    "customer_service_dissatisfaction_rate": N_("Customer service dissatisfaction rate"),
+    "invoice_defect_rate": N_("Invoice defect rate"),
+}
+
+#: what the ids behind a metric's numerator are (anything else: order ids)
+ID_KINDS = {"contact_response": "message", "return_dissatisfaction_rate": "return"}
+
+BANDS = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
+
+#: the account status of the V2 report follows the band (health/report.py)
+ACCOUNT_STATUS = {
+    "healthy": N_("Normal"),
+    "at_risk": N_("At risk of deactivation"),
+    "unhealthy": N_("Deactivated"),
+}
+
+STATUS = {"GOOD": N_("meets target"), "BAD": N_("misses target"), "NONE": N_("no data")}
+
+SEVERITY = {
+    "low": N_("low"),
+    "medium": N_("medium"),
+    "high": N_("high"),
+    "critical": N_("critical"),
+}
+
+TERMS = {
+    "base": N_("Starting score"),
+    "sales_credit": N_("Sales credit ({orders} fulfilled orders)"),
+    "violation": N_("Violation ({severity}): {policy}"),
+    "critical": N_("Critical violation: {policy} (rating is 0)"),
+    "metric": N_("Missed target: {metric}"),
+    "floor": N_("Floor: nothing deducted"),
+    "clamp": N_("Kept within 0–1000"),
+}
+
+ALERT_KINDS = {
+    "metric_margin": N_("metric near its target"),
+    "band_drop": N_("dropped a band"),
+    "band_forecast": N_("band drop forecast"),
+}
+
+IMPORT_KINDS = {
+    "amazon-orders": N_("Amazon All Orders report"),
+    "amazon-unshipped": N_("Amazon Unshipped Orders report"),
+    "amazon-feedback": N_("Amazon Seller Feedback report"),
+    "events": N_("Events file (JSON lines)"),
+}
+
+ORDER_STATUSES = {
+    "unshipped": N_("unshipped"),
+    "shipped": N_("shipped"),
+    "delivered": N_("delivered"),
+    "cancelled": N_("cancelled"),
+}
