@@ -98,6 +98,12 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 
 _PG_TABLES = (
+    "audit_log",
+    "recovery_codes",
+    "totp_factors",
+    "auth_sessions",
+    "auth_throttles",
+    "principals",
     "events",
     "orders",
     "order_items",

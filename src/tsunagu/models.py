@@ -9,6 +9,14 @@ from tsunagu.health.models import (
     HealthRollupState,
     HealthSnapshot,
 )
+from tsunagu.identity.models import (
+    AuditEntry,
+    AuthSession,
+    AuthThrottle,
+    Principal,
+    RecoveryCode,
+    TotpFactor,
+)
 from tsunagu.jobs.models import DailyOrderRollup, Job
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem, Violation
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
@@ -17,6 +25,9 @@ from tsunagu.sellers.models import Seller, Store
 metadata = Base.metadata
 
 __all__ = [
+    "AuditEntry",
+    "AuthSession",
+    "AuthThrottle",
     "DailyOrderRollup",
     "Event",
     "HealthAlert",
@@ -33,8 +44,11 @@ __all__ = [
     "OrderItem",
     "PersonalLink",
     "PersonalRecord",
+    "Principal",
+    "RecoveryCode",
     "Seller",
     "Store",
+    "TotpFactor",
     "Violation",
     "metadata",
 ]

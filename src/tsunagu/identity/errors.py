@@ -1,0 +1,166 @@
+"""Identity errors with stable codes.
+
+Sign-in failures share one generic message and code whatever went wrong (unknown e-mail, wrong
+password, disabled principal), so a response never tells whether an account exists (AUTH-07).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tsunagu.core.errors import InvalidInput, TsunaguError
+from tsunagu.core.i18n import N_
+
+
+class InvalidCredentials(TsunaguError):
+    status = 401
+    code = "invalid_credentials"
+
+    def __init__(self, retry_after: int | None = None) -> None:
+        # the back-off rides along (HTTP Retry-After) without changing the code or the message
+        super().__init__(
+            N_("The e-mail address or password is incorrect."),
+            details={} if retry_after is None else {"retry_after": retry_after},
+        )
+        self.retry_after = retry_after
+
+
+class TooManyAttempts(TsunaguError):
+    """Back-off: the caller may try again after ``retry_after`` seconds (HTTP ``Retry-After``)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            N_("Too many attempts. Try again in {seconds} seconds."),
+            details={"retry_after": retry_after},
+            seconds=retry_after,
+        )
+        self.retry_after = retry_after
+
+
+class SignInLocked(TsunaguError):
+    """The hard stop after 100 consecutive failures; only a password reset or an operator clears it."""
+
+    status = 429
+    code = "sign_in_locked"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_("Too many failed attempts. Reset your password or contact an administrator.")
+        )
+
+
+class InvalidCode(TsunaguError):
+    """A wrong, expired or already used one-time code (TOTP or recovery code): one answer for all."""
+
+    status = 401
+    code = "invalid_code"
+
+    def __init__(self, retry_after: int | None = None) -> None:
+        super().__init__(
+            N_("The code is not valid."),
+            details={} if retry_after is None else {"retry_after": retry_after},
+        )
+        self.retry_after = retry_after
+
+
+class SessionInvalid(TsunaguError):
+    status = 401
+    code = "session_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(N_("Your session has ended. Please sign in again."))
+
+
+class SecondFactorRequired(TsunaguError):
+    status = 401
+    code = "second_factor_required"
+
+    def __init__(self) -> None:
+        super().__init__(N_("Enter the code from your authenticator app to finish signing in."))
+
+
+class ReauthRequired(TsunaguError):
+    """Step-up (AUTH-12): the action needs a full re-authentication within the last minutes."""
+
+    status = 401
+    code = "reauth_required"
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            N_("Please confirm it is you: sign in again (within the last {minutes} minutes)."),
+            details={"within_minutes": minutes},
+            minutes=minutes,
+        )
+
+
+class TotpAlreadyEnrolled(TsunaguError):
+    status = 409
+    code = "totp_already_enrolled"
+
+    def __init__(self) -> None:
+        super().__init__(N_("Two-factor authentication is already set up."))
+
+
+class TotpNotEnrolled(TsunaguError):
+    status = 409
+    code = "totp_not_enrolled"
+
+    def __init__(self) -> None:
+        super().__init__(N_("Two-factor authentication is not set up."))
+
+
+class PasswordRejected(InvalidInput):
+    """A new password that breaks the policy (AUTH-01); ``reason`` is the stable code."""
+
+    def __init__(self, reason: str, message: str, **params: object) -> None:
+        super().__init__(message, code=reason, details={"field": "password"})
+        self.params = dict(params)
+
+
+class InvalidEmail(InvalidInput):
+    code = "invalid_email"
+
+    def __init__(self) -> None:
+        super().__init__(N_("This is not a valid e-mail address."), details={"field": "email"})
+
+
+class EmailTaken(TsunaguError):
+    status = 409
+    code = "email_taken"
+
+    def __init__(self) -> None:
+        super().__init__(N_("An account with this e-mail address already exists."))
+
+
+class PrincipalNotFound(TsunaguError):
+    status = 404
+    code = "principal_not_found"
+
+    def __init__(self) -> None:
+        super().__init__(N_("No such account."))
+
+
+class SessionNotFound(TsunaguError):
+    status = 404
+    code = "session_not_found"
+
+    def __init__(self) -> None:
+        super().__init__(N_("No such session."))
+
+
+@dataclass
+class Outcome:
+    """The result of an attempt that must be recorded even when it fails (see ``service``)."""
+
+    failure: TsunaguError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure

@@ -1,0 +1,384 @@
+"""Second factors: TOTP (AUTH-03/04/05) and single-use recovery codes (AUTH-09). Never commits.
+
+A code is single-use because the database says so: TOTP moves ``last_used_step`` forward with a
+guarded UPDATE, a recovery code sets ``used_at`` with one; whichever concurrent transaction
+updates the row first wins, the other finds nothing to update. Failed codes are counted per
+principal (one counter for TOTP and recovery codes) with a delay from the first failure.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyotp
+import segno
+from sqlalchemy.orm import Session
+
+from tsunagu.core.ids import new_id
+from tsunagu.identity import audit, repo
+from tsunagu.identity.audit import NO_CLIENT, Client
+from tsunagu.identity.errors import (
+    InvalidCode,
+    Outcome,
+    SignInLocked,
+    TooManyAttempts,
+    TotpAlreadyEnrolled,
+    TotpNotEnrolled,
+)
+from tsunagu.identity.models import AuthSession, Principal, RecoveryCode, TotpFactor
+from tsunagu.identity.passwords import hasher_for
+from tsunagu.identity.rules import (
+    PRODUCTION,
+    IdentitySettings,
+    TotpPolicy,
+    candidate_steps,
+    normalise_code,
+    require_recent_auth,
+    retry_after_seconds,
+)
+from tsunagu.identity.schemas import TotpEnrolment
+
+_RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
+_RECOVERY_LENGTH = 10  # 50 bits; ASVS 6.5.4 asks for at least 20
+
+
+@dataclass
+class Confirmed(Outcome):
+    """TOTP is on; the recovery codes are shown once."""
+
+    recovery_codes: list[str] = field(default_factory=list)
+
+
+def code_key(principal_id: str) -> str:
+    return f"code:{principal_id}"
+
+
+def totp_code(secret: str, step: int, policy: TotpPolicy) -> str:
+    """The code of one time step (RFC 6238, SHA-1, as every authenticator app expects)."""
+    return pyotp.TOTP(secret, digits=policy.digits, interval=policy.step_seconds).at(
+        step * policy.step_seconds
+    )
+
+
+def _matching_step(secret: str, code: str, now: datetime, policy: TotpPolicy) -> int | None:
+    """The step whose code equals ``code`` among t, t−1, t+1 (every candidate is compared, in
+    constant time, so the answer's timing does not say which step matched)."""
+    found = None
+    for step in candidate_steps(now, policy):
+        if hmac.compare_digest(totp_code(secret, step, policy), code) and found is None:
+            found = step
+    return found
+
+
+# -- enrolment --------------------------------------------------------------------------------
+
+
+def begin_totp(
+    session: Session,
+    *,
+    auth: AuthSession,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+) -> TotpEnrolment:
+    """A new seed for the caller (replacing an unconfirmed one), shown once. Step-up first."""
+    require_recent_auth(auth, now, settings.recent_auth)
+    factor = repo.totp_factor(session, auth.principal_id)
+    if factor is not None and factor.confirmed_at is not None:
+        raise TotpAlreadyEnrolled()
+    principal = session.get(Principal, auth.principal_id)
+    assert principal is not None
+    secret = pyotp.random_base32(32)  # 160 bits from `secrets` (RFC 4226 R6)
+    if factor is None:
+        session.add(
+            TotpFactor(
+                id=new_id("tfa"),
+                principal_id=principal.id,
+                secret=secret,
+                created_at=now,
+            )
+        )
+    else:
+        factor.secret, factor.created_at, factor.last_used_step = secret, now, None
+    session.flush()
+    policy = settings.totp
+    uri = pyotp.TOTP(secret, digits=policy.digits, interval=policy.step_seconds).provisioning_uri(
+        name=principal.email, issuer_name=policy.issuer
+    )
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title=policy.issuer)
+    return TotpEnrolment(secret=secret, uri=uri, svg=svg)
+
+
+def confirm_totp(
+    session: Session,
+    *,
+    auth: AuthSession,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> Confirmed:
+    """The first code from the app proves the seed arrived; then TOTP is on and 10 recovery
+    codes are issued."""
+    require_recent_auth(auth, now, settings.recent_auth)
+    factor = repo.totp_factor(session, auth.principal_id)
+    if factor is None:
+        raise TotpNotEnrolled()
+    if factor.confirmed_at is not None:
+        raise TotpAlreadyEnrolled()
+    result = verify_totp(
+        session,
+        principal_id=auth.principal_id,
+        code=code,
+        now=now,
+        settings=settings,
+        client=client,
+        unconfirmed=True,
+    )
+    if not result.ok:
+        return Confirmed(result.failure)
+    factor.confirmed_at = now
+    codes = _issue_recovery_codes(
+        session, principal_id=auth.principal_id, now=now, settings=settings
+    )
+    audit.append(
+        session,
+        action="authn_mfa_enabled",
+        outcome="success",
+        now=now,
+        actor=auth.principal_id,
+        target=factor.id,
+        client=client,
+    )
+    return Confirmed(recovery_codes=codes)
+
+
+def disable_totp(
+    session: Session,
+    *,
+    auth: AuthSession,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> None:
+    require_recent_auth(auth, now, settings.recent_auth)
+    factor = repo.totp_factor(session, auth.principal_id)
+    if factor is None:
+        raise TotpNotEnrolled()
+    session.delete(factor)
+    repo.delete_recovery_codes(session, auth.principal_id)
+    audit.append(
+        session,
+        action="authn_mfa_disabled",
+        outcome="success",
+        now=now,
+        actor=auth.principal_id,
+        client=client,
+    )
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+def _reserve(
+    session: Session,
+    principal_id: str,
+    now: datetime,
+    settings: IdentitySettings,
+    client: Client,
+) -> Outcome | None:
+    reservation = repo.throttle_reserve(
+        session, key=code_key(principal_id), policy=settings.code_throttle, now=now
+    )
+    if reservation.allowed:
+        return None
+    audit.append(
+        session,
+        action="excess_rate_limit_exceeded",
+        outcome="denied",
+        now=now,
+        actor=principal_id,
+        client=client,
+        details={"scope": "second_factor"},
+    )
+    if reservation.hard_stopped:
+        return Outcome(SignInLocked())
+    assert reservation.next_allowed_at is not None
+    return Outcome(TooManyAttempts(retry_after_seconds(reservation.next_allowed_at, now)))
+
+
+def _failed(
+    session: Session, principal_id: str, now: datetime, action: str, client: Client
+) -> Outcome:
+    audit.append(
+        session,
+        action=action,
+        outcome="failure",
+        now=now,
+        actor=principal_id,
+        target=principal_id,
+        client=client,
+    )
+    row = repo.throttle_row(session, code_key(principal_id))
+    retry = None
+    if row is not None and row.next_allowed_at is not None and row.next_allowed_at > now:
+        retry = retry_after_seconds(row.next_allowed_at, now)
+    return Outcome(InvalidCode(retry))
+
+
+def verify_totp(
+    session: Session,
+    *,
+    principal_id: str,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    unconfirmed: bool = False,
+) -> Outcome:
+    """Accept ``code`` once: step t−1, t or t+1 of the server clock, never a step at or before
+    the last one accepted (AUTH-03, AUTH-04), and only while the failure delay allows (AUTH-05).
+    A replay is logged as ``authn_token_reuse``."""
+    throttled = _reserve(session, principal_id, now, settings, client)
+    if throttled is not None:
+        return throttled
+    factor = repo.totp_factor(session, principal_id)
+    if factor is None or (factor.confirmed_at is None) != unconfirmed:
+        return _failed(session, principal_id, now, "authn_mfa_fail", client)
+    step = _matching_step(factor.secret, normalise_code(code), now, settings.totp)
+    if step is None:
+        return _failed(session, principal_id, now, "authn_mfa_fail", client)
+    if not repo.claim_totp_step(session, factor_id=factor.id, step=step):
+        return _failed(session, principal_id, now, "authn_token_reuse", client)
+    repo.throttle_success(session, key=code_key(principal_id), forget=True)
+    audit.append(
+        session,
+        action="authn_mfa_success",
+        outcome="success",
+        now=now,
+        actor=principal_id,
+        target=factor.id,
+        client=client,
+    )
+    return Outcome()
+
+
+def use_recovery_code(
+    session: Session,
+    *,
+    principal_id: str,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> Outcome:
+    """Each recovery code works once (AUTH-09); the claim is a guarded UPDATE of ``used_at``."""
+    throttled = _reserve(session, principal_id, now, settings, client)
+    if throttled is not None:
+        return throttled
+    typed = normalise_code(code)
+    hasher = hasher_for(settings.hash)
+    for row in repo.unused_recovery_codes(session, principal_id):
+        if hasher.verify(row.code_hash, typed):
+            if not repo.claim_recovery_code(session, code_id=row.id, now=now):
+                break
+            repo.throttle_success(session, key=code_key(principal_id), forget=True)
+            remaining = len(repo.unused_recovery_codes(session, principal_id))
+            audit.append(
+                session,
+                action="authn_recovery_code_used",
+                outcome="success",
+                now=now,
+                actor=principal_id,
+                target=principal_id,
+                client=client,
+                details={"remaining": remaining},
+            )
+            return Outcome()
+    return _failed(session, principal_id, now, "authn_recovery_code_fail", client)
+
+
+def verify_second_factor(
+    session: Session,
+    *,
+    principal_id: str,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> Outcome:
+    """A TOTP code (digits only, of the configured length) or else a recovery code."""
+    typed = normalise_code(code)
+    if typed.isdigit() and len(typed) == settings.totp.digits:
+        return verify_totp(
+            session,
+            principal_id=principal_id,
+            code=typed,
+            now=now,
+            settings=settings,
+            client=client,
+        )
+    return use_recovery_code(
+        session, principal_id=principal_id, code=typed, now=now, settings=settings, client=client
+    )
+
+
+# -- recovery codes ---------------------------------------------------------------------------
+
+
+def _new_recovery_code() -> str:
+    return "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+
+
+def format_recovery_code(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"
+
+
+def _issue_recovery_codes(
+    session: Session, *, principal_id: str, now: datetime, settings: IdentitySettings
+) -> list[str]:
+    repo.delete_recovery_codes(session, principal_id)
+    hasher = hasher_for(settings.hash)
+    codes = [_new_recovery_code() for _ in range(settings.recovery_code_count)]
+    for code in codes:
+        session.add(
+            RecoveryCode(
+                id=new_id("rco"),
+                principal_id=principal_id,
+                code_hash=hasher.hash(code),
+                created_at=now,
+            )
+        )
+    session.flush()
+    return [format_recovery_code(code) for code in codes]
+
+
+def regenerate_recovery_codes(
+    session: Session,
+    *,
+    auth: AuthSession,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> list[str]:
+    """A new set of 10; the old set stops working. Needs step-up (AUTH-09, AUTH-12)."""
+    require_recent_auth(auth, now, settings.recent_auth)
+    factor = repo.totp_factor(session, auth.principal_id)
+    if factor is None or factor.confirmed_at is None:
+        raise TotpNotEnrolled()
+    codes = _issue_recovery_codes(
+        session, principal_id=auth.principal_id, now=now, settings=settings
+    )
+    audit.append(
+        session,
+        action="authn_recovery_codes_generated",
+        outcome="success",
+        now=now,
+        actor=auth.principal_id,
+        target=auth.principal_id,
+        client=client,
+        details={"count": len(codes)},
+    )
+    return codes

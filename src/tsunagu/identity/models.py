@@ -1,0 +1,125 @@
+"""Identity tables. No seller, store or role columns: memberships belong to the slices that grant
+access, so buyers reuse these tables unchanged (ADR 0012)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tsunagu.core.db import Base, UTCDateTime
+
+
+class Principal(Base):
+    """Someone who signs in. ``email`` is stored normalised (NFKC, case-folded) and unique."""
+
+    __tablename__ = "principals"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    #: active | disabled
+    status: Mapped[str] = mapped_column(String(12))
+    #: Argon2id PHC string; None for a principal that cannot sign in with a password (yet)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuthSession(Base):
+    """A signed-in session. Only the SHA-256 of its bearer token is stored."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_principal", "principal_id", "revoked_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"))
+    #: second_factor (password accepted, TOTP still due) | full
+    stage: Mapped[str] = mapped_column(String(16))
+    #: when the sign-in that this session continues began (the absolute limit counts from here)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the last time every factor was presented (sign-in, second factor, step-up): AUTH-12
+    last_authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: sign_out | rotated | revoked | revoked_all | password_changed | disabled
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class AuthThrottle(Base):
+    """Consecutive failures per key (``account:<sha256 of e-mail>``, ``ip:<address>``,
+    ``code:<principal id>``) and when the next attempt may be verified."""
+
+    __tablename__ = "auth_throttles"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TotpFactor(Base):
+    """One TOTP authenticator per principal; usable once ``confirmed_at`` is set.
+
+    ``last_used_step`` only grows (a guarded UPDATE): a code is accepted at most once, and after
+    step t no code of an earlier step is accepted (AUTH-03).
+    """
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), unique=True
+    )
+    #: base32 seed, 160 bits from ``secrets``
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code, stored as an Argon2id hash (AUTH-09)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only (database triggers refuse UPDATE, DELETE and TRUNCATE): PRIV-05, AUTH-16.
+
+    Never holds a password, code, token or secret; text is escaped before it is stored.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor", "actor", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: who: a principal id, ``anonymous`` or ``system``
+    actor: Mapped[str] = mapped_column(String(120))
+    #: what: an OWASP logging-vocabulary name, e.g. ``authn_login_fail``
+    action: Mapped[str] = mapped_column(String(60))
+    #: on what: e.g. a principal or session id
+    target: Mapped[str | None] = mapped_column(String(200))
+    #: success | failure | denied
+    outcome: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

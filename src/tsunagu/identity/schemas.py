@@ -1,0 +1,56 @@
+"""What the identity slice hands to entry points: never a hash, a secret or a token hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PrincipalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    display_name: str
+    status: str
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    """One of the caller's own sessions, for the session list (AUTH-14/15)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    stage: str
+    started_at: datetime
+    last_seen_at: datetime
+    last_authenticated_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class TotpEnrolment(BaseModel):
+    """Shown once while setting up TOTP: the seed for manual entry, the otpauth URI and the QR
+    code as an SVG made locally (no third-party QR service sees the seed)."""
+
+    secret: str
+    uri: str
+    svg: str
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    outcome: str
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    details: dict[str, Any]

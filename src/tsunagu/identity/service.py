@@ -1,0 +1,606 @@
+"""Principals, sign-in, sessions and step-up. Functions take ``(session, *, ...)`` and never
+commit.
+
+Failed attempts must be *remembered* even though they fail (the throttle counts them, the audit
+log records them), so the attempt functions return an :class:`Outcome` instead of raising: the
+entry point commits, then calls ``raise_failure()``. Raising inside the transaction would roll the
+count back and let a guesser try forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tsunagu.core.errors import TsunaguError
+from tsunagu.core.ids import new_id
+from tsunagu.identity import audit, factors, repo
+from tsunagu.identity.audit import NO_CLIENT, Client
+from tsunagu.identity.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidEmail,
+    Outcome,
+    SecondFactorRequired,
+    SessionInvalid,
+    SessionNotFound,
+    SignInLocked,
+    TooManyAttempts,
+)
+from tsunagu.identity.models import AuthSession, Principal
+from tsunagu.identity.passwords import common_passwords, hasher_for
+from tsunagu.identity.rules import (
+    MAX_PASSWORD,
+    PRODUCTION,
+    IdentitySettings,
+    context_words,
+    normalise_email,
+    normalise_password,
+    password_problem,
+    require_recent_auth,
+    retry_after_seconds,
+    session_expiry,
+)
+from tsunagu.identity.schemas import SessionOut
+
+FULL = "full"
+SECOND_FACTOR = "second_factor"
+
+
+@dataclass
+class SignIn(Outcome):
+    """A new session: ``token`` is shown to the client once and never stored."""
+
+    token: str | None = None
+    session_id: str | None = None
+    principal_id: str | None = None
+    stage: str | None = None
+    #: the password is on the common list (it was set before the list grew): ask for a new one
+    password_on_list: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def account_key(email: str) -> str:
+    """Throttle key per account, from the address as typed (normalised when possible): an
+    unknown address is throttled exactly like a known one (AUTH-07)."""
+    try:
+        email = normalise_email(email)
+    except InvalidEmail:
+        email = email.strip().casefold()
+    return "account:" + hashlib.sha256(email.encode("utf-8")).hexdigest()
+
+
+# -- principals and passwords -----------------------------------------------------------------
+
+
+def check_new_password(password: str, *, email: str, display_name: str) -> str:
+    """The normalised password, or :class:`PasswordRejected` (AUTH-01)."""
+    normalised = normalise_password(password)
+    problem = password_problem(
+        normalised, common=common_passwords(), context=context_words(email, display_name)
+    )
+    if problem is not None:
+        raise problem
+    return normalised
+
+
+def create_principal(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    now: datetime,
+    password: str | None = None,
+    settings: IdentitySettings = PRODUCTION,
+    actor: str = "system",
+    client: Client = NO_CLIENT,
+) -> Principal:
+    email = normalise_email(email)
+    display_name = display_name.strip()
+    password_hash = None
+    if password is not None:
+        password_hash = hasher_for(settings.hash).hash(
+            check_new_password(password, email=email, display_name=display_name)
+        )
+    principal = Principal(
+        id=new_id("usr"),
+        email=email,
+        display_name=display_name,
+        status="active",
+        password_hash=password_hash,
+        password_changed_at=now if password_hash else None,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(principal)
+    except IntegrityError as exc:
+        raise EmailTaken() from exc
+    audit.append(
+        session,
+        action="user_created",
+        outcome="success",
+        now=now,
+        actor=actor,
+        target=principal.id,
+        client=client,
+    )
+    return principal
+
+
+def get_principal(session: Session, principal_id: str) -> Principal | None:
+    return session.get(Principal, principal_id)
+
+
+def change_password(
+    session: Session,
+    *,
+    auth: AuthSession,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> Outcome:
+    """Needs the current password (AUTH-01); ends every other session of the principal."""
+    principal = session.get(Principal, auth.principal_id)
+    if principal is None:
+        raise SessionInvalid()
+    check = _check_password(
+        session,
+        principal=principal,
+        password=current_password,
+        now=now,
+        settings=settings,
+        client=client,
+        email=principal.email,
+    )
+    if check is not None:
+        return Outcome(check)
+    normalised = check_new_password(
+        new_password, email=principal.email, display_name=principal.display_name
+    )
+    principal.password_hash = hasher_for(settings.hash).hash(normalised)
+    principal.password_changed_at = now
+    repo.revoke_sessions_of(
+        session, principal_id=principal.id, now=now, reason="password_changed", keep=auth.id
+    )
+    audit.append(
+        session,
+        action="authn_password_change",
+        outcome="success",
+        now=now,
+        actor=principal.id,
+        target=principal.id,
+        client=client,
+    )
+    return Outcome()
+
+
+def disable_principal(session: Session, *, principal_id: str, now: datetime, actor: str) -> None:
+    """A disabled principal cannot sign in and loses every session at once (AUTH-14)."""
+    principal = session.get(Principal, principal_id)
+    if principal is None:
+        raise SessionNotFound()
+    principal.status = "disabled"
+    repo.revoke_sessions_of(session, principal_id=principal_id, now=now, reason="disabled")
+    audit.append(
+        session,
+        action="user_disabled",
+        outcome="success",
+        now=now,
+        actor=actor,
+        target=principal_id,
+    )
+
+
+def unlock_sign_in(session: Session, *, email: str, now: datetime, actor: str) -> None:
+    """Clear an account's failure count (after a password reset, or by an operator)."""
+    repo.throttle_clear(session, key=account_key(email))
+    audit.append(session, action="authn_unlock", outcome="success", now=now, actor=actor)
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+
+
+def _throttled(reservation: repo.Reservation, now: datetime) -> TsunaguError:
+    if reservation.hard_stopped:
+        return SignInLocked()
+    assert reservation.next_allowed_at is not None
+    return TooManyAttempts(retry_after_seconds(reservation.next_allowed_at, now))
+
+
+def _check_password(
+    session: Session,
+    *,
+    principal: Principal | None,
+    password: str,
+    email: str,
+    now: datetime,
+    settings: IdentitySettings,
+    client: Client,
+) -> TsunaguError | None:
+    """Throttle, verify (or burn the same time), record. None when the password is right."""
+    ip_key = f"ip:{client.ip}" if client.ip else None
+    key = account_key(email)
+    actor = principal.id if principal is not None else "anonymous"
+    if ip_key is not None:
+        by_ip = repo.throttle_reserve(session, key=ip_key, policy=settings.ip_throttle, now=now)
+        if not by_ip.allowed:
+            audit.append(
+                session,
+                action="excess_rate_limit_exceeded",
+                outcome="denied",
+                now=now,
+                actor=actor,
+                client=client,
+                details={"scope": "ip"},
+            )
+            return _throttled(by_ip, now)
+    by_account = repo.throttle_reserve(session, key=key, policy=settings.account_throttle, now=now)
+    if not by_account.allowed:
+        if ip_key is not None:
+            repo.throttle_success(session, key=ip_key, forget=False)
+        audit.append(
+            session,
+            action="excess_rate_limit_exceeded",
+            outcome="denied",
+            now=now,
+            actor=actor,
+            client=client,
+            details={"scope": "account"},
+        )
+        return _throttled(by_account, now)
+
+    hasher = hasher_for(settings.hash)
+    normalised = normalise_password(password)
+    if len(normalised) > 4 * MAX_PASSWORD:  # never feed megabytes to the hash
+        normalised = ""
+    usable = principal is not None and principal.status == "active" and principal.password_hash
+    if usable and principal is not None and principal.password_hash and normalised:
+        ok = hasher.verify(principal.password_hash, normalised)
+    else:
+        hasher.burn(normalised)
+        ok = False
+    if ok:
+        repo.throttle_success(session, key=key, forget=True)
+        if ip_key is not None:
+            repo.throttle_success(session, key=ip_key, forget=False)
+        return None
+
+    hard = settings.account_throttle.hard_stop
+    if hard is not None and by_account.failures >= hard:
+        audit.append(
+            session,
+            action="authn_login_fail_max",
+            outcome="failure",
+            now=now,
+            actor=actor,
+            target=actor if principal else None,
+            client=client,
+        )
+        return SignInLocked()
+    audit.append(
+        session,
+        action="authn_login_fail",
+        outcome="failure",
+        now=now,
+        actor=actor,
+        target=actor if principal else None,
+        client=client,
+        details={"consecutive_failures": by_account.failures},
+    )
+    row = repo.throttle_row(session, key)
+    retry = None
+    if row is not None and row.next_allowed_at is not None and row.next_allowed_at > now:
+        retry = retry_after_seconds(row.next_allowed_at, now)
+    return InvalidCredentials(retry)
+
+
+def sign_in(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> SignIn:
+    """Password sign-in (AUTH-06/07). With TOTP enrolled the session waits for the second
+    factor (:func:`complete_second_factor`)."""
+    try:
+        principal = repo.principal_by_email(session, normalise_email(email))
+    except InvalidEmail:
+        principal = None
+    failure = _check_password(
+        session,
+        principal=principal,
+        password=password,
+        email=email,
+        now=now,
+        settings=settings,
+        client=client,
+    )
+    if failure is not None or principal is None or principal.password_hash is None:
+        return SignIn(failure or InvalidCredentials())
+    hasher = hasher_for(settings.hash)
+    normalised = normalise_password(password)
+    if hasher.needs_rehash(principal.password_hash):
+        principal.password_hash = hasher.hash(normalised)
+    factor = repo.totp_factor(session, principal.id)
+    stage = SECOND_FACTOR if factor is not None and factor.confirmed_at is not None else FULL
+    token, row = _new_session(
+        session, principal_id=principal.id, stage=stage, now=now, started_at=now, client=client
+    )
+    audit.append(
+        session,
+        action="authn_login_success",
+        outcome="success",
+        now=now,
+        actor=principal.id,
+        target=row.id,
+        client=client,
+        details={"stage": stage},
+    )
+    return SignIn(
+        token=token,
+        session_id=row.id,
+        principal_id=principal.id,
+        stage=stage,
+        password_on_list=normalised.casefold() in common_passwords(),
+    )
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def _new_session(
+    session: Session,
+    *,
+    principal_id: str,
+    stage: str,
+    now: datetime,
+    started_at: datetime,
+    client: Client,
+) -> tuple[str, AuthSession]:
+    token = secrets.token_urlsafe(32)  # 256 bits from the CSPRNG (AUTH-14 asks for >= 128)
+    row = AuthSession(
+        id=new_id("ses"),
+        token_hash=hash_token(token),
+        principal_id=principal_id,
+        stage=stage,
+        started_at=started_at,
+        last_seen_at=now,
+        last_authenticated_at=now,
+        ip=(client.ip or None) and client.ip[:64],
+        user_agent=(client.user_agent or None) and client.user_agent[:300],
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def rotate(
+    session: Session, old: AuthSession, *, now: datetime, stage: str, client: Client = NO_CLIENT
+) -> tuple[str, AuthSession]:
+    """A fresh id and token after every authentication; the old one dies (AUTH-14). The
+    absolute limit keeps counting from the original sign-in."""
+    repo.revoke_session(session, session_id=old.id, now=now, reason="rotated")
+    token, row = _new_session(
+        session,
+        principal_id=old.principal_id,
+        stage=stage,
+        now=now,
+        started_at=old.started_at,
+        client=client,
+    )
+    audit.append(
+        session,
+        action="session_rotated",
+        outcome="success",
+        now=now,
+        actor=old.principal_id,
+        target=row.id,
+        client=client,
+        details={"previous": old.id, "stage": stage},
+    )
+    return token, row
+
+
+def resolve(
+    session: Session,
+    *,
+    token: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    second_factor_ok: bool = False,
+) -> AuthSession:
+    """The live session for ``token`` (and its idle clock restarted), or :class:`SessionInvalid`:
+    unknown, revoked, idle for 30 min or older than 12 h (AUTH-15)."""
+    row = repo.session_by_token_hash(session, hash_token(token))
+    if row is None or row.revoked_at is not None:
+        raise SessionInvalid()
+    principal = session.get(Principal, row.principal_id)
+    if principal is None or principal.status != "active":
+        raise SessionInvalid()
+    expires = session_expiry(
+        settings.sessions,
+        started_at=row.started_at,
+        last_seen_at=row.last_seen_at,
+        full=row.stage == FULL,
+    )
+    if now >= expires:
+        raise SessionInvalid()
+    if row.stage != FULL and not second_factor_ok:
+        raise SecondFactorRequired()
+    row.last_seen_at = max(row.last_seen_at, now)
+    return row
+
+
+def complete_second_factor(
+    session: Session,
+    *,
+    token: str,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> SignIn:
+    """TOTP code or recovery code after the password; success rotates the session (AUTH-14)."""
+    row = resolve(session, token=token, now=now, settings=settings, second_factor_ok=True)
+    if row.stage == FULL:
+        raise SessionInvalid()
+    result = factors.verify_second_factor(
+        session,
+        principal_id=row.principal_id,
+        code=code,
+        now=now,
+        settings=settings,
+        client=client,
+    )
+    if not result.ok:
+        return SignIn(result.failure)
+    new_token, new_row = rotate(session, row, now=now, stage=FULL, client=client)
+    return SignIn(token=new_token, session_id=new_row.id, principal_id=row.principal_id, stage=FULL)
+
+
+def step_up(
+    session: Session,
+    *,
+    token: str,
+    password: str,
+    now: datetime,
+    code: str | None = None,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> SignIn:
+    """Full re-authentication inside a session: password, plus the second factor when enrolled.
+    Success rotates the session and sets ``last_authenticated_at`` (AUTH-12, AUTH-14)."""
+    row = resolve(session, token=token, now=now, settings=settings)
+    principal = session.get(Principal, row.principal_id)
+    assert principal is not None
+    failure = _check_password(
+        session,
+        principal=principal,
+        password=password,
+        email=principal.email,
+        now=now,
+        settings=settings,
+        client=client,
+    )
+    if failure is not None:
+        return SignIn(failure)
+    factor = repo.totp_factor(session, principal.id)
+    if factor is not None and factor.confirmed_at is not None:
+        result = factors.verify_second_factor(
+            session,
+            principal_id=principal.id,
+            code=code or "",
+            now=now,
+            settings=settings,
+            client=client,
+        )
+        if not result.ok:
+            return SignIn(result.failure)
+    new_token, new_row = rotate(session, row, now=now, stage=FULL, client=client)
+    audit.append(
+        session,
+        action="authn_step_up",
+        outcome="success",
+        now=now,
+        actor=principal.id,
+        target=new_row.id,
+        client=client,
+    )
+    return SignIn(token=new_token, session_id=new_row.id, principal_id=principal.id, stage=FULL)
+
+
+def sign_out(session: Session, *, token: str, now: datetime, client: Client = NO_CLIENT) -> None:
+    row = repo.session_by_token_hash(session, hash_token(token))
+    if row is not None and repo.revoke_session(
+        session, session_id=row.id, now=now, reason="sign_out"
+    ):
+        audit.append(
+            session,
+            action="authn_logout",
+            outcome="success",
+            now=now,
+            actor=row.principal_id,
+            target=row.id,
+            client=client,
+        )
+
+
+def list_sessions(
+    session: Session, *, principal_id: str, now: datetime, settings: IdentitySettings = PRODUCTION
+) -> list[SessionOut]:
+    """The principal's sessions that still work, newest first."""
+    live = []
+    for row in repo.live_sessions(session, principal_id):
+        expires = session_expiry(
+            settings.sessions,
+            started_at=row.started_at,
+            last_seen_at=row.last_seen_at,
+            full=row.stage == FULL,
+        )
+        if now < expires:
+            live.append(SessionOut.model_validate(row))
+    return live
+
+
+def revoke_own_session(
+    session: Session,
+    *,
+    auth: AuthSession,
+    session_id: str,
+    now: datetime,
+    client: Client = NO_CLIENT,
+) -> None:
+    """End one of the caller's sessions; another principal's id is "not found", never revoked."""
+    target = session.get(AuthSession, session_id)
+    if target is None or target.principal_id != auth.principal_id or target.revoked_at:
+        raise SessionNotFound()
+    repo.revoke_session(session, session_id=session_id, now=now, reason="revoked")
+    audit.append(
+        session,
+        action="session_revoked",
+        outcome="success",
+        now=now,
+        actor=auth.principal_id,
+        target=session_id,
+        client=client,
+    )
+
+
+def revoke_other_sessions(
+    session: Session,
+    *,
+    auth: AuthSession,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> int:
+    """Kill every other session of the caller; a sensitive action, so step-up first (AUTH-12)."""
+    require_recent_auth(auth, now, settings.recent_auth)
+    count = repo.revoke_sessions_of(
+        session, principal_id=auth.principal_id, now=now, reason="revoked_all", keep=auth.id
+    )
+    audit.append(
+        session,
+        action="session_revoked_all",
+        outcome="success",
+        now=now,
+        actor=auth.principal_id,
+        client=client,
+        details={"count": count},
+    )
+    return count
