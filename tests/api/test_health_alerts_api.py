@@ -62,7 +62,7 @@ def test_alerts_are_listed_after_a_check_with_filters(client: TestClient, db: Db
     url = f"/v1/sellers/{seller}/alerts"
     empty = client.get(url)
     assert empty.status_code == 200, empty.text
-    assert empty.json() == []  # reading never checks
+    assert empty.json() == {"items": [], "next_cursor": None}  # reading never checks
 
     with unit_of_work(db.factory) as session:
         alert_service.check_seller(
@@ -70,7 +70,7 @@ def test_alerts_are_listed_after_a_check_with_filters(client: TestClient, db: Db
         )
     r = client.get(url)
     assert r.status_code == 200, r.text
-    body = r.json()
+    body = r.json()["items"]
     assert sorted(a["marketplace"] for a in body) == ["JP", "US"]
     jp = next(a for a in body if a["marketplace"] == "JP")
     assert (jp["kind"], jp["subject"], jp["raised_on"], jp["cleared_on"], jp["active"]) == (
@@ -83,9 +83,9 @@ def test_alerts_are_listed_after_a_check_with_filters(client: TestClient, db: Db
     assert jp["id"].startswith("alr_")
     assert (jp["details"]["value"], jp["details"]["threshold"]) == (0.5, 0.03)
 
-    only_us = client.get(url, params={"marketplace": "US", "active": "true"}).json()
+    only_us = client.get(url, params={"marketplace": "US", "active": "true"}).json()["items"]
     assert [a["marketplace"] for a in only_us] == ["US"]
-    by_id = client.get(url, params={"marketplace": "ATVPDKIKX0DER"}).json()
+    by_id = client.get(url, params={"marketplace": "ATVPDKIKX0DER"}).json()["items"]
     assert [a["marketplace"] for a in by_id] == ["US"]
 
 

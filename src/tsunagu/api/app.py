@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from tsunagu import __version__
 from tsunagu.api import errors
+from tsunagu.api.errors import ErrorEnvelope, documented
+from tsunagu.api.imports import router as imports_router
+from tsunagu.api.jobs import router as jobs_router
 from tsunagu.api.routes import router
 from tsunagu.core.db import (
     current_revision,
@@ -26,6 +33,56 @@ times are ISO-8601 in UTC. Errors always look like
 Lists page with `limit` (at most 100) and the `next_cursor` of the previous page.
 """
 
+_ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+class ProcessStatus(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class ReadyStatus(BaseModel):
+    status: str = Field(examples=["ready"])
+    revision: str | None = Field(description="The database's schema revision.", examples=["0007"])
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's description with every error answer pointing at the one envelope schema.
+
+    FastAPI documents a 422 ``HTTPValidationError`` of its own for every route with parameters;
+    tsunagu answers those with the envelope, so the description says so.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(
+        ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}").pop(
+            "$defs", {}
+        )
+    )
+    components["ErrorEnvelope"] = {
+        k: v
+        for k, v in ErrorEnvelope.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        ).items()
+        if k != "$defs"
+    }
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[0] in "45":
+                    response["content"] = {"application/json": {"schema": _ENVELOPE_REF}}
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema
+
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or load_settings()
@@ -40,7 +97,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             {"name": "sellers", "description": "Businesses and their stores per marketplace."},
             {"name": "events", "description": "The append-only seller event log."},
             {"name": "orders", "description": "Order state built from events."},
+            {
+                "name": "imports",
+                "description": "Amazon report files in, and the record of imports.",
+            },
             {"name": "marketplaces", "description": "Regions tsunagu knows."},
+            {"name": "jobs", "description": "Scheduled work (read-only: the worker runs it)."},
             {"name": "health", "description": "Probes for load balancers."},
         ],
     )
@@ -56,20 +118,34 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.include_router(router)
+    app.include_router(imports_router)
+    app.include_router(jobs_router)
     app.include_router(web_router)
 
-    @app.get("/healthz", tags=["health"], summary="The process is up")
-    async def healthz() -> dict[str, str]:
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="The process is up",
+        responses=documented(e503="Never sent by tsunagu; a proxy may answer it."),
+    )
+    async def healthz() -> ProcessStatus:
+        """Answers without touching the database: for liveness probes."""
         # async: answered on the event loop, so it stays quick while worker threads are busy
-        return {"status": "ok"}
+        return ProcessStatus(status="ok")
 
     @app.get(
         "/readyz",
         tags=["health"],
         summary="The database answers and its schema is current",
-        responses={503: {"description": "Not ready."}},
+        response_model=ReadyStatus,
+        responses=documented(
+            e503="Not ready: `database_unavailable`, or `schema_outdated` (run "
+            "`tsunagu db upgrade`)."
+        ),
     )
-    def readyz() -> JSONResponse:
+    def readyz() -> ReadyStatus | JSONResponse:
+        """For readiness probes: 200 once the database answers at the schema revision this
+        tsunagu expects, 503 with the envelope otherwise."""
         try:
             revision = current_revision(engine)
         except Exception:
@@ -81,6 +157,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 "Run `tsunagu db upgrade`.",
                 {"revision": revision, "expected": head_revision()},
             )
-        return JSONResponse({"status": "ready", "revision": revision})
+        return ReadyStatus(status="ready", revision=revision)
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsunagu.core.errors import TsunaguError
@@ -30,6 +32,56 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(
+        description="A stable error code (README, Error codes); never renamed.",
+        examples=["seller_not_found"],
+    )
+    message: str = Field(
+        description="What went wrong, in the language of `Accept-Language` (en or ja).",
+        examples=["No seller with id sel_nope"],
+    )
+    details: dict[str, Any] = Field(
+        description="Facts about the error: the field, the value, the limit …; "
+        "`errors` lists `{field, code, message}` for `validation_error`.",
+        examples=[{"seller_id": "sel_nope"}],
+    )
+
+
+class ErrorEnvelope(BaseModel):
+    """Every failure has this shape, whatever the route."""
+
+    error: ErrorBody
+
+
+#: what a status means when a route does not say more
+_DEFAULT_DESCRIPTIONS = {
+    400: "The request cannot work as given.",
+    404: "Not found.",
+    413: "The body is larger than the limit (`payload_too_large`).",
+    422: "A parameter or body field is invalid (`validation_error`).",
+    503: "Not available right now.",
+}
+
+
+def documented(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each error status with the envelope schema.
+
+    ``documented(422, e404="No such seller.")`` documents 422 with its default text and 404 with
+    the text given (keys are ``e`` and the status).
+    """
+    found: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        found[status] = {"model": ErrorEnvelope, "description": _DEFAULT_DESCRIPTIONS[status]}
+    for key, text in described.items():
+        found[int(key.removeprefix("e"))] = {"model": ErrorEnvelope, "description": text}
+    return found
+
+
+#: FastAPI's message for a JSON body it cannot decode (not UTF-8, …)
+_FASTAPI_BAD_BODY = "There was an error parsing the body"
 
 
 def request_language(request: Request) -> str:
@@ -70,7 +122,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BAD_BODY:
+            code = "invalid_json"  # the same code as a body tsunagu parses itself
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route whose path matched; several routes
+            # can share a path (GET and POST /v1/sellers), so name them all.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         return envelope(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(SQLAlchemyTimeout)
@@ -90,6 +148,21 @@ def install(app: FastAPI) -> None:
         return envelope(
             500, "internal_error", "Something went wrong on our side.", {"request_id": request_id}
         )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route fully matches for this path (routers may nest, so ask each)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 class BodyLimit:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from tsunagu.api.deps import (
@@ -18,11 +19,12 @@ from tsunagu.api.deps import (
     SessionDep,
     SettingsDep,
 )
-from tsunagu.api.errors import request_language
+from tsunagu.api.errors import documented, request_language
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
+from tsunagu.core.paging import decode_cursor, encode_cursor
 from tsunagu.events import ingest
 from tsunagu.health import alert_service, incremental
 from tsunagu.health import service as health_service
@@ -40,13 +42,38 @@ from tsunagu.health.schemas import (
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service
 from tsunagu.orders.schemas import OrderOut, OrderPage
+from tsunagu.orders.service import STATUSES as ORDER_STATUSES
 from tsunagu.sellers import service as sellers_service
 from tsunagu.sellers.schemas import SellerCreate, SellerOut, SellerPage
 
 router = APIRouter(prefix="/v1")
 
+STORE_404 = (
+    "No such seller (`seller_not_found`), unknown marketplace (`unknown_marketplace`) or no "
+    "store there (`marketplace_not_enabled`)."
+)
+
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100).")]
 Cursor = Annotated[str | None, Query(max_length=500, description="From `next_cursor`.")]
+#: years 1970–2999, as for instants in events: the health windows reach 180 days back and the
+#: forecast 365 days ahead, which must stay within what Python's dates can hold
+DAY_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+_DAY = re.compile(DAY_PATTERN)
+
+
+def _strict_day(value: object) -> object:
+    # pydantic also reads numbers ("0" → 1970-01-01) and datetimes as dates; a day is YYYY-MM-DD
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("expected a day YYYY-MM-DD in the years 1970 to 2999")
+    return value
+
+
+#: A calendar day, written YYYY-MM-DD and nothing else, in the years 1970–2999.
+Day = Annotated[
+    date,
+    BeforeValidator(_strict_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
+]
 
 
 class MarketplaceOut(BaseModel):
@@ -60,12 +87,30 @@ class MarketplaceOut(BaseModel):
     builtin: bool
 
 
-@router.get("/marketplaces", tags=["marketplaces"], summary="Marketplaces tsunagu knows")
+@router.get(
+    "/marketplaces",
+    tags=["marketplaces"],
+    summary="Marketplaces tsunagu knows",
+    responses=documented(e404="Never for this route; any unknown path answers `not_found`."),
+)
 def list_marketplaces(registry: RegistryDep) -> list[MarketplaceOut]:
+    """The built-in marketplaces and those of the configuration file. Not paged: the list is
+    the installation's region table, a few dozen entries at most."""
     return [MarketplaceOut(**m.__dict__) for m in registry.marketplaces]
 
 
-@router.post("/sellers", status_code=201, tags=["sellers"], summary="Create a seller")
+@router.post(
+    "/sellers",
+    status_code=201,
+    tags=["sellers"],
+    summary="Create a seller",
+    responses=documented(
+        413,
+        e400="The body is not JSON (`invalid_json`).",
+        e422="Invalid body (`validation_error`), a blank name (`invalid_name`), no marketplace "
+        "(`missing_marketplace`) or an unknown one (`unknown_marketplace`).",
+    ),
+)
 def create_seller(body: SellerCreate, session: SessionDep, registry: RegistryDep) -> SellerOut:
     """A seller (a business) with one store per marketplace it sells in."""
     seller = sellers_service.create_seller(
@@ -76,10 +121,16 @@ def create_seller(body: SellerCreate, session: SessionDep, registry: RegistryDep
     return shown
 
 
-@router.get("/sellers", tags=["sellers"], summary="List sellers")
+@router.get(
+    "/sellers",
+    tags=["sellers"],
+    summary="List sellers",
+    responses=documented(422),
+)
 def list_sellers(
     session: SessionDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
 ) -> SellerPage:
+    """The sellers the caller may see, by id; page with `cursor`."""
     only = None if actor.sellers is None else sorted(actor.sellers)
     rows = sellers_service.list_sellers(session, after=cursor, limit=limit + 1, only=only)
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
@@ -90,9 +141,10 @@ def list_sellers(
     "/sellers/{seller_id}",
     tags=["sellers"],
     summary="One seller",
-    responses={404: {"description": "No such seller (or not yours)."}},
+    responses=documented(422, e404="No such seller, or not yours (`seller_not_found`)."),
 )
 def get_seller(seller_id: SellerIdDep, session: SessionDep) -> SellerOut:
+    """The seller with its stores (one per marketplace)."""
     return SellerOut.of(sellers_service.get_seller(session, seller_id))
 
 
@@ -100,7 +152,11 @@ def get_seller(seller_id: SellerIdDep, session: SessionDep) -> SellerOut:
     "/sellers/{seller_id}/orders",
     tags=["orders"],
     summary="A seller's orders",
-    responses={404: {"description": "No such seller."}},
+    responses=documented(
+        e404="No such seller (`seller_not_found`).",
+        e422="Bad parameters, an unknown `marketplace` (`unknown_marketplace`) or `status` "
+        "(`invalid_status`), or a cursor tsunagu did not make (`invalid_cursor`).",
+    ),
 )
 def list_orders(
     seller_id: SellerIdDep,
@@ -108,7 +164,12 @@ def list_orders(
     registry: RegistryDep,
     marketplace: Annotated[str | None, Query(max_length=20, examples=["JP"])] = None,
     status: Annotated[
-        list[str] | None, Query(description="unshipped, shipped, delivered, cancelled")
+        list[Annotated[str, WithJsonSchema({"type": "string", "enum": list(ORDER_STATUSES)})]]
+        | None,
+        Query(
+            description="Only orders in these states; repeatable. Another value is 422 "
+            "`invalid_status`."
+        ),
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -130,14 +191,19 @@ def list_orders(
     "/sellers/{seller_id}/orders/{marketplace}/{order_id}",
     tags=["orders"],
     summary="One order",
-    responses={404: {"description": "No such order."}},
+    responses=documented(
+        422,
+        e404="No such seller (`seller_not_found`), marketplace (`unknown_marketplace`) or "
+        "order in that store (`order_not_found`).",
+    ),
 )
 def get_order(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
-    order_id: str,
+    order_id: Annotated[str, Path(min_length=1, max_length=64, description="Amazon order id.")],
     session: SessionDep,
 ) -> OrderOut:
+    """The order's current state, folded from its events."""
     sellers_service.get_seller(session, seller_id)
     order = orders_repo.get_order(session, seller_id, marketplace.code, order_id)
     if order is None:
@@ -151,7 +217,7 @@ def get_order(
 
 
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Evaluation day YYYY-MM-DD (default: today in each store's time zone)."),
 ]
 
@@ -160,11 +226,13 @@ AsOf = Annotated[
     "/sellers/{seller_id}/health",
     tags=["health"],
     summary="Account health of every store of a seller",
-    responses={404: {"description": "No such seller."}},
+    responses=documented(422, e404="No such seller (`seller_not_found`)."),
 )
 def seller_health(
     seller_id: SellerIdDep, session: SessionDep, registry: RegistryDep, as_of: AsOf = None
 ) -> list[StoreHealthOut]:
+    """One entry per store (not paged: a seller has one store per marketplace). Today's
+    figures come from the daily rollups."""
     now = utcnow()
     if as_of is None:
         found = incremental.seller_health_now(
@@ -181,7 +249,7 @@ def seller_health(
     "/sellers/{seller_id}/health/{marketplace}",
     tags=["health"],
     summary="Account health of one store",
-    responses={404: {"description": "No such seller, or no store in that marketplace."}},
+    responses=documented(422, e404=STORE_404),
 )
 def store_health(
     seller_id: SellerIdDep,
@@ -207,10 +275,7 @@ def store_health(
     "/sellers/{seller_id}/health/{marketplace}/forecast",
     tags=["health"],
     summary="The Account Health Rating day by day if nothing new happens",
-    responses={
-        404: {"description": "No such seller, or no store in that marketplace."},
-        422: {"description": "Bad parameters."},
-    },
+    responses=documented(422, e404=STORE_404),
 )
 def store_forecast(
     seller_id: SellerIdDep,
@@ -235,10 +300,10 @@ def store_forecast(
     "/sellers/{seller_id}/health/{marketplace}/what-if",
     tags=["health"],
     summary="The Account Health Rating after hypothetical changes",
-    responses={
-        404: {"description": "No such seller, or no store in that marketplace."},
-        422: {"description": "Bad parameters, or an unknown violation (`unknown_violation`)."},
-    },
+    responses=documented(
+        e404=STORE_404,
+        e422="Bad parameters, or an unknown violation (`unknown_violation`).",
+    ),
 )
 def store_what_if(
     seller_id: SellerIdDep,
@@ -270,10 +335,7 @@ def store_what_if(
     "/sellers/{seller_id}/health/{marketplace}/report",
     tags=["health"],
     summary="Account health shaped like Amazon's V2 seller performance report",
-    responses={
-        404: {"description": "No such seller, or no store in that marketplace."},
-        422: {"description": "Bad parameters."},
-    },
+    responses=documented(422, e404=STORE_404),
 )
 def store_report(
     seller_id: SellerIdDep,
@@ -296,20 +358,18 @@ def store_report(
     "/sellers/{seller_id}/health/{marketplace}/compare",
     tags=["health"],
     summary="Amazon's imported health report beside tsunagu's figures for the same date",
-    responses={
-        404: {
-            "description": "No such seller, no store in that marketplace, or no imported "
-            "report on or before `as_of` (`no_snapshot`)."
-        },
-        422: {"description": "Bad parameters."},
-    },
+    responses=documented(
+        422,
+        e404="No such seller, no store in that marketplace, or no imported report on or "
+        "before `as_of` (`no_snapshot`).",
+    ),
 )
 def store_compare(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
     session: SessionDep,
     as_of: Annotated[
-        date | None,
+        Day | None,
         Query(
             description="Use the latest imported report on or before this day YYYY-MM-DD "
             "(default: the latest)."
@@ -361,13 +421,15 @@ _REPORT_BODY = {
     responses={
         200: {"description": "The same file was imported before (`duplicate`); nothing written."},
         201: {"description": "Stored."},
-        400: {"description": "The body is not JSON (`invalid_json`)."},
-        404: {"description": "No such seller, or no store in that marketplace."},
-        413: {"description": "The body is too large."},
-        422: {
-            "description": "No performanceMetrics item for the marketplace, or a value of the "
-            "wrong kind; `details.path` is its JSON path."
-        },
+        **documented(
+            413,
+            e400="The body is not JSON (`invalid_json`).",
+            e404=STORE_404,
+            e422="Not a report (`not_a_report`), no `performanceMetrics` "
+            "(`no_performance_metrics`), no item for the marketplace "
+            "(`marketplace_not_in_report`), no date (`no_report_date`) or a value of the wrong "
+            "kind (`invalid_report_value`; `details.path` is its JSON path).",
+        ),
     },
     status_code=201,
 )
@@ -406,17 +468,17 @@ async def import_amazon_report(
     "/sellers/{seller_id}/health/{marketplace}/history",
     tags=["health"],
     summary="The Account Health Rating and main metrics day by day",
-    responses={
-        404: {"description": "No such seller, or no store in that marketplace."},
-        422: {"description": "Bad parameters, or a range outside 1–366 days (`invalid_range`)."},
-    },
+    responses=documented(
+        e404=STORE_404,
+        e422="Bad parameters, or a range outside 1–366 days (`invalid_range`).",
+    ),
 )
 def store_history(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
     session: SessionDep,
-    start: Annotated[date, Query(alias="from", description="First day YYYY-MM-DD.")],
-    end: Annotated[date, Query(alias="to", description="Last day YYYY-MM-DD (≤ 366 days).")],
+    start: Annotated[Day, Query(alias="from", description="First day YYYY-MM-DD.")],
+    end: Annotated[Day, Query(alias="to", description="Last day YYYY-MM-DD (≤ 366 days).")],
 ) -> StoreHistoryOut:
     """Each day evaluated at the earlier of now and the end of that day."""
     days = health_service.store_history(
@@ -481,8 +543,7 @@ _EXPLAIN_EXAMPLE = {
     summary="Every term of the Account Health Rating and the ids behind each metric",
     responses={
         200: {"content": {"application/json": {"example": _EXPLAIN_EXAMPLE}}},
-        404: {"description": "No such seller, or no store in that marketplace."},
-        422: {"description": "Bad parameters."},
+        **documented(422, e404=STORE_404),
     },
 )
 def store_explain(
@@ -501,14 +562,20 @@ def store_explain(
     return StoreHealthOut.of(found)
 
 
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+
 @router.get(
     "/sellers/{seller_id}/alerts",
     tags=["health"],
     summary="A seller's health alerts",
-    responses={
-        404: {"description": "No such seller."},
-        422: {"description": "Bad parameters, or an unknown marketplace."},
-    },
+    responses=documented(
+        e404="No such seller (`seller_not_found`).",
+        e422="Bad parameters, an unknown `marketplace` (`unknown_marketplace`) or a cursor "
+        "tsunagu did not make (`invalid_cursor`).",
+    ),
 )
 def list_alerts(
     seller_id: SellerIdDep,
@@ -519,17 +586,89 @@ def list_alerts(
         Query(max_length=20, examples=["JP"], description="Only this marketplace's store."),
     ] = None,
     active: Annotated[bool, Query(description="Only alerts not cleared yet.")] = False,
-) -> list[AlertOut]:
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AlertPage:
     """Newest first. An alert is raised once when a metric comes within its alert margin of the
     target (ODR ≥ 0.75 %, late shipment ≥ 3 %, cancellation ≥ 2 %, valid tracking ≤ 96 %,
     contact response ≤ 92 % by default), when the rating drops into a lower band, or when the
     forecast shows it will within 30 days; it is cleared on the day its condition has ended.
-    The daily `health.alerts` job records them; reading never checks."""
+    The daily `health.alerts` job records them (or `POST …/alerts/check`); reading never checks.
+    Page with `cursor`."""
     code = registry.require(marketplace, InvalidInput).code if marketplace else None
+    after = None
+    if cursor:
+        raised_on, alert_id = decode_cursor(cursor, 2)
+        after = (raised_on, alert_id)
     found = alert_service.list_alerts(
-        session, seller_id=seller_id, marketplace=code, active_only=active
+        session,
+        seller_id=seller_id,
+        marketplace=code,
+        active_only=active,
+        after=after,
+        limit=limit + 1,
     )
-    return [AlertOut.of(a) for a in found]
+    next_cursor = None
+    if len(found) > limit:
+        found = found[:limit]
+        next_cursor = encode_cursor(found[-1].raised_on, found[-1].id)
+    return AlertPage(items=[AlertOut.of(a) for a in found], next_cursor=next_cursor)
+
+
+class AlertCheckOut(BaseModel):
+    marketplace: str = Field(examples=["JP"])
+    day: date = Field(description="The store's local day that was checked.")
+    raised: list[AlertOut] = Field(description="Alerts whose condition started that day.")
+    cleared: list[AlertOut] = Field(description="Alerts whose condition ended that day.")
+    active: int = Field(description="Alerts of the store still active after the check.")
+
+
+@router.post(
+    "/sellers/{seller_id}/alerts/check",
+    tags=["health"],
+    summary="Check a seller's stores for health alerts now",
+    responses=documented(
+        e404="No such seller (`seller_not_found`), or no store in `marketplace` "
+        "(`marketplace_not_enabled`).",
+        e422="Bad parameters, or an unknown `marketplace` (`unknown_marketplace`).",
+    ),
+)
+def check_alerts(
+    seller_id: SellerIdDep,
+    request: Request,
+    registry: RegistryDep,
+    marketplace: Annotated[
+        str | None,
+        Query(max_length=20, examples=["JP"], description="Only this marketplace's store."),
+    ] = None,
+    as_of: AsOf = None,
+) -> list[AlertCheckOut]:
+    """What `tsunagu health alerts --check` does before listing: evaluates each store (or the
+    one in `marketplace`) on the day, records new alerts and clears ended ones. Checking the
+    same day again changes nothing. One entry per store checked."""
+    market = registry.require(marketplace, InvalidInput) if marketplace else None
+    now = utcnow()
+    with unit_of_work(request.app.state.factory) as session:
+        if market is not None:
+            found = [
+                alert_service.check_alerts(
+                    session, seller_id=seller_id, marketplace=market, day=as_of, now=now
+                )
+            ]
+        else:
+            found = alert_service.check_seller(
+                session, seller_id=seller_id, registry=registry, day=as_of, now=now
+            )
+        return [
+            AlertCheckOut(
+                marketplace=f.marketplace,
+                day=f.day,
+                raised=[AlertOut.of(a) for a in f.raised],
+                cleared=[AlertOut.of(a) for a in f.cleared],
+                active=len(f.active),
+            )
+            for f in found
+        ]
 
 
 class EventResult(BaseModel):
@@ -552,7 +691,15 @@ _EVENTS_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"type": "array", "items": {"type": "object"}, "maxItems": 10000},
+                "schema": {
+                    "type": "array",
+                    "maxItems": 10000,
+                    "items": {
+                        "description": "An event object. Each item is checked on its own: one "
+                        "that is not an object, or not a valid event, is `rejected` in its "
+                        "result; the request still succeeds."
+                    },
+                },
                 "example": [
                     {
                         "event_id": "e-1",
@@ -578,10 +725,11 @@ MAX_EVENTS = 10_000
     tags=["events"],
     summary="Send seller events",
     openapi_extra=_EVENTS_BODY,
-    responses={
-        400: {"description": "The body is not a JSON array."},
-        413: {"description": "The body is too large."},
-    },
+    responses=documented(
+        e400="The body is not JSON (`invalid_json`) or not an array (`not_an_array`).",
+        e413="The body is larger than the limit (`payload_too_large`), or holds more than "
+        "10,000 events (`too_many_events`).",
+    ),
 )
 async def post_events(
     request: Request,

@@ -15,10 +15,9 @@ from rich.table import Table
 
 from tsunagu.cli.context import Context, err, out, print_json
 from tsunagu.core.clock import utcnow
-from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, current_language
-from tsunagu.events import service as events_service
+from tsunagu.events import runs
 
 PROGRESS_THRESHOLD = 10_000
 SHOWN_ERRORS = 50
@@ -143,28 +142,18 @@ def recorded(
     """Run an import and keep a record of it in ``import_runs`` (not for dry runs)."""
     if dry_run:
         return work()
-    with unit_of_work(c.factory) as session:
-        run_id = events_service.start_run(
-            session,
-            kind=kind,
-            source_name=path.name,
-            sha256=sha256_of(path),
-            seller_id=seller_id,
-            marketplace=marketplace,
-            mode=mode,
-            now=utcnow(),
-        )
-    status = "failed"
-    result: dict[str, Any] = {}
-    try:
-        result = work()
-        status = "done" if not result["rejected"] else "done_with_rejections"
-        if mode == "strict" and result["rejected"]:
-            status = "rejected"
-        return result
-    finally:
-        with unit_of_work(c.factory) as session:
-            events_service.finish_run(session, run_id, status=status, counts=result, now=utcnow())
+    _, result = runs.recorded(
+        c.factory,
+        kind=kind,
+        source_name=path.name,
+        sha256=sha256_of(path),
+        seller_id=seller_id,
+        marketplace=marketplace,
+        mode=mode,
+        clock=utcnow,
+        work=work,
+    )
+    return result
 
 
 def language() -> str:

@@ -174,13 +174,28 @@ def list_alerts(
     seller_id: str,
     marketplace: str | None = None,
     active_only: bool = False,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
 ) -> list[HealthAlert]:
-    """The seller's alerts, newest first; an unknown seller is ``seller_not_found``."""
+    """The seller's alerts, newest first; an unknown seller is ``seller_not_found``.
+
+    ``after`` is the (raised_on, id) of the last alert of the previous page; ``limit`` caps
+    the rows (a caller that pages asks for one more to know whether another page exists)."""
     get_seller(session, seller_id)
     stmt = select(HealthAlert).where(HealthAlert.seller_id == seller_id)
     if marketplace is not None:
         stmt = stmt.where(HealthAlert.marketplace == marketplace)
     if active_only:
         stmt = stmt.where(HealthAlert.cleared_on.is_(None))
+    if after is not None:
+        day, alert_id = after
+        stmt = stmt.where(
+            or_(
+                HealthAlert.raised_on < day,
+                (HealthAlert.raised_on == day) & (HealthAlert.id < alert_id),
+            )
+        )
     stmt = stmt.order_by(HealthAlert.raised_on.desc(), HealthAlert.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list(session.execute(stmt).scalars())

@@ -163,9 +163,14 @@ def _execute(
         }
 
 
-def list_jobs(session: Session, *, limit: int = 100) -> list[Job]:
+def list_jobs(
+    session: Session, *, limit: int = 100, after: tuple[datetime, str] | None = None
+) -> list[Job]:
+    """Jobs, latest due first; ``after`` is the (due_at, id) of the last job of the previous page."""
+    stmt = select(Job)
+    if after is not None:
+        due_at, job_id = after
+        stmt = stmt.where(or_(Job.due_at < due_at, (Job.due_at == due_at) & (Job.id < job_id)))
     return list(
-        session.execute(
-            select(Job).order_by(Job.due_at.desc(), Job.id.desc()).limit(limit)
-        ).scalars()
+        session.execute(stmt.order_by(Job.due_at.desc(), Job.id.desc()).limit(limit)).scalars()
     )
