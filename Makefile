@@ -64,6 +64,7 @@ bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m benchmarks.import_orders $(ARGS)
 	$(BIN)/python -m benchmarks.health $(HEALTH_ARGS)
+	$(BIN)/python -m benchmarks.dashboard $(DASHBOARD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

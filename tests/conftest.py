@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +30,11 @@ from tsunagu.marketplaces.registry import Registry, load_registry
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+# Property tests judge results, never speed: a loaded CI machine must not fail them on time.
+settings.register_profile("tsunagu", deadline=None)
+settings.load_profile("tsunagu")
 
 
 def _in_ci() -> bool:

@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo (3 sellers, JP and US stores) served on a free local port."""
+    """The default demo (3 sellers, 6,000 orders, JP and US stores) on a free local port."""
     folder = tmp_path_factory.mktemp("browser-demo")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("TSUNAGU_DATABASE_URL",)}
@@ -48,8 +48,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "tsunagu.cli",
             "demo",
             "run",
-            "--orders",
-            "1500",
             "--port",
             str(port),
         ],

@@ -319,6 +319,11 @@ def _ship(s: _Stream, q: dict[str, pf.Quota], o: _Order, lost: bool) -> datetime
         late = not lost and q["late_ship"].hit()
         window = (o.lsd - o.placed).total_seconds() / 3600
         shipped = o.lsd + s.hours(1, 40) if late else o.placed + s.hours(1.5, window - 0.5)
+        # the data stops at ``end``, but the demo is read up to a day later: an on-time order
+        # whose ship-by falls in that day is shipped before the data ends, or it would look late
+        cutoff = s.end - timedelta(minutes=30)
+        if not late and shipped > cutoff and o.lsd < s.end + timedelta(hours=30):
+            shipped = max(o.placed + timedelta(minutes=20), cutoff - s.hours(0, 2))
         delivered = shipped + s.hours(20, 80)
     carrier, _, services, style = s.rng.choices(
         pf.CARRIERS[o.mk], weights=[share for _, share, _, _ in pf.CARRIERS[o.mk]]
