@@ -467,8 +467,8 @@ def test_auth09_ten_single_use_codes_stored_hashed(db: Db):
     for code in codes:
         result = tx(
             db,
-            lambda s, c=code: factors.use_recovery_code(
-                s, principal_id=pid, code=c, now=now, settings=S
+            lambda s, c=code, t=now: factors.use_recovery_code(
+                s, principal_id=pid, code=c, now=t, settings=S
             ),
         )
         assert result.ok
