@@ -198,6 +198,13 @@ def test_cli_health_show_and_explain(tmp_path: Path):
     r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", "yesterday")
     assert r.returncode == 2
     assert "invalid_date" in r.stderr
+    for far in ("0001-01-01", "9999-12-31", "20261125"):  # out of range, or not YYYY-MM-DD
+        r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", far)
+        assert (r.returncode, "invalid_date" in r.stderr, "Traceback" in r.stderr) == (
+            2,
+            True,
+            False,
+        ), r.stderr
 
 
 def the_issues_store(db: Db) -> str:

@@ -22,6 +22,7 @@ from tsunagu.core.db import ensure_schema, make_engine, make_sessionmaker
 from tsunagu.core.errors import TsunaguError, UsageError
 from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.core.settings import Settings, load_settings
+from tsunagu.core.timeutil import MAX_YEAR, MIN_YEAR
 from tsunagu.marketplaces.registry import Registry, load_registry
 
 out = Console(highlight=False, soft_wrap=True)
@@ -72,9 +73,13 @@ def reset() -> None:
 
 
 def parse_day(value: str, flag: str = "--as-of") -> date:
-    """A ``YYYY-MM-DD`` option value, or a usage error (``invalid_date``) naming the option."""
+    """A ``YYYY-MM-DD`` option value in the years 1970–2999 (as for event instants: health
+    windows reach months back and ahead), or a usage error (``invalid_date``) naming the option."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        if len(value) != 10 or not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise ValueError(value)
+        return day
     except ValueError:
         raise UsageError(
             N_("{flag} must be a date like 2026-11-25, not {value}"),
