@@ -696,3 +696,55 @@ def test_integer_target_comparison_agrees_with_exact_fractions(n, d, target, com
     a, b = Fraction(n, d), Fraction(str(target))
     expected = {"<": a < b, ">=": a >= b, ">": a > b}[comparison]
     assert meets(n, d, target, comparison) == expected
+
+
+ZONES = [
+    "Asia/Tokyo",
+    "America/Los_Angeles",
+    "America/Santiago",  # DST changes at midnight
+    "America/Havana",  # DST changes at midnight
+    "Australia/Lord_Howe",  # half-hour DST
+    "Asia/Kathmandu",  # +05:45
+    "Pacific/Apia",  # skipped a whole day in 2011
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=40 * 365 * 24 * 60).map(
+        lambda m: datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=m)
+    ),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(min_value=1, max_value=60),
+    st.sampled_from(ZONES),
+)
+def test_span_membership_by_instant_equals_membership_by_local_date(instant, shift, days, name):
+    """``Span.holds`` compares instants with the span's UTC bounds; it must say exactly what
+    comparing local dates says, in every zone, across DST changes at midnight."""
+    from zoneinfo import ZoneInfo
+
+    from tsunagu.health.metrics import Window, local_date, window_span
+
+    zone = ZoneInfo(name)
+    day = local_date(instant, zone) + timedelta(days=shift)
+    span = window_span(day, zone, Window(days, 0))
+    by_date = span.first <= local_date(instant, zone) <= span.last
+    assert span.holds(instant, zone) == by_date
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2039, 12, 31)),
+    st.integers(min_value=-120, max_value=120),
+    st.sampled_from(ZONES),
+)
+def test_span_membership_at_the_edges_of_local_days(day, minutes, name):
+    """The same, for instants within two hours of a local midnight, where DST changes bite."""
+    from zoneinfo import ZoneInfo
+
+    from tsunagu.health.metrics import Window, local_date, start_of_day, window_span
+
+    zone = ZoneInfo(name)
+    instant = start_of_day(day, zone) + timedelta(minutes=minutes)
+    span = window_span(day, zone, Window(1, 0))
+    assert span.holds(instant, zone) == (local_date(instant, zone) == day)
