@@ -104,6 +104,11 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 
 _PG_TABLES = (
+    "seller_memberships",
+    "platform_operators",
+    "api_tokens",
+    "password_resets",
+    "outbox",
     "audit_log",
     "recovery_codes",
     "totp_factors",

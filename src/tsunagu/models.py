@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic sees the whole schema."""
 
+from tsunagu.access.models import Membership, PlatformOperator
 from tsunagu.core.db import Base
 from tsunagu.events.models import Event, ImportRun
 from tsunagu.health.models import (
@@ -10,9 +11,12 @@ from tsunagu.health.models import (
     HealthSnapshot,
 )
 from tsunagu.identity.models import (
+    ApiToken,
     AuditEntry,
     AuthSession,
     AuthThrottle,
+    OutboxMessage,
+    PasswordReset,
     Principal,
     RecoveryCode,
     TotpFactor,
@@ -25,6 +29,7 @@ from tsunagu.sellers.models import Seller, Store
 metadata = Base.metadata
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "AuthSession",
     "AuthThrottle",
@@ -38,12 +43,16 @@ __all__ = [
     "ImportRun",
     "InstallationSecret",
     "Job",
+    "Membership",
     "Message",
     "Order",
     "OrderCase",
     "OrderItem",
+    "OutboxMessage",
+    "PasswordReset",
     "PersonalLink",
     "PersonalRecord",
+    "PlatformOperator",
     "Principal",
     "RecoveryCode",
     "Seller",

@@ -9,6 +9,7 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from tsunagu import __version__
+from tsunagu.cli import audit as audit_cli
 from tsunagu.cli import db as db_cli
 from tsunagu.cli import demo as demo_cli
 from tsunagu.cli import events as events_cli
@@ -19,6 +20,7 @@ from tsunagu.cli import marketplaces as marketplaces_cli
 from tsunagu.cli import orders as orders_cli
 from tsunagu.cli import sellers as sellers_cli
 from tsunagu.cli import snapshots as snapshots_cli
+from tsunagu.cli import users as users_cli
 from tsunagu.cli.context import err, fail
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import _, set_language
@@ -42,6 +44,10 @@ health_cli.app.command("compare")(snapshots_cli.compare)
 imports_cli.app.command("amazon-health")(snapshots_cli.import_amazon_health)
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(demo_cli.app, name="demo")
+app.add_typer(users_cli.app, name="users")
+app.add_typer(users_cli.tokens_app, name="tokens")
+app.add_typer(audit_cli.outbox_app, name="outbox")
+app.add_typer(audit_cli.audit_app, name="audit")
 app.command("worker")(jobs_cli.worker)
 app.command("serve")(demo_cli.serve)
 

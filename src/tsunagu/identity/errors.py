@@ -164,3 +164,46 @@ class Outcome:
     def raise_failure(self) -> None:
         if self.failure is not None:
             raise self.failure
+
+
+class TokenInvalid(TsunaguError):
+    """An API token that is unknown, revoked, expired or whose principal is disabled: one answer
+    for all (the audit log records which)."""
+
+    status = 401
+    code = "token_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(N_("The API token is not valid."))
+
+
+class TokenScopeDenied(TsunaguError):
+    """A valid token used beyond its scope (read-only, or another seller)."""
+
+    status = 403
+    code = "token_scope_denied"
+
+    def __init__(self) -> None:
+        super().__init__(N_("The API token does not allow this."))
+
+
+class TokenNotFound(TsunaguError):
+    status = 404
+    code = "token_not_found"
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(
+            N_("No API token with id {token_id}"),
+            token_id=token_id,
+            details={"token_id": token_id},
+        )
+
+
+class ResetTokenInvalid(TsunaguError):
+    """A reset token that is unknown, expired or already used (AUTH-08: a second use fails)."""
+
+    status = 400
+    code = "reset_token_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(N_("This password-reset link is not valid any more. Ask for a new one."))

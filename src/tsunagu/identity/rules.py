@@ -93,6 +93,17 @@ class IdentitySettings:
     )
     recent_auth: timedelta = timedelta(minutes=5)
     recovery_code_count: int = 10
+    #: a password-reset token works this long, once (AUTH-08: at most 30 minutes)
+    reset_lifetime: timedelta = timedelta(minutes=30)
+    #: reset e-mails per account (keyed like sign-in): 3 at once, then one per back-off step;
+    #: a refused request answers exactly like an accepted one (no enumeration)
+    reset_throttle: ThrottlePolicy = ThrottlePolicy(
+        free=3,
+        base=timedelta(minutes=5),
+        cap=timedelta(hours=1),
+        hard_stop=None,
+        forget_after=timedelta(hours=1),
+    )
 
 
 PRODUCTION = IdentitySettings()
@@ -265,3 +276,21 @@ def escape_control(text: str) -> str:
 FORBIDDEN_AUDIT_KEYS = frozenset(
     {"password", "code", "secret", "token", "recovery_code", "totp", "otp", "hash"}
 )
+
+
+# -- API tokens -------------------------------------------------------------------------------
+
+#: every API token starts with this, so secret scanners and people recognise one
+TOKEN_PREFIX = "tsu_"  # noqa: S105 (a label, not a secret)
+TOKEN_SCOPES = ("read", "write")
+#: what each token scope allows; a token never allows ``manage`` (ADR 0013)
+_SCOPE_ACTIONS = {"read": frozenset({"read"}), "write": frozenset({"read", "write"})}
+
+
+def token_allows(scope: str, resources: Collection[str], resource: str, action: str) -> bool:
+    """Whether a token of ``scope`` over ``resources`` covers ``action`` on ``resource``.
+
+    Only the token's own limits: the slice that owns the resource also checks that the token's
+    principal still has the access (a token never outlives a revoked role).
+    """
+    return resource in resources and action in _SCOPE_ACTIONS.get(scope, frozenset())

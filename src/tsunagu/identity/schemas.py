@@ -54,3 +54,32 @@ class AuditEntryOut(BaseModel):
     user_agent: str | None
     request_id: str | None
     details: dict[str, Any]
+
+
+class ApiTokenOut(BaseModel):
+    """An API token as listed: never the token itself, only its first characters."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    principal_id: str
+    name: str
+    prefix: str
+    scope: str
+    resources: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class OutboxMessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    created_at: datetime
+    to_address: str
+    kind: str
+    subject: str
+    body: str
+    sent_at: datetime | None

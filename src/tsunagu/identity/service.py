@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from tsunagu.identity.errors import (
     InvalidCredentials,
     InvalidEmail,
     Outcome,
+    PrincipalNotFound,
     SecondFactorRequired,
     SessionInvalid,
     SessionNotFound,
@@ -139,6 +141,21 @@ def create_principal(
 
 def get_principal(session: Session, principal_id: str) -> Principal | None:
     return session.get(Principal, principal_id)
+
+
+def principal_for_email(session: Session, email: str) -> Principal:
+    """The principal with this address (as typed, normalised), or ``principal_not_found``.
+
+    For administration only: sign-in and reset never reveal whether an address exists.
+    """
+    principal = repo.principal_by_email(session, normalise_email(email))
+    if principal is None:
+        raise PrincipalNotFound()
+    return principal
+
+
+def list_principals(session: Session, *, limit: int = 10_000) -> list[Principal]:
+    return list(session.scalars(select(Principal).order_by(Principal.id).limit(limit)))
 
 
 def change_password(

@@ -1,0 +1,276 @@
+"""Memberships, operators and seller-scoped API tokens. Functions take ``(session, *, ...)`` and
+never commit; every change is written to the audit log (PRIV-05) as
+``privilege_permissions_changed``.
+
+"Never leave a seller without an owner" is checked with the seller's owner rows locked
+(``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so two
+owners removing each other at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.access.errors import (
+    InvalidRole,
+    LastOwner,
+    MembershipNotFound,
+    NoSellers,
+    ScopeExceedsRole,
+)
+from tsunagu.access.models import Membership, PlatformOperator
+from tsunagu.access.rules import OPERATOR, ROLES, PrincipalRoles, can
+from tsunagu.access.schemas import MemberOut
+from tsunagu.identity import audit, tokens
+from tsunagu.identity.audit import NO_CLIENT, Client
+from tsunagu.identity.errors import Outcome, PrincipalNotFound, TokenScopeDenied
+from tsunagu.identity.models import Principal
+from tsunagu.identity.rules import token_allows
+from tsunagu.sellers.service import get_seller
+
+ACTION = "privilege_permissions_changed"
+
+
+def _principal(session: Session, principal_id: str) -> Principal:
+    principal = session.get(Principal, principal_id)
+    if principal is None:
+        raise PrincipalNotFound()
+    return principal
+
+
+def roles_of(session: Session, principal_id: str) -> PrincipalRoles:
+    rows = session.execute(
+        select(Membership.seller_id, Membership.role).where(Membership.principal_id == principal_id)
+    ).all()
+    operator = session.get(PlatformOperator, principal_id) is not None
+    return PrincipalRoles(memberships={r.seller_id: r.role for r in rows}, operator=operator)
+
+
+def _owner_ids(session: Session, seller_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(Membership.principal_id)
+            .where(Membership.seller_id == seller_id, Membership.role == "owner")
+            .with_for_update()
+        )
+    )
+
+
+def _keep_an_owner(session: Session, seller_id: str, losing: str) -> None:
+    if [p for p in _owner_ids(session, seller_id) if p != losing] == []:
+        raise LastOwner(seller_id)
+
+
+def grant_role(
+    session: Session,
+    *,
+    principal_id: str,
+    seller_id: str,
+    role: str,
+    now: datetime,
+    actor: str,
+    client: Client = NO_CLIENT,
+) -> MemberOut:
+    """Give ``principal_id`` ``role`` in ``seller_id`` (replacing any other role there).
+
+    Demoting the last owner raises ``last_owner``. Granting the role it already has changes
+    nothing and writes no audit entry.
+    """
+    if role not in ROLES:
+        raise InvalidRole(role)
+    principal = _principal(session, principal_id)
+    get_seller(session, seller_id)
+    row = session.get(Membership, (principal_id, seller_id))
+    previous = row.role if row is not None else None
+    if row is not None and previous == role:
+        return _member(row, principal)
+    if previous == "owner":
+        _keep_an_owner(session, seller_id, principal_id)
+    if row is None:
+        row = Membership(principal_id=principal_id, seller_id=seller_id)
+        session.add(row)
+    row.role = role
+    row.granted_at = now
+    row.granted_by = actor
+    session.flush()
+    audit.append(
+        session,
+        action=ACTION,
+        outcome="success",
+        now=now,
+        actor=actor,
+        target=principal_id,
+        client=client,
+        details={"seller": seller_id, "role": role, "previous": previous, "change": "grant"},
+    )
+    return _member(row, principal)
+
+
+def revoke_role(
+    session: Session,
+    *,
+    principal_id: str,
+    seller_id: str,
+    now: datetime,
+    actor: str,
+    client: Client = NO_CLIENT,
+) -> None:
+    """Remove ``principal_id`` from ``seller_id``; the last owner cannot be removed."""
+    _principal(session, principal_id)
+    get_seller(session, seller_id)
+    row = session.get(Membership, (principal_id, seller_id))
+    if row is None:
+        raise MembershipNotFound(seller_id)
+    previous = row.role
+    if previous == "owner":
+        _keep_an_owner(session, seller_id, principal_id)
+    session.delete(row)
+    session.flush()
+    audit.append(
+        session,
+        action=ACTION,
+        outcome="success",
+        now=now,
+        actor=actor,
+        target=principal_id,
+        client=client,
+        details={"seller": seller_id, "role": None, "previous": previous, "change": "revoke"},
+    )
+
+
+def set_operator(
+    session: Session,
+    *,
+    principal_id: str,
+    operator: bool,
+    now: datetime,
+    actor: str,
+    client: Client = NO_CLIENT,
+) -> bool:
+    """Grant or withdraw the platform-wide operator role; True when something changed."""
+    _principal(session, principal_id)
+    row = session.get(PlatformOperator, principal_id)
+    if (row is not None) == operator:
+        return False
+    if operator:
+        session.add(PlatformOperator(principal_id=principal_id, granted_at=now, granted_by=actor))
+    else:
+        session.delete(row)
+    session.flush()
+    audit.append(
+        session,
+        action=ACTION,
+        outcome="success",
+        now=now,
+        actor=actor,
+        target=principal_id,
+        client=client,
+        details={"platform_role": OPERATOR, "change": "grant" if operator else "revoke"},
+    )
+    return True
+
+
+def _member(row: Membership, principal: Principal) -> MemberOut:
+    return MemberOut(
+        principal_id=principal.id,
+        email=principal.email,
+        display_name=principal.display_name,
+        seller_id=row.seller_id,
+        role=row.role,
+        granted_at=row.granted_at,
+        granted_by=row.granted_by,
+    )
+
+
+def list_members(
+    session: Session, *, seller_id: str | None = None, principal_id: str | None = None
+) -> list[MemberOut]:
+    """Memberships of one seller, or of one principal, or all; ordered by seller, then role."""
+    query = select(Membership, Principal).join(Principal, Principal.id == Membership.principal_id)
+    if seller_id is not None:
+        get_seller(session, seller_id)
+        query = query.where(Membership.seller_id == seller_id)
+    if principal_id is not None:
+        query = query.where(Membership.principal_id == principal_id)
+    rank = {role: i for i, role in enumerate(ROLES)}
+    members = [_member(m, p) for m, p in session.execute(query)]
+    return sorted(members, key=lambda m: (m.seller_id, rank.get(m.role, 9), m.email))
+
+
+def operator_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(PlatformOperator.principal_id)))
+
+
+# -- seller tokens ----------------------------------------------------------------------------
+
+
+def create_seller_token(
+    session: Session,
+    *,
+    principal_id: str,
+    name: str,
+    scope: str,
+    seller_ids: Sequence[str],
+    now: datetime,
+    expires_at: datetime | None,
+    actor: str,
+    client: Client = NO_CLIENT,
+) -> tokens.NewToken:
+    """A token over ``seller_ids``; refused (``scope_exceeds_role``) for a seller where the
+    principal's own role does not allow ``scope``."""
+    _principal(session, principal_id)
+    tokens.check_scope(scope)
+    if not seller_ids:
+        raise NoSellers()
+    roles = roles_of(session, principal_id)
+    for seller_id in seller_ids:
+        get_seller(session, seller_id)
+        if not can(roles, seller_id, scope):
+            raise ScopeExceedsRole(seller_id, scope)
+    return tokens.create_token(
+        session,
+        principal_id=principal_id,
+        name=name,
+        scope=scope,
+        resources=seller_ids,
+        now=now,
+        expires_at=expires_at,
+        actor=actor,
+        client=client,
+    )
+
+
+def authorize_token(
+    session: Session,
+    *,
+    auth: tokens.TokenAuth,
+    seller_id: str,
+    action: str,
+    now: datetime,
+    client: Client = NO_CLIENT,
+) -> Outcome:
+    """Whether an authenticated token may do ``action`` on ``seller_id``: within the token's scope
+    *and* still within its principal's current role (a revoked role disables the token there).
+    A refusal is audited (``authz_fail``); commit, then ``raise_failure()``."""
+    if not auth.ok or auth.principal_id is None:
+        return Outcome(auth.failure or TokenScopeDenied())
+    allowed = token_allows(auth.scope or "", auth.resources, seller_id, action) and can(
+        roles_of(session, auth.principal_id), seller_id, action
+    )
+    if allowed:
+        return Outcome()
+    audit.append(
+        session,
+        action="authz_fail",
+        outcome="denied",
+        now=now,
+        actor=auth.principal_id,
+        target=seller_id,
+        client=client,
+        details={"via": auth.token_id, "action": action},
+    )
+    return Outcome(TokenScopeDenied())

@@ -1,0 +1,333 @@
+"""``tsunagu users`` and ``tsunagu tokens``: administration of principals, roles and API tokens.
+
+Local CLI use acts as the installation's local owner without a login (see the README, "Users and
+security"); every change is still written to the audit log, with ``local-owner`` as the actor.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from tsunagu.access import service as access
+from tsunagu.access.rules import OPERATOR, ROLES
+from tsunagu.cli.context import ctx, err, out, print_json
+from tsunagu.core.clock import utcnow
+from tsunagu.core.db import unit_of_work
+from tsunagu.core.errors import UsageError
+from tsunagu.core.i18n import N_, _, current_language
+from tsunagu.identity import repo, reset, service, tokens
+from tsunagu.identity.schemas import PrincipalOut
+
+#: the audit actor for everything done through the local command line
+LOCAL_ACTOR = "local-owner"
+
+app = typer.Typer(help="Users (principals) and their roles in sellers.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for automation.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+EmailOpt = Annotated[str, typer.Option("--email", help="The user's e-mail address.")]
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else "-"
+
+
+@app.command("create")
+def create_cmd(
+    email: EmailOpt,
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input "
+            "(without it the user cannot sign in until a password reset).",
+        ),
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Create a user; prints the new id."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError(
+                N_("--password-stdin found no password on standard input."),
+                code="missing_password",
+            )
+    with unit_of_work(ctx().factory) as session:
+        principal = service.create_principal(
+            session,
+            email=email,
+            display_name=name,
+            password=password,
+            now=utcnow(),
+            actor=LOCAL_ACTOR,
+        )
+        shown = PrincipalOut.model_validate(principal)
+    if json:
+        print_json(shown.model_dump(mode="json"))
+    else:
+        typer.echo(shown.id)
+
+
+@app.command("list")
+def list_cmd(json: JsonOpt = False) -> None:
+    """List users with their roles and whether two-factor authentication is on."""
+    with ctx().read_factory() as session:
+        operators = access.operator_ids(session)
+        rows = []
+        for principal in service.list_principals(session):
+            factor = repo.totp_factor(session, principal.id)
+            members = access.list_members(session, principal_id=principal.id)
+            rows.append(
+                {
+                    **PrincipalOut.model_validate(principal).model_dump(mode="json"),
+                    "operator": principal.id in operators,
+                    "two_factor": factor is not None and factor.confirmed_at is not None,
+                    "roles": [{"seller_id": m.seller_id, "role": m.role} for m in members],
+                }
+            )
+    if json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print(_("No users yet. Create one with: tsunagu users create --email E --name N"))
+        return
+    table = Table(_("Id"), _("E-mail"), _("Name"), _("Status"), _("2FA"), _("Roles"))
+    for r in rows:
+        roles = [f"{x['role']}@{x['seller_id']}" for x in r["roles"]]
+        if r["operator"]:
+            roles.insert(0, OPERATOR)
+        table.add_row(
+            r["id"],
+            escape(r["email"]),
+            escape(r["display_name"]),
+            r["status"],
+            _("on") if r["two_factor"] else _("off"),
+            ", ".join(roles) or "-",
+        )
+    out.print(table)
+
+
+def _role_and_seller(role: str, seller: str | None) -> None:
+    if role == OPERATOR:
+        if seller is not None:
+            raise UsageError(
+                N_("The operator role is platform-wide: leave out --seller."),
+                code="operator_without_seller",
+            )
+        return
+    if role not in ROLES:
+        raise UsageError(
+            N_("--role must be owner, manager, viewer or operator, not {role}"),
+            code="invalid_role",
+            role=role,
+        )
+    if seller is None:
+        raise UsageError(
+            N_("--seller is required for the role {role}."), code="missing_seller", role=role
+        )
+
+
+SellerOpt = Annotated[str | None, typer.Option("--seller", help="Seller id.")]
+RoleOpt = Annotated[str, typer.Option("--role", help="owner, manager, viewer or operator.")]
+
+
+@app.command("grant")
+def grant_cmd(email: EmailOpt, role: RoleOpt, seller: SellerOpt = None) -> None:
+    """Give a user a role in a seller (replacing the one they had there), or the operator role."""
+    _role_and_seller(role, seller)
+    with unit_of_work(ctx().factory) as session:
+        principal = service.principal_for_email(session, email)
+        if role == OPERATOR:
+            access.set_operator(
+                session, principal_id=principal.id, operator=True, now=utcnow(), actor=LOCAL_ACTOR
+            )
+        else:
+            assert seller is not None
+            access.grant_role(
+                session,
+                principal_id=principal.id,
+                seller_id=seller,
+                role=role,
+                now=utcnow(),
+                actor=LOCAL_ACTOR,
+            )
+    out.print(_("Granted {role}.", role=role))
+
+
+@app.command("revoke")
+def revoke_cmd(
+    email: EmailOpt,
+    seller: SellerOpt = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="Only 'operator' (platform-wide).")
+    ] = None,
+) -> None:
+    """Remove a user's role in a seller (--seller) or the operator role (--role operator)."""
+    if role is not None and role != OPERATOR:
+        raise UsageError(
+            N_("With --role, revoke only takes operator; use --seller for a seller role."),
+            code="invalid_role",
+        )
+    if (role is None) == (seller is None):
+        raise UsageError(N_("Give either --seller ID or --role operator."), code="missing_seller")
+    with unit_of_work(ctx().factory) as session:
+        principal = service.principal_for_email(session, email)
+        if seller is None:
+            access.set_operator(
+                session, principal_id=principal.id, operator=False, now=utcnow(), actor=LOCAL_ACTOR
+            )
+        else:
+            access.revoke_role(
+                session,
+                principal_id=principal.id,
+                seller_id=seller,
+                now=utcnow(),
+                actor=LOCAL_ACTOR,
+            )
+    out.print(_("Revoked."))
+
+
+@app.command("members")
+def members_cmd(
+    seller: Annotated[str, typer.Option("--seller", help="Seller id.")], json: JsonOpt = False
+) -> None:
+    """List the users of one seller and their roles."""
+    with ctx().read_factory() as session:
+        members = access.list_members(session, seller_id=seller)
+    if json:
+        print_json([m.model_dump(mode="json") for m in members])
+        return
+    table = Table(_("Id"), _("E-mail"), _("Name"), _("Role"), _("Since"))
+    for m in members:
+        table.add_row(
+            m.principal_id, escape(m.email), escape(m.display_name), m.role, _when(m.granted_at)
+        )
+    out.print(table)
+
+
+@app.command("request-reset")
+def request_reset_cmd(email: EmailOpt) -> None:
+    """Queue a password-reset message (read it with: tsunagu outbox list)."""
+    with unit_of_work(ctx().factory) as session:
+        reset.request_reset(session, email=email, now=utcnow(), lang=current_language())
+    # the same answer whether or not the account exists (AUTH-07/08)
+    out.print(_("If an active account has this address, a reset code is in: tsunagu outbox list"))
+
+
+@app.command("complete-reset")
+def complete_reset_cmd() -> None:
+    """Set a new password with a reset code: standard input holds the code on the first line and
+    the new password on the second. Other sessions end; two-factor stays on."""
+    code = sys.stdin.readline().strip()
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not code or not password:
+        raise UsageError(
+            N_("Standard input must hold the reset code, then the new password, one per line."),
+            code="missing_password",
+        )
+    with unit_of_work(ctx().factory) as session:
+        outcome = reset.complete_reset(
+            session, token=code, new_password=password, now=utcnow(), lang=current_language()
+        )
+    outcome.raise_failure()
+    out.print(_("Password changed. Sign in again with the new password."))
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+@tokens_app.command("create")
+def token_create_cmd(
+    email: EmailOpt,
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")],
+    scope: Annotated[str, typer.Option("--scope", help="read or write.")],
+    seller: Annotated[list[str], typer.Option("--seller", help="Seller id (repeat for each).")],
+    expires_days: Annotated[
+        int, typer.Option("--expires-days", help="Days until the token stops working (1-3650).")
+    ] = 90,
+    json: JsonOpt = False,
+) -> None:
+    """Create an API token and print it once: it cannot be shown again."""
+    if not 1 <= expires_days <= 3650:
+        raise UsageError(N_("--expires-days must be between 1 and 3650."), code="invalid_expiry")
+    now = utcnow()
+    with unit_of_work(ctx().factory) as session:
+        principal = service.principal_for_email(session, email)
+        created = access.create_seller_token(
+            session,
+            principal_id=principal.id,
+            name=name,
+            scope=scope,
+            seller_ids=seller,
+            now=now,
+            expires_at=now + timedelta(days=expires_days),
+            actor=LOCAL_ACTOR,
+        )
+    if json:
+        print_json({**created.info.model_dump(mode="json"), "token": created.token})
+        return
+    typer.echo(created.token)
+    err.print(
+        _("Token {token_id} created. Copy it now: it is not shown again.", token_id=created.info.id)
+    )
+
+
+@tokens_app.command("list")
+def token_list_cmd(
+    email: Annotated[str | None, typer.Option("--email", help="Only this user's tokens.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """List API tokens (never the tokens themselves, only their first characters)."""
+    with ctx().read_factory() as session:
+        owner = service.principal_for_email(session, email).id if email else None
+        listed = tokens.list_tokens(session, principal_id=owner)
+    if json:
+        print_json([t.model_dump(mode="json") for t in listed])
+        return
+    if not listed:
+        out.print(_("No API tokens."))
+        return
+    table = Table(
+        _("Id"),
+        _("User"),
+        _("Name"),
+        _("Starts with"),
+        _("Scope"),
+        _("Sellers"),
+        _("Expires"),
+        _("Last used"),
+        _("Revoked"),
+    )
+    for t in listed:
+        table.add_row(
+            t.id,
+            t.principal_id,
+            escape(t.name),
+            t.prefix + "…",
+            t.scope,
+            ", ".join(t.resources),
+            _when(t.expires_at),
+            _when(t.last_used_at),
+            _when(t.revoked_at),
+        )
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def token_revoke_cmd(token_id: Annotated[str, typer.Argument(help="Token id (tok_...).")]) -> None:
+    """Revoke an API token at once."""
+    with unit_of_work(ctx().factory) as session:
+        changed = tokens.revoke_token(session, token_id=token_id, now=utcnow(), actor=LOCAL_ACTOR)
+    out.print(
+        _("Token {token_id} revoked.", token_id=token_id)
+        if changed
+        else _("Token {token_id} was already revoked.", token_id=token_id)
+    )
