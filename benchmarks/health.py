@@ -780,13 +780,20 @@ class _Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def get(self, path: str) -> int:
-        if self.idle:
+        reused = bool(self.idle)
+        if reused:
             reader, writer = self.idle.pop()
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
-            status = int((await reader.readline()).split()[1])
+            first = await reader.readline()
+            if not first and reused:
+                # the server closed this idle keep-alive connection (its idle timeout): any
+                # HTTP client retries such a request once on a new connection
+                writer.close()
+                return await self.get(path)
+            status = int(first.split()[1])
             length, close = 0, False
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode("latin-1").partition(":")
