@@ -101,10 +101,14 @@ def list_sellers(
 
 
 def require_store(session: Session, seller_id: str, marketplace: str) -> Store:
-    seller = get_seller(session, seller_id)
-    for store in seller.stores:
-        if store.marketplace == marketplace:
-            return store
+    """The seller's store in ``marketplace``: one indexed lookup (every health read starts
+    here); only when it is missing is the seller looked up, to tell which error it is."""
+    store = session.execute(
+        select(Store).where(Store.seller_id == seller_id, Store.marketplace == marketplace)
+    ).scalar_one_or_none()
+    if store is not None:
+        return store
+    get_seller(session, seller_id)  # raises seller_not_found
     raise NotFound(
         N_("Seller {seller_id} has no store in marketplace {marketplace}"),
         code="marketplace_not_enabled",
