@@ -446,12 +446,8 @@ def absorb(writer: sessionmaker[Session], registry: Registry, now: datetime) -> 
 def refresh_every_store(
     writer: sessionmaker[Session], stores: Sequence[tuple[str, Marketplace]], now: datetime
 ) -> None:
-    from tsunagu.core.db import unit_of_work
-    from tsunagu.health import incremental
-
-    for sid, market in stores:
-        with unit_of_work(writer) as session:
-            incremental.refresh_store(session, seller_id=sid, marketplace=market, now=now)
+    """Every store's rollups brought to ``now`` (the same refresh as the build step)."""
+    tsunagu_build_rollups(writer, stores, now)
 
 
 def working_copy(db_path: Path) -> Path:

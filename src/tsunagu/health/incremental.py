@@ -4,7 +4,8 @@
 (without the ids behind the numerators; ``health explain`` reads those from the full path). It
 writes nothing, so it serves read-only API requests: days marked dirty since the last refresh are
 computed in memory. ``refresh_store`` does the same and stores the result (the first call builds
-every day); ``refresh_dirty`` refreshes every store with dirty marks. Never commits.
+every day); ``refresh_all`` refreshes every store with dirty marks, one transaction each.
+Nothing else here commits.
 """
 
 from __future__ import annotations
@@ -120,18 +121,6 @@ def refresh_store(
     per_day = current_tallies(session, seller_id, marketplace, now, persist=True)
     assert per_day is not None
     return _health(session, seller_id, marketplace, now, per_day)
-
-
-def refresh_dirty(session: Session, registry: Registry, now: datetime) -> list[tuple[str, str]]:
-    """Refreshes every store whose records changed since its last refresh."""
-    done = []
-    for seller_id, code in rollup_repo.dirty_stores(session):
-        marketplace = registry.get(code)
-        if marketplace is None:
-            continue
-        current_tallies(session, seller_id, marketplace, now, persist=True, result=False)
-        done.append((seller_id, code))
-    return done
 
 
 def refresh_all(

@@ -74,15 +74,8 @@ def load_store_facts(
         Order.purchased_at < end,
     )
     wanted = {o.order_id for o in rows}
-    returns = tuple(
-        ReturnFacts(
-            return_id=case.case_id,
-            order_id=case.order_id,
-            requested_at=case.opened_at,
-            resolved_at=case.decided_at,
-            outcome=case.outcome,
-            buyer_satisfied=case.buyer_satisfied,
-        )
+    returns = return_facts(
+        case
         for case in session.execute(
             select(OrderCase)
             .where(
@@ -92,7 +85,7 @@ def load_store_facts(
             )
             .order_by(OrderCase.case_id)
         ).scalars()
-        if case.order_id in wanted and case.opened_at is not None
+        if case.order_id in wanted
     )
     message_start = start_of_day(first - timedelta(days=MESSAGE_DAYS), zone)
     messages = message_facts(
@@ -243,6 +236,22 @@ def surveys_of(rows: Iterable[OrderRow]) -> tuple[SurveyFacts, ...]:
         SurveyFacts(o.order_id, o.cs_answered_at, o.cs_satisfied)
         for o in rows
         if o.cs_answered_at is not None and o.cs_satisfied is not None
+    )
+
+
+def return_facts(cases: Iterable[OrderCase]) -> tuple[ReturnFacts, ...]:
+    """Return requests as metric facts; a request without its time cannot be placed."""
+    return tuple(
+        ReturnFacts(
+            return_id=c.case_id,
+            order_id=c.order_id,
+            requested_at=c.opened_at,
+            resolved_at=c.decided_at,
+            outcome=c.outcome,
+            buyer_satisfied=c.buyer_satisfied,
+        )
+        for c in cases
+        if c.opened_at is not None
     )
 
 

@@ -17,9 +17,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tsunagu.core.db import bulk_insert, raw_instant
-from tsunagu.health.metrics import ReturnFacts, start_of_day
+from tsunagu.health.metrics import start_of_day
 from tsunagu.health.models import HealthDirtyMark, HealthRollup, HealthRollupState
-from tsunagu.health.repo import StoreFacts, message_facts, order_facts, order_rows, surveys_of
+from tsunagu.health.repo import (
+    StoreFacts,
+    message_facts,
+    order_facts,
+    order_rows,
+    return_facts,
+    surveys_of,
+)
 from tsunagu.health.rollups import Tallies
 from tsunagu.orders.models import Message, Order, OrderCase
 from tsunagu.orders.rules import OrderState
@@ -275,16 +282,5 @@ def load_days(
             *return_filter,
         )
     ).scalars()
-    returns = tuple(
-        ReturnFacts(
-            return_id=c.case_id,
-            order_id=c.order_id,
-            requested_at=c.opened_at,
-            resolved_at=c.decided_at,
-            outcome=c.outcome,
-            buyer_satisfied=c.buyer_satisfied,
-        )
-        for c in cases
-        if c.opened_at is not None
-    )
+    returns = return_facts(cases)
     return StoreFacts(orders, messages, returns, surveys_of(rows), ())

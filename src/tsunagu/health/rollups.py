@@ -282,16 +282,9 @@ def _sum(per_day: Mapping[date, Tallies], kind: str, first: date, last: date) ->
     return total
 
 
-def combine(
-    day: date,
-    zone: ZoneInfo,
-    per_day: Mapping[date, Tallies],
-    config: MetricsConfig | None = None,
-) -> tuple[dict[str, MetricResult], int]:
-    """The metrics of ``day`` and its fulfilled-order count from the daily tallies: the same
-    results as ``metrics.evaluate`` for that day and cut-off, except the ids."""
-    c = config or MetricsConfig()
-    plan: list[tuple[str, str, Window, float, Comparison]] = [
+def _plan(c: MetricsConfig) -> list[tuple[str, str, Window, float, Comparison]]:
+    """Each metric of ``evaluate``: its name, the tally it sums, its window, target and test."""
+    return [
         ("order_defect_rate_mfn", "odr_mfn", c.odr_window, c.odr_target, "<"),
         ("order_defect_rate_afn", "odr_afn", c.odr_window, c.odr_target, "<"),
         ("late_shipment_rate_10", "lsr", c.late_shipment_short_window, c.late_shipment_target, "<"),
@@ -310,8 +303,19 @@ def combine(
         ("customer_service_dissatisfaction_rate", "cs", c.cs_window, c.cs_target, "<"),
         ("invoice_defect_rate", "invoice", c.invoice_window, c.invoice_target, "<"),
     ]
+
+
+def combine(
+    day: date,
+    zone: ZoneInfo,
+    per_day: Mapping[date, Tallies],
+    config: MetricsConfig | None = None,
+) -> tuple[dict[str, MetricResult], int]:
+    """The metrics of ``day`` and its fulfilled-order count from the daily tallies: the same
+    results as ``metrics.evaluate`` for that day and cut-off, except the ids."""
+    c = config or MetricsConfig()
     results: dict[str, MetricResult] = {}
-    for name, kind, window, target, comparison in plan:
+    for name, kind, window, target, comparison in _plan(c):
         span = window_span(day, zone, window)
         total = _sum(per_day, kind, span.first, span.last)
         components = dict(zip(COMPONENTS[kind], total[3:], strict=False))
@@ -338,17 +342,5 @@ def combine(
 def first_day_needed(day: date, config: MetricsConfig | None = None) -> date:
     """The earliest local day any window of ``day`` covers."""
     c = config or MetricsConfig()
-    windows = [
-        c.odr_window,
-        c.late_shipment_short_window,
-        c.late_shipment_long_window,
-        c.cancel_window,
-        c.valid_tracking_window,
-        c.on_time_delivery_window,
-        c.contact_response_window,
-        c.return_window,
-        c.cs_window,
-        c.invoice_window,
-        Window(c.fulfilled_window_days, 0),
-    ]
+    windows = [w for _, _, w, _, _ in _plan(c)] + [Window(c.fulfilled_window_days, 0)]
     return min(day - timedelta(days=w.duration_days + w.offset_days - 1) for w in windows)
