@@ -6,9 +6,13 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+from sqlalchemy import select
+
+from tsunagu.access.service import grant_role
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
 from tsunagu.events import ingest
+from tsunagu.identity.models import Principal
 from tsunagu.sellers.service import create_seller
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -18,10 +22,24 @@ _ids = count(1)
 def make_seller(
     db: Any, *, name: str = "Kyoto Tea Works", marketplaces: tuple[str, ...] = ("JP", "US")
 ) -> str:
+    """A seller; when the signed-in test owner (``tests.auth.OWNER_EMAIL``) exists it owns the
+    seller, as it would had it created the seller through the API."""
     with unit_of_work(db.factory) as session:
         seller = create_seller(
             session, name=name, marketplaces=marketplaces, registry=db.registry, now=NOW
         )
+        owner = session.scalars(
+            select(Principal.id).where(Principal.email == "owner@example.test")
+        ).first()
+        if owner is not None:
+            grant_role(
+                session,
+                principal_id=owner,
+                seller_id=seller.id,
+                role="owner",
+                now=NOW,
+                actor="test",
+            )
         return seller.id
 
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.auth import api_client, app_settings
 from tests.conftest import Db
 from tests.factories import at, event, placed
 from tsunagu.api.app import create_app
@@ -17,8 +18,7 @@ from tsunagu.core.settings import Settings
 
 @pytest.fixture
 def client(db: Db) -> Iterator[TestClient]:
-    settings = Settings(database_url=db.url, max_body_bytes=64 * 1024)
-    with TestClient(create_app(settings, migrate=False)) as c:
+    with api_client(db, max_body_bytes=64 * 1024) as c:
         yield c
 
 
@@ -209,8 +209,10 @@ def test_home_page_speaks_both_languages(client: TestClient):
 
 def test_settings_replace_keeps_limit(db: Db):
     # the body limit comes from settings, not a constant
-    s = replace(Settings(database_url=db.url), max_body_bytes=10)
-    with TestClient(create_app(s, migrate=False)) as c:
+    with api_client(db) as signed_in:
+        token = signed_in.headers["Authorization"]
+    s = replace(app_settings(db), max_body_bytes=10)
+    with TestClient(create_app(s, migrate=False), headers={"Authorization": token}) as c:
         assert_envelope(
             c.post(
                 "/v1/events", content=b"[1,2,3,4,5,6]", headers={"content-type": "application/json"}
@@ -222,8 +224,7 @@ def test_settings_replace_keeps_limit(db: Db):
 
 def test_reads_do_not_wait_for_a_writer(sqlite_db: Db):
     """With an import holding SQLite's write lock, API reads still answer from their snapshot."""
-    settings = Settings(database_url=sqlite_db.url)
-    with TestClient(create_app(settings, migrate=False)) as c:
+    with api_client(sqlite_db) as c:
         seller = new_seller(c)
         writer = sqlite_db.engine.connect()  # its transaction begins IMMEDIATE, as imports do
         try:

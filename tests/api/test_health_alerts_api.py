@@ -9,18 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.test_api import assert_envelope, new_seller
+from tests.auth import api_client
 from tests.conftest import Db
 from tests.factories import NOW, at, event, placed
-from tsunagu.api.app import create_app
 from tsunagu.core.db import unit_of_work
-from tsunagu.core.settings import Settings
 from tsunagu.health import alert_service
 
 
 @pytest.fixture
 def client(db: Db) -> Iterator[TestClient]:
-    settings = Settings(database_url=db.url, max_body_bytes=256 * 1024)
-    with TestClient(create_app(settings, migrate=False)) as c:
+    with api_client(db, max_body_bytes=256 * 1024) as c:
         yield c
 
 

@@ -9,18 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.test_api import assert_envelope, new_seller
+from tests.auth import api_client
 from tests.conftest import Db
 from tests.factories import at, event, placed
-from tsunagu.api.app import create_app
-from tsunagu.core.settings import Settings
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "amazon"
 
 
 @pytest.fixture
 def client(db: Db) -> Iterator[TestClient]:
-    settings = Settings(database_url=db.url, max_body_bytes=64 * 1024)
-    with TestClient(create_app(settings, migrate=False)) as c:
+    with api_client(db, max_body_bytes=64 * 1024) as c:
         yield c
 
 

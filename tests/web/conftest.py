@@ -8,17 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.auth import OWNER_EMAIL, api_client, create_user
 from tests.conftest import Db
-from tsunagu.api.app import create_app
-from tsunagu.core.settings import Settings
 from tsunagu.demo.generate import DemoDataset, generate
 from tsunagu.demo.load import load
 
 
 @pytest.fixture
 def client(db: Db) -> Iterator[TestClient]:
-    settings = Settings(database_url=db.url, max_body_bytes=256 * 1024)
-    with TestClient(create_app(settings, migrate=False)) as c:
+    with api_client(db, max_body_bytes=256 * 1024) as c:
         yield c
 
 
@@ -29,6 +27,7 @@ def demo(db: Db) -> DemoDataset:
     dataset = generate(seed=7, sellers=3, orders=400, as_of=now.date())
     result = load(db.factory, dataset, registry=db.registry, now=now)
     assert result.report.rejected == 0
+    create_user(db, OWNER_EMAIL, owner_of=[s.id for s in dataset.sellers])
     return dataset
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from tsunagu import __version__
 from tsunagu.api import errors
+from tsunagu.api.auth import PUBLIC_PATHS
+from tsunagu.api.auth import router as auth_router
+from tsunagu.api.deps import current_actor
 from tsunagu.api.errors import ErrorEnvelope, documented
 from tsunagu.api.imports import router as imports_router
 from tsunagu.api.jobs import router as jobs_router
@@ -74,8 +77,25 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         ).items()
         if k != "$defs"
     }
-    for path in schema.get("paths", {}).values():
+    schema["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A session token from `POST /v1/auth/sign-in`, or an API token "
+            "(`tsu_…`).",
+        }
+    }
+    for url, path in schema.get("paths", {}).items():
         for operation in path.values():
+            if url not in PUBLIC_PATHS and url.startswith("/v1/"):
+                operation["security"] = [{"bearer": []}]
+                operation.setdefault("responses", {}).setdefault(
+                    "401",
+                    {
+                        "description": "Not signed in, or the token does not work "
+                        "(`authentication_required`, `session_invalid`, `token_invalid`)."
+                    },
+                )
             for status, response in operation.get("responses", {}).items():
                 if status[0] in "45":
                     response["content"] = {"application/json": {"schema": _ENVELOPE_REF}}
@@ -105,6 +125,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             {"name": "marketplaces", "description": "Regions tsunagu knows."},
             {"name": "jobs", "description": "Scheduled work (read-only: the worker runs it)."},
             {"name": "health", "description": "Probes for load balancers."},
+            {
+                "name": "auth",
+                "description": "Sign-in, 2FA, sessions, linked accounts and API tokens.",
+            },
         ],
     )
     app.state.settings = settings
@@ -118,9 +142,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.registry = load_registry(settings.config_path)
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
-    app.include_router(router)
-    app.include_router(imports_router)
-    app.include_router(jobs_router)
+    app.include_router(auth_router)
+    signed_in = [Depends(current_actor)]
+    app.include_router(router, dependencies=signed_in)
+    app.include_router(imports_router, dependencies=signed_in)
+    app.include_router(jobs_router, dependencies=signed_in)
     app.include_router(web_router)
 
     @app.get(

@@ -1,37 +1,142 @@
-"""Request dependencies: the database session and the one access check.
+"""Request dependencies: the database session, the caller, and the one access check.
 
-Until sign-in exists, every request acts for the configured local owner, who may see every seller.
-All seller-scoped routes depend on :func:`seller_access`, so making access real (users, roles,
-tokens) changes this module only.
+Every request except the probes, the sign-in steps and the API description names its caller: a
+session token (``Authorization: Bearer …`` from ``POST /v1/auth/sign-in``, or the dashboard's
+session cookie) or an API token (``Authorization: Bearer tsu_…``). :func:`current_actor` turns
+it into an :class:`Actor`, and every seller-scoped route depends on :func:`seller_access`, which
+asks the access rule (``access.rules.can``) whether the actor may read (GET, HEAD) or write
+(everything else) that seller. A seller the caller may not read is "not found", exactly like one
+that does not exist (no existence leak). The local CLI does not come through here: it acts as the
+installation's owner (:data:`LOCAL_OWNER`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
+from sqlalchemy import inspect, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.access.rules import PrincipalRoles, can
+from tsunagu.access.service import roles_of
+from tsunagu.core.clock import utcnow
+from tsunagu.core.errors import TsunaguError
+from tsunagu.core.i18n import N_
 from tsunagu.core.settings import Settings
+from tsunagu.identity import service as identity
+from tsunagu.identity.audit import Client
+from tsunagu.identity.models import AuthSession
+from tsunagu.identity.rules import TOKEN_PREFIX, token_allows
+from tsunagu.identity.tokens import authenticate_token
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import seller_not_found
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The dashboard's session cookie: ``__Host-`` (Secure, host-only, path /) over HTTPS; the
+#: prefix is not allowed without Secure, so plain HTTP on 127.0.0.1 uses the bare name.
+SECURE_COOKIE = "__Host-tsunagu_session"
+PLAIN_COOKIE = "tsunagu_session"
+#: A session's idle clock is written at most this often (reads stay on the read-only engine);
+#: the 30-minute idle limit may therefore end a session up to a minute early.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+class AuthenticationRequired(TsunaguError):
+    status = 401
+    code = "authentication_required"
+
+    def __init__(self) -> None:
+        super().__init__(N_("Please sign in."))
+
+
+class MalformedAuthorization(TsunaguError):
+    status = 401
+    code = "invalid_authorization"
+
+    def __init__(self) -> None:
+        super().__init__(N_("The Authorization header must be 'Bearer <token>'."))
+
+
+class CrossSiteRequest(TsunaguError):
+    status = 403
+    code = "cross_site_request"
+
+    def __init__(self) -> None:
+        super().__init__(N_("This request came from another site and was refused."))
+
+
+class SessionRequired(TsunaguError):
+    status = 403
+    code = "session_required"
+
+    def __init__(self) -> None:
+        super().__init__(N_("Sign in to manage your account; API tokens cannot do this."))
+
+
+class Forbidden(TsunaguError):
+    status = 403
+    code = "forbidden"
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is calling. ``sellers is None`` means every seller (the local owner)."""
+    """Who is calling and what they may reach.
+
+    ``roles is None`` is the installation's local owner (the CLI on its own database): every
+    seller, every action. A token actor is limited by its token's scope and sellers *and* by its
+    principal's current roles.
+    """
 
     name: str
-    sellers: frozenset[str] | None = None
+    principal_id: str | None = None
+    roles: PrincipalRoles | None = None
+    #: local | session | token
+    via: str = "local"
+    session_id: str | None = None
+    token_id: str | None = None
+    token_scope: str | None = None
+    token_resources: frozenset[str] = frozenset()
+
+    def allows(self, seller_id: str, action: str) -> bool:
+        if self.roles is None:
+            return True
+        if not can(self.roles, seller_id, action):
+            return False
+        if self.via == "token":
+            return token_allows(self.token_scope or "", self.token_resources, seller_id, action)
+        return True
 
     def can_access(self, seller_id: str) -> bool:
-        return self.sellers is None or seller_id in self.sellers
+        """Whether events may be written for ``seller_id`` (the event ingester asks this)."""
+        return self.allows(seller_id, "write")
+
+    @property
+    def sellers(self) -> frozenset[str] | None:
+        """The sellers this actor may read; ``None`` means every seller."""
+        if self.roles is None:
+            return None
+        if self.via == "token":
+            return frozenset(s for s in self.token_resources if self.allows(s, "read"))
+        if self.roles.operator:
+            return None
+        return frozenset(self.roles.memberships)
+
+
+LOCAL_OWNER = Actor(name="local-owner")
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.factory
+    return factory
+
+
+def get_read_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.read_factory
     return factory
 
 
@@ -41,9 +146,7 @@ def get_session(request: Request) -> Iterator[Session]:
     GET and HEAD requests read through the read-only engine (no SQLite write lock).
     """
     factory = (
-        request.app.state.read_factory
-        if request.method in ("GET", "HEAD")
-        else (get_factory(request))
+        get_read_factory(request) if request.method in ("GET", "HEAD") else get_factory(request)
     )
     with factory() as session:
         yield session
@@ -59,12 +162,134 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-LOCAL_OWNER = Actor(name="local-owner")
+def client_of(request: Request) -> Client:
+    """Where the request came from, for the audit log (the log escapes and cuts every field)."""
+    return Client(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=request.headers.get("x-request-id"),
+    )
+
+
+def cookie_is_secure(request: Request) -> bool:
+    settings = get_settings(request)
+    if settings.secure_cookies is not None:
+        return settings.secure_cookies
+    return request.url.scheme == "https"
+
+
+def session_cookie_name(request: Request) -> str:
+    return SECURE_COOKIE if cookie_is_secure(request) else PLAIN_COOKIE
+
+
+def presented_token(request: Request) -> tuple[str, str] | None:
+    """The bearer token and how it came (``bearer`` or ``cookie``), or None."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value or len(value) > 200:
+            raise MalformedAuthorization()
+        return value, "bearer"
+    for name in (SECURE_COOKIE, PLAIN_COOKIE):
+        value = request.cookies.get(name, "")
+        if value:
+            return value[:200], "cookie"
+    return None
+
+
+def _same_origin(request: Request) -> bool:
+    """A cookie-carried write must come from our own pages (CSRF): its ``Origin`` (or, failing
+    that, ``Referer``) names this host. SameSite=Lax already keeps the cookie off most
+    cross-site writes; this covers same-site subdomains and old browsers."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return False
+    host = request.headers.get("host", "")
+    return urlsplit(source).netloc == host
+
+
+def _session_actor(request: Request, token: str, *, second_factor_ok: bool) -> Actor:
+    now = utcnow()
+    settings = get_settings(request).identity
+    with get_read_factory(request)() as session, session.no_autoflush:
+        row = identity.resolve(
+            session, token=token, now=now, settings=settings, second_factor_ok=second_factor_ok
+        )
+        roles = roles_of(session, row.principal_id)
+        principal_id, session_id = row.principal_id, row.id
+        stale = _last_seen_stored(row) <= now - TOUCH_EVERY
+        session.rollback()
+    if stale:
+        with get_factory(request)() as write:
+            write.execute(
+                update(AuthSession)
+                .where(AuthSession.id == session_id, AuthSession.last_seen_at < now)
+                .values(last_seen_at=now)
+            )
+            write.commit()
+    return Actor(
+        name=principal_id,
+        principal_id=principal_id,
+        roles=roles,
+        via="session",
+        session_id=session_id,
+    )
+
+
+def _last_seen_stored(row: AuthSession) -> datetime:
+    """``last_seen_at`` as loaded from the database (``resolve`` moved it forward in memory)."""
+    history = inspect(row).attrs.last_seen_at.history
+    stored: datetime = history.deleted[0] if history.deleted else row.last_seen_at
+    return stored
+
+
+def _token_actor(request: Request, token: str) -> Actor:
+    now = utcnow()
+    with get_factory(request)() as session:
+        auth = authenticate_token(session, token=token, now=now, client=client_of(request))
+        roles = roles_of(session, auth.principal_id) if auth.ok and auth.principal_id else None
+        session.commit()  # the last-used time, or the failure's audit entry
+    auth.raise_failure()
+    assert auth.principal_id is not None
+    assert roles is not None
+    return Actor(
+        name=auth.principal_id,
+        principal_id=auth.principal_id,
+        roles=roles,
+        via="token",
+        token_id=auth.token_id,
+        token_scope=auth.scope,
+        token_resources=frozenset(auth.resources),
+    )
 
 
 def current_actor(request: Request) -> Actor:
-    """Until sign-in exists every request acts for the installation's owner."""
-    return LOCAL_OWNER
+    """The authenticated caller (401 ``authentication_required`` without credentials); computed
+    once per request."""
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
+    found = presented_token(request)
+    if found is None:
+        raise AuthenticationRequired()
+    token, carrier = found
+    if carrier == "cookie" and request.method not in SAFE_METHODS and not _same_origin(request):
+        raise CrossSiteRequest()
+    if token.startswith(TOKEN_PREFIX):
+        actor = _token_actor(request, token)
+    else:
+        actor = _session_actor(request, token, second_factor_ok=False)
+    request.state.actor = actor
+    return actor
+
+
+def optional_actor(request: Request) -> Actor | None:
+    """The caller if credentials came with the request and work, else None (the sign-in page)."""
+    try:
+        return current_actor(request)
+    except TsunaguError:
+        return None
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -73,14 +298,32 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
+def session_actor(actor: ActorDep) -> Actor:
+    """Account management needs a signed-in session, not an API token."""
+    if actor.via != "session":
+        raise SessionRequired()
+    return actor
+
+
+SessionActorDep = Annotated[Actor, Depends(session_actor)]
+
+
 def seller_access(
+    request: Request,
     actor: ActorDep,
     seller_id: Annotated[str, Path(min_length=1, max_length=40, description="Seller id.")],
 ) -> str:
-    """The seller the route is about, if the caller may see it; 404 otherwise (no existence leak)."""
-    if not actor.can_access(seller_id):
-        raise seller_not_found(seller_id)
-    return seller_id
+    """The seller the route is about, if the caller may read it (GET, HEAD) or write it (other
+    methods). A seller the caller cannot read is 404 ``seller_not_found``, like a missing one;
+    one it can read but not change is 403 ``forbidden``."""
+    action = "read" if request.method in SAFE_METHODS else "write"
+    if actor.allows(seller_id, action):
+        return seller_id
+    if action != "read" and actor.allows(seller_id, "read"):
+        raise Forbidden(
+            N_("Your access to seller {seller_id} does not allow changes."), seller_id=seller_id
+        )
+    raise seller_not_found(seller_id)
 
 
 SellerIdDep = Annotated[str, Depends(seller_access)]

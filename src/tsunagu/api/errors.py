@@ -102,10 +102,28 @@ def envelope(
     )
 
 
+def error_headers(exc: TsunaguError) -> dict[str, str] | None:
+    """HTTP headers an error implies: ``WWW-Authenticate`` on 401 (RFC 6750), ``Retry-After``
+    when the error carries a back-off."""
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tsunagu"'
+    retry = exc.details.get("retry_after")
+    if isinstance(retry, int) and retry > 0:
+        headers["Retry-After"] = str(retry)
+    return headers or None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TsunaguError)
     async def _tsunagu(request: Request, exc: TsunaguError) -> JSONResponse:
-        return envelope(exc.status, exc.code, exc.message(request_language(request)), exc.details)
+        return envelope(
+            exc.status,
+            exc.code,
+            exc.message(request_language(request)),
+            exc.details,
+            headers=error_headers(exc),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,13 +11,16 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
+from tsunagu.access import service as access
 from tsunagu.api.deps import (
     ActorDep,
     MarketplaceDep,
     RegistryDep,
     SellerIdDep,
+    SessionActorDep,
     SessionDep,
     SettingsDep,
+    client_of,
 )
 from tsunagu.api.errors import documented, request_language
 from tsunagu.core.clock import utcnow
@@ -107,14 +110,33 @@ def list_marketplaces(registry: RegistryDep) -> list[MarketplaceOut]:
     responses=documented(
         413,
         e400="The body is not JSON (`invalid_json`).",
+        e403="Called with an API token (`session_required`): sign in to create a seller.",
         e422="Invalid body (`validation_error`), a blank name (`invalid_name`), no marketplace "
         "(`missing_marketplace`) or an unknown one (`unknown_marketplace`).",
     ),
 )
-def create_seller(body: SellerCreate, session: SessionDep, registry: RegistryDep) -> SellerOut:
-    """A seller (a business) with one store per marketplace it sells in."""
+def create_seller(
+    body: SellerCreate,
+    session: SessionDep,
+    registry: RegistryDep,
+    actor: SessionActorDep,
+    request: Request,
+) -> SellerOut:
+    """A seller (a business) with one store per marketplace it sells in; the signed-in caller
+    becomes its owner."""
+    now = utcnow()
     seller = sellers_service.create_seller(
-        session, name=body.name, marketplaces=body.marketplaces, registry=registry, now=utcnow()
+        session, name=body.name, marketplaces=body.marketplaces, registry=registry, now=now
+    )
+    assert actor.principal_id is not None
+    access.grant_role(
+        session,
+        principal_id=actor.principal_id,
+        seller_id=seller.id,
+        role="owner",
+        now=now,
+        actor=actor.principal_id,
+        client=client_of(request),
     )
     shown = SellerOut.of(seller)
     session.commit()

@@ -115,7 +115,14 @@ def run_cmd(
 ) -> None:
     """Load the demo into the database (once), print a summary, and serve the dashboard."""
     from tsunagu.demo.generate import generate
-    from tsunagu.demo.load import already_loaded, load, summary
+    from tsunagu.demo.load import (
+        DEMO_EMAIL,
+        DEMO_PASSWORD,
+        already_loaded,
+        ensure_demo_owner,
+        load,
+        summary,
+    )
 
     c = ctx()
     dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
@@ -148,6 +155,9 @@ def run_cmd(
             )
         )
     now = utcnow()
+    ensure_demo_owner(
+        c.factory, [s.id for s in dataset.sellers], now=now, settings=c.settings.identity
+    )
     with c.read_factory() as session:
         rows = summary(session, dataset)
         for r in rows:  # today's Account Health Rating of each store, from its rollups
@@ -186,6 +196,13 @@ def run_cmd(
         out.print(table)
         for s in dataset.sellers:
             out.print(f"• {s.name}: {s.description}")
+        out.print(
+            _(
+                "Sign in to the dashboard as {email} with the password {password}.",
+                email=DEMO_EMAIL,
+                password=DEMO_PASSWORD,
+            )
+        )
     if not no_serve:
         serve(host=host, port=port)
 

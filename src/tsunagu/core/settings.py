@@ -7,8 +7,10 @@ instead of reading ``os.environ`` in scattered places.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///tsunagu.db"
 
@@ -21,6 +23,22 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     #: Events written per transaction during imports; a crash loses at most one chunk of work.
     import_chunk_size: int = 5000
+    #: Password hashing, throttles, session lifetimes (tests pass cheap hashing here).
+    identity: IdentitySettings = field(default_factory=lambda: PRODUCTION)
+    #: Session cookies carry ``Secure`` and the ``__Host-`` prefix. ``None`` decides per request:
+    #: secure over HTTPS, plain over HTTP (a local ``tsunagu serve`` on 127.0.0.1).
+    secure_cookies: bool | None = None
+
+
+def _bool_env(name: str) -> bool | None:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be true or false, got {raw!r}")
 
 
 def _int_env(name: str, default: int) -> int:
@@ -46,4 +64,5 @@ def load_settings() -> Settings:
         config_path=config_path,
         max_body_bytes=_int_env("TSUNAGU_MAX_BODY_BYTES", Settings.max_body_bytes),
         import_chunk_size=_int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
+        secure_cookies=_bool_env("TSUNAGU_SECURE_COOKIES"),
     )

@@ -11,15 +11,25 @@ import orjson
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.access.service import grant_role, roles_of
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
 from tsunagu.demo.generate import DemoDataset, DemoSeller
 from tsunagu.events import ingest
+from tsunagu.identity.models import Principal
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings
+from tsunagu.identity.service import create_principal
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.orders.models import Order, Violation
 from tsunagu.sellers.models import Seller
 from tsunagu.sellers.service import create_seller
+
+#: The demo's sign-in: the owner of every demo seller. Published in the README and printed by
+#: ``tsunagu demo run``, so only ever for a demo database served on this machine.
+DEMO_EMAIL = "demo@tsunagu.test"
+DEMO_PASSWORD = "kyoto-matcha-2026"  # noqa: S105 (the published demo sign-in)
+DEMO_NAME = "Demo owner"
 
 
 @dataclass
@@ -74,6 +84,44 @@ def ensure_sellers(
                 )
                 created += 1
     return created
+
+
+def ensure_demo_owner(
+    factory: sessionmaker[Session],
+    seller_ids: Sequence[str],
+    *,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+) -> str:
+    """The demo owner (created once, e-mail marked verified) owning every demo seller; its id."""
+    with unit_of_work(factory) as session:
+        principal = session.scalars(
+            select(Principal).where(Principal.email == DEMO_EMAIL)
+        ).one_or_none()
+        if principal is None:
+            principal = create_principal(
+                session,
+                email=DEMO_EMAIL,
+                display_name=DEMO_NAME,
+                password=DEMO_PASSWORD,
+                now=now,
+                settings=settings,
+                actor="demo",
+            )
+        if getattr(principal, "email_verified_at", None) is None:
+            principal.email_verified_at = now
+        roles = roles_of(session, principal.id)
+        for seller_id in seller_ids:
+            if roles.memberships.get(seller_id) != "owner":
+                grant_role(
+                    session,
+                    principal_id=principal.id,
+                    seller_id=seller_id,
+                    role="owner",
+                    now=now,
+                    actor="demo",
+                )
+        return principal.id
 
 
 def read_sellers(path: Path) -> list[DemoSeller]:
