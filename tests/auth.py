@@ -30,7 +30,7 @@ PASSWORD = "plum-blossom-kettle"
 
 
 def app_settings(db: Db, **overrides: Any) -> Settings:
-    return Settings(database_url=db.url, identity=TEST_IDENTITY, **overrides)
+    return Settings(database_url=db.url, **{"identity": TEST_IDENTITY, **overrides})
 
 
 def create_user(

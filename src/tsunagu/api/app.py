@@ -18,6 +18,7 @@ from tsunagu.api.deps import current_actor
 from tsunagu.api.errors import ErrorEnvelope, documented
 from tsunagu.api.imports import router as imports_router
 from tsunagu.api.jobs import router as jobs_router
+from tsunagu.api.links import router as links_router
 from tsunagu.api.routes import router
 from tsunagu.core.db import (
     current_revision,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.include_router(auth_router)
+    app.include_router(links_router)
     signed_in = [Depends(current_actor)]
     app.include_router(router, dependencies=signed_in)
     app.include_router(imports_router, dependencies=signed_in)

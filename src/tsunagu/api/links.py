@@ -1,0 +1,175 @@
+"""``/v1/auth/links``: link this account with another region's account, list and unlink them
+(ADR 0014). Linking proves control of both accounts inside one request; unlinking needs a
+step-up and the code e-mailed by the first unlink request (AUTH-12, AUTH-13)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from tsunagu.access import service as access
+from tsunagu.api.auth import Code, Email, LiveRow, Password
+from tsunagu.api.deps import SessionActorDep, SessionDep, SettingsDep, client_of
+from tsunagu.api.errors import documented, request_language
+from tsunagu.core.clock import utcnow
+from tsunagu.identity import links
+from tsunagu.identity.schemas import LinkedAccountOut
+
+router = APIRouter(prefix="/v1/auth/links", tags=["auth"])
+
+
+class LinkIn(BaseModel):
+    """The other account's own sign-in: its e-mail, password and, when it uses 2FA, a code."""
+
+    email: Email
+    password: Password
+    code: Code | None = None
+
+
+class LinkOut(BaseModel):
+    group_id: str
+    principal_id: str = Field(description="The account now linked with yours.")
+    replaced_factor: bool = Field(
+        description="Both accounts had 2FA: the other account's authenticator and recovery codes "
+        "were replaced by yours, which now protect both."
+    )
+
+
+class UnlinkConfirm(BaseModel):
+    code: str = Field(min_length=1, max_length=20, description="The code from the e-mail.")
+
+
+class UnlinkOut(BaseModel):
+    detached: str = Field(description="The account that left the link group.")
+    recovery_codes: dict[str, list[str]] = Field(
+        description="New recovery codes, shown once, for the account that received its own copy "
+        "of the authenticator (keyed by account id)."
+    )
+    revoked_tokens: list[str] = Field(description="API tokens that reached across the link.")
+
+
+@router.get(
+    "",
+    summary="Your linked accounts",
+    responses=documented(e401="Not signed in."),
+)
+def list_links(session: SessionDep, actor: SessionActorDep) -> list[LinkedAccountOut]:
+    """The other accounts of your link group; their sellers are reachable with this sign-in."""
+    return links.list_linked(session, principal_id=actor.principal_id or "")
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Link another account to yours",
+    responses=documented(
+        422,
+        e401="No step-up in the last 5 minutes (`reauth_required`), or the other account's "
+        "password or code is wrong (`invalid_credentials`, `invalid_code`).",
+        e409="Already linked (`already_linked`), or the other account is in another group "
+        "(`linked_elsewhere`).",
+        e403="An account's e-mail address is not verified (`email_unverified`).",
+        e429="Too many attempts.",
+    ),
+)
+def link(
+    body: LinkIn,
+    request: Request,
+    session: SessionDep,
+    row: LiveRow,
+    settings: SettingsDep,
+) -> LinkOut:
+    """Sign in to the other account inside this request (password, and a code when it uses
+    2FA); then one sign-in reaches both accounts' sellers and one authenticator protects both.
+    Never by e-mail address alone."""
+    result = links.link_with(
+        session,
+        auth=row,
+        email=body.email,
+        password=body.password,
+        code=body.code,
+        now=utcnow(),
+        settings=settings.identity,
+        client=client_of(request),
+        lang=request_language(request),
+    )
+    session.commit()
+    result.raise_failure()
+    assert result.group_id is not None
+    assert result.principal_id is not None
+    return LinkOut(
+        group_id=result.group_id,
+        principal_id=result.principal_id,
+        replaced_factor=result.replaced_factor,
+    )
+
+
+@router.post(
+    "/{principal_id}/unlink",
+    status_code=202,
+    summary="Ask to unlink an account",
+    responses=documented(
+        e401="No step-up in the last 5 minutes (`reauth_required`).",
+        e404="Not an account of your link group (`link_not_found`).",
+    ),
+)
+def begin_unlink(
+    principal_id: Annotated[str, Path(min_length=1, max_length=40)],
+    request: Request,
+    session: SessionDep,
+    row: LiveRow,
+    settings: SettingsDep,
+) -> Response:
+    """E-mails you a confirmation code (valid 10 minutes) for detaching `principal_id` (yours
+    or another account of the group); confirm with `POST /v1/auth/links/unlink/confirm`."""
+    links.begin_unlink(
+        session,
+        auth=row,
+        principal_id=principal_id,
+        now=utcnow(),
+        settings=settings.identity,
+        client=client_of(request),
+        lang=request_language(request),
+    )
+    session.commit()
+    return Response(status_code=202)
+
+
+@router.post(
+    "/unlink/confirm",
+    summary="Unlink with the e-mailed code",
+    responses=documented(
+        422,
+        e401="No step-up in the last 5 minutes (`reauth_required`) or a wrong, used or expired "
+        "code (`invalid_code`).",
+        e404="No unlink was asked for (`link_not_found`).",
+    ),
+)
+def confirm_unlink(
+    body: UnlinkConfirm,
+    request: Request,
+    session: SessionDep,
+    row: LiveRow,
+    settings: SettingsDep,
+) -> UnlinkOut:
+    """Each account keeps its own password and 2FA; every other session of the former group
+    ends, and API tokens that reached across the link are revoked."""
+    result = access.unlink(
+        session,
+        auth=row,
+        code=body.code,
+        now=utcnow(),
+        settings=settings.identity,
+        client=client_of(request),
+        lang=request_language(request),
+    )
+    session.commit()
+    result.raise_failure()
+    assert result.detached is not None
+    return UnlinkOut(
+        detached=result.detached,
+        recovery_codes=result.recovery_codes,
+        revoked_tokens=result.revoked_tokens,
+    )
