@@ -32,6 +32,8 @@ from pathlib import Path
 
 import httpx
 
+from tsunagu.demo.load import DEMO_EMAIL, DEMO_PASSWORD
+
 SELLER = "sel_demo7_03"  # Kumo & Co.: the demo's largest seller
 
 
@@ -121,7 +123,14 @@ def main() -> None:
                 ),
             ]
             rows = []
-            with httpx.Client(base_url=base, timeout=60) as client:
+            signed_in = httpx.post(
+                f"{base}/v1/auth/sign-in",
+                json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+                timeout=60,
+            )
+            signed_in.raise_for_status()
+            auth = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+            with httpx.Client(base_url=base, timeout=60, headers=auth) as client:
                 for page_name, page_paths, api_name, api_paths in pairs:
                     page = _time(client, page_paths, args.repeat)
                     data = _time(client, api_paths, args.repeat)

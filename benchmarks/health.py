@@ -771,8 +771,9 @@ class _Connections:
     Much lighter than a full HTTP client, so the load generator keeps its schedule on a small
     machine while sharing the CPU with the server (the report shows how late it sent)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, token: str = "") -> None:
         self.host, self.port = host, port
+        self.auth = f"Authorization: Bearer {token}\r\n" if token else ""
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def get(self, path: str) -> int:
@@ -782,7 +783,7 @@ class _Connections:
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.auth}\r\n".encode())
             first = await reader.readline()
             if not first and reused:
                 # the server closed this idle keep-alive connection (its idle timeout): any
@@ -814,7 +815,7 @@ class _Connections:
 
 
 async def _load(
-    port: int, paths: Sequence[tuple[str, str]], rate: float, seconds: float
+    port: int, paths: Sequence[tuple[str, str]], rate: float, seconds: float, token: str
 ) -> dict[str, dict[str, Any]]:
     """Open loop: request i is sent at start + i/rate whatever happened to the others; latency
     runs from that scheduled time, so a slow server cannot slow the load down (no coordinated
@@ -823,7 +824,7 @@ async def _load(
     sent: dict[str, int] = dict.fromkeys(latencies, 0)
     failed: dict[str, int] = dict.fromkeys(latencies, 0)
     lags: list[float] = []
-    conns = _Connections("127.0.0.1", port)
+    conns = _Connections("127.0.0.1", port, token)
     for _ in range(20):  # warm the server and a few connections
         await conns.get("/healthz")
     loop = asyncio.get_running_loop()
@@ -888,6 +889,7 @@ def load_test(
     own clock from the daily rollups (:func:`refresh_every_store` brings them to that clock
     first)."""
     rng = random.Random(seed)
+    ensure_operator(db_path, now)
     port = free_port()
     log_path = Path(f"{db_path}.server.log")
     log = log_path.open("wb")
@@ -895,6 +897,7 @@ def load_test(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc)
+        token = _sign_in(base)
         paths: list[tuple[str, str]] = []
         for _ in range(int(rate * seconds) // 2 + 1):
             sid, market = rng.choice(list(stores))
@@ -902,10 +905,52 @@ def load_test(
             paths.append(
                 ("/v1/sellers/{id}/health/{mp}", f"/v1/sellers/{sid}/health/{market.code}")
             )
-        return asyncio.run(_load(port, paths, rate, seconds))
+        return asyncio.run(_load(port, paths, rate, seconds, token))
     finally:
         stop_server(proc)
         log.close()
+
+
+#: The benchmark reads as a platform operator (every seller, read-only), signed in like any
+#: API client: every health request carries its bearer token through the one access check.
+BENCH_EMAIL = "bench-operator@tsunagu.test"
+BENCH_PASSWORD = "bench-operator-passphrase"
+
+
+def ensure_operator(db_path: Path, now: datetime) -> None:
+    from sqlalchemy import select
+
+    from tsunagu.access.service import set_operator
+    from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
+    from tsunagu.identity.models import Principal
+    from tsunagu.identity.rules import CHEAP_HASH, IdentitySettings
+    from tsunagu.identity.service import create_principal
+
+    factory = make_sessionmaker(make_engine(f"sqlite:///{db_path}"))
+    with unit_of_work(factory) as session:
+        found = session.scalars(select(Principal.id).where(Principal.email == BENCH_EMAIL)).first()
+        if found is None:
+            found = create_principal(
+                session,
+                email=BENCH_EMAIL,
+                display_name="Benchmark operator",
+                password=BENCH_PASSWORD,
+                now=now,
+                settings=IdentitySettings(hash=CHEAP_HASH),
+            ).id
+        set_operator(session, principal_id=found, operator=True, now=now, actor="benchmark")
+
+
+def _sign_in(base: str) -> str:
+    import httpx
+
+    r = httpx.post(
+        f"{base}/v1/auth/sign-in",
+        json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD},
+        timeout=30,
+    )
+    r.raise_for_status()
+    return str(r.json()["token"])
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
