@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.access import service as access
 from tsunagu.api.deps import (
-    MalformedAuthorization,
+    AuthenticationRequired,
     SessionActorDep,
     SessionDep,
     SettingsDep,
@@ -162,7 +162,7 @@ LiveRow = Annotated[AuthSession, Depends(_live_row)]
 def _raw_token(request: Request) -> str:
     found = presented_token(request)
     if found is None:
-        raise MalformedAuthorization()
+        raise AuthenticationRequired()
     return found[0]
 
 
