@@ -4,20 +4,41 @@ The server is ``tsunagu demo run`` on a fresh SQLite file in a temporary folder,
 test session (and per xdist worker; the browser tests share one xdist group). Chromium comes from
 ``make browser`` (Debian's package, with ``fonts-noto-cjk`` for Japanese); Playwright never
 downloads a browser. Without Chromium the tests are skipped loudly, and with ``CI=true`` they fail.
+
+Every dashboard page needs a signed-in session: the ``page`` fixture starts from a browser state
+that signed in once through the form as the demo owner (``tsunagu.demo.load.DEMO_EMAIL``). Tests
+that change how someone signs in (2FA, step-up, linking) use accounts of their own, made with
+:func:`make_account` on the server's database file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.access.service import grant_role
+from tsunagu.core.clock import utcnow
+from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
+from tsunagu.demo.load import DEMO_EMAIL, DEMO_PASSWORD
+from tsunagu.identity.mail import list_outbox
+from tsunagu.identity.models import AuthSession
+from tsunagu.identity.rules import CHEAP_HASH, IdentitySettings
+from tsunagu.identity.service import create_principal
+from tsunagu.marketplaces.registry import load_registry
+from tsunagu.sellers.service import create_seller
 
 CHROMIUM = Path(os.environ.get("TSUNAGU_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = pytest.mark.browser
@@ -33,13 +54,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class DemoServer:
+    base: str
+    database_url: str
+    folder: Path
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """The default demo (3 sellers, 6,000 orders, JP and US stores) on a free local port."""
     folder = tmp_path_factory.mktemp("browser-demo")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("TSUNAGU_DATABASE_URL",)}
-    env.update({"TSUNAGU_LANG": "en", "TSUNAGU_DATABASE_URL": f"sqlite:///{folder}/tsunagu.db"})
+    database_url = f"sqlite:///{folder}/tsunagu.db"
+    env.update({"TSUNAGU_LANG": "en", "TSUNAGU_DATABASE_URL": database_url})
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen(
         [
@@ -73,7 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the demo server did not start within 180 s")
             time.sleep(0.3)
-        yield base
+        yield DemoServer(base=base, database_url=database_url, folder=folder)
     finally:
         proc.terminate()
         try:
@@ -81,6 +110,85 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(demo_server: DemoServer) -> str:
+    return demo_server.base
+
+
+@pytest.fixture(scope="session")
+def server_db(demo_server: DemoServer) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the server's own database file (SQLite in WAL mode: the server keeps going)."""
+    engine = make_engine(demo_server.database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+#: cheap Argon2 for accounts the tests make: a hash carries its own parameters, so the server
+#: verifies it as it is (and rehashes it with its own on the first sign-in)
+_CHEAP = IdentitySettings(hash=CHEAP_HASH)
+
+
+def make_account(
+    factory: sessionmaker[Session],
+    *,
+    email: str,
+    password: str,
+    name: str,
+    seller: tuple[str, Sequence[str]] | None = None,
+) -> str | None:
+    """A verified account, owner of a new seller (name, marketplaces) when one is given; the
+    seller's id."""
+    now = utcnow()
+    with unit_of_work(factory) as session:
+        principal = create_principal(
+            session, email=email, display_name=name, password=password, now=now, settings=_CHEAP
+        )
+        principal.email_verified_at = now
+        if seller is None:
+            return None
+        created = create_seller(
+            session, name=seller[0], marketplaces=seller[1], registry=load_registry(None), now=now
+        )
+        grant_role(
+            session,
+            principal_id=principal.id,
+            seller_id=created.id,
+            role="owner",
+            now=now,
+            actor="test",
+        )
+        return created.id
+
+
+def age_sessions(factory: sessionmaker[Session], minutes: int = 10) -> None:
+    """Every session last authenticated ``minutes`` ago: the next sensitive page asks for a
+    step-up, as it would after a coffee break."""
+    with unit_of_work(factory) as session:
+        session.execute(
+            update(AuthSession).values(last_authenticated_at=utcnow() - timedelta(minutes=minutes))
+        )
+
+
+def outbox_code(factory: sessionmaker[Session], *, to: str, kind: str, digits: int) -> str:
+    """The newest code of ``kind`` e-mailed to ``to`` (what the user reads in the message)."""
+    with factory() as session:
+        mail = next(m for m in list_outbox(session, to=to) if m.kind == kind)
+    found = re.search(rf"\b(\d{{{digits}}})\b", mail.body)
+    assert found is not None, mail.body
+    return found.group(1)
+
+
+def sign_in_with_form(page: object, email: str, password: str) -> None:
+    """The sign-in form as a person fills it; waits until the browser has left it."""
+    form = page.locator("[data-testid=sign-in-form]")  # type: ignore[attr-defined]
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    form.locator("[data-testid=sign-in-submit]").click()
+    page.wait_for_load_state()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
@@ -99,10 +207,31 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+@pytest.fixture(scope="session")
+def signed_in_state(browser: object, server: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The browser state (its cookies) after the demo owner signed in through the form, once."""
+    context = browser.new_context(base_url=server, locale="en-US")  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto("/")
+        assert "/sign-in" in page.url
+        sign_in_with_form(page, DEMO_EMAIL, DEMO_PASSWORD)
+        page.wait_for_url(f"{server}/")
+        path = tmp_path_factory.mktemp("browser-state") / "demo-owner.json"
+        context.storage_state(path=str(path))
+        return str(path)
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def page(browser: object, server: str) -> Iterator[object]:
+def page(browser: object, server: str, signed_in_state: str) -> Iterator[object]:
+    """A page signed in as the demo owner."""
     context = browser.new_context(  # type: ignore[attr-defined]
-        base_url=server, locale="en-US", viewport={"width": 1280, "height": 900}
+        base_url=server,
+        locale="en-US",
+        viewport={"width": 1280, "height": 900},
+        storage_state=signed_in_state,
     )
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -72,3 +72,10 @@ ORDER_STATUSES = {
     "delivered": N_("delivered"),
     "cancelled": N_("cancelled"),
 }
+
+ROLES = {
+    "owner": N_("owner"),
+    "manager": N_("manager"),
+    "viewer": N_("viewer"),
+    "operator": N_("operator (read-only)"),
+}

@@ -1,21 +1,33 @@
 """The web dashboard's router: the home page, the vendored static files and every area's pages.
 
-Pages are thin: they read through ``app.state.read_factory`` (uploads write through
-``app.state.factory``), call the same services as the API and the CLI, and render a template.
+Pages are thin: they read through ``app.state.read_factory`` (uploads and account changes write
+through ``app.state.factory``), call the same services as the API and the CLI, and render a
+template. Every page except sign-in, the password-reset pages and ``/static`` needs a signed-in
+session (:func:`tsunagu.web.session.page_actor`): without one a visit is sent to sign in and back.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from tsunagu.api.deps import Actor
 from tsunagu.core.errors import NotFound
 from tsunagu.core.i18n import N_
 from tsunagu.sellers.service import list_sellers
-from tsunagu.web import health_pages, imports_pages, order_pages, seller_pages
+from tsunagu.web import (
+    account_pages,
+    auth_pages,
+    health_pages,
+    imports_pages,
+    order_pages,
+    seller_pages,
+)
 from tsunagu.web.render import PageRoute, page_language, render
+from tsunagu.web.session import page_actor
 
 __all__ = ["page_language", "router"]
 
@@ -26,11 +38,16 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
+def home(request: Request, actor: Annotated[Actor, Depends(page_actor)]) -> HTMLResponse:
+    """The sellers the caller reaches (its own and its linked accounts'; every one for an
+    operator)."""
+    reachable = actor.sellers
     with request.app.state.read_factory() as session:
         sellers = [
             {"id": s.id, "name": s.name, "stores": [st.marketplace for st in s.stores]}
-            for s in list_sellers(session, limit=100)
+            for s in list_sellers(
+                session, limit=100, only=None if reachable is None else sorted(reachable)
+            )
         ]
     return render(request, "home.html", sellers=sellers)
 
@@ -45,5 +62,6 @@ def static(name: str) -> FileResponse:
     return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
 
-for area in (seller_pages, health_pages, order_pages, imports_pages):
-    router.include_router(area.router)
+router.include_router(auth_pages.router)
+for area in (account_pages, seller_pages, health_pages, order_pages, imports_pages):
+    router.include_router(area.router, dependencies=[Depends(page_actor)])

@@ -21,9 +21,21 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tsunagu import __version__
+from tsunagu.api.deps import Actor
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_, normalise, translate
+from tsunagu.identity.errors import ReauthRequired
+from tsunagu.identity.service import get_principal
+from tsunagu.sellers.service import list_sellers
 from tsunagu.web import format as fmt
+from tsunagu.web.session import (
+    Redirect,
+    clear_session_cookies,
+    here,
+    private,
+    redirect,
+    step_up_url,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(
@@ -32,6 +44,9 @@ env = Environment(
     undefined=StrictUndefined,
 )
 COOKIE_YEAR = 365 * 86400
+UTC_ZONE = ZoneInfo("UTC")
+#: the store switcher lists at most this many sellers (an operator reaches every seller)
+SWITCHER_LIMIT = 100
 
 
 def page_language(request: Request) -> str:
@@ -69,6 +84,46 @@ def _switch_url(request: Request, lang: str) -> str:
     return f"{url.path}?{url.query}"
 
 
+def signed_in_header(request: Request) -> dict[str, Any] | None:
+    """The header of a signed-in page: who is signed in, and the store switcher with every
+    seller the session reaches (linked accounts' sellers too) and its stores, the current one
+    marked. None on pages nobody is signed in to."""
+    actor = getattr(request.state, "actor", None)
+    if not isinstance(actor, Actor) or actor.principal_id is None:
+        return None
+    current_seller = request.path_params.get("seller_id")
+    current_store = request.path_params.get("marketplace")
+    reachable = actor.sellers
+    with request.app.state.read_factory() as session:
+        principal = get_principal(session, actor.principal_id)
+        sellers = list_sellers(
+            session,
+            limit=SWITCHER_LIMIT,
+            only=None if reachable is None else sorted(reachable),
+        )
+        stores = {s.id: [st.marketplace for st in s.stores] for s in sellers}
+        name = (principal.display_name or principal.email) if principal is not None else ""
+        email = principal.email if principal is not None else ""
+    current_name = next((s.name for s in sellers if s.id == current_seller), None)
+    return {
+        "name": name,
+        "email": email,
+        "account": actor.via == "session",
+        "current_seller": current_seller if current_name is not None else None,
+        "current_name": current_name,
+        "current_store": current_store,
+        "sellers": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "stores": stores.get(s.id, []),
+                "current": s.id == current_seller,
+            }
+            for s in sellers
+        ],
+    }
+
+
 def render(
     request: Request,
     template: str,
@@ -91,6 +146,8 @@ def render(
         seller_id=seller_id,
         path=request.url.path,
         switch={code: _switch_url(request, code) for code in ("en", "ja")},
+        me=signed_in_header(request),
+        utc=UTC_ZONE,
         **context,
     )
     response = HTMLResponse(html, status_code=status)
@@ -114,7 +171,9 @@ def error_page(request: Request, status: int, message: str, code: str) -> HTMLRe
 
 
 class PageRoute(APIRoute):
-    """A page route: expected errors become an error page in the page's language."""
+    """A page route: expected errors become an error page in the page's language; a missing
+    sign-in, or a sensitive action without a recent step-up, becomes a redirect to the page
+    that fixes it (and back)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -122,6 +181,14 @@ class PageRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 return await original(request)
+            except Redirect as exc:
+                response = redirect(exc.location)
+                if exc.clear_session:
+                    clear_session_cookies(request, response)
+                return response
+            except ReauthRequired:
+                # a sensitive action: confirm it is you, then come back to the page
+                return redirect(step_up_url(here(request)))
             except TsunaguError as exc:
                 return error_page(
                     request, exc.status, exc.message(page_language(request)), exc.code
@@ -140,3 +207,37 @@ class PageRoute(APIRoute):
                 return error_page(request, 422, message, "validation_error")
 
         return handler
+
+
+def failure(request: Request, exc: TsunaguError) -> dict[str, Any]:
+    """A service's refusal as a form shows it: the message in the page's language, its stable
+    code, and the wait before the next try when there is one."""
+    retry = exc.details.get("retry_after")
+    return {
+        "message": exc.message(page_language(request)),
+        "code": exc.code,
+        # too_many_attempts says the wait in its own message
+        "retry_after": retry if exc.code != "too_many_attempts" else None,
+    }
+
+
+def form_page(
+    request: Request,
+    template: str,
+    *,
+    error: TsunaguError | None = None,
+    status: int | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """An account or sign-in form: the error (if any) shown on the form with its status (and
+    ``Retry-After``), and headers that keep the page out of caches and frames."""
+    response = render(
+        request,
+        template,
+        status=status or (error.status if error is not None else 200),
+        error=failure(request, error) if error is not None else None,
+        **context,
+    )
+    if error is not None and isinstance(error.details.get("retry_after"), int):
+        response.headers["Retry-After"] = str(error.details["retry_after"])
+    return private(response)

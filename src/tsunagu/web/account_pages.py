@@ -1,0 +1,454 @@
+"""The account pages of a signed-in session: who you are, step-up, 2FA, recovery codes, sessions
+and linked accounts.
+
+Every page calls the identity and access services like ``/v1/auth`` does. Sensitive actions
+(2FA, recovery codes, ending other sessions, linking and unlinking) need a step-up within the
+last 5 minutes: the service raises ``reauth_required`` and :class:`PageRoute` sends the browser to
+``/account/step-up?next=<this page>``; pages that lead to such an action send it there first.
+Secrets (the TOTP seed, recovery codes) are shown once, in the answer that made them, on pages
+that are never cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from tsunagu.access import service as access
+from tsunagu.api.auth import who_am_i
+from tsunagu.api.deps import Actor, client_of, presented_token
+from tsunagu.core.clock import utcnow
+from tsunagu.identity import factors, links
+from tsunagu.identity import service as identity
+from tsunagu.identity.errors import LinkNotFound, ReauthRequired, SessionInvalid
+from tsunagu.identity.models import AuthSession
+from tsunagu.web import labels
+from tsunagu.web.render import PageRoute, form_page, page_language
+from tsunagu.web.session import (
+    MAX_NEXT,
+    Redirect,
+    is_fresh,
+    mail_sender,
+    private,
+    redirect,
+    safe_next,
+    session_actor,
+    set_session_cookie,
+    settings_of,
+    step_up_url,
+)
+
+router = APIRouter(route_class=PageRoute)
+
+SessionActor = Annotated[Actor, Depends(session_actor)]
+Next = Annotated[str | None, Query(max_length=MAX_NEXT)]
+NextField = Annotated[str, Form(max_length=MAX_NEXT)]
+PasswordField = Annotated[str, Form(max_length=1024)]
+CodeField = Annotated[str, Form(max_length=40)]
+EmailField = Annotated[str, Form(max_length=320)]
+IdField = Annotated[str, Form(max_length=40)]
+AccountQuery = Annotated[str, Query(max_length=40)]
+
+ACCOUNT = "/account"
+TWO_FACTOR = "/account/2fa"
+TWO_FACTOR_SETUP = "/account/2fa/setup"
+RECOVERY_CODES = "/account/recovery-codes"
+SESSIONS = "/account/sessions"
+LINKS = "/account/links"
+LINK_NEW = "/account/links/new"
+UNLINK = "/account/links/unlink"
+UNLINK_CONFIRM = "/account/links/confirm"
+
+
+def _row(session: Session, actor: Actor) -> AuthSession:
+    """The caller's session row in ``session``."""
+    row = session.get(AuthSession, actor.session_id)
+    if row is None:
+        raise SessionInvalid()
+    return row
+
+
+def _fresh(request: Request, actor: Actor) -> bool:
+    with request.app.state.read_factory() as session:
+        return is_fresh(_row(session, actor), utcnow(), settings_of(request))
+
+
+def _require_fresh(request: Request, actor: Actor) -> None:
+    """Pages that lead straight to a sensitive action ask for the step-up first."""
+    if not _fresh(request, actor):
+        query = request.url.query
+        raise Redirect(step_up_url(request.url.path + (f"?{query}" if query else "")))
+
+
+def _principal_id(actor: Actor) -> str:
+    assert actor.principal_id is not None
+    return actor.principal_id
+
+
+# -- the account ------------------------------------------------------------------------------
+
+
+@router.get(ACCOUNT, response_class=HTMLResponse)
+def account(request: Request, actor: SessionActor) -> Response:
+    principal_id = _principal_id(actor)
+    with request.app.state.read_factory() as session:
+        me = who_am_i(session, principal_id, actor.session_id or "")
+        linked = links.list_linked(session, principal_id=principal_id)
+    return form_page(request, "account.html", who=me, linked=linked, roles=labels.ROLES)
+
+
+# -- step-up ----------------------------------------------------------------------------------
+
+
+def _two_factor_on(request: Request, principal_id: str) -> bool:
+    with request.app.state.read_factory() as session:
+        return factors.factor_status(session, principal_id).enrolled
+
+
+@router.get("/account/step-up", response_class=HTMLResponse)
+def step_up_page(request: Request, actor: SessionActor, next: Next = None) -> Response:
+    return form_page(
+        request,
+        "step_up.html",
+        next=safe_next(next, ACCOUNT),
+        needs_code=_two_factor_on(request, _principal_id(actor)),
+    )
+
+
+@router.post("/account/step-up", response_class=HTMLResponse)
+def step_up(
+    request: Request,
+    actor: SessionActor,
+    password: PasswordField = "",
+    code: CodeField = "",
+    next: NextField = ACCOUNT,
+) -> Response:
+    """Password (and code when 2FA is on) again; the session is rotated: a new cookie."""
+    target = safe_next(next, ACCOUNT)
+    found = presented_token(request)
+    assert found is not None  # session_actor found the session
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        result = identity.step_up(
+            session,
+            token=found[0],
+            password=password,
+            code=code or None,
+            now=utcnow(),
+            settings=settings.identity,
+            client=client_of(request),
+        )
+        session.commit()
+    if result.failure is not None:
+        return form_page(
+            request,
+            "step_up.html",
+            error=result.failure,
+            next=target,
+            needs_code=_two_factor_on(request, _principal_id(actor)),
+        )
+    assert result.token is not None
+    response = redirect(target)
+    set_session_cookie(request, response, result.token)
+    return private(response)
+
+
+# -- two-factor authentication ----------------------------------------------------------------
+
+
+@router.get(TWO_FACTOR, response_class=HTMLResponse)
+def two_factor(request: Request, actor: SessionActor, done: Next = None) -> Response:
+    principal_id = _principal_id(actor)
+    with request.app.state.read_factory() as session:
+        factor = factors.factor_status(session, principal_id)
+        fresh = is_fresh(_row(session, actor), utcnow(), settings_of(request))
+    return form_page(
+        request, "two_factor.html", factor=factor, fresh=fresh, done=done or "", codes=None
+    )
+
+
+@router.post(TWO_FACTOR, response_class=HTMLResponse)
+def disable_two_factor(request: Request, actor: SessionActor) -> Response:
+    """Turns 2FA off (for linked accounts too: they share it). Step-up first."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        factors.disable_totp(
+            session,
+            auth=_row(session, actor),
+            now=utcnow(),
+            settings=settings.identity,
+            client=client_of(request),
+        )
+        session.commit()
+    return redirect(f"{TWO_FACTOR}?done=disabled")
+
+
+@router.get(TWO_FACTOR_SETUP, response_class=HTMLResponse)
+def two_factor_setup(request: Request, actor: SessionActor) -> Response:
+    """A new seed (replacing one not yet confirmed), as a QR code and as text; only for a session
+    that stepped up within the last minutes (otherwise the step-up page comes first)."""
+    _require_fresh(request, actor)
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        if factors.factor_status(session, _principal_id(actor)).enrolled:
+            return redirect(TWO_FACTOR)
+        enrolment = factors.begin_totp(
+            session, auth=_row(session, actor), now=utcnow(), settings=settings.identity
+        )
+        session.commit()
+    return form_page(
+        request,
+        "two_factor_setup.html",
+        qr=Markup(enrolment.svg),  # noqa: S704 (made here by segno from our own URI)
+        secret=enrolment.secret,
+        grouped=" ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)),
+        uri=enrolment.uri,
+    )
+
+
+@router.post(TWO_FACTOR_SETUP, response_class=HTMLResponse)
+def confirm_two_factor(request: Request, actor: SessionActor, code: CodeField = "") -> Response:
+    """The first code from the app turns 2FA on; the recovery codes are shown once."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        result = factors.confirm_totp(
+            session,
+            auth=_row(session, actor),
+            code=code,
+            now=utcnow(),
+            settings=settings.identity,
+            client=client_of(request),
+        )
+        session.commit()
+    if result.failure is not None:
+        return form_page(
+            request, "two_factor_setup.html", error=result.failure, qr=None, secret="", grouped=""
+        )
+    return form_page(request, "recovery_codes.html", codes=result.recovery_codes, enabled=True)
+
+
+@router.get(RECOVERY_CODES, response_class=HTMLResponse)
+def recovery_codes_page(request: Request, actor: SessionActor) -> Response:
+    with request.app.state.read_factory() as session:
+        factor = factors.factor_status(session, _principal_id(actor))
+        fresh = is_fresh(_row(session, actor), utcnow(), settings_of(request))
+    return form_page(request, "recovery_codes.html", factor=factor, fresh=fresh, codes=None)
+
+
+@router.post(RECOVERY_CODES, response_class=HTMLResponse)
+def regenerate_recovery_codes(request: Request, actor: SessionActor) -> Response:
+    """Ten new codes, shown once; the old ones stop working. Step-up first."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        codes = factors.regenerate_recovery_codes(
+            session,
+            auth=_row(session, actor),
+            now=utcnow(),
+            settings=settings.identity,
+            client=client_of(request),
+        )
+        session.commit()
+    return form_page(request, "recovery_codes.html", codes=codes, enabled=False)
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+@router.get(SESSIONS, response_class=HTMLResponse)
+def sessions_page(request: Request, actor: SessionActor, done: Next = None) -> Response:
+    settings = settings_of(request)
+    now = utcnow()
+    with request.app.state.read_factory() as session:
+        rows = identity.list_sessions(
+            session, principal_id=_principal_id(actor), now=now, settings=settings.identity
+        )
+        fresh = is_fresh(_row(session, actor), now, settings)
+    return form_page(
+        request,
+        "sessions.html",
+        sessions=rows,
+        current=actor.session_id,
+        fresh=fresh,
+        done=done or "",
+    )
+
+
+@router.post(SESSIONS, response_class=HTMLResponse)
+def end_sessions(
+    request: Request,
+    actor: SessionActor,
+    end: IdField = "",
+    others: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """``end=<session id>`` ends one of your sessions; ``others=1`` every other one (after a
+    step-up). Ending this session is signing out."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        row = _row(session, actor)
+        if others:
+            identity.revoke_other_sessions(
+                session,
+                auth=row,
+                now=utcnow(),
+                settings=settings.identity,
+                client=client_of(request),
+            )
+            done = "others"
+        else:
+            identity.revoke_own_session(
+                session, auth=row, session_id=end, now=utcnow(), client=client_of(request)
+            )
+            done = "one"
+        session.commit()
+    if end == actor.session_id:
+        raise Redirect("/sign-in", clear_session=True)
+    return redirect(f"{SESSIONS}?done={done}")
+
+
+# -- linked accounts --------------------------------------------------------------------------
+
+
+@router.get(LINKS, response_class=HTMLResponse)
+def links_page(request: Request, actor: SessionActor, done: Next = None) -> Response:
+    with request.app.state.read_factory() as session:
+        linked = links.list_linked(session, principal_id=_principal_id(actor))
+    return form_page(request, "links.html", linked=linked, done=done or "")
+
+
+@router.get(LINK_NEW, response_class=HTMLResponse)
+def link_page(request: Request, actor: SessionActor) -> Response:
+    _require_fresh(request, actor)
+    return form_page(request, "link_new.html", email="")
+
+
+@router.post(LINK_NEW, response_class=HTMLResponse)
+def link(
+    request: Request,
+    actor: SessionActor,
+    email: EmailField = "",
+    password: PasswordField = "",
+    code: CodeField = "",
+) -> Response:
+    """Proves the other account by its password (and its code when it uses 2FA) in this one
+    request; step-up first."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        result = links.link_with(
+            session,
+            auth=_row(session, actor),
+            email=email,
+            password=password,
+            code=code or None,
+            now=utcnow(),
+            settings=settings.identity,
+            client=client_of(request),
+            sender=mail_sender(request),
+            lang=page_language(request),
+        )
+        session.commit()
+    if result.failure is not None:
+        return form_page(request, "link_new.html", error=result.failure, email=email[:320])
+    return redirect(f"{LINKS}?done=linked")
+
+
+def _member(request: Request, actor: Actor, principal_id: str) -> dict[str, Any]:
+    """One linked account of the caller (or the caller itself when linked): else not found."""
+    caller = _principal_id(actor)
+    with request.app.state.read_factory() as session:
+        for other in links.list_linked(session, principal_id=caller):
+            if other.principal_id == principal_id:
+                return {"principal_id": other.principal_id, "email": other.email, "me": False}
+        if principal_id == caller and links.list_linked(session, principal_id=caller):
+            me = identity.get_principal(session, caller)
+            assert me is not None
+            return {"principal_id": caller, "email": me.email, "me": True}
+    raise LinkNotFound()
+
+
+@router.get(UNLINK, response_class=HTMLResponse)
+def unlink_page(request: Request, actor: SessionActor, account: AccountQuery = "") -> Response:
+    target = _member(request, actor, account)
+    _require_fresh(request, actor)
+    return form_page(request, "unlink.html", target=target)
+
+
+@router.post(UNLINK, response_class=HTMLResponse)
+def begin_unlink(request: Request, actor: SessionActor, account: IdField = "") -> Response:
+    """E-mails you an 8-digit code that confirms the unlink (step-up first)."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        try:
+            links.begin_unlink(
+                session,
+                auth=_row(session, actor),
+                principal_id=account,
+                now=utcnow(),
+                settings=settings.identity,
+                client=client_of(request),
+                sender=mail_sender(request),
+                lang=page_language(request),
+            )
+        except ReauthRequired:
+            # back to this account's unlink page after the step-up, not to a bare POST address
+            raise Redirect(step_up_url(f"{UNLINK}?account={quote(account)}")) from None
+        session.commit()
+    return redirect(UNLINK_CONFIRM)
+
+
+def _own_email(request: Request, actor: Actor) -> str:
+    with request.app.state.read_factory() as session:
+        me = identity.get_principal(session, _principal_id(actor))
+        return me.email if me is not None else ""
+
+
+@router.get(UNLINK_CONFIRM, response_class=HTMLResponse)
+def unlink_confirm_page(request: Request, actor: SessionActor) -> Response:
+    return form_page(request, "unlink_confirm.html", email=_own_email(request, actor))
+
+
+@router.post(UNLINK_CONFIRM, response_class=HTMLResponse)
+def unlink(request: Request, actor: SessionActor, code: CodeField = "") -> Response:
+    """The e-mailed code detaches the account; the side that gets its own copy of the
+    authenticator gets new recovery codes, shown here once."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        result = access.unlink(
+            session,
+            auth=_row(session, actor),
+            code=code,
+            now=utcnow(),
+            settings=settings.identity,
+            client=client_of(request),
+            sender=mail_sender(request),
+            lang=page_language(request),
+        )
+        session.commit()
+        shown = {*result.recovery_codes, *([result.detached] if result.detached else [])}
+        emails = {}
+        for principal_id in shown:
+            principal = identity.get_principal(session, principal_id)
+            emails[principal_id] = principal.email if principal is not None else principal_id
+        # the page's header lists what the session reaches from now on
+        request.state.actor = replace(actor, roles=access.roles_of(session, _principal_id(actor)))
+    if result.failure is not None:
+        return form_page(
+            request,
+            "unlink_confirm.html",
+            error=result.failure,
+            email=_own_email(request, actor),
+        )
+    return form_page(
+        request,
+        "unlinked.html",
+        detached=emails.get(result.detached or "", ""),
+        codes=[
+            {"email": emails.get(p, p), "codes": codes}
+            for p, codes in result.recovery_codes.items()
+        ],
+    )

@@ -1,0 +1,250 @@
+"""Pages anyone may open: sign-in (password, then the authenticator or a recovery code when 2FA
+is on), sign-out, and the password-reset pages.
+
+They call the identity services like ``/v1/auth`` does. Attempts are remembered even when they
+fail: the page commits the attempt, then shows its error on the form (ADR 0012).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from tsunagu.api.deps import client_of, optional_actor
+from tsunagu.core.clock import utcnow
+from tsunagu.core.errors import TsunaguError
+from tsunagu.core.i18n import N_
+from tsunagu.identity import reset
+from tsunagu.identity import service as identity
+from tsunagu.identity.errors import SessionInvalid
+from tsunagu.web.render import PageRoute, form_page, page_language
+from tsunagu.web.session import (
+    MAX_NEXT,
+    SIGN_IN,
+    SIGN_IN_CODE,
+    Redirect,
+    clear_session_cookies,
+    mail_sender,
+    private,
+    redirect,
+    safe_next,
+    same_site,
+    session_token,
+    set_session_cookie,
+    settings_of,
+    with_next,
+)
+
+router = APIRouter(route_class=PageRoute)
+
+Next = Annotated[str | None, Query(max_length=MAX_NEXT)]
+NextField = Annotated[str, Form(max_length=MAX_NEXT)]
+EmailField = Annotated[str, Form(max_length=320)]
+PasswordField = Annotated[str, Form(max_length=1024)]
+CodeField = Annotated[str, Form(max_length=40)]
+TokenField = Annotated[str, Form(max_length=200)]
+
+PASSWORDS_DIFFER = N_("The two new passwords are not the same.")
+
+
+class PasswordsDiffer(TsunaguError):
+    status = 422
+    code = "passwords_differ"
+
+    def __init__(self) -> None:
+        super().__init__(PASSWORDS_DIFFER)
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: Next = None) -> Response:
+    target = safe_next(next)
+    actor = optional_actor(request)
+    if actor is not None and actor.via == "session":
+        return redirect(target)
+    return form_page(request, "sign_in.html", next=target, email="")
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(
+    request: Request,
+    email: EmailField = "",
+    password: PasswordField = "",
+    next: NextField = "/",
+) -> Response:
+    same_site(request)
+    target = safe_next(next)
+    settings = settings_of(request)
+    client = client_of(request)
+    now = utcnow()
+    previous = session_token(request)
+    with request.app.state.factory() as session:
+        result = identity.sign_in(
+            session,
+            email=email,
+            password=password,
+            now=now,
+            settings=settings.identity,
+            client=client,
+        )
+        if result.ok and previous:
+            # the browser's earlier session (perhaps another account's) ends here
+            identity.sign_out(session, token=previous, now=now, client=client)
+        session.commit()
+    if result.failure is not None:
+        return form_page(
+            request, "sign_in.html", error=result.failure, next=target, email=email[:320]
+        )
+    assert result.token is not None
+    if result.stage == identity.SECOND_FACTOR:
+        response = redirect(with_next(SIGN_IN_CODE, target))
+    else:
+        response = redirect(target)
+    set_session_cookie(request, response, result.token)
+    return private(response)
+
+
+def _pending_stage(request: Request, target: str) -> str:
+    """The stage of the browser's session (``second_factor`` or ``full``); no usable session
+    sends the browser back to the sign-in form."""
+    token = session_token(request)
+    if token is None:
+        raise Redirect(with_next(SIGN_IN, target))
+    settings = settings_of(request)
+    with request.app.state.read_factory() as session, session.no_autoflush:
+        try:
+            row = identity.resolve(
+                session,
+                token=token,
+                now=utcnow(),
+                settings=settings.identity,
+                second_factor_ok=True,
+            )
+        except SessionInvalid:
+            raise Redirect(with_next(SIGN_IN, target), clear_session=True) from None
+        stage = row.stage
+        session.rollback()
+    return stage
+
+
+@router.get("/sign-in/code", response_class=HTMLResponse)
+def code_page(request: Request, next: Next = None) -> Response:
+    target = safe_next(next)
+    if _pending_stage(request, target) == identity.FULL:
+        return redirect(target)
+    return form_page(request, "sign_in_code.html", next=target)
+
+
+@router.post("/sign-in/code", response_class=HTMLResponse)
+def code(request: Request, code: CodeField = "", next: NextField = "/") -> Response:
+    same_site(request)
+    target = safe_next(next)
+    token = session_token(request)
+    if token is None:
+        raise Redirect(with_next(SIGN_IN, target))
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        try:
+            result = identity.complete_second_factor(
+                session,
+                token=token,
+                code=code,
+                now=utcnow(),
+                settings=settings.identity,
+                client=client_of(request),
+            )
+        except SessionInvalid:
+            raise Redirect(with_next(SIGN_IN, target), clear_session=True) from None
+        session.commit()
+    if result.failure is not None:
+        return form_page(request, "sign_in_code.html", error=result.failure, next=target)
+    assert result.token is not None
+    response = redirect(target)
+    set_session_cookie(request, response, result.token)
+    return private(response)
+
+
+@router.post("/sign-out")
+def sign_out(request: Request) -> Response:
+    """Ends the session on the server (its token stops working at once) and clears the cookie."""
+    same_site(request)
+    token = session_token(request)
+    if token is not None:
+        with request.app.state.factory() as session:
+            identity.sign_out(session, token=token, now=utcnow(), client=client_of(request))
+            session.commit()
+    response = redirect(SIGN_IN)
+    clear_session_cookies(request, response)
+    return private(response)
+
+
+# -- password reset ---------------------------------------------------------------------------
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+def forgot_page(request: Request) -> Response:
+    return form_page(request, "forgot_password.html", sent=False)
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+def forgot(request: Request, email: EmailField = "") -> Response:
+    """Always the same answer, whether or not the address has an account (no enumeration)."""
+    same_site(request)
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        reset.request_reset(
+            session,
+            email=email,
+            now=utcnow(),
+            sender=mail_sender(request),
+            settings=settings.identity,
+            client=client_of(request),
+            link_base=str(request.base_url) + "reset-password",
+            lang=page_language(request),
+        )
+        session.commit()
+    return form_page(request, "forgot_password.html", sent=True)
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+def reset_page(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> Response:
+    return form_page(request, "reset_password.html", token=token, done=False)
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+def reset_password(
+    request: Request,
+    token: TokenField = "",
+    password: PasswordField = "",
+    repeat: PasswordField = "",
+) -> Response:
+    """Sets the new password; signs nobody in (every session of the account ends)."""
+    same_site(request)
+    if password != repeat:
+        return form_page(
+            request, "reset_password.html", error=PasswordsDiffer(), token=token, done=False
+        )
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        try:
+            result = reset.complete_reset(
+                session,
+                token=token,
+                new_password=password,
+                now=utcnow(),
+                sender=mail_sender(request),
+                settings=settings.identity,
+                client=client_of(request),
+                lang=page_language(request),
+            )
+        except TsunaguError as exc:  # the new password breaks the policy; the token still works
+            session.rollback()
+            return form_page(request, "reset_password.html", error=exc, token=token, done=False)
+        session.commit()
+    if result.failure is not None:
+        return form_page(request, "reset_password.html", error=result.failure, token="", done=False)
+    return form_page(request, "reset_password.html", token="", done=True)
