@@ -104,6 +104,10 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 
 _PG_TABLES = (
+    "link_confirmations",
+    "identity_links",
+    "identity_link_groups",
+    "email_verifications",
     "seller_memberships",
     "platform_operators",
     "api_tokens",

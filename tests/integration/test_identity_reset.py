@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Db
 from tests.integration.test_identity import NOW, PASSWORD, S, enrol, make_user, resolve, sign_in, tx
-from tsunagu.identity import audit, mail, repo, reset, service
+from tsunagu.identity import audit, mail, repo, reset, service, verify
 from tsunagu.identity.errors import (
     PasswordRejected,
     ResetTokenInvalid,
@@ -22,7 +22,13 @@ from tsunagu.identity.errors import (
     SessionInvalid,
 )
 from tsunagu.identity.mail import Mail
-from tsunagu.identity.models import AuthThrottle, OutboxMessage, PasswordReset, Principal
+from tsunagu.identity.models import (
+    AuthThrottle,
+    EmailVerification,
+    OutboxMessage,
+    PasswordReset,
+    Principal,
+)
 
 EMAIL = "hanako@example.jp"
 NEW = "lantern over the bay"
@@ -143,7 +149,27 @@ def test_auth08_reset_kills_every_session_of_the_account(db: Db):
             resolve(db, token, NOW + timedelta(minutes=2))
     assert resolve(db, theirs.token, NOW + timedelta(minutes=2)).principal_id == other
     entry = tx(db, lambda s: audit.list_entries(s, action="authn_password_reset"))[0]
-    assert entry.details == {"sessions_ended": 2}
+    assert entry.details == {"sessions_ended": 2, "email_verified": True}
+
+
+def test_finishing_a_reset_verifies_the_address(db: Db):
+    """ADR 0014: the reset code arrived at the address and was used, so the address is verified
+    (and stays verified at the time of the first proof); pending verification codes end."""
+    principal = make_user(db)
+    assert tx(db, lambda s: s.get(Principal, principal).email_verified_at) is None
+    tx(db, lambda s: verify.request_verification(s, principal_id=principal, now=NOW))
+    request(db)
+    assert complete(db, last_code(db), now=NOW + timedelta(minutes=1)).ok
+    assert tx(db, lambda s: s.get(Principal, principal).email_verified_at) == NOW + timedelta(
+        minutes=1
+    )
+    pending = tx(db, lambda s: s.scalars(select(EmailVerification)).one())
+    assert pending.used_at == NOW + timedelta(minutes=1)
+    request(db, now=NOW + timedelta(hours=2))
+    assert complete(db, last_code(db), now=NOW + timedelta(hours=2, minutes=1)).ok
+    assert tx(db, lambda s: s.get(Principal, principal).email_verified_at) == NOW + timedelta(
+        minutes=1
+    )
 
 
 def test_auth08_reset_never_bypasses_two_factor(db: Db):

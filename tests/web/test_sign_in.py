@@ -487,3 +487,71 @@ def test_a_page_in_japanese_shows_the_account_in_japanese(web: TestClient):
     html = web.get("/account?lang=ja").text
     assert '<html lang="ja">' in html
     assert "Your account" not in html
+
+
+def test_recovery_codes_and_turning_2fa_off_need_a_recent_step_up(web: TestClient, db: Db):
+    sign_in(web)
+    _secret, codes = _enrol(web)
+    assert "regenerate-codes" in ids_in(web.get("/account/recovery-codes").text)
+    new = web.post("/account/recovery-codes")
+    assert new.status_code == 200
+    fresh = re.findall(r'data-testid="recovery-code">([^<]+)<', new.text)
+    assert len(fresh) == 10
+    assert not set(fresh) & set(codes)
+
+    age_session(db)
+    page = web.get("/account/recovery-codes").text
+    assert "regenerate-codes" not in ids_in(page)
+    assert 'href="/account/step-up?next=/account/recovery-codes"' in page
+    assert web.post("/account/recovery-codes").headers["location"] == (
+        "/account/step-up?next=/account/recovery-codes"
+    )
+    assert web.post("/account/2fa").headers["location"] == "/account/step-up?next=/account/2fa"
+    step_up = web.get("/account/step-up?next=/account/2fa")
+    assert 'name="code"' in step_up.text  # 2FA is on: the step-up wants a code as well
+    no_code = web.post("/account/step-up", data={"password": PASSWORD, "next": "/account/2fa"})
+    assert no_code.status_code in (401, 429)
+    time.sleep(1.1)  # the code throttle's first delay
+    ok = web.post(
+        "/account/step-up", data={"password": PASSWORD, "code": fresh[0], "next": "/account/2fa"}
+    )
+    assert ok.headers["location"] == "/account/2fa"
+    assert "disable-2fa" in ids_in(web.get("/account/2fa").text)
+    off = web.post("/account/2fa")
+    assert off.headers["location"] == "/account/2fa?done=disabled"
+    assert (
+        'data-testid="two-factor-state" data-enabled="false"'
+        in web.get(off.headers["location"]).text
+    )
+    web.post("/sign-out")
+    assert sign_in(web).headers["location"] == "/"
+
+
+def test_an_htmx_fragment_without_a_session_sends_the_whole_page_to_sign_in(
+    web: TestClient, db: Db
+):
+    seller = make_seller(db)
+    r = web.get(f"/sellers/{seller}/stores/JP/what-if?add_orders=5", headers={"HX-Request": "true"})
+    assert r.status_code == 204
+    assert r.headers["hx-redirect"] == (
+        f"/sign-in?next=/sellers/{seller}/stores/JP/what-if%3Fadd_orders%3D5"
+    )
+
+
+def test_an_api_token_reads_pages_but_cannot_manage_the_account(db: Db):
+    seller = make_seller(db)
+    with browser_client(db) as client:
+        from tests.auth import sign_in as api_sign_in
+
+        create_user(db, OWNER_EMAIL, owner_of=[seller])
+        bearer = {"Authorization": f"Bearer {api_sign_in(client, OWNER_EMAIL)}"}
+        token = client.post(
+            "/v1/auth/tokens",
+            json={"name": "dash", "scope": "read", "seller_ids": [seller]},
+            headers=bearer,
+        ).json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        assert client.get(f"/sellers/{seller}").status_code == 200
+        r = client.get("/account")
+        assert r.status_code == 403
+        assert "session_required" in r.text

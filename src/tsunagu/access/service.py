@@ -5,6 +5,10 @@ never commit; every change is written to the audit log (PRIV-05) as
 "Never leave a seller without an owner" is checked with the seller's owner rows locked
 (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so two
 owners removing each other at once cannot both succeed.
+
+Linked principals (ADR 0014) act with the union of their group's roles: :func:`roles_of` takes,
+per seller, the strongest role any active member of the group has. Unlinking goes through
+:func:`unlink`, which also revokes the API tokens that only the link made possible (AUTH-13 d).
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from tsunagu.access.errors import (
 from tsunagu.access.models import Membership, PlatformOperator
 from tsunagu.access.rules import OPERATOR, ROLES, PrincipalRoles, can
 from tsunagu.access.schemas import MemberOut
-from tsunagu.identity import audit, tokens
+from tsunagu.identity import audit, links, tokens
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import Outcome, PrincipalNotFound, TokenScopeDenied
-from tsunagu.identity.models import Principal
-from tsunagu.identity.rules import token_allows
+from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
+from tsunagu.identity.models import ApiToken, AuthSession, Principal
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings, token_allows
 from tsunagu.sellers.service import get_seller
 
 ACTION = "privilege_permissions_changed"
@@ -42,12 +47,55 @@ def _principal(session: Session, principal_id: str) -> Principal:
     return principal
 
 
+#: the order in which roles beat each other when linked principals hold different ones
+_STRENGTH = {role: len(ROLES) - i for i, role in enumerate(ROLES)}  # owner > manager > viewer
+
+
+def _acting_ids(session: Session, principal_id: str) -> list[str]:
+    """The principal and the *active* members of its link group: a disabled member's roles are
+    not reachable through a linked sign-in either."""
+    ids = links.linked_ids(session, principal_id)
+    if len(ids) == 1:
+        return ids
+    active = set(
+        session.scalars(
+            select(Principal.id).where(Principal.id.in_(ids), Principal.status == "active")
+        )
+    )
+    return [p for p in ids if p == principal_id or p in active]
+
+
+def own_roles(session: Session, principal_id: str) -> PrincipalRoles:
+    """The principal's own grants, without its link group's."""
+    return _roles(session, [principal_id])
+
+
 def roles_of(session: Session, principal_id: str) -> PrincipalRoles:
+    """What the principal may do: its own grants united with those of the principals linked with
+    it (per seller the strongest role; operator if any of them is one)."""
+    return _roles(session, _acting_ids(session, principal_id))
+
+
+def _roles(session: Session, principal_ids: Sequence[str]) -> PrincipalRoles:
     rows = session.execute(
-        select(Membership.seller_id, Membership.role).where(Membership.principal_id == principal_id)
+        select(Membership.seller_id, Membership.role).where(
+            Membership.principal_id.in_(principal_ids)
+        )
     ).all()
-    operator = session.get(PlatformOperator, principal_id) is not None
-    return PrincipalRoles(memberships={r.seller_id: r.role for r in rows}, operator=operator)
+    memberships: dict[str, str] = {}
+    for row in rows:
+        held = memberships.get(row.seller_id)
+        if held is None or _STRENGTH.get(row.role, 0) > _STRENGTH.get(held, 0):
+            memberships[row.seller_id] = row.role
+    operator = (
+        session.scalars(
+            select(PlatformOperator.principal_id)
+            .where(PlatformOperator.principal_id.in_(principal_ids))
+            .limit(1)
+        ).first()
+        is not None
+    )
+    return PrincipalRoles(memberships=memberships, operator=operator)
 
 
 def _owner_ids(session: Session, seller_id: str) -> list[str]:
@@ -274,3 +322,52 @@ def authorize_token(
         details={"via": auth.token_id, "action": action},
     )
     return Outcome(TokenScopeDenied())
+
+
+# -- unlinking --------------------------------------------------------------------------------
+
+
+def unlink(
+    session: Session,
+    *,
+    auth: AuthSession,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
+) -> links.Unlinked:
+    """Confirm an unlink (``identity.links.confirm_unlink``: step-up, the e-mailed code, every
+    other session of the former group ended) and then revoke every live API token of a former
+    member that names a seller its principal's roles no longer allow at the token's scope: the
+    cross-seller tokens issued through the link (AUTH-13 d). Entry points call this, commit,
+    then ``raise_failure()``."""
+    result = links.confirm_unlink(
+        session,
+        auth=auth,
+        code=code,
+        now=now,
+        settings=settings,
+        client=client,
+        sender=sender,
+        lang=lang,
+    )
+    if not result.ok:
+        return result
+    members = result.former_members
+    live = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.principal_id.in_(members), ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    ).all()
+    roles = {member: roles_of(session, member) for member in members}
+    for token in live:
+        allowed = roles[token.principal_id]
+        if all(can(allowed, seller, token.scope) for seller in token.resources):
+            continue
+        if tokens.revoke_token(
+            session, token_id=token.id, now=now, actor=auth.principal_id, client=client
+        ):
+            result.revoked_tokens.append(token.id)
+    return result

@@ -207,3 +207,61 @@ class ResetTokenInvalid(TsunaguError):
 
     def __init__(self) -> None:
         super().__init__(N_("This password-reset link is not valid any more. Ask for a new one."))
+
+
+class VerificationInvalid(TsunaguError):
+    """An e-mail verification token that is unknown, expired, superseded or already used."""
+
+    status = 400
+    code = "verification_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(N_("This verification link is not valid any more. Ask for a new one."))
+
+
+class EmailUnverified(TsunaguError):
+    """Linking needs both addresses verified (AUTH-13 b): an account someone registered with an
+    address they do not control can never be joined to another."""
+
+    status = 403
+    code = "email_unverified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_("Both accounts must have a verified e-mail address before they can be linked.")
+        )
+
+
+class AlreadyLinked(TsunaguError):
+    """The two accounts are already one group (or are the same account): nothing to do."""
+
+    status = 409
+    code = "already_linked"
+
+    def __init__(self) -> None:
+        super().__init__(N_("These accounts are already linked."))
+
+
+class LinkedElsewhere(TsunaguError):
+    """The other account is in another link group; it must leave that group first."""
+
+    status = 409
+    code = "linked_elsewhere"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "The other account is already linked with different accounts. Sign in to it "
+                "and link from there, or unlink it first."
+            )
+        )
+
+
+class LinkNotFound(TsunaguError):
+    """Not a member of the caller's link group (another principal's group is never revealed)."""
+
+    status = 404
+    code = "link_not_found"
+
+    def __init__(self) -> None:
+        super().__init__(N_("No such linked account."))

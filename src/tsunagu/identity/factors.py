@@ -4,6 +4,12 @@ A code is single-use because the database says so: TOTP moves ``last_used_step``
 guarded UPDATE, a recovery code sets ``used_at`` with one; whichever concurrent transaction
 updates the row first wins, the other finds nothing to update. Failed codes are counted per
 principal (one counter for TOTP and recovery codes) with a delay from the first failure.
+
+Linked principals share one factor (ADR 0014): every function here works on the principal's
+*factor holder* (:func:`repo.factor_holder`), so one enrolment protects the whole link group, one
+disable switches it off for the group, the failure counter is the holder's, and a TOTP step or
+recovery code accepted through one member is spent for all of them (AUTH-03 across the group).
+The audit entries name the member that acted.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from tsunagu.identity.rules import (
     require_recent_auth,
     retry_after_seconds,
 )
+from tsunagu.identity.schemas import FactorStatus as FactorStatus
 from tsunagu.identity.schemas import TotpEnrolment
 
 _RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
@@ -52,8 +59,15 @@ class Confirmed(Outcome):
     recovery_codes: list[str] = field(default_factory=list)
 
 
-def code_key(principal_id: str) -> str:
-    return f"code:{principal_id}"
+def code_key(holder_id: str) -> str:
+    """The second-factor throttle key of a factor holder (see :func:`holder_code_key`)."""
+    return f"code:{holder_id}"
+
+
+def holder_code_key(session: Session, principal_id: str) -> str:
+    """The throttle key that counts ``principal_id``'s failed codes: its factor holder's, so a
+    guesser gains nothing by spreading guesses over the members of a link group."""
+    return code_key(repo.factor_holder(session, principal_id))
 
 
 def totp_code(secret: str, step: int, policy: TotpPolicy) -> str:
@@ -83,9 +97,11 @@ def begin_totp(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
 ) -> TotpEnrolment:
-    """A new seed for the caller (replacing an unconfirmed one), shown once. Step-up first."""
+    """A new seed for the caller's factor holder (replacing an unconfirmed one), shown once.
+    Step-up first."""
     require_recent_auth(auth, now, settings.recent_auth)
-    factor = repo.totp_factor(session, auth.principal_id)
+    holder = repo.factor_holder(session, auth.principal_id)
+    factor = repo.totp_factor(session, holder)
     if factor is not None and factor.confirmed_at is not None:
         raise TotpAlreadyEnrolled()
     principal = session.get(Principal, auth.principal_id)
@@ -95,7 +111,7 @@ def begin_totp(
         session.add(
             TotpFactor(
                 id=new_id("tfa"),
-                principal_id=principal.id,
+                principal_id=holder,
                 secret=secret,
                 created_at=now,
             )
@@ -123,7 +139,8 @@ def confirm_totp(
     """The first code from the app proves the seed arrived; then TOTP is on and 10 recovery
     codes are issued."""
     require_recent_auth(auth, now, settings.recent_auth)
-    factor = repo.totp_factor(session, auth.principal_id)
+    holder = repo.factor_holder(session, auth.principal_id)
+    factor = repo.totp_factor(session, holder)
     if factor is None:
         raise TotpNotEnrolled()
     if factor.confirmed_at is not None:
@@ -140,9 +157,7 @@ def confirm_totp(
     if not result.ok:
         return Confirmed(result.failure)
     factor.confirmed_at = now
-    codes = _issue_recovery_codes(
-        session, principal_id=auth.principal_id, now=now, settings=settings
-    )
+    codes = issue_recovery_codes(session, principal_id=holder, now=now, settings=settings)
     audit.append(
         session,
         action="authn_mfa_enabled",
@@ -151,6 +166,7 @@ def confirm_totp(
         actor=auth.principal_id,
         target=factor.id,
         client=client,
+        details=_holder_details(auth.principal_id, holder),
     )
     return Confirmed(recovery_codes=codes)
 
@@ -163,12 +179,16 @@ def disable_totp(
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
 ) -> None:
+    """Switch TOTP off (and delete the recovery codes) for the caller and every principal linked
+    with it: they share one factor. Step-up first (AUTH-12)."""
     require_recent_auth(auth, now, settings.recent_auth)
-    factor = repo.totp_factor(session, auth.principal_id)
+    holder = repo.factor_holder(session, auth.principal_id)
+    factor = repo.totp_factor(session, holder)
     if factor is None:
         raise TotpNotEnrolled()
     session.delete(factor)
-    repo.delete_recovery_codes(session, auth.principal_id)
+    repo.delete_recovery_codes(session, holder)
+    session.flush()
     audit.append(
         session,
         action="authn_mfa_disabled",
@@ -176,21 +196,27 @@ def disable_totp(
         now=now,
         actor=auth.principal_id,
         client=client,
+        details=_holder_details(auth.principal_id, holder),
     )
 
 
 # -- verification -----------------------------------------------------------------------------
 
 
+def _holder_details(principal_id: str, holder: str) -> dict[str, str]:
+    return {} if holder == principal_id else {"factor_holder": holder}
+
+
 def _reserve(
     session: Session,
     principal_id: str,
+    holder: str,
     now: datetime,
     settings: IdentitySettings,
     client: Client,
 ) -> Outcome | None:
     reservation = repo.throttle_reserve(
-        session, key=code_key(principal_id), policy=settings.code_throttle, now=now
+        session, key=code_key(holder), policy=settings.code_throttle, now=now
     )
     if reservation.allowed:
         return None
@@ -210,7 +236,7 @@ def _reserve(
 
 
 def _failed(
-    session: Session, principal_id: str, now: datetime, action: str, client: Client
+    session: Session, principal_id: str, holder: str, now: datetime, action: str, client: Client
 ) -> Outcome:
     audit.append(
         session,
@@ -220,8 +246,9 @@ def _failed(
         actor=principal_id,
         target=principal_id,
         client=client,
+        details=_holder_details(principal_id, holder),
     )
-    row = repo.throttle_row(session, code_key(principal_id))
+    row = repo.throttle_row(session, code_key(holder))
     retry = None
     if row is not None and row.next_allowed_at is not None and row.next_allowed_at > now:
         retry = retry_after_seconds(row.next_allowed_at, now)
@@ -240,19 +267,21 @@ def verify_totp(
 ) -> Outcome:
     """Accept ``code`` once: step t−1, t or t+1 of the server clock, never a step at or before
     the last one accepted (AUTH-03, AUTH-04), and only while the failure delay allows (AUTH-05).
-    A replay is logged as ``authn_token_reuse``."""
-    throttled = _reserve(session, principal_id, now, settings, client)
+    A replay is logged as ``authn_token_reuse``. A linked principal is checked against its factor
+    holder's factor, so a step spent through one member is spent for the group."""
+    holder = repo.factor_holder(session, principal_id)
+    throttled = _reserve(session, principal_id, holder, now, settings, client)
     if throttled is not None:
         return throttled
-    factor = repo.totp_factor(session, principal_id)
+    factor = repo.totp_factor(session, holder)
     if factor is None or (factor.confirmed_at is None) != unconfirmed:
-        return _failed(session, principal_id, now, "authn_mfa_fail", client)
+        return _failed(session, principal_id, holder, now, "authn_mfa_fail", client)
     step = _matching_step(factor.secret, normalise_code(code), now, settings.totp)
     if step is None:
-        return _failed(session, principal_id, now, "authn_mfa_fail", client)
+        return _failed(session, principal_id, holder, now, "authn_mfa_fail", client)
     if not repo.claim_totp_step(session, factor_id=factor.id, step=step):
-        return _failed(session, principal_id, now, "authn_token_reuse", client)
-    repo.throttle_success(session, key=code_key(principal_id), forget=True)
+        return _failed(session, principal_id, holder, now, "authn_token_reuse", client)
+    repo.throttle_success(session, key=code_key(holder), forget=True)
     audit.append(
         session,
         action="authn_mfa_success",
@@ -261,6 +290,7 @@ def verify_totp(
         actor=principal_id,
         target=factor.id,
         client=client,
+        details=_holder_details(principal_id, holder),
     )
     return Outcome()
 
@@ -274,18 +304,20 @@ def use_recovery_code(
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
 ) -> Outcome:
-    """Each recovery code works once (AUTH-09); the claim is a guarded UPDATE of ``used_at``."""
-    throttled = _reserve(session, principal_id, now, settings, client)
+    """Each recovery code works once (AUTH-09); the claim is a guarded UPDATE of ``used_at``.
+    Linked principals share their factor holder's codes: one used through A is gone for B."""
+    holder = repo.factor_holder(session, principal_id)
+    throttled = _reserve(session, principal_id, holder, now, settings, client)
     if throttled is not None:
         return throttled
     typed = normalise_code(code)
     hasher = hasher_for(settings.hash)
-    for row in repo.unused_recovery_codes(session, principal_id):
+    for row in repo.unused_recovery_codes(session, holder):
         if hasher.verify(row.code_hash, typed):
             if not repo.claim_recovery_code(session, code_id=row.id, now=now):
                 break
-            repo.throttle_success(session, key=code_key(principal_id), forget=True)
-            remaining = len(repo.unused_recovery_codes(session, principal_id))
+            repo.throttle_success(session, key=code_key(holder), forget=True)
+            remaining = len(repo.unused_recovery_codes(session, holder))
             audit.append(
                 session,
                 action="authn_recovery_code_used",
@@ -294,10 +326,10 @@ def use_recovery_code(
                 actor=principal_id,
                 target=principal_id,
                 client=client,
-                details={"remaining": remaining},
+                details={"remaining": remaining, **_holder_details(principal_id, holder)},
             )
             return Outcome()
-    return _failed(session, principal_id, now, "authn_recovery_code_fail", client)
+    return _failed(session, principal_id, holder, now, "authn_recovery_code_fail", client)
 
 
 def verify_second_factor(
@@ -336,9 +368,11 @@ def format_recovery_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-def _issue_recovery_codes(
+def issue_recovery_codes(
     session: Session, *, principal_id: str, now: datetime, settings: IdentitySettings
 ) -> list[str]:
+    """Replace ``principal_id``'s recovery codes (its own rows, not its holder's) with a fresh
+    set; returns them formatted, the only time they exist in clear."""
     repo.delete_recovery_codes(session, principal_id)
     hasher = hasher_for(settings.hash)
     codes = [_new_recovery_code() for _ in range(settings.recovery_code_count)]
@@ -363,14 +397,14 @@ def regenerate_recovery_codes(
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
 ) -> list[str]:
-    """A new set of 10; the old set stops working. Needs step-up (AUTH-09, AUTH-12)."""
+    """A new set of 10 for the caller's factor holder (so for its whole link group); the old
+    set stops working. Needs step-up (AUTH-09, AUTH-12)."""
     require_recent_auth(auth, now, settings.recent_auth)
-    factor = repo.totp_factor(session, auth.principal_id)
+    holder = repo.factor_holder(session, auth.principal_id)
+    factor = repo.totp_factor(session, holder)
     if factor is None or factor.confirmed_at is None:
         raise TotpNotEnrolled()
-    codes = _issue_recovery_codes(
-        session, principal_id=auth.principal_id, now=now, settings=settings
-    )
+    codes = issue_recovery_codes(session, principal_id=holder, now=now, settings=settings)
     audit.append(
         session,
         action="authn_recovery_codes_generated",
@@ -379,6 +413,23 @@ def regenerate_recovery_codes(
         actor=auth.principal_id,
         target=auth.principal_id,
         client=client,
-        details={"count": len(codes)},
+        details={"count": len(codes), **_holder_details(auth.principal_id, holder)},
     )
     return codes
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+def factor_status(session: Session, principal_id: str) -> FactorStatus:
+    """What a page shows about the second factor that protects ``principal_id``: whether it is
+    on, since when, how many recovery codes are left, and which linked principals share it."""
+    holder = repo.factor_holder(session, principal_id)
+    factor = repo.totp_factor(session, holder)
+    confirmed = factor is not None and factor.confirmed_at is not None
+    return FactorStatus(
+        enrolled=confirmed,
+        confirmed_at=factor.confirmed_at if factor is not None and confirmed else None,
+        recovery_codes_left=len(repo.unused_recovery_codes(session, holder)) if confirmed else 0,
+        shared_with=[p for p in repo.linked_ids(session, principal_id) if p != principal_id],
+    )

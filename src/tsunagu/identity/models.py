@@ -26,6 +26,9 @@ class Principal(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: when control of the address was proven (a verification link, a password reset, or an
+    #: administrator); None = unverified: such a principal can never be linked (AUTH-13 b)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuthSession(Base):
@@ -181,3 +184,81 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailVerification(Base):
+    """A one-time, expiring e-mail verification token; only its SHA-256 is stored.
+
+    ``email_hash`` is the SHA-256 of the address the message went to: the token proves control
+    of *that* address only, so it verifies nothing once the principal's address is different.
+    """
+
+    __tablename__ = "email_verifications"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: set once, by the guarded UPDATE that accepts the token, or when a newer one supersedes it
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkGroup(Base):
+    """Principals joined so that one sign-in reaches all of them ("linked, never merged").
+
+    ``factor_principal_id`` is the *factor holder*: the member whose TOTP factor and recovery
+    codes protect every member (ADR 0014). No ``ON DELETE``: a principal that protects others
+    cannot disappear from under them.
+    """
+
+    __tablename__ = "identity_link_groups"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    factor_principal_id: Mapped[str | None] = mapped_column(ForeignKey("principals.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdentityLink(Base):
+    """One principal's membership of a link group. The primary key on the principal means a
+    principal is in at most one group, and a double submit leaves one row (AUTH-13 e)."""
+
+    __tablename__ = "identity_links"
+
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_link_groups.id", ondelete="CASCADE"), index=True
+    )
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the principal whose session made the link (or ``local-owner`` from the command line)
+    linked_by: Mapped[str] = mapped_column(String(120))
+
+
+class LinkConfirmation(Base):
+    """An e-mailed code that confirms an unlink: stored as SHA-256, 10 minutes, single use,
+    dead after 5 wrong codes (``attempts`` is counted before the code is compared)."""
+
+    __tablename__ = "link_confirmations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: who asked (the code goes to this principal's address)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    #: the member to detach (the asker itself or another member of its group)
+    target_principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE")
+    )
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_link_groups.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)

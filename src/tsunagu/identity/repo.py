@@ -16,6 +16,8 @@ from tsunagu.identity.models import (
     AuditEntry,
     AuthSession,
     AuthThrottle,
+    IdentityLink,
+    LinkGroup,
     Principal,
     RecoveryCode,
     TotpFactor,
@@ -153,6 +155,59 @@ def live_sessions(session: Session, principal_id: str) -> list[AuthSession]:
     )
 
 
+# -- link groups ------------------------------------------------------------------------------
+
+
+def link_of(session: Session, principal_id: str) -> IdentityLink | None:
+    """The principal's membership row, read from the database (never only the identity map)."""
+    return session.scalars(
+        select(IdentityLink)
+        .where(IdentityLink.principal_id == principal_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def group_member_ids(session: Session, group_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(IdentityLink.principal_id)
+            .where(IdentityLink.group_id == group_id)
+            .order_by(IdentityLink.principal_id)
+        )
+    )
+
+
+def lock_group(session: Session, group_id: str) -> LinkGroup | None:
+    """The group row, locked for the rest of the transaction on PostgreSQL (SQLite's
+    ``BEGIN IMMEDIATE`` already serialises writers): link and unlink of one group queue."""
+    return session.scalars(
+        select(LinkGroup)
+        .where(LinkGroup.id == group_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def linked_ids(session: Session, principal_id: str) -> list[str]:
+    """Every member of the principal's link group, itself included, sorted; ``[principal_id]``
+    when it is not linked."""
+    link = link_of(session, principal_id)
+    if link is None:
+        return [principal_id]
+    return group_member_ids(session, link.group_id)
+
+
+def factor_holder(session: Session, principal_id: str) -> str:
+    """The principal whose TOTP factor and recovery codes protect ``principal_id``: its group's
+    factor holder, else itself."""
+    holder = session.execute(
+        select(LinkGroup.factor_principal_id)
+        .join(IdentityLink, IdentityLink.group_id == LinkGroup.id)
+        .where(IdentityLink.principal_id == principal_id)
+    ).scalar_one_or_none()
+    return holder or principal_id
+
+
 # -- second factors ---------------------------------------------------------------------------
 
 
@@ -177,6 +232,16 @@ def claim_totp_step(session: Session, *, factor_id: str, step: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return getattr(result, "rowcount", 0) == 1
+
+
+def confirmed_factor(session: Session, principal_id: str) -> TotpFactor | None:
+    """The TOTP factor that protects ``principal_id`` (its factor holder's), once confirmed."""
+    factor = totp_factor(session, factor_holder(session, principal_id))
+    return factor if factor is not None and factor.confirmed_at is not None else None
+
+
+def delete_totp_factor(session: Session, principal_id: str) -> None:
+    session.execute(delete(TotpFactor).where(TotpFactor.principal_id == principal_id))
 
 
 def unused_recovery_codes(session: Session, principal_id: str) -> list[RecoveryCode]:

@@ -11,6 +11,8 @@ never commit; the entry point commits, then calls ``raise_failure()`` on the out
   password, ends every session of the principal, clears the sign-in lock (so a hard stop is
   recoverable, AUTH-06) and notifies the owner. It never signs in, and it never touches the
   second factor: the next sign-in still asks for the TOTP code (ASVS 5 6.4.3).
+* Finishing a reset also marks the address verified (the code was delivered there and used), so
+  ``principals.email_verified_at`` is set if it was not (ADR 0014).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, repo
+from tsunagu.identity import audit, repo, verify
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import InvalidEmail, Outcome, ResetTokenInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
@@ -196,6 +198,7 @@ def complete_reset(
         return _invalid(session, reason="used", now=now, client=client, row=row)
     principal.password_hash = hasher_for(settings.hash).hash(normalised)
     principal.password_changed_at = now
+    verified = verify.verified_by_reset(session, principal, now)
     _supersede(session, principal.id, now)
     ended = repo.revoke_sessions_of(
         session, principal_id=principal.id, now=now, reason="password_reset"
@@ -219,6 +222,6 @@ def complete_reset(
         actor=principal.id,
         target=principal.id,
         client=client,
-        details={"sessions_ended": ended},
+        details={"sessions_ended": ended, "email_verified": verified},
     )
     return Outcome()

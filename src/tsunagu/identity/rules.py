@@ -104,6 +104,12 @@ class IdentitySettings:
         hard_stop=None,
         forget_after=timedelta(hours=1),
     )
+    #: an e-mail verification link works this long, once
+    verification_lifetime: timedelta = timedelta(hours=24)
+    #: an unlink confirmation code (8 digits, e-mailed) works this long, once
+    unlink_code_lifetime: timedelta = timedelta(minutes=10)
+    #: wrong unlink codes before the confirmation is dead
+    unlink_code_attempts: int = 5
 
 
 PRODUCTION = IdentitySettings()

@@ -41,6 +41,16 @@ class TotpEnrolment(BaseModel):
     svg: str
 
 
+class FactorStatus(BaseModel):
+    """The second factor that protects a principal, for account pages. ``shared_with`` are the
+    linked principals protected by the same factor (ADR 0014); empty when not linked."""
+
+    enrolled: bool
+    confirmed_at: datetime | None
+    recovery_codes_left: int
+    shared_with: list[str]
+
+
 class AuditEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -83,3 +93,14 @@ class OutboxMessageOut(BaseModel):
     subject: str
     body: str
     sent_at: datetime | None
+
+
+class LinkedAccountOut(BaseModel):
+    """Another principal of the caller's link group (ADR 0014). ``holds_factor``: its TOTP
+    factor and recovery codes are the ones that protect the whole group."""
+
+    principal_id: str
+    email: str
+    display_name: str
+    linked_at: datetime
+    holds_factor: bool

@@ -172,7 +172,7 @@ def change_password(
     principal = session.get(Principal, auth.principal_id)
     if principal is None:
         raise SessionInvalid()
-    check = _check_password(
+    check = check_password(
         session,
         principal=principal,
         password=current_password,
@@ -236,7 +236,7 @@ def _throttled(reservation: repo.Reservation, now: datetime) -> TsunaguError:
     return TooManyAttempts(retry_after_seconds(reservation.next_allowed_at, now))
 
 
-def _check_password(
+def check_password(
     session: Session,
     *,
     principal: Principal | None,
@@ -246,7 +246,12 @@ def _check_password(
     settings: IdentitySettings,
     client: Client,
 ) -> TsunaguError | None:
-    """Throttle, verify (or burn the same time), record. None when the password is right."""
+    """Throttle, verify (or burn the same time), record. None when the password is right.
+
+    The one password check of every flow that takes a password (sign-in, step-up, password
+    change, linking another account): the same per-IP and per-account throttles, the same
+    generic failure, the same audit entries.
+    """
     ip_key = f"ip:{client.ip}" if client.ip else None
     key = account_key(email)
     actor = principal.id if principal is not None else "anonymous"
@@ -338,7 +343,7 @@ def sign_in(
         principal = repo.principal_by_email(session, normalise_email(email))
     except InvalidEmail:
         principal = None
-    failure = _check_password(
+    failure = check_password(
         session,
         principal=principal,
         password=password,
@@ -353,8 +358,9 @@ def sign_in(
     normalised = normalise_password(password)
     if hasher.needs_rehash(principal.password_hash):
         principal.password_hash = hasher.hash(normalised)
-    factor = repo.totp_factor(session, principal.id)
-    stage = SECOND_FACTOR if factor is not None and factor.confirmed_at is not None else FULL
+    # a linked principal is protected by its group's factor (ADR 0014, AUTH-13 f)
+    factor = repo.confirmed_factor(session, principal.id)
+    stage = SECOND_FACTOR if factor is not None else FULL
     token, row = _new_session(
         session, principal_id=principal.id, stage=stage, now=now, started_at=now, client=client
     )
@@ -505,7 +511,7 @@ def step_up(
     row = resolve(session, token=token, now=now, settings=settings)
     principal = session.get(Principal, row.principal_id)
     assert principal is not None
-    failure = _check_password(
+    failure = check_password(
         session,
         principal=principal,
         password=password,
@@ -516,8 +522,7 @@ def step_up(
     )
     if failure is not None:
         return SignIn(failure)
-    factor = repo.totp_factor(session, principal.id)
-    if factor is not None and factor.confirmed_at is not None:
+    if repo.confirmed_factor(session, principal.id) is not None:
         result = factors.verify_second_factor(
             session,
             principal_id=principal.id,

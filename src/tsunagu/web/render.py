@@ -182,7 +182,12 @@ class PageRoute(APIRoute):
             try:
                 return await original(request)
             except Redirect as exc:
-                response = redirect(exc.location)
+                if request.headers.get("hx-request") == "true":
+                    # an htmx fragment: the whole page goes (htmx would swap the target in)
+                    response: Response = Response(status_code=204)
+                    response.headers["HX-Redirect"] = exc.location
+                else:
+                    response = redirect(exc.location)
                 if exc.clear_session:
                     clear_session_cookies(request, response)
                 return response

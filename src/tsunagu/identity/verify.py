@@ -1,0 +1,227 @@
+"""E-mail verification: proof that a principal controls its address (ADR 0014). Functions never
+commit; the entry point commits, then calls ``raise_failure()`` on the outcome.
+
+A verified address is the precondition for linking (AUTH-13 b): somebody who registers an account
+with another person's address, hoping it will later be joined to the real owner's account (the
+"pre-hijacking" attacks), never gets that account verified, so it can never be linked.
+
+* ``request_verification`` e-mails a 256-bit token (shown only in the message; the table keeps
+  its SHA-256) that works once, for ``IdentitySettings.verification_lifetime`` (24 hours). A
+  newer request supersedes older tokens. The row also keeps the SHA-256 of the address the
+  message went to: a token verifies that address only, never one the principal has since.
+* ``confirm_verification`` spends the token with one guarded UPDATE and sets
+  ``principals.email_verified_at``. Unknown, expired, superseded and used tokens all answer
+  ``verification_invalid``.
+* ``mark_verified`` is for an administrator who checked the address another way (audited).
+* Finishing a password reset also verifies the address (``reset.complete_reset``): the reset
+  code arrived there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tsunagu.core.i18n import N_, translate
+from tsunagu.core.ids import new_id
+from tsunagu.identity import audit
+from tsunagu.identity.audit import NO_CLIENT, Client
+from tsunagu.identity.errors import Outcome, PrincipalNotFound, VerificationInvalid
+from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
+from tsunagu.identity.models import EmailVerification, Principal
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings
+
+VERIFY_SUBJECT = N_("Confirm your e-mail address for tsunagu")
+VERIFY_BODY = N_(
+    "Please confirm that this address belongs to your tsunagu account.\n\n"
+    "Verification code (valid for {hours} hours, once): {verification_code}\n"
+    "{link}\n"
+    "If you did not create a tsunagu account, ignore this message: without this code the "
+    "address stays unverified."
+)
+
+
+def hash_secret(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _supersede(session: Session, principal_id: str, now: datetime) -> None:
+    session.execute(
+        update(EmailVerification)
+        .where(EmailVerification.principal_id == principal_id, EmailVerification.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def request_verification(
+    session: Session,
+    *,
+    principal_id: str,
+    now: datetime,
+    sender: MailSender = DEFAULT_SENDER,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    link_base: str | None = None,
+    lang: str = "en",
+) -> None:
+    """Send a verification code (and a link when ``link_base`` is given) to the principal's
+    address; earlier codes stop working. A disabled principal gets nothing (audited)."""
+    principal = session.get(Principal, principal_id)
+    if principal is None:
+        raise PrincipalNotFound()
+    if principal.status != "active":
+        audit.append(
+            session,
+            action="authn_email_verification_request",
+            outcome="failure",
+            now=now,
+            actor=principal.id,
+            target=principal.id,
+            client=client,
+            details={"reason": "no_active_account"},
+        )
+        return
+    _supersede(session, principal.id, now)
+    token = secrets.token_urlsafe(32)  # 256 bits from the CSPRNG
+    row = EmailVerification(
+        id=new_id("evf"),
+        principal_id=principal.id,
+        token_hash=hash_secret(token),
+        email_hash=hash_secret(principal.email),
+        created_at=now,
+        expires_at=now + settings.verification_lifetime,
+    )
+    session.add(row)
+    session.flush()
+    hours = int(settings.verification_lifetime.total_seconds() // 3600)
+    link = f"{link_base}?token={token}\n" if link_base else ""
+    sender.send(
+        session,
+        Mail(
+            to=principal.email,
+            kind="email_verification",
+            subject=translate(VERIFY_SUBJECT, lang),
+            body=translate(VERIFY_BODY, lang, hours=hours, verification_code=token, link=link),
+        ),
+        now,
+    )
+    audit.append(
+        session,
+        action="authn_email_verification_request",
+        outcome="success",
+        now=now,
+        actor=principal.id,
+        target=row.id,
+        client=client,
+    )
+
+
+def _invalid(
+    session: Session,
+    *,
+    reason: str,
+    now: datetime,
+    client: Client,
+    row: EmailVerification | None,
+) -> Outcome:
+    audit.append(
+        session,
+        action="authn_email_verification_fail",
+        outcome="failure",
+        now=now,
+        actor=row.principal_id if row is not None else "anonymous",
+        target=row.id if row is not None else None,
+        client=client,
+        details={"reason": reason},
+    )
+    return Outcome(VerificationInvalid())
+
+
+def _set_verified(principal: Principal, now: datetime) -> bool:
+    if principal.email_verified_at is not None:
+        return False
+    principal.email_verified_at = now
+    return True
+
+
+def confirm_verification(
+    session: Session, *, token: str, now: datetime, client: Client = NO_CLIENT
+) -> Outcome:
+    """Spend a verification token (once) and mark the principal's address verified."""
+    row = session.scalars(
+        select(EmailVerification).where(EmailVerification.token_hash == hash_secret(token.strip()))
+    ).first()
+    if row is None:
+        return _invalid(session, reason="unknown", now=now, client=client, row=None)
+    if row.used_at is not None:
+        return _invalid(session, reason="used", now=now, client=client, row=row)
+    if now >= row.expires_at:
+        return _invalid(session, reason="expired", now=now, client=client, row=row)
+    principal = session.get(Principal, row.principal_id)
+    if principal is None or principal.status != "active":
+        return _invalid(session, reason="no_active_account", now=now, client=client, row=row)
+    if hash_secret(principal.email) != row.email_hash:
+        return _invalid(session, reason="address_changed", now=now, client=client, row=row)
+    claimed = session.execute(
+        update(EmailVerification)
+        .where(EmailVerification.id == row.id, EmailVerification.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:  # a concurrent use won
+        return _invalid(session, reason="used", now=now, client=client, row=row)
+    _set_verified(principal, now)
+    session.flush()
+    audit.append(
+        session,
+        action="authn_email_verified",
+        outcome="success",
+        now=now,
+        actor=principal.id,
+        target=principal.id,
+        client=client,
+        details={"via": "link"},
+    )
+    return Outcome()
+
+
+def mark_verified(
+    session: Session,
+    *,
+    principal_id: str,
+    now: datetime,
+    actor: str,
+    client: Client = NO_CLIENT,
+) -> bool:
+    """An administrator vouches for the address (checked another way). True when this changed
+    anything; pending verification codes are withdrawn either way."""
+    principal = session.get(Principal, principal_id)
+    if principal is None:
+        raise PrincipalNotFound()
+    changed = _set_verified(principal, now)
+    _supersede(session, principal.id, now)
+    session.flush()
+    if changed:
+        audit.append(
+            session,
+            action="authn_email_verified",
+            outcome="success",
+            now=now,
+            actor=actor,
+            target=principal.id,
+            client=client,
+            details={"via": "administrator"},
+        )
+    return changed
+
+
+def verified_by_reset(session: Session, principal: Principal, now: datetime) -> bool:
+    """Finishing a password reset proves control of the mailbox the code was sent to."""
+    changed = _set_verified(principal, now)
+    _supersede(session, principal.id, now)
+    return changed
