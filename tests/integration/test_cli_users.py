@@ -1,5 +1,5 @@
-"""``tsunagu users / tokens / outbox / audit`` as a user runs them (issue 6 points 1, 5, 6, 7, 8):
-real processes on the embedded database, acting as the local owner."""
+"""``tsunagu users / tokens / outbox / audit`` as a user runs them (issue 6 points 1, 5, 6, 7, 8;
+linked accounts, ADR 0014): real processes on the embedded database, acting as the local owner."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from tests.integration.test_cli import tsunagu
+from tsunagu.core.clock import utcnow
+from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
+from tsunagu.identity import factors, service
+from tsunagu.identity.factors import totp_code
+from tsunagu.identity.rules import PRODUCTION, time_step
 
 PASSWORD = "violet harbour kite"
 
@@ -273,3 +280,216 @@ def test_usage_and_lookup_errors(tmp_path: Path):
     )
     assert weak.returncode == 1
     assert "password_too_common" in weak.stderr
+
+
+# -- e-mail verification and linked accounts (ADR 0014) ---------------------------------------
+
+
+def _outbox(cwd: Path, kind: str, to: str) -> list[dict[str, Any]]:
+    messages = json.loads(ok(run(cwd, "outbox", "list", "--json")))
+    return [m for m in messages if m["kind"] == kind and m["to_address"] == to]
+
+
+def _enrol_totp(cwd: Path, email: str) -> tuple[str, list[str]]:
+    """Turn 2FA on for ``email`` directly on the CLI's database file (there is no CLI command
+    for it: a person does it on the account page); returns the secret and recovery codes. The
+    confirmation spends the previous time step, so later codes are taken from now on."""
+    engine = make_engine(f"sqlite:///{cwd / 'tsunagu.db'}")
+    factory = make_sessionmaker(engine)
+    now = utcnow()
+    try:
+        with unit_of_work(factory) as s:
+            token = service.sign_in(s, email=email, password=PASSWORD, now=now).token
+        assert token is not None
+        with unit_of_work(factory) as s:
+            auth = service.resolve(s, token=token, now=now)
+            secret = factors.begin_totp(s, auth=auth, now=now).secret
+        with unit_of_work(factory) as s:
+            auth = service.resolve(s, token=token, now=now)
+            code = totp_code(secret, time_step(now, 30) - 1, PRODUCTION.totp)
+            confirmed = factors.confirm_totp(s, auth=auth, code=code, now=now)
+        assert confirmed.ok
+    finally:
+        engine.dispose()
+    return secret, confirmed.recovery_codes
+
+
+def _code(secret: str, offset: int) -> str:
+    return totp_code(secret, time_step(utcnow(), 30) + offset, PRODUCTION.totp)
+
+
+def test_verify_then_link_proving_both_accounts(tmp_path: Path):
+    """AUTH-13 a/b from the command line: even the local owner links only with both accounts'
+    passwords (and codes where 2FA is on); an unverified address is refused until the user
+    confirms the e-mailed code; a second link answers ``already_linked``."""
+    jp, us = "jp@example.jp", "us@example.com"
+    ok(
+        run(
+            tmp_path,
+            "users",
+            "create",
+            "--email",
+            jp,
+            "--name",
+            "JP",
+            "--password-stdin",
+            "--verified",
+            stdin=PASSWORD + "\n",
+        )
+    )
+    ok(
+        run(
+            tmp_path,
+            "users",
+            "create",
+            "--email",
+            us,
+            "--name",
+            "US",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+    )
+    secret, recovery = _enrol_totp(tmp_path, jp)
+    users = {u["email"]: u for u in json.loads(ok(run(tmp_path, "users", "list", "--json")))}
+    assert users[jp]["email_verified_at"] is not None
+    assert users[us]["email_verified_at"] is None
+
+    unverified = run(
+        tmp_path,
+        "users",
+        "link",
+        jp,
+        "--with",
+        us,
+        stdin=f"{PASSWORD}\n{recovery[0]}\n{PASSWORD}\n",
+    )
+    assert unverified.returncode == 1
+    assert "email_unverified" in unverified.stderr
+    assert PASSWORD not in unverified.stdout + unverified.stderr
+
+    assert "outbox list" in ok(run(tmp_path, "users", "verify", us, "--send"))
+    body = _outbox(tmp_path, "email_verification", us)[0]["body"]
+    found = re.search(r"once\): (\S+)", body)
+    assert found is not None
+    ok(run(tmp_path, "users", "confirm-email", stdin=found.group(1) + "\n"))
+    reused = run(tmp_path, "users", "confirm-email", stdin=found.group(1) + "\n")
+    assert reused.returncode == 1
+    assert "verification_invalid" in reused.stderr
+
+    wrong = run(
+        tmp_path,
+        "users",
+        "link",
+        jp,
+        "--with",
+        us,
+        stdin=f"{PASSWORD}\n{recovery[1]}\nnot it\n",
+    )
+    assert wrong.returncode == 1
+    assert "invalid_credentials" in wrong.stderr
+    linked = json.loads(
+        ok(
+            run(
+                tmp_path,
+                "users",
+                "link",
+                jp,
+                "--with",
+                us,
+                "--json",
+                stdin=f"{PASSWORD}\n{_code(secret, 0)}\n{PASSWORD}\n",
+            )
+        )
+    )
+    assert linked["replaced_factor"] is False
+    listed = json.loads(ok(run(tmp_path, "users", "links", jp, "--json")))
+    assert [(m["email"], m["holds_factor"]) for m in listed] == [(us, False)]
+    assert "jp@example.jp" in ok(run(tmp_path, "users", "links", us))
+    users = {u["email"]: u for u in json.loads(ok(run(tmp_path, "users", "list", "--json")))}
+    assert users[us]["two_factor"] is True  # protected by JP's authenticator now
+    assert users[us]["linked_with"] == [users[jp]["id"]]
+    assert sorted(
+        m["to_address"]
+        for m in json.loads(ok(run(tmp_path, "outbox", "list", "--json")))
+        if m["kind"] == "account_linked"
+    ) == [jp, us]
+    short = run(tmp_path, "users", "link", jp, "--with", us, stdin=f"{PASSWORD}\n")
+    assert short.returncode == 2
+    assert "missing_input" in short.stderr
+    entries = [
+        json.loads(line) for line in ok(run(tmp_path, "audit", "list", "--json-lines")).splitlines()
+    ]
+    assert [e["outcome"] for e in entries if e["action"] == "account_linked"] == [
+        "failure",
+        "failure",
+        "success",
+    ]
+    assert "no longer linked" not in ok(run(tmp_path, "users", "links", "us@example.com"))
+
+
+def test_unlink_asks_for_the_emailed_code_and_prints_new_recovery_codes(tmp_path: Path):
+    """AUTH-13 d / AUTH-12 from the command line: the account signs in (password and the
+    group's code), the confirmation code goes to its mailbox (the outbox), and once it is typed
+    the account leaves the group with its own copy of the authenticator and 10 new codes."""
+    jp, us = "jp@example.jp", "us@example.com"
+    for email in (jp, us):
+        ok(
+            run(
+                tmp_path,
+                "users",
+                "create",
+                "--email",
+                email,
+                "--name",
+                "X",
+                "--password-stdin",
+                "--verified",
+                stdin=PASSWORD + "\n",
+            )
+        )
+    secret, _ = _enrol_totp(tmp_path, jp)
+    ok(
+        run(
+            tmp_path,
+            "users",
+            "link",
+            jp,
+            "--with",
+            us,
+            stdin=f"{PASSWORD}\n{_code(secret, 0)}\n{PASSWORD}\n",
+        )
+    )
+
+    env = {k: v for k, v in os.environ.items() if k != "TSUNAGU_DATABASE_URL"}
+    env["TSUNAGU_LANG"] = "en"
+    env["COLUMNS"] = "250"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsunagu.cli", "users", "unlink", us],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(f"{PASSWORD}\n{_code(secret, 1)}\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not _outbox(tmp_path, "unlink_code", us):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no unlink code was sent"
+        time.sleep(0.2)
+    found = re.search(r"once\): (\d{8})", _outbox(tmp_path, "unlink_code", us)[0]["body"])
+    assert found is not None
+    stdout, stderr = proc.communicate(found.group(1) + "\n", timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "tsunagu outbox list" in stderr
+    assert f"{us} is no longer linked." in stdout
+    codes = re.findall(r"^  ([0-9a-z]{5}-[0-9a-z]{5})$", stdout, flags=re.MULTILINE)
+    assert len(codes) == 10
+    assert json.loads(ok(run(tmp_path, "users", "links", jp, "--json"))) == []
+    again = run(tmp_path, "users", "unlink", us, stdin=f"{PASSWORD}\n{codes[0]}\n")
+    assert again.returncode == 1
+    assert "link_not_found" in again.stderr

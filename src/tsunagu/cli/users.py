@@ -2,6 +2,10 @@
 
 Local CLI use acts as the installation's local owner without a login (see the README, "Users and
 security"); every change is still written to the audit log, with ``local-owner`` as the actor.
+
+Linking and unlinking are the exception (ADR 0014): the local owner has to prove control of the
+accounts like anybody else, with their passwords and, where 2FA is on, their codes, typed at a
+hidden prompt or, for scripts, read from standard input one per line. Never by e-mail alone.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, current_language
-from tsunagu.identity import repo, reset, service, tokens
+from tsunagu.identity import factors, links, repo, reset, service, tokens, verify
 from tsunagu.identity.schemas import PrincipalOut
 
 #: the audit actor for everything done through the local command line
@@ -49,6 +53,14 @@ def create_cmd(
             "(without it the user cannot sign in until a password reset).",
         ),
     ] = False,
+    verified: Annotated[
+        bool,
+        typer.Option(
+            "--verified",
+            help="You know the address belongs to this user: mark it verified at once "
+            "(otherwise: tsunagu users verify EMAIL --send).",
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Create a user; prints the new id."""
@@ -69,6 +81,10 @@ def create_cmd(
             now=utcnow(),
             actor=LOCAL_ACTOR,
         )
+        if verified:
+            verify.mark_verified(
+                session, principal_id=principal.id, now=utcnow(), actor=LOCAL_ACTOR
+            )
         shown = PrincipalOut.model_validate(principal)
     if json:
         print_json(shown.model_dump(mode="json"))
@@ -78,18 +94,21 @@ def create_cmd(
 
 @app.command("list")
 def list_cmd(json: JsonOpt = False) -> None:
-    """List users with their roles and whether two-factor authentication is on."""
+    """List users with their roles, whether their address is verified, whether two-factor
+    authentication protects them (their own or their link group's) and whom they are linked
+    with."""
     with ctx().read_factory() as session:
         operators = access.operator_ids(session)
         rows = []
         for principal in service.list_principals(session):
-            factor = repo.totp_factor(session, principal.id)
+            status = factors.factor_status(session, principal.id)
             members = access.list_members(session, principal_id=principal.id)
             rows.append(
                 {
                     **PrincipalOut.model_validate(principal).model_dump(mode="json"),
                     "operator": principal.id in operators,
-                    "two_factor": factor is not None and factor.confirmed_at is not None,
+                    "two_factor": status.enrolled,
+                    "linked_with": status.shared_with,
                     "roles": [{"seller_id": m.seller_id, "role": m.role} for m in members],
                 }
             )
@@ -99,7 +118,16 @@ def list_cmd(json: JsonOpt = False) -> None:
     if not rows:
         out.print(_("No users yet. Create one with: tsunagu users create --email E --name N"))
         return
-    table = Table(_("Id"), _("E-mail"), _("Name"), _("Status"), _("2FA"), _("Roles"))
+    table = Table(
+        _("Id"),
+        _("E-mail"),
+        _("Name"),
+        _("Status"),
+        _("Verified"),
+        _("2FA"),
+        _("Linked with"),
+        _("Roles"),
+    )
     for r in rows:
         roles = [f"{x['role']}@{x['seller_id']}" for x in r["roles"]]
         if r["operator"]:
@@ -109,7 +137,9 @@ def list_cmd(json: JsonOpt = False) -> None:
             escape(r["email"]),
             escape(r["display_name"]),
             r["status"],
+            _("yes") if r["email_verified_at"] else _("no"),
             _("on") if r["two_factor"] else _("off"),
+            ", ".join(r["linked_with"]) or "-",
             ", ".join(roles) or "-",
         )
     out.print(table)
@@ -239,6 +269,275 @@ def complete_reset_cmd() -> None:
         )
     outcome.raise_failure()
     out.print(_("Password changed. Sign in again with the new password."))
+
+
+# -- e-mail verification ----------------------------------------------------------------------
+
+EmailArg = Annotated[str, typer.Argument(help="The user's e-mail address.")]
+
+
+@app.command("verify")
+def verify_cmd(
+    email: EmailArg,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="Send the user a verification code instead (read it with: tsunagu outbox list); "
+            "they confirm with: tsunagu users confirm-email.",
+        ),
+    ] = False,
+) -> None:
+    """Mark a user's e-mail address verified (you checked it yourself), or send a code.
+
+    Only verified accounts can be linked."""
+    settings = ctx().settings.identity
+    with unit_of_work(ctx().factory) as session:
+        principal = service.principal_for_email(session, email)
+        if send:
+            verify.request_verification(
+                session,
+                principal_id=principal.id,
+                now=utcnow(),
+                settings=settings,
+                lang=current_language(),
+            )
+            changed = None
+        else:
+            changed = verify.mark_verified(
+                session, principal_id=principal.id, now=utcnow(), actor=LOCAL_ACTOR
+            )
+    if changed is None:
+        out.print(_("A verification code was sent; read it with: tsunagu outbox list"))
+    elif changed:
+        out.print(_("{email} is now verified.", email=principal.email))
+    else:
+        out.print(_("{email} was already verified.", email=principal.email))
+
+
+@app.command("confirm-email")
+def confirm_email_cmd() -> None:
+    """Confirm an address with the code of a verification message (first line of standard
+    input)."""
+    code = sys.stdin.readline().strip()
+    if not code:
+        raise UsageError(
+            N_("Standard input must hold the verification code on its first line."),
+            code="missing_input",
+        )
+    with unit_of_work(ctx().factory) as session:
+        outcome = verify.confirm_verification(session, token=code, now=utcnow())
+    outcome.raise_failure()
+    out.print(_("E-mail address verified."))
+
+
+# -- linked accounts --------------------------------------------------------------------------
+
+
+class _Secrets:
+    """Passwords and codes: a hidden prompt on a terminal, otherwise the next line of standard
+    input (for scripts). Never a command-line argument (shell history, process lists)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdin.isatty()
+
+    def ask(self, prompt: str) -> str:
+        if self.tty:
+            value: str = typer.prompt(prompt, hide_input=True, err=True)
+            return value
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError(
+                N_("Standard input ended before this was given: {what}"),
+                code="missing_input",
+                what=prompt,
+            )
+        return line.rstrip("\r\n")
+
+
+def _sign_in(email: str, secrets: _Secrets) -> tuple[str, str]:
+    """A full session of ``email`` (password, and a code when 2FA protects it): the same
+    throttled sign-in as everywhere else. Returns (session token, principal id)."""
+    settings = ctx().settings.identity
+    password = secrets.ask(_("Password of {email}", email=email))
+    with unit_of_work(ctx().factory) as session:
+        started = service.sign_in(
+            session, email=email, password=password, now=utcnow(), settings=settings
+        )
+    started.raise_failure()
+    assert started.token is not None
+    assert started.principal_id is not None
+    if started.stage != service.SECOND_FACTOR:
+        return started.token, started.principal_id
+    code = secrets.ask(_("Authenticator or recovery code of {email}", email=email))
+    with unit_of_work(ctx().factory) as session:
+        done = service.complete_second_factor(
+            session, token=started.token, code=code, now=utcnow(), settings=settings
+        )
+    done.raise_failure()
+    assert done.token is not None
+    return done.token, started.principal_id
+
+
+def _sign_out(token: str) -> None:
+    with unit_of_work(ctx().factory) as session:
+        service.sign_out(session, token=token, now=utcnow())
+
+
+@app.command("links")
+def links_cmd(email: EmailArg, json: JsonOpt = False) -> None:
+    """List the accounts linked with a user's account."""
+    with ctx().read_factory() as session:
+        principal = service.principal_for_email(session, email)
+        linked = links.list_linked(session, principal_id=principal.id)
+    if json:
+        print_json([m.model_dump(mode="json") for m in linked])
+        return
+    if not linked:
+        out.print(_("{email} is not linked with any account.", email=principal.email))
+        return
+    table = Table(_("Id"), _("E-mail"), _("Name"), _("Linked since"), _("Holds the 2FA"))
+    for m in linked:
+        table.add_row(
+            m.principal_id,
+            escape(m.email),
+            escape(m.display_name),
+            _when(m.linked_at),
+            _("yes") if m.holds_factor else "-",
+        )
+    out.print(table)
+
+
+@app.command("link")
+def link_cmd(
+    email: EmailArg,
+    other: Annotated[str, typer.Option("--with", help="The other account's e-mail address.")],
+    json: JsonOpt = False,
+) -> None:
+    """Link two accounts so that one sign-in reaches both (each keeps its own data and roles).
+
+    Proves control of both: asks for each account's password and, where 2FA is on, its code
+    (hidden prompts; for scripts, standard input: the password of EMAIL, its code if it uses
+    2FA, the password of the other account, its code if it uses 2FA, one per line). Both
+    addresses must be verified."""
+    settings = ctx().settings.identity
+    secrets = _Secrets()
+    with ctx().read_factory() as session:
+        other_id = service.principal_for_email(session, other).id
+        other_has_2fa = repo.confirmed_factor(session, other_id) is not None
+    token, _principal = _sign_in(email, secrets)
+    try:
+        password = secrets.ask(_("Password of {email}", email=other))
+        code = None
+        if other_has_2fa:
+            code = secrets.ask(_("Authenticator or recovery code of {email}", email=other))
+        with unit_of_work(ctx().factory) as session:
+            auth = service.resolve(session, token=token, now=utcnow(), settings=settings)
+            result = links.link_with(
+                session,
+                auth=auth,
+                email=other,
+                password=password,
+                code=code,
+                now=utcnow(),
+                settings=settings,
+                lang=current_language(),
+            )
+        result.raise_failure()
+    finally:
+        _sign_out(token)
+    if json:
+        print_json(
+            {
+                "group_id": result.group_id,
+                "principal_id": result.principal_id,
+                "replaced_factor": result.replaced_factor,
+            }
+        )
+        return
+    out.print(
+        _("Linked {email} with {other}: one sign-in now reaches both.", email=email, other=other)
+    )
+    if result.replaced_factor:
+        out.print(
+            _(
+                "Both accounts had two-factor authentication: {other} now uses the authenticator "
+                "and recovery codes of {email}; its own were deleted.",
+                email=email,
+                other=other,
+            )
+        )
+
+
+@app.command("unlink")
+def unlink_cmd(email: EmailArg, json: JsonOpt = False) -> None:
+    """Detach an account from its link group.
+
+    Asks for the account's password and, where 2FA is on, its code; then e-mails it a
+    confirmation code (read it with: tsunagu outbox list) and asks for that. Every other session
+    of the former group ends and API tokens that reached across the link are revoked; each side
+    keeps 2FA, and the side that gets its own copy of the authenticator gets new recovery codes,
+    printed here once."""
+    settings = ctx().settings.identity
+    secrets = _Secrets()
+    token, principal_id = _sign_in(email, secrets)
+    try:
+        with unit_of_work(ctx().factory) as session:
+            auth = service.resolve(session, token=token, now=utcnow(), settings=settings)
+            links.begin_unlink(
+                session,
+                auth=auth,
+                principal_id=principal_id,
+                now=utcnow(),
+                settings=settings,
+                lang=current_language(),
+            )
+        err.print(
+            _(
+                "A confirmation code was e-mailed to {email}; read it with: tsunagu outbox list",
+                email=email,
+            )
+        )
+        code = secrets.ask(_("Confirmation code from the e-mail"))
+        with unit_of_work(ctx().factory) as session:
+            auth = service.resolve(session, token=token, now=utcnow(), settings=settings)
+            result = access.unlink(
+                session,
+                auth=auth,
+                code=code,
+                now=utcnow(),
+                settings=settings,
+                lang=current_language(),
+            )
+            emails = {
+                p: principal.email
+                for p in result.former_members
+                if (principal := service.get_principal(session, p)) is not None
+            }
+        result.raise_failure()
+    finally:
+        _sign_out(token)
+    if json:
+        print_json(
+            {
+                "detached": result.detached,
+                "recovery_codes": result.recovery_codes,
+                "revoked_tokens": result.revoked_tokens,
+            }
+        )
+        return
+    out.print(_("{email} is no longer linked.", email=email))
+    for holder, codes in result.recovery_codes.items():
+        out.print(
+            _(
+                "New recovery codes of {email} (shown once; the authenticator app keeps working):",
+                email=emails.get(holder, holder),
+            )
+        )
+        for recovery in codes:
+            out.print(f"  {recovery}")
+    if result.revoked_tokens:
+        out.print(_("API tokens revoked: {tokens}", tokens=", ".join(result.revoked_tokens)))
 
 
 # -- tokens -----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ class PrincipalOut(BaseModel):
     display_name: str
     status: str
     created_at: datetime
+    #: when control of the address was proven; None = unverified (cannot be linked, ADR 0014)
+    email_verified_at: datetime | None = None
 
 
 class SessionOut(BaseModel):
