@@ -60,14 +60,9 @@ class Confirmed(Outcome):
 
 
 def code_key(holder_id: str) -> str:
-    """The second-factor throttle key of a factor holder (see :func:`holder_code_key`)."""
+    """The second-factor throttle key, always of the *factor holder*: a guesser gains nothing by
+    spreading guesses over the members of a link group."""
     return f"code:{holder_id}"
-
-
-def holder_code_key(session: Session, principal_id: str) -> str:
-    """The throttle key that counts ``principal_id``'s failed codes: its factor holder's, so a
-    guesser gains nothing by spreading guesses over the members of a link group."""
-    return code_key(repo.factor_holder(session, principal_id))
 
 
 def totp_code(secret: str, step: int, policy: TotpPolicy) -> str:
