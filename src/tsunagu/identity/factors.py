@@ -24,7 +24,7 @@ import segno
 from sqlalchemy.orm import Session
 
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, repo
+from tsunagu.identity import audit, notices, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
     InvalidCode,
@@ -34,6 +34,7 @@ from tsunagu.identity.errors import (
     TotpAlreadyEnrolled,
     TotpNotEnrolled,
 )
+from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession, Principal, RecoveryCode, TotpFactor
 from tsunagu.identity.passwords import hasher_for
 from tsunagu.identity.rules import (
@@ -130,6 +131,7 @@ def confirm_totp(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
 ) -> Confirmed:
     """The first code from the app proves the seed arrived; then TOTP is on and 10 recovery
     codes are issued."""
@@ -163,6 +165,9 @@ def confirm_totp(
         client=client,
         details=_holder_details(auth.principal_id, holder),
     )
+    notices.notify(
+        session, principal_id=auth.principal_id, kind="mfa_enabled", now=now, sender=sender
+    )
     return Confirmed(recovery_codes=codes)
 
 
@@ -173,6 +178,7 @@ def disable_totp(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
 ) -> None:
     """Switch TOTP off (and delete the recovery codes) for the caller and every principal linked
     with it: they share one factor. Step-up first (AUTH-12)."""
@@ -192,6 +198,9 @@ def disable_totp(
         actor=auth.principal_id,
         client=client,
         details=_holder_details(auth.principal_id, holder),
+    )
+    notices.notify(
+        session, principal_id=auth.principal_id, kind="mfa_disabled", now=now, sender=sender
     )
 
 
@@ -298,6 +307,7 @@ def use_recovery_code(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
 ) -> Outcome:
     """Each recovery code works once (AUTH-09); the claim is a guarded UPDATE of ``used_at``.
     Linked principals share their factor holder's codes: one used through A is gone for B."""
@@ -323,6 +333,14 @@ def use_recovery_code(
                 client=client,
                 details={"remaining": remaining, **_holder_details(principal_id, holder)},
             )
+            notices.notify(
+                session,
+                principal_id=principal_id,
+                kind="recovery_code_used",
+                now=now,
+                sender=sender,
+                remaining=remaining,
+            )
             return Outcome()
     return _failed(session, principal_id, holder, now, "authn_recovery_code_fail", client)
 
@@ -335,6 +353,7 @@ def verify_second_factor(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
 ) -> Outcome:
     """A TOTP code (digits only, of the configured length) or else a recovery code."""
     typed = normalise_code(code)
@@ -348,7 +367,13 @@ def verify_second_factor(
             client=client,
         )
     return use_recovery_code(
-        session, principal_id=principal_id, code=typed, now=now, settings=settings, client=client
+        session,
+        principal_id=principal_id,
+        code=typed,
+        now=now,
+        settings=settings,
+        client=client,
+        sender=sender,
     )
 
 
@@ -391,6 +416,7 @@ def regenerate_recovery_codes(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
 ) -> list[str]:
     """A new set of 10 for the caller's factor holder (so for its whole link group); the old
     set stops working. Needs step-up (AUTH-09, AUTH-12)."""
@@ -409,6 +435,13 @@ def regenerate_recovery_codes(
         target=auth.principal_id,
         client=client,
         details={"count": len(codes), **_holder_details(auth.principal_id, holder)},
+    )
+    notices.notify(
+        session,
+        principal_id=auth.principal_id,
+        kind="recovery_codes_generated",
+        now=now,
+        sender=sender,
     )
     return codes
 

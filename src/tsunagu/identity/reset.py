@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, repo, verify
+from tsunagu.identity import audit, notices, repo, verify
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import InvalidEmail, Outcome, ResetTokenInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
@@ -213,6 +213,15 @@ def complete_reset(
             body=translate(CHANGED_BODY, lang),
         ),
         now,
+    )
+    notices.notify(  # and the accounts linked with it (AUTH-11)
+        session,
+        principal_id=principal.id,
+        kind="password_changed",
+        now=now,
+        sender=sender,
+        lang=lang,
+        include_self=False,
     )
     audit.append(
         session,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, factors, repo
+from tsunagu.identity import audit, factors, notices, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
     EmailTaken,
@@ -34,6 +34,7 @@ from tsunagu.identity.errors import (
     SignInLocked,
     TooManyAttempts,
 )
+from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession, Principal
 from tsunagu.identity.passwords import common_passwords, hasher_for
 from tsunagu.identity.rules import (
@@ -167,6 +168,7 @@ def change_password(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
 ) -> Outcome:
     """Needs the current password (AUTH-01); ends every other session of the principal."""
     principal = session.get(Principal, auth.principal_id)
@@ -199,6 +201,9 @@ def change_password(
         actor=principal.id,
         target=principal.id,
         client=client,
+    )
+    notices.notify(
+        session, principal_id=principal.id, kind="password_changed", now=now, sender=sender
     )
     return Outcome()
 
