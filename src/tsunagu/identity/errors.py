@@ -178,7 +178,7 @@ class TokenInvalid(TsunaguError):
 
 
 class TokenScopeDenied(TsunaguError):
-    """A valid token used beyond its scope (read-only, or another seller)."""
+    """A valid token used beyond its scope (read-only, or a resource it does not name)."""
 
     status = 403
     code = "token_scope_denied"
