@@ -7,7 +7,8 @@ instead of reading ``os.environ`` in scattered places.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings
@@ -65,4 +66,24 @@ def load_settings() -> Settings:
         max_body_bytes=_int_env("TSUNAGU_MAX_BODY_BYTES", Settings.max_body_bytes),
         import_chunk_size=_int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
         secure_cookies=_bool_env("TSUNAGU_SECURE_COOKIES"),
+        identity=_identity_from_env(),
+    )
+
+
+def _identity_from_env() -> IdentitySettings:
+    """Session lifetimes (AUTH-15) from the environment; everything else keeps its default."""
+    sessions = PRODUCTION.sessions
+    idle = _int_env("TSUNAGU_SESSION_IDLE_MINUTES", int(sessions.idle.total_seconds() // 60))
+    absolute = _int_env(
+        "TSUNAGU_SESSION_ABSOLUTE_HOURS", int(sessions.absolute.total_seconds() // 3600)
+    )
+    if idle > absolute * 60:
+        raise SystemExit(
+            "TSUNAGU_SESSION_IDLE_MINUTES must not be longer than TSUNAGU_SESSION_ABSOLUTE_HOURS"
+        )
+    return replace(
+        PRODUCTION,
+        sessions=replace(
+            sessions, idle=timedelta(minutes=idle), absolute=timedelta(hours=absolute)
+        ),
     )
