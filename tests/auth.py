@@ -6,22 +6,25 @@ sign in as an owner first, exactly as a user of the API would.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import Db
 from tsunagu.access.service import grant_role, set_operator
 from tsunagu.api.app import create_app
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
+from tsunagu.core.ids import new_id
 from tsunagu.core.settings import Settings
-from tsunagu.identity.models import Principal
+from tsunagu.identity.models import AuthSession, Principal
 from tsunagu.identity.rules import CHEAP_HASH, IdentitySettings
-from tsunagu.identity.service import create_principal
+from tsunagu.identity.service import create_principal, hash_token
 
 #: cheap Argon2 parameters for tests only (production ones are asserted in test_identity.py)
 TEST_IDENTITY = IdentitySettings(hash=CHEAP_HASH)
@@ -96,3 +99,28 @@ def api_client(
     with TestClient(create_app(app_settings(db, **overrides), migrate=False)) as client:
         client.headers["Authorization"] = f"Bearer {sign_in(client, email)}"
         yield client
+
+
+def mint_session(factory: sessionmaker[Session], principal_id: str) -> tuple[str, str]:
+    """A fully signed-in session made straight in the database: its bearer token and id.
+
+    No password is checked, so no sign-in throttle counts it and a locked account still gets
+    one: for fuzzers that give every request a fresh bearer (the fuzzer itself signs out, ends
+    sessions and sends wrong passwords). Tests of signing in use :func:`sign_in`.
+    """
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    session_id = new_id("ses")
+    with unit_of_work(factory) as session:
+        session.add(
+            AuthSession(
+                id=session_id,
+                token_hash=hash_token(token),
+                principal_id=principal_id,
+                stage="full",
+                started_at=now,
+                last_seen_at=now,
+                last_authenticated_at=now,
+            )
+        )
+    return token, session_id

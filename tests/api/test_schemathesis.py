@@ -1,9 +1,33 @@
-"""API-01: schemathesis against the OpenAPI description, every default check, 100 examples each.
+"""API-01 and API-03: schemathesis against the OpenAPI description, every default check, run as
+three callers.
 
-The app runs on a fresh SQLite file seeded with one seller (JP and US stores, a few orders, an
-imported Amazon health report). Path parameters are steered to that seller, its JP store and an
-order of it about half of the time, so operations reach real data instead of answering 404 to every
-random id; the other half keeps the generated values, so unknown ids are exercised too.
+* **the seller's owner** (:func:`test_api_as_the_owner`, 100 examples per operation in CI): a
+  signed-in session that owns the seeded seller, so every operation reaches real data;
+* **a platform operator** (:func:`test_api_as_an_operator`, 25 examples, no coverage phase):
+  reads every seller, changes none. Its reads run the owner's handlers and each of its writes
+  ends at the same 403, so it fuzzes with a quarter of the examples and skips the boundary-value
+  (coverage) cases the owner's run already sends;
+* **nobody** (:func:`test_api_without_credentials`, 10 examples): every non-public operation
+  must refuse with 401 (beyond schemathesis' own ``ignored_auth``, :func:`refused_without_auth`
+  checks each case). The answer is always the same 401, so a tenth of the examples finds as
+  much; its coverage phase stays, since it sends every boundary value without credentials.
+
+Together the three take about 2.3 times the old single unauthenticated run (which never got
+past the 401); the owner's run alone is most of it, and keeps API-01's 100 examples.
+
+In the two signed-in runs each case gets a **fresh session** made straight in the database
+(:func:`tests.auth.mint_session`): the fuzzer signs out, ends sessions (``revoke-others``,
+``DELETE /v1/auth/sessions/{id}``) and sends wrong passwords to step-up and password change, and
+none of that can end or lock the credentials of the next case. Nothing is excluded from the runs.
+The seeded users' addresses are not the description's example address, which the fuzzer signs
+in with, so its wrong passwords count against no one the runs depend on.
+
+The app runs on a fresh SQLite file seeded through the API with one seller (JP and US stores,
+orders, an Amazon orders import, an Amazon health snapshot, an alert check) owned by the owner,
+and an API token of the owner's. Path parameters are steered to that seller, its JP store, an
+order and the import (and, for account routes, the caller's own session, principal and the token)
+about half of the time, so operations reach real data instead of answering 404 to every random
+id; the other half keeps the generated values, so unknown ids are exercised too.
 """
 
 from __future__ import annotations
@@ -11,17 +35,22 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from tests.auth import TEST_IDENTITY, create_user, mint_session
 from tests.factories import NOW, ingest_events, placed
 from tsunagu.api.app import create_app
 from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -32,16 +61,21 @@ from tsunagu.sellers.service import create_seller
 SELLER = "sel_schemathesis0000000000000"
 ORDERS = {"JP": ["503-0000000-0000001", "503-0000000-0000002"], "US": ["111-0000000-0000001"]}
 DATA = Path(__file__).parent.parent / "data" / "amazon"
-#: examples per operation: 100 in CI (API-01); nightly runs set more
+#: not the description's example address (owner@example.com), which the fuzzer signs in with
+OWNER_EMAIL = "fuzz-owner@example.test"
+OPERATOR_EMAIL = "fuzz-operator@example.test"
+#: examples per operation: 100 for the owner in CI (API-01); nightly runs set more
 EXAMPLES = int(os.environ.get("TSUNAGU_SCHEMATHESIS_EXAMPLES", "100"))
+OPERATOR_EXAMPLES = max(1, EXAMPLES // 4)
+ANONYMOUS_EXAMPLES = max(1, EXAMPLES // 10)
 
 
-def _build_app() -> Any:
+def _build_app() -> tuple[Any, SimpleNamespace]:
     """A migrated SQLite file of its own (one per test process), seeded, and the app on it."""
     folder = Path(tempfile.mkdtemp(prefix="tsunagu-schemathesis-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     url = f"sqlite:///{folder / 'tsunagu.db'}"
-    app = create_app(Settings(database_url=url, max_body_bytes=256 * 1024))
+    app = create_app(Settings(database_url=url, max_body_bytes=256 * 1024, identity=TEST_IDENTITY))
     engine = make_engine(url)
     db = SimpleNamespace(factory=make_sessionmaker(engine), registry=load_registry(None))
     with unit_of_work(db.factory) as session:
@@ -57,37 +91,104 @@ def _build_app() -> Any:
         db,
         [placed(SELLER, oid, marketplace=mp) for mp, ids in ORDERS.items() for oid in ids],
     )
-    engine.dispose()
-    return app
+    seeded = SimpleNamespace(
+        factory=db.factory,
+        owner=create_user(db, OWNER_EMAIL, owner_of=[SELLER]),
+        operator=create_user(db, OPERATOR_EMAIL, operator=True),
+    )
+    token, _ = mint_session(db.factory, seeded.owner)
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    imported = client.post(
+        f"/v1/sellers/{SELLER}/imports/JP/amazon-orders",
+        params={"filename": "all-orders-jp-utf8.txt"},
+        content=(DATA / "all-orders-jp-utf8.txt").read_bytes(),
+    )
+    assert imported.status_code == 200, imported.text
+    seeded.import_id = imported.json()["import_id"]
+    snapshot = client.post(
+        f"/v1/sellers/{SELLER}/health/JP/amazon-report",
+        content=(DATA / "v2-health-jp.json").read_bytes(),
+        headers={"content-type": "application/json"},
+    )
+    assert snapshot.status_code == 201, snapshot.text
+    checked = client.post(f"/v1/sellers/{SELLER}/alerts/check", params={"as_of": "2026-11-25"})
+    assert checked.status_code == 200, checked.text
+    api_token = client.post(
+        "/v1/auth/tokens", json={"name": "fuzzed", "scope": "read", "seller_ids": [SELLER]}
+    )
+    assert api_token.status_code == 201, api_token.text
+    seeded.token_id = api_token.json()["info"]["id"]
+    return app, seeded
 
 
-APP = _build_app()
+APP, SEEDED = _build_app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+_NO_COVERAGE = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
+operator_schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=_NO_COVERAGE)
+#: bearer token -> (session id, principal id) of every session minted for a case
+MINTED: dict[str, tuple[str, str]] = {}
+
+
+class _FreshSession:
+    """A new signed-in session of :attr:`principal` for every case (``refresh_interval=None``)."""
+
+    principal = ""
+
+    def get(self, case: Any, context: Any) -> str:
+        token, session_id = mint_session(SEEDED.factory, self.principal)
+        MINTED[token] = (session_id, self.principal)
+        return token
+
+    def set(self, case: Any, data: str, context: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+class OwnerSession(_FreshSession):
+    principal = SEEDED.owner
+
+
+class OperatorSession(_FreshSession):
+    principal = SEEDED.operator
+
+
+def _caller(case: Any) -> tuple[str, str] | None:
+    header = (case.headers or {}).get("Authorization", "")
+    return MINTED.get(header.removeprefix("Bearer "))
 
 
 def steer(case: Any) -> None:
-    """Every other case, point the path at the seeded seller (and its JP store and order).
+    """Every other case, point the path at the seeded seller (its JP store, an order, the import)
+    and at the caller's own session and principal and the seeded API token.
 
     Only when the path was generated as valid data: a negative case must keep its invalid path.
     """
     params = case.path_parameters
-    if not params or "seller_id" not in params or case.meta is None:
+    if not params or case.meta is None:
         return
     path = case.meta.components.get(ParameterLocation.PATH)
     if path is None or not path.mode.is_positive:
         return
-    if sum(map(ord, str(params["seller_id"]))) % 2:  # keep the generated value half the time
+    if sum(map(ord, "".join(map(str, params.values())))) % 2:  # keep the generated values
         return
-    params["seller_id"] = SELLER
-    if "marketplace" in params:
-        params["marketplace"] = "JP"
-    if "order_id" in params:
-        params["order_id"] = ORDERS["JP"][0]
+    caller = _caller(case)
+    real = {
+        "seller_id": SELLER,
+        "marketplace": "JP",
+        "order_id": ORDERS["JP"][0],
+        "import_id": SEEDED.import_id,
+        "token_id": SEEDED.token_id,
+    }
+    if caller is not None:
+        real |= {"session_id": caller[0], "principal_id": caller[1]}
+    for name in params:
+        if name in real:
+            params[name] = real[name]
 
 
 #: 4xx codes for requests the schema cannot rule out: an opaque cursor tsunagu did not make, a
 #: marketplace filter it does not know, a date range over 366 days, a violation id that does not
-#: exist, an uploaded file whose content is not a report. Each is documented on its operation.
+#: exist, an uploaded file whose content is not a report, a reset token it never sent, a new
+#: password or token the policy refuses. Each is documented on its operation.
 #: ``validation_error`` is deliberately absent: a request the schema allows must never fail the
 #: parameter validation, or the description is wrong.
 SEMANTIC_CODES = frozenset(
@@ -106,6 +207,15 @@ SEMANTIC_CODES = frozenset(
         "empty_file",
         "not_tab_separated",
         "missing_column",
+        "invalid_name",
+        "reset_token_invalid",
+        "password_too_short",
+        "password_too_long",
+        "password_too_common",
+        "password_context",
+        "invalid_token_name",
+        "invalid_scope",
+        "invalid_expiry",
     }
 )
 #: refusals of oversized input: a rejection, as the negative-data check wants, but with 413
@@ -142,14 +252,97 @@ def negative_data_rejection_or_413(ctx: Any, response: Any, case: Any) -> bool |
         raise
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api(case: Any) -> None:
-    """Every default check (not a server error, status codes, content types, headers, response
-    schemas, negative data rejected, positive data accepted, unsupported methods, missing headers
-    …) with the two adjustments above."""
+def _secured(case: Any) -> bool:
+    return bool(case.operation.definition.raw.get("security"))
+
+
+def refused_without_auth(ctx: Any, response: Any, case: Any) -> bool | None:
+    """API-03: without working credentials a non-public operation answers 401 with the envelope,
+    ``authentication_required`` when no Authorization header came at all.
+
+    A request refused before the route is reached may answer otherwise: a body over the limit
+    (413), an unsupported method (405), a body that is not JSON (400 ``invalid_json``); and a
+    *negative* case (schema-invalid on purpose) may fail its validation first (422) or miss every
+    route (404). Never 2xx, never 403, never anything else.
+    """
+    if not _secured(case):
+        return None
+    status, code = response.status_code, _error_code(response)
+    if status == 401:
+        sent = {k.lower() for k in response.request.headers}
+        if "authorization" not in sent and code != "authentication_required":
+            raise AssertionError(f"401 without credentials is {code!r}")
+        return None
+    if (status, code) in {(413, "payload_too_large"), (405, "method_not_allowed")}:
+        return None
+    if (status, code) == (400, "invalid_json"):
+        return None
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if negative and status in (404, 422):
+        return None
+    raise AssertionError(f"{status} {code!r} without working credentials: expected 401")
+
+
+#: cases sent per run and operation, reported when the process ends (API-01 asks each run to
+#: report the operations tested and the cases generated)
+CASES: Counter[tuple[str, str]] = Counter()
+
+
+def _report() -> None:
+    for run in sorted({run for run, _ in CASES}):
+        counts = [n for (r, _), n in CASES.items() if r == run]
+        print(
+            f"schemathesis {run}: {len(counts)} operations, {sum(counts)} cases",
+            file=sys.stderr,
+        )
+
+
+atexit.register(_report)
+
+
+def _run(run: str, case: Any, *extra: Any) -> None:
+    CASES[(run, case.operation.label)] += 1
     steer(case)
     case.call_and_validate(
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
-        additional_checks=[positive_data_acceptance_but_semantic, negative_data_rejection_or_413],
+        additional_checks=[
+            positive_data_acceptance_but_semantic,
+            negative_data_rejection_or_413,
+            *extra,
+        ],
     )
+
+
+def _signed_in(case: Any) -> None:
+    """The case carries a minted session, unless it is schemathesis' own "missing
+    Authorization" case."""
+    if _secured(case) and not case.operation.schema.is_security_param_negated(case):
+        assert _caller(case) is not None, "the case has no minted session"
+
+
+@schema.auth.apply(OwnerSession, refresh_interval=None)
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_as_the_owner(case: Any) -> None:
+    """Every default check (not a server error, status codes, content types, headers, response
+    schemas, negative data rejected, positive data accepted, unsupported methods, missing headers,
+    ``ignored_auth`` …) with the two adjustments above, as the seeded seller's owner."""
+    _signed_in(case)
+    _run("as the owner", case)
+
+
+@operator_schema.auth.apply(OperatorSession, refresh_interval=None)
+@operator_schema.parametrize()
+@settings(max_examples=OPERATOR_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_as_an_operator(case: Any) -> None:
+    """The same checks as a platform operator: reads answer, writes to a seller are refused."""
+    _signed_in(case)
+    _run("as an operator", case)
+
+
+@schema.parametrize()
+@settings(max_examples=ANONYMOUS_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_without_credentials(case: Any) -> None:
+    """The same checks with no credentials (schemathesis may still invent a bearer), plus
+    :func:`refused_without_auth` on every case."""
+    _run("without credentials", case, refused_without_auth)
