@@ -1,5 +1,5 @@
 """``/v1/auth``: sign-in, the second factor, step-up, sessions, TOTP, recovery codes, password
-reset and API tokens. Thin: every rule is in the identity and access slices.
+reset, e-mail verification and API tokens. Thin: every rule is in the identity and access slices.
 
 Attempts that can fail (a wrong password, a wrong code) are *remembered* even when they fail:
 the route commits the attempt's outcome first and raises its error after (ADR 0012).
@@ -25,10 +25,11 @@ from tsunagu.api.deps import (
 )
 from tsunagu.api.errors import documented, request_language
 from tsunagu.core.clock import utcnow
-from tsunagu.identity import factors, reset
+from tsunagu.identity import factors, reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity import tokens as identity_tokens
 from tsunagu.identity.errors import SessionInvalid
+from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession
 from tsunagu.identity.schemas import ApiTokenOut, PrincipalOut, SessionOut, TotpEnrolment
 from tsunagu.sellers.service import list_sellers, seller_not_found
@@ -41,6 +42,8 @@ PUBLIC_PATHS = frozenset(
         "/v1/auth/sign-in",
         "/v1/auth/password-reset",
         "/v1/auth/password-reset/complete",
+        # the link in the message is the credential: it may be opened signed out, or elsewhere
+        "/v1/auth/verify-email/confirm",
     }
 )
 
@@ -134,6 +137,14 @@ class ResetCompletion(BaseModel):
     new_password: Password
 
 
+class VerificationConfirm(BaseModel):
+    token: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The code from the verification message (the `token` of its link).",
+    )
+
+
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=80, examples=["nightly import"])
     scope: str = Field(description="`read` or `write`.", examples=["read"])
@@ -157,6 +168,12 @@ def _live_row(session: SessionDep, actor: SessionActorDep) -> AuthSession:
 
 
 LiveRow = Annotated[AuthSession, Depends(_live_row)]
+
+
+def _mail_sender(request: Request) -> MailSender:
+    """The installation's mail sender (the outbox unless the app was given another)."""
+    sender: MailSender = getattr(request.app.state, "mail_sender", DEFAULT_SENDER)
+    return sender
 
 
 def _raw_token(request: Request) -> str:
@@ -528,6 +545,59 @@ def complete_password_reset(
         settings=settings.identity,
         client=client_of(request),
         lang=request_language(request),
+    )
+    session.commit()
+    result.raise_failure()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/verify-email",
+    status_code=202,
+    summary="Send a message that verifies your e-mail address",
+    responses=documented(e401="Not signed in."),
+)
+def request_email_verification(
+    request: Request, session: SessionDep, actor: SessionActorDep, settings: SettingsDep
+) -> Response:
+    """Always 202. When the address is not verified yet, a message with a link
+    (`<base>/verify-email?token=…`, valid 24 hours, once) goes through the installation's mail
+    sender (by default the outbox: `tsunagu outbox list`) and earlier links stop working. When it
+    is verified already nothing is sent: `GET /v1/auth/me` shows `email_verified_at`. Linking
+    accounts needs both addresses verified."""
+    principal = identity.get_principal(session, actor.principal_id or "")
+    if principal is None:
+        raise SessionInvalid()
+    if principal.email_verified_at is None:
+        verify.request_verification(
+            session,
+            principal_id=principal.id,
+            now=utcnow(),
+            sender=_mail_sender(request),
+            settings=settings.identity,
+            client=client_of(request),
+            link_base=str(request.base_url) + "verify-email",
+            lang=request_language(request),
+        )
+        session.commit()
+    return Response(status_code=202)
+
+
+@router.post(
+    "/verify-email/confirm",
+    status_code=204,
+    summary="Verify your e-mail address with the code from the message",
+    responses=documented(
+        422, e400="Unknown, used, superseded or expired code (`verification_invalid`)."
+    ),
+)
+def confirm_email_verification(
+    body: VerificationConfirm, request: Request, session: SessionDep
+) -> Response:
+    """Needs no sign-in: the code is the proof. It works once; the address it was sent to is
+    then verified (`email_verified_at` in `GET /v1/auth/me`)."""
+    result = verify.confirm_verification(
+        session, token=body.token, now=utcnow(), client=client_of(request)
     )
     session.commit()
     result.raise_failure()

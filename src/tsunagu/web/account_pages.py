@@ -1,5 +1,5 @@
-"""The account pages of a signed-in session: who you are, step-up, 2FA, recovery codes, sessions
-and linked accounts.
+"""The account pages of a signed-in session: who you are, verifying the e-mail address, the
+password, step-up, 2FA, recovery codes, sessions and linked accounts.
 
 Every page calls the identity and access services like ``/v1/auth`` does. Sensitive actions
 (2FA, recovery codes, ending other sessions, linking and unlinking) need a step-up within the
@@ -24,12 +24,19 @@ from tsunagu.access import service as access
 from tsunagu.api.auth import who_am_i
 from tsunagu.api.deps import Actor, client_of, presented_token
 from tsunagu.core.clock import utcnow
-from tsunagu.identity import factors, links
+from tsunagu.core.errors import TsunaguError
+from tsunagu.identity import factors, links, verify
 from tsunagu.identity import service as identity
-from tsunagu.identity.errors import LinkNotFound, ReauthRequired, SessionInvalid
+from tsunagu.identity.errors import (
+    LinkNotFound,
+    PasswordRejected,
+    ReauthRequired,
+    SessionInvalid,
+)
 from tsunagu.identity.models import AuthSession
 from tsunagu.web import labels
-from tsunagu.web.render import PageRoute, form_page, page_language
+from tsunagu.web.auth_pages import PASSWORD_PAGE, PasswordsDiffer
+from tsunagu.web.render import PageRoute, failure, form_page, page_language
 from tsunagu.web.session import (
     MAX_NEXT,
     Redirect,
@@ -56,6 +63,8 @@ IdField = Annotated[str, Form(max_length=40)]
 AccountQuery = Annotated[str, Query(max_length=40)]
 
 ACCOUNT = "/account"
+VERIFY_EMAIL = "/account/verify-email"
+PASSWORD = PASSWORD_PAGE
 TWO_FACTOR = "/account/2fa"
 TWO_FACTOR_SETUP = "/account/2fa/setup"
 RECOVERY_CODES = "/account/recovery-codes"
@@ -95,12 +104,132 @@ def _principal_id(actor: Actor) -> str:
 
 
 @router.get(ACCOUNT, response_class=HTMLResponse)
-def account(request: Request, actor: SessionActor) -> Response:
+def account(request: Request, actor: SessionActor, done: Next = None) -> Response:
     principal_id = _principal_id(actor)
     with request.app.state.read_factory() as session:
         me = who_am_i(session, principal_id, actor.session_id or "")
         linked = links.list_linked(session, principal_id=principal_id)
-    return form_page(request, "account.html", who=me, linked=linked, roles=labels.ROLES)
+    lifetime = settings_of(request).identity.verification_lifetime
+    return form_page(
+        request,
+        "account.html",
+        who=me,
+        linked=linked,
+        roles=labels.ROLES,
+        done=done or "",
+        verify_hours=int(lifetime.total_seconds() // 3600),
+    )
+
+
+@router.post(VERIFY_EMAIL, response_class=HTMLResponse)
+def send_verification(request: Request, actor: SessionActor) -> Response:
+    """E-mails a link that verifies the address (earlier links stop working); nothing is sent
+    when it is verified already."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        principal = identity.get_principal(session, _principal_id(actor))
+        if principal is None:
+            raise SessionInvalid()
+        if principal.email_verified_at is not None:
+            return redirect(ACCOUNT)
+        verify.request_verification(
+            session,
+            principal_id=principal.id,
+            now=utcnow(),
+            sender=mail_sender(request),
+            settings=settings.identity,
+            client=client_of(request),
+            link_base=str(request.base_url) + "verify-email",
+            lang=page_language(request),
+        )
+        session.commit()
+    return redirect(f"{ACCOUNT}?done=verification_sent")
+
+
+# -- the password -----------------------------------------------------------------------------
+
+
+def _password_form(
+    request: Request,
+    *,
+    error: TsunaguError | None = None,
+    field: str = "",
+    common: bool = False,
+    next_path: str = "",
+    done: bool = False,
+) -> HTMLResponse:
+    """``field`` names the input the error belongs to (``new`` or ``repeat``); other errors
+    (a wrong current password, a wait) are shown above the form."""
+    return form_page(
+        request,
+        "password.html",
+        error=error if not field else None,
+        status=error.status if error is not None else None,
+        field_error=failure(request, error) if error is not None and field else None,
+        field=field,
+        common=common,
+        next=next_path,
+        done=done,
+    )
+
+
+@router.get(PASSWORD, response_class=HTMLResponse)
+def password_page(
+    request: Request,
+    actor: SessionActor,
+    done: Next = None,
+    common: Annotated[str, Query(max_length=10)] = "",
+    next: Next = None,
+) -> Response:
+    """``common=1``: signing in found the password on the list of common passwords."""
+    return _password_form(
+        request,
+        common=bool(common),
+        next_path=safe_next(next, ""),
+        done=done == "changed",
+    )
+
+
+@router.post(PASSWORD, response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    actor: SessionActor,
+    current_password: PasswordField = "",
+    password: PasswordField = "",
+    repeat: PasswordField = "",
+    common: Annotated[str, Form(max_length=10)] = "",
+    next: NextField = "",
+) -> Response:
+    """Needs the current password; every other session of the account ends, this one stays."""
+    target = safe_next(next, "")
+
+    def refused(error: TsunaguError, field: str = "") -> HTMLResponse:
+        return _password_form(
+            request, error=error, field=field, common=bool(common), next_path=target
+        )
+
+    if password != repeat:
+        return refused(PasswordsDiffer(), "repeat")
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        try:
+            result = identity.change_password(
+                session,
+                auth=_row(session, actor),
+                current_password=current_password,
+                new_password=password,
+                now=utcnow(),
+                settings=settings.identity,
+                client=client_of(request),
+            )
+        except PasswordRejected as exc:  # the policy refused the new password: nothing changed
+            session.rollback()
+            return refused(exc, "new")
+        session.commit()
+    if result.failure is not None:
+        return refused(result.failure)
+    done = f"{PASSWORD}?done=changed"
+    return redirect(done + (f"&next={quote(target, safe='/')}" if target else ""))
 
 
 # -- step-up ----------------------------------------------------------------------------------

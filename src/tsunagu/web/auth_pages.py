@@ -1,5 +1,9 @@
 """Pages anyone may open: sign-in (password, then the authenticator or a recovery code when 2FA
-is on), sign-out, and the password-reset pages.
+is on), sign-out, the password-reset pages and the page the e-mail verification link opens.
+
+Signing in with a password that is on the list of common passwords (one set before the list
+grew) leads once to the password page, which says why, and from there on to where the user was
+going.
 
 They call the identity services like ``/v1/auth`` does. Attempts are remembered even when they
 fail: the page commits the attempt, then shows its error on the form (ADR 0012).
@@ -8,6 +12,7 @@ fail: the page commits the attempt, then shows its error on the form (ADR 0012).
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -16,7 +21,7 @@ from tsunagu.api.deps import client_of, optional_actor
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
-from tsunagu.identity import reset
+from tsunagu.identity import reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import SessionInvalid
 from tsunagu.web.render import PageRoute, form_page, page_language
@@ -45,6 +50,9 @@ EmailField = Annotated[str, Form(max_length=320)]
 PasswordField = Annotated[str, Form(max_length=1024)]
 CodeField = Annotated[str, Form(max_length=40)]
 TokenField = Annotated[str, Form(max_length=200)]
+
+#: the account's password page (in :mod:`tsunagu.web.account_pages`)
+PASSWORD_PAGE = "/account/password"  # noqa: S105 (an address, not a password)
 
 PASSWORDS_DIFFER = N_("The two new passwords are not the same.")
 
@@ -100,12 +108,20 @@ def sign_in(
             request, "sign_in.html", error=result.failure, next=target, email=email[:320]
         )
     assert result.token is not None
+    if result.password_on_list:
+        target = common_password_notice(target)
     if result.stage == identity.SECOND_FACTOR:
         response = redirect(with_next(SIGN_IN_CODE, target))
     else:
         response = redirect(target)
     set_session_cookie(request, response, result.token)
     return private(response)
+
+
+def common_password_notice(target: str) -> str:
+    """The password page saying the password is on the common list, then on to ``target``."""
+    page = f"{PASSWORD_PAGE}?common=1"
+    return page if target == "/" else f"{page}&next={quote(target, safe='/')}"
 
 
 def _pending_stage(request: Request, target: str) -> str:
@@ -248,3 +264,28 @@ def reset_password(
     if result.failure is not None:
         return form_page(request, "reset_password.html", error=result.failure, token="", done=False)
     return form_page(request, "reset_password.html", token="", done=True)
+
+
+# -- e-mail verification ----------------------------------------------------------------------
+
+
+@router.get("/verify-email", response_class=HTMLResponse)
+def verify_email_page(
+    request: Request, token: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """Only a button: opening the link verifies nothing (mail scanners open links too)."""
+    return form_page(request, "verify_email.html", token=token, done=False)
+
+
+@router.post("/verify-email", response_class=HTMLResponse)
+def verify_email(request: Request, token: TokenField = "") -> Response:
+    """Spends the code (once) and verifies the address it was sent to; needs no sign-in."""
+    same_site(request)
+    with request.app.state.factory() as session:
+        result = verify.confirm_verification(
+            session, token=token, now=utcnow(), client=client_of(request)
+        )
+        session.commit()
+    if result.failure is not None:
+        return form_page(request, "verify_email.html", error=result.failure, token="", done=False)
+    return form_page(request, "verify_email.html", token="", done=True)
