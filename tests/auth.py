@@ -24,10 +24,11 @@ from tsunagu.core.ids import new_id
 from tsunagu.core.settings import Settings
 from tsunagu.identity.models import AuthSession, Principal
 from tsunagu.identity.rules import CHEAP_HASH, IdentitySettings
+from tsunagu.identity.sealing import SeedKey
 from tsunagu.identity.service import create_principal, hash_token
 
 #: cheap Argon2 parameters for tests only (production ones are asserted in test_identity.py)
-TEST_IDENTITY = IdentitySettings(hash=CHEAP_HASH)
+TEST_IDENTITY = IdentitySettings(hash=CHEAP_HASH, seed_key=SeedKey(raw=bytes(range(32))))
 OWNER_EMAIL = "owner@example.test"
 PASSWORD = "plum-blossom-kettle"
 

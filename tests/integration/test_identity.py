@@ -30,9 +30,10 @@ from tsunagu.identity.errors import (
 from tsunagu.identity.factors import totp_code
 from tsunagu.identity.models import AuthSession, Principal, RecoveryCode, TotpFactor
 from tsunagu.identity.rules import CHEAP_HASH, HashParams, IdentitySettings, time_step
+from tsunagu.identity.sealing import SeedKey
 
 NOW = datetime(2026, 11, 25, 12, 0, 10, tzinfo=UTC)
-S = IdentitySettings(hash=CHEAP_HASH)
+S = IdentitySettings(hash=CHEAP_HASH, seed_key=SeedKey(raw=b"k" * 32))
 PASSWORD = "violet harbour kite"
 T = TypeVar("T")
 

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings
+from tsunagu.identity.sealing import BadKey, SeedKey, parse_key
 
 DEFAULT_DATABASE_URL = "sqlite:///tsunagu.db"
 
@@ -56,22 +60,47 @@ def _int_env(name: str, default: int) -> int:
 
 
 def load_settings() -> Settings:
+    database_url = os.environ.get("TSUNAGU_DATABASE_URL") or DEFAULT_DATABASE_URL
     config = os.environ.get("TSUNAGU_CONFIG")
     config_path: Path | None = Path(config) if config else None
     if config_path is None and Path("tsunagu.toml").is_file():
         config_path = Path("tsunagu.toml")
     return Settings(
-        database_url=os.environ.get("TSUNAGU_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        database_url=database_url,
         config_path=config_path,
         max_body_bytes=_int_env("TSUNAGU_MAX_BODY_BYTES", Settings.max_body_bytes),
         import_chunk_size=_int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
         secure_cookies=_bool_env("TSUNAGU_SECURE_COOKIES"),
-        identity=_identity_from_env(),
+        identity=_identity_from_env(database_url),
     )
 
 
-def _identity_from_env() -> IdentitySettings:
-    """Session lifetimes (AUTH-15) from the environment; everything else keeps its default."""
+def seed_key_from_env(database_url: str) -> SeedKey | None:
+    """The key that seals TOTP seeds: ``TSUNAGU_SECRET_KEY`` (base64url, 32 bytes), else the
+    file ``TSUNAGU_SECRET_KEY_FILE``, else for a SQLite file ``<database>.key`` beside it (made
+    on first use). A server database without either keeps seeds in clear (the README says to set
+    one)."""
+    text = os.environ.get("TSUNAGU_SECRET_KEY", "").strip()
+    if text:
+        try:
+            return SeedKey(raw=parse_key(text))
+        except BadKey as exc:
+            raise SystemExit(f"TSUNAGU_SECRET_KEY must be 32 bytes in base64url: {exc}") from exc
+    file = os.environ.get("TSUNAGU_SECRET_KEY_FILE", "").strip()
+    if file:
+        return SeedKey(path=Path(file))
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return None  # the database layer reports the bad URL when it is used
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return SeedKey(path=Path(f"{url.database}.key"))
+    return None
+
+
+def _identity_from_env(database_url: str) -> IdentitySettings:
+    """Session lifetimes (AUTH-15) and the seed key from the environment; everything else keeps
+    its default."""
     sessions = PRODUCTION.sessions
     idle = _int_env("TSUNAGU_SESSION_IDLE_MINUTES", int(sessions.idle.total_seconds() // 60))
     absolute = _int_env(
@@ -83,6 +112,7 @@ def _identity_from_env() -> IdentitySettings:
         )
     return replace(
         PRODUCTION,
+        seed_key=seed_key_from_env(database_url),
         sessions=replace(
             sessions, idle=timedelta(minutes=idle), absolute=timedelta(hours=absolute)
         ),

@@ -24,7 +24,7 @@ import segno
 from sqlalchemy.orm import Session
 
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, notices, repo
+from tsunagu.identity import audit, notices, repo, sealing
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
     InvalidCode,
@@ -103,17 +103,18 @@ def begin_totp(
     principal = session.get(Principal, auth.principal_id)
     assert principal is not None
     secret = pyotp.random_base32(32)  # 160 bits from `secrets` (RFC 4226 R6)
+    stored = sealing.seal(settings.seed_key, secret)
     if factor is None:
         session.add(
             TotpFactor(
                 id=new_id("tfa"),
                 principal_id=holder,
-                secret=secret,
+                secret=stored,
                 created_at=now,
             )
         )
     else:
-        factor.secret, factor.created_at, factor.last_used_step = secret, now, None
+        factor.secret, factor.created_at, factor.last_used_step = stored, now, None
     session.flush()
     policy = settings.totp
     uri = pyotp.TOTP(secret, digits=policy.digits, interval=policy.step_seconds).provisioning_uri(
@@ -280,11 +281,14 @@ def verify_totp(
     factor = repo.totp_factor(session, holder)
     if factor is None or (factor.confirmed_at is None) != unconfirmed:
         return _failed(session, principal_id, holder, now, "authn_mfa_fail", client)
-    step = _matching_step(factor.secret, normalise_code(code), now, settings.totp)
+    seed = sealing.unseal(settings.seed_key, factor.secret)
+    step = _matching_step(seed, normalise_code(code), now, settings.totp)
     if step is None:
         return _failed(session, principal_id, holder, now, "authn_mfa_fail", client)
     if not repo.claim_totp_step(session, factor_id=factor.id, step=step):
         return _failed(session, principal_id, holder, now, "authn_token_reuse", client)
+    if settings.seed_key is not None and not sealing.is_sealed(factor.secret):
+        factor.secret = sealing.seal(settings.seed_key, seed)  # a seed from before sealing
     repo.throttle_success(session, key=code_key(holder), forget=True)
     audit.append(
         session,

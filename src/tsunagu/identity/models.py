@@ -79,8 +79,9 @@ class TotpFactor(Base):
     principal_id: Mapped[str] = mapped_column(
         ForeignKey("principals.id", ondelete="CASCADE"), unique=True
     )
-    #: base32 seed, 160 bits from ``secrets``
-    secret: Mapped[str] = mapped_column(String(64))
+    #: the base32 seed (160 bits from ``secrets``), sealed with the installation's key
+    #: (``identity/sealing.py``); a value without the ``v1.`` prefix predates sealing
+    secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from tsunagu.core.i18n import N_
 from tsunagu.identity.errors import InvalidEmail, PasswordRejected, ReauthRequired
+from tsunagu.identity.sealing import SeedKey
 
 # -- policies ---------------------------------------------------------------------------------
 
@@ -92,6 +93,8 @@ class IdentitySettings:
         free=1, base=timedelta(seconds=1), cap=timedelta(minutes=15), hard_stop=100
     )
     recent_auth: timedelta = timedelta(minutes=5)
+    #: the key that seals TOTP seeds at rest; None stores them in clear (``identity/sealing.py``)
+    seed_key: SeedKey | None = None
     recovery_code_count: int = 10
     #: a password-reset token works this long, once (AUTH-08: at most 30 minutes)
     reset_lifetime: timedelta = timedelta(minutes=30)
