@@ -16,7 +16,7 @@ Together the three take about 2.3 times the old single unauthenticated run (whic
 past the 401); the owner's run alone is most of it, and keeps API-01's 100 examples.
 
 In the two signed-in runs each case gets a **fresh session** made straight in the database
-(:func:`tests.auth.mint_session`): the fuzzer signs out, ends sessions (``revoke-others``,
+(:func:`tests.auth.mint_session`): the fuzzer signs out, ends sessions (``sign-out-others``,
 ``DELETE /v1/auth/sessions/{id}``) and sends wrong passwords to step-up and password change, and
 none of that can end or lock the credentials of the next case. Nothing is excluded from the runs.
 The seeded users' addresses are not the description's example address, which the fuzzer signs
@@ -187,8 +187,8 @@ def steer(case: Any) -> None:
 
 #: 4xx codes for requests the schema cannot rule out: an opaque cursor tsunagu did not make, a
 #: marketplace filter it does not know, a date range over 366 days, a violation id that does not
-#: exist, an uploaded file whose content is not a report, a reset token it never sent, a new
-#: password or token the policy refuses. Each is documented on its operation.
+#: exist, an uploaded file whose content is not a report, a reset or verification token it never
+#: sent, a new password or token the policy refuses. Each is documented on its operation.
 #: ``validation_error`` is deliberately absent: a request the schema allows must never fail the
 #: parameter validation, or the description is wrong.
 SEMANTIC_CODES = frozenset(
@@ -209,6 +209,7 @@ SEMANTIC_CODES = frozenset(
         "missing_column",
         "invalid_name",
         "reset_token_invalid",
+        "verification_invalid",
         "password_too_short",
         "password_too_long",
         "password_too_common",

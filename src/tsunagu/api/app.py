@@ -87,7 +87,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         }
     }
     for url, path in schema.get("paths", {}).items():
-        for operation in path.values():
+        for method, operation in path.items():
+            _document_common_errors(url, method, operation)
             if url not in PUBLIC_PATHS and url.startswith("/v1/"):
                 operation["security"] = [{"bearer": []}]
                 operation.setdefault("responses", {}).setdefault(
@@ -104,6 +105,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components.pop(name, None)
     app.openapi_schema = schema
     return schema
+
+
+def _document_common_errors(url: str, method: str, operation: dict[str, Any]) -> None:
+    """Answers every operation of a kind can give, documented once here rather than per route:
+    a JSON body that does not parse (400 ``invalid_json``), a write on a seller the caller may
+    only read (403 ``forbidden``), account routes called with an API token (403
+    ``session_required``)."""
+    responses = operation.setdefault("responses", {})
+    if "requestBody" in operation:
+        responses.setdefault("400", {"description": "The body is not valid JSON (`invalid_json`)."})
+    if "{seller_id}" in url and method not in ("get", "head"):
+        responses.setdefault(
+            "403",
+            {
+                "description": "Your role or token may read this seller but not change it "
+                "(`forbidden`)."
+            },
+        )
+    if url.startswith("/v1/auth") and url not in PUBLIC_PATHS and url != "/v1/auth/second-factor":
+        responses.setdefault(
+            "403", {"description": "Called with an API token (`session_required`)."}
+        )
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:

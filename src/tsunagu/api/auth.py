@@ -288,6 +288,7 @@ def step_up(
 @router.post(
     "/sign-out",
     status_code=204,
+    response_class=Response,
     summary="Sign out",
     responses=documented(e401="Not signed in."),
 )
@@ -359,6 +360,7 @@ SessionId = Annotated[str, Path(min_length=1, max_length=40)]
 @router.delete(
     "/sessions/{session_id}",
     status_code=204,
+    response_class=Response,
     summary="End one of your sessions",
     responses=documented(e401="Not signed in.", e404="Not one of your live sessions."),
 )
@@ -374,7 +376,7 @@ def end_session(
 
 
 @router.post(
-    "/sessions/revoke-others",
+    "/sign-out-others",
     summary="End every other session of yours",
     responses=documented(
         e401="Not signed in, or no step-up in the last 5 minutes (`reauth_required`)."
@@ -413,8 +415,9 @@ def totp_begin(session: SessionDep, row: LiveRow, settings: SettingsDep) -> Totp
     responses=documented(
         422,
         e401="Wrong code (`invalid_code`) or no recent step-up (`reauth_required`).",
-        e404="No set-up in progress (`totp_not_enrolled`).",
-        e409="2FA is already on.",
+        e409="No set-up in progress (`totp_not_enrolled`), or 2FA is already on "
+        "(`totp_already_enrolled`).",
+        e429="Too many wrong codes (`too_many_attempts`).",
     ),
 )
 def totp_confirm(
@@ -437,10 +440,11 @@ def totp_confirm(
 @router.post(
     "/totp/disable",
     status_code=204,
+    response_class=Response,
     summary="Turn 2FA off",
     responses=documented(
         e401="No step-up in the last 5 minutes (`reauth_required`).",
-        e404="2FA is not on (`totp_not_enrolled`).",
+        e409="2FA is not on (`totp_not_enrolled`).",
     ),
 )
 def totp_disable(
@@ -459,7 +463,7 @@ def totp_disable(
     summary="Replace your recovery codes",
     responses=documented(
         e401="No step-up in the last 5 minutes (`reauth_required`).",
-        e404="2FA is not on (`totp_not_enrolled`).",
+        e409="2FA is not on (`totp_not_enrolled`).",
     ),
 )
 def recovery_codes(
@@ -476,10 +480,12 @@ def recovery_codes(
 @router.post(
     "/password",
     status_code=204,
+    response_class=Response,
     summary="Change your password",
     responses=documented(
         e401="Wrong current password (`invalid_credentials`).",
         e422="The new password is too short, too common or contains your e-mail.",
+        e429="Too many wrong passwords (`too_many_attempts`, `sign_in_locked`).",
     ),
 )
 def change_password(
@@ -503,6 +509,7 @@ def change_password(
 @router.post(
     "/password-reset",
     status_code=202,
+    response_class=Response,
     summary="Ask for a password-reset e-mail",
     responses=documented(422),
 )
@@ -527,6 +534,7 @@ def request_password_reset(
 @router.post(
     "/password-reset/complete",
     status_code=204,
+    response_class=Response,
     summary="Set a new password with a reset token",
     responses=documented(
         e400="Unknown, used or expired token (`reset_token_invalid`).",
@@ -554,6 +562,7 @@ def complete_password_reset(
 @router.post(
     "/verify-email",
     status_code=202,
+    response_class=Response,
     summary="Send a message that verifies your e-mail address",
     responses=documented(e401="Not signed in."),
 )
@@ -586,6 +595,7 @@ def request_email_verification(
 @router.post(
     "/verify-email/confirm",
     status_code=204,
+    response_class=Response,
     summary="Verify your e-mail address with the code from the message",
     responses=documented(
         422, e400="Unknown, used, superseded or expired code (`verification_invalid`)."
@@ -651,6 +661,7 @@ def create_token(
 @router.delete(
     "/tokens/{token_id}",
     status_code=204,
+    response_class=Response,
     summary="Revoke an API token",
     responses=documented(e401="Not signed in.", e404="Not one of your tokens."),
 )

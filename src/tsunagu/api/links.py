@@ -109,6 +109,7 @@ def link(
 @router.post(
     "/{principal_id}/unlink",
     status_code=202,
+    response_class=Response,
     summary="Ask to unlink an account",
     responses=documented(
         e401="No step-up in the last 5 minutes (`reauth_required`).",

@@ -76,6 +76,8 @@ def totp_code(secret: str, step: int, policy: TotpPolicy) -> str:
 def _matching_step(secret: str, code: str, now: datetime, policy: TotpPolicy) -> int | None:
     """The step whose code equals ``code`` among t, t−1, t+1 (every candidate is compared, in
     constant time, so the answer's timing does not say which step matched)."""
+    if not code.isascii():
+        return None  # no TOTP code has other characters (and compare_digest refuses them)
     found = None
     for step in candidate_steps(now, policy):
         if hmac.compare_digest(totp_code(secret, step, policy), code) and found is None:
