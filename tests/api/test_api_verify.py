@@ -143,3 +143,15 @@ def test_only_the_confirmation_is_public(client: TestClient):
     spec = client.get("/openapi.json").json()["paths"]
     assert "security" not in spec[CONFIRM]["post"]
     assert spec["/v1/auth/verify-email"]["post"]["security"] == [{"bearer": []}]
+
+
+def test_messages_are_limited_per_account(client: TestClient, db: Db):
+    """API-06: three verification messages in a row are sent; the fourth answers 429
+    ``too_many_attempts`` with ``Retry-After`` and sends nothing."""
+    token = sign_in(client, EMAIL)
+    for _ in range(3):
+        assert client.post("/v1/auth/verify-email", headers=_bearer(token)).status_code == 202
+    refused = client.post("/v1/auth/verify-email", headers=_bearer(token))
+    error = assert_envelope(refused, 429, "too_many_attempts")
+    assert int(refused.headers["Retry-After"]) == error["details"]["retry_after"] > 0
+    assert len(_messages(db, EMAIL)) == 3

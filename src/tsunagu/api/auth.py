@@ -564,7 +564,10 @@ def complete_password_reset(
     status_code=202,
     response_class=Response,
     summary="Send a message that verifies your e-mail address",
-    responses=documented(e401="Not signed in."),
+    responses=documented(
+        e401="Not signed in.",
+        e429="More than 3 messages in a row (`too_many_attempts`, with `Retry-After`).",
+    ),
 )
 def request_email_verification(
     request: Request, session: SessionDep, actor: SessionActorDep, settings: SettingsDep

@@ -28,12 +28,17 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit
+from tsunagu.identity import audit, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
-from tsunagu.identity.errors import Outcome, PrincipalNotFound, VerificationInvalid
+from tsunagu.identity.errors import (
+    Outcome,
+    PrincipalNotFound,
+    TooManyAttempts,
+    VerificationInvalid,
+)
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
 from tsunagu.identity.models import EmailVerification, Principal
-from tsunagu.identity.rules import PRODUCTION, IdentitySettings
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings, retry_after_seconds
 
 VERIFY_SUBJECT = N_("Confirm your e-mail address for tsunagu")
 VERIFY_BODY = N_(
@@ -70,7 +75,9 @@ def request_verification(
     lang: str = "en",
 ) -> None:
     """Send a verification code (and a link when ``link_base`` is given) to the principal's
-    address; earlier codes stop working. A disabled principal gets nothing (audited)."""
+    address; earlier codes stop working. A disabled principal gets nothing (audited). Sends are
+    limited like reset e-mails (3 at once, then one per back-off step): beyond that
+    ``too_many_attempts`` with the wait."""
     principal = session.get(Principal, principal_id)
     if principal is None:
         raise PrincipalNotFound()
@@ -86,6 +93,12 @@ def request_verification(
             details={"reason": "no_active_account"},
         )
         return
+    reservation = repo.throttle_reserve(
+        session, key=f"verify:{principal.id}", policy=settings.reset_throttle, now=now
+    )
+    if not reservation.allowed:  # API-06: e-mail sends are limited per account
+        assert reservation.next_allowed_at is not None
+        raise TooManyAttempts(retry_after_seconds(reservation.next_allowed_at, now))
     _supersede(session, principal.id, now)
     token = secrets.token_urlsafe(32)  # 256 bits from the CSPRNG
     row = EmailVerification(
