@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -134,7 +136,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     engine = make_engine(settings.database_url)
     if migrate:
         ensure_schema(engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # close the pooled connections when the server stops: an application made and dropped
+        # (each test does) must not keep PostgreSQL connections open until the collector runs
+        engine.dispose()
+        read_engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tsunagu",
         version=__version__,
         description=DESCRIPTION,
@@ -158,11 +170,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.factory = make_sessionmaker(engine)
-    app.state.read_factory = (
-        make_sessionmaker(make_engine(settings.database_url, read_only=True))
+    read_engine = (
+        make_engine(settings.database_url, read_only=True)
         if engine.dialect.name == "sqlite"
-        else app.state.factory
+        else engine
     )
+    app.state.read_factory = make_sessionmaker(read_engine)
     app.state.registry = load_registry(settings.config_path)
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
