@@ -16,6 +16,7 @@ from tsunagu import __version__
 from tsunagu.api import errors
 from tsunagu.api.auth import PUBLIC_PATHS
 from tsunagu.api.auth import router as auth_router
+from tsunagu.api.concurrency import InFlightLimit
 from tsunagu.api.deps import current_actor
 from tsunagu.api.errors import ErrorEnvelope, documented
 from tsunagu.api.imports import router as imports_router
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.registry = load_registry(settings.config_path)
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(InFlightLimit)
     app.include_router(auth_router)
     app.include_router(links_router)
     signed_in = [Depends(current_actor)]

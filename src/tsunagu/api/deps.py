@@ -12,7 +12,7 @@ installation's owner (:data:`LOCAL_OWNER`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -140,16 +140,22 @@ def get_read_factory(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the route commits what it changes, anything else rolls back.
 
     GET and HEAD requests read through the read-only engine (no SQLite write lock).
+
+    An async dependency, so that closing the session (which hands its connection back to the
+    pool) runs on the event loop and never waits for a worker thread (``api/concurrency.py``).
     """
     factory = (
         get_read_factory(request) if request.method in ("GET", "HEAD") else get_factory(request)
     )
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def get_registry(request: Request) -> Registry:
