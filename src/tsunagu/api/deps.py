@@ -158,7 +158,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
@@ -300,11 +300,16 @@ def optional_actor(request: Request) -> Actor | None:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _settings(request: Request) -> Settings:
+    # async: a pure lookup answered on the event loop, no worker-thread hop per request
+    return get_settings(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def session_actor(actor: ActorDep) -> Actor:
+async def session_actor(actor: ActorDep) -> Actor:
     """Account management needs a signed-in session, not an API token."""
     if actor.via != "session":
         raise SessionRequired()
@@ -314,7 +319,7 @@ def session_actor(actor: ActorDep) -> Actor:
 SessionActorDep = Annotated[Actor, Depends(session_actor)]
 
 
-def seller_access(
+async def seller_access(
     request: Request,
     actor: ActorDep,
     seller_id: Annotated[str, Path(min_length=1, max_length=40, description="Seller id.")],
@@ -335,7 +340,7 @@ def seller_access(
 SellerIdDep = Annotated[str, Depends(seller_access)]
 
 
-def path_marketplace(
+async def path_marketplace(
     marketplace: Annotated[
         str, Path(min_length=1, max_length=20, description="JP, US, … or an Amazon marketplace id.")
     ],
