@@ -300,6 +300,8 @@ def optional_actor(request: Request) -> Actor | None:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
 async def _settings(request: Request) -> Settings:
     # async: a pure lookup answered on the event loop, no worker-thread hop per request
     return get_settings(request)
