@@ -55,7 +55,8 @@ def _age(db: Db, *, idle: timedelta = timedelta(0), since_sign_in: timedelta = t
 
 def test_the_api_ends_sessions_at_the_configured_limits(db: Db):
     """AUTH-15 with a 10-minute idle and a 1-hour absolute limit: 9 idle minutes keep the session,
-    11 end it; a session in use for more than the absolute limit ends too."""
+    11 end it; each use restarts the idle clock; a session in use for more than the absolute
+    limit ends too."""
     create_user(db, OWNER_EMAIL)
     short = replace(
         TEST_IDENTITY,
@@ -66,6 +67,8 @@ def test_the_api_ends_sessions_at_the_configured_limits(db: Db):
     with TestClient(create_app(app_settings(db, identity=short), migrate=False)) as client:
         client.headers["Authorization"] = f"Bearer {sign_in(client, OWNER_EMAIL)}"
         _age(db, idle=timedelta(minutes=9))
+        assert client.get("/v1/auth/me").status_code == 200
+        _age(db, idle=timedelta(minutes=9))  # 18 minutes since sign-in, 9 since the last use
         assert client.get("/v1/auth/me").status_code == 200
         _age(db, idle=timedelta(minutes=11))
         r = client.get("/v1/auth/me")

@@ -643,9 +643,9 @@ def create_token(
 ) -> TokenCreated:
     """A token over some of your sellers, `read` or `write`; shown once, stored hashed."""
     assert actor.principal_id is not None
-    if not actor.roles or not all(actor.allows(s, "read") for s in body.seller_ids):
-        # a seller the caller cannot see is not found, as everywhere
-        raise seller_not_found(next(s for s in body.seller_ids if not actor.allows(s, "read")))
+    unseen = [s for s in body.seller_ids if not actor.allows(s, "read")]
+    if unseen:  # a seller the caller cannot see is not found, as everywhere
+        raise seller_not_found(unseen[0])
     created = access.create_seller_token(
         session,
         principal_id=actor.principal_id,

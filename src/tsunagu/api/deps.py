@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import inspect, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.access.rules import PrincipalRoles, can
@@ -204,28 +204,26 @@ def presented_token(request: Request) -> tuple[str, str] | None:
     return None
 
 
-def _same_origin(request: Request) -> bool:
-    """A cookie-carried write must come from our own pages (CSRF): its ``Origin`` (or, failing
-    that, ``Referer``) names this host. SameSite=Lax already keeps the cookie off most
-    cross-site writes; this covers same-site subdomains and old browsers."""
+def same_origin(request: Request) -> bool:
+    """Whether a write comes from our own pages (CSRF): its ``Origin`` (or, failing that,
+    ``Referer``) names this host. SameSite=Lax already keeps the cookie off most cross-site
+    writes; this covers same-site subdomains and old browsers. The dashboard's sign-in forms,
+    which carry no session yet, ask the same question."""
     source = request.headers.get("origin") or request.headers.get("referer")
-    if not source or source == "null":
+    host = request.headers.get("host")
+    if not source or source == "null" or not host:
         return False
-    host = request.headers.get("host", "")
     return urlsplit(source).netloc == host
 
 
-def _session_actor(request: Request, token: str, *, second_factor_ok: bool) -> Actor:
+def _session_actor(request: Request, token: str) -> Actor:
     now = utcnow()
     settings = get_settings(request).identity
-    with get_read_factory(request)() as session, session.no_autoflush:
-        row = identity.resolve(
-            session, token=token, now=now, settings=settings, second_factor_ok=second_factor_ok
-        )
+    with get_read_factory(request)() as session:
+        row = identity.resolve(session, token=token, now=now, settings=settings, touch=False)
         roles = roles_of(session, row.principal_id)
         principal_id, session_id = row.principal_id, row.id
-        stale = _last_seen_stored(row) <= now - TOUCH_EVERY
-        session.rollback()
+        stale = row.last_seen_at <= now - TOUCH_EVERY
     if stale:
         with get_factory(request)() as write:
             write.execute(
@@ -241,13 +239,6 @@ def _session_actor(request: Request, token: str, *, second_factor_ok: bool) -> A
         via="session",
         session_id=session_id,
     )
-
-
-def _last_seen_stored(row: AuthSession) -> datetime:
-    """``last_seen_at`` as loaded from the database (``resolve`` moved it forward in memory)."""
-    history = inspect(row).attrs.last_seen_at.history
-    stored: datetime = history.deleted[0] if history.deleted else row.last_seen_at
-    return stored
 
 
 def _token_actor(request: Request, token: str) -> Actor:
@@ -280,12 +271,12 @@ def current_actor(request: Request) -> Actor:
     if found is None:
         raise AuthenticationRequired()
     token, carrier = found
-    if carrier == "cookie" and request.method not in SAFE_METHODS and not _same_origin(request):
+    if carrier == "cookie" and request.method not in SAFE_METHODS and not same_origin(request):
         raise CrossSiteRequest()
     if token.startswith(TOKEN_PREFIX):
         actor = _token_actor(request, token)
     else:
-        actor = _session_actor(request, token, second_factor_ok=False)
+        actor = _session_actor(request, token)
     request.state.actor = actor
     return actor
 

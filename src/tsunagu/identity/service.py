@@ -451,9 +451,11 @@ def resolve(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     second_factor_ok: bool = False,
+    touch: bool = True,
 ) -> AuthSession:
-    """The live session for ``token`` (and its idle clock restarted), or :class:`SessionInvalid`:
-    unknown, revoked, idle for 30 min or older than 12 h (AUTH-15)."""
+    """The live session for ``token`` (and, with ``touch``, its idle clock restarted), or
+    :class:`SessionInvalid`: unknown, revoked, idle for 30 min or older than 12 h (AUTH-15).
+    A reader on a read-only connection passes ``touch=False`` and writes the clock itself."""
     row = repo.session_by_token_hash(session, hash_token(token))
     if row is None or row.revoked_at is not None:
         raise SessionInvalid()
@@ -470,7 +472,8 @@ def resolve(
         raise SessionInvalid()
     if row.stage != FULL and not second_factor_ok:
         raise SecondFactorRequired()
-    row.last_seen_at = max(row.last_seen_at, now)
+    if touch:
+        row.last_seen_at = max(row.last_seen_at, now)
     return row
 
 

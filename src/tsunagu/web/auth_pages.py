@@ -131,7 +131,7 @@ def _pending_stage(request: Request, target: str) -> str:
     if token is None:
         raise Redirect(with_next(SIGN_IN, target))
     settings = settings_of(request)
-    with request.app.state.read_factory() as session, session.no_autoflush:
+    with request.app.state.read_factory() as session:
         try:
             row = identity.resolve(
                 session,
@@ -139,6 +139,7 @@ def _pending_stage(request: Request, target: str) -> str:
                 now=utcnow(),
                 settings=settings.identity,
                 second_factor_ok=True,
+                touch=False,
             )
         except SessionInvalid:
             raise Redirect(with_next(SIGN_IN, target), clear_session=True) from None

@@ -30,6 +30,7 @@ from tsunagu.api.deps import (
     SessionRequired,
     cookie_is_secure,
     current_actor,
+    same_origin,
     session_cookie_name,
 )
 from tsunagu.core.settings import Settings
@@ -149,8 +150,7 @@ def same_site(request: Request) -> None:
     """A form posted to a page that does not go through :func:`current_actor` (sign-in, the
     code, reset, sign-out) must come from this site as well: ``Origin`` (or ``Referer``) names
     this host (no login CSRF)."""
-    source = request.headers.get("origin") or request.headers.get("referer")
-    if not source or source == "null" or urlsplit(source).netloc != request.headers.get("host"):
+    if not same_origin(request):
         raise CrossSiteRequest()
 
 
