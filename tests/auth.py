@@ -33,8 +33,15 @@ OWNER_EMAIL = "owner@example.test"
 PASSWORD = "plum-blossom-kettle"
 
 
+#: the test client's address (``http://testserver``) is the installation's public URL
+TEST_PUBLIC_URL = "http://testserver"
+
+
 def app_settings(db: Db, **overrides: Any) -> Settings:
-    return Settings(database_url=db.url, **{"identity": TEST_IDENTITY, **overrides})
+    return Settings(
+        database_url=db.url,
+        **{"identity": TEST_IDENTITY, "public_url": TEST_PUBLIC_URL, **overrides},
+    )
 
 
 def create_user(

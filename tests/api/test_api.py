@@ -9,7 +9,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.auth import api_client, app_settings
+from tests.auth import TEST_PUBLIC_URL, api_client, app_settings
 from tests.conftest import Db
 from tests.factories import at, event, placed
 from tsunagu.api.app import create_app
@@ -187,7 +187,9 @@ def test_probes_and_openapi(client: TestClient, db: Db):
 
 
 def test_readyz_reports_an_unmigrated_database(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'empty.db'}", public_url=TEST_PUBLIC_URL
+    )
     with TestClient(create_app(settings, migrate=False)) as c:
         error = assert_envelope(c.get("/readyz"), 503, "schema_outdated")
     assert error["details"]["revision"] is None

@@ -50,7 +50,7 @@ from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from tests.auth import TEST_IDENTITY, create_user, mint_session
+from tests.auth import TEST_IDENTITY, TEST_PUBLIC_URL, create_user, mint_session
 from tests.factories import NOW, ingest_events, placed
 from tsunagu.api.app import create_app
 from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -75,7 +75,14 @@ def _build_app() -> tuple[Any, SimpleNamespace]:
     folder = Path(tempfile.mkdtemp(prefix="tsunagu-schemathesis-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     url = f"sqlite:///{folder / 'tsunagu.db'}"
-    app = create_app(Settings(database_url=url, max_body_bytes=256 * 1024, identity=TEST_IDENTITY))
+    app = create_app(
+        Settings(
+            database_url=url,
+            max_body_bytes=256 * 1024,
+            identity=TEST_IDENTITY,
+            public_url=TEST_PUBLIC_URL,
+        )
+    )
     engine = make_engine(url)
     db = SimpleNamespace(factory=make_sessionmaker(engine), registry=load_registry(None))
     with unit_of_work(db.factory) as session:

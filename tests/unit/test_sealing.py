@@ -13,9 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tsunagu.core.settings import load_settings
+from tsunagu.identity.rules import IdentitySettings
 from tsunagu.identity.sealing import (
     PREFIX,
     BadKey,
+    SecretKeyRequired,
     SeedKey,
     SeedUnreadable,
     is_sealed,
@@ -61,7 +63,12 @@ def test_seeds_from_before_sealing_read_as_they_are():
     seed = pyotp.random_base32(32)
     assert not is_sealed(seed)
     assert unseal(KEY, seed) == seed
-    assert seal(None, seed) == seed  # no key: stored in clear
+
+
+def test_without_a_key_nothing_is_sealed_and_nothing_stored_in_clear():
+    """Issue 11, item 12: no key means no seed is stored at all, never one in clear."""
+    with pytest.raises(SecretKeyRequired):
+        seal(None, pyotp.random_base32(32))
 
 
 def test_keys_parse_from_base64url_only_at_32_bytes():
@@ -97,3 +104,19 @@ def test_settings_find_the_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("TSUNAGU_SECRET_KEY", "too-short")
     with pytest.raises(SystemExit, match="TSUNAGU_SECRET_KEY"):
         load_settings()
+
+
+def test_settings_give_a_sqlite_file_its_key_and_refuse_a_server_database_without_one(
+    tmp_path: Path,
+):
+    """Issue 11, item 12: the application's settings always carry a key, or it does not start."""
+    from tsunagu.core.settings import Settings, with_seed_key
+
+    sqlite = with_seed_key(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    assert sqlite.identity.seed_key == SeedKey(path=tmp_path / "x.db.key")
+    with pytest.raises(SecretKeyRequired):
+        with_seed_key(Settings(database_url="postgresql://postgres@127.0.0.1/nowhere"))
+    with pytest.raises(SecretKeyRequired):
+        with_seed_key(Settings(database_url="sqlite://"))  # in memory: nowhere to keep a key
+    given = Settings(database_url="postgresql://x@y/z", identity=IdentitySettings(seed_key=KEY))
+    assert with_seed_key(given) is given

@@ -19,6 +19,7 @@ from tsunagu.api.auth import router as auth_router
 from tsunagu.api.concurrency import InFlightLimit
 from tsunagu.api.deps import current_actor
 from tsunagu.api.errors import ErrorEnvelope, documented
+from tsunagu.api.guard import Guard
 from tsunagu.api.imports import router as imports_router
 from tsunagu.api.jobs import router as jobs_router
 from tsunagu.api.links import router as links_router
@@ -30,7 +31,7 @@ from tsunagu.core.db import (
     make_engine,
     make_sessionmaker,
 )
-from tsunagu.core.settings import Settings, load_settings
+from tsunagu.core.settings import Settings, load_settings, with_seed_key
 from tsunagu.marketplaces.registry import load_registry
 from tsunagu.web.pages import router as web_router
 
@@ -133,7 +134,7 @@ def _document_common_errors(url: str, method: str, operation: dict[str, Any]) ->
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
-    settings = settings or load_settings()
+    settings = with_seed_key(settings or load_settings())
     engine = make_engine(settings.database_url)
     if migrate:
         ensure_schema(engine)
@@ -148,6 +149,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     app = FastAPI(
         lifespan=lifespan,
+        # the interactive pages load their scripts from a CDN: the description is /openapi.json
+        docs_url=None,
+        redoc_url=None,
         title="tsunagu",
         version=__version__,
         description=DESCRIPTION,
@@ -181,6 +185,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(InFlightLimit)
+    # outermost: the real client, the host check and the headers come before anything else
+    app.add_middleware(Guard, hosts=settings.hosts, trusted_proxies=settings.trusted_proxies)
     app.include_router(auth_router)
     app.include_router(links_router)
     signed_in = [Depends(current_actor)]

@@ -524,7 +524,7 @@ def request_password_reset(
         now=utcnow(),
         settings=settings.identity,
         client=client_of(request),
-        link_base=str(request.base_url) + "reset-password",
+        link_base=settings.link("/reset-password"),  # never from the request (AUTH-17)
         lang=request_language(request),
     )
     session.commit()
@@ -588,7 +588,7 @@ def request_email_verification(
             sender=_mail_sender(request),
             settings=settings.identity,
             client=client_of(request),
-            link_base=str(request.base_url) + "verify-email",
+            link_base=settings.link("/verify-email"),  # never from the request (AUTH-17)
             lang=request_language(request),
         )
         session.commit()

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import update
@@ -27,6 +26,7 @@ from tsunagu.access.service import roles_of
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
+from tsunagu.core.origins import trusted_origin
 from tsunagu.core.settings import Settings
 from tsunagu.identity import service as identity
 from tsunagu.identity.audit import Client
@@ -206,14 +206,18 @@ def presented_token(request: Request) -> tuple[str, str] | None:
 
 def same_origin(request: Request) -> bool:
     """Whether a write comes from our own pages (CSRF): its ``Origin`` (or, failing that,
-    ``Referer``) names this host. SameSite=Lax already keeps the cookie off most cross-site
-    writes; this covers same-site subdomains and old browsers. The dashboard's sign-in forms,
-    which carry no session yet, ask the same question."""
-    source = request.headers.get("origin") or request.headers.get("referer")
-    host = request.headers.get("host")
-    if not source or source == "null" or not host:
-        return False
-    return urlsplit(source).netloc == host
+    ``Referer``) is the configured public origin — scheme, host and port — or, on a loopback
+    host, exactly the address the browser is on (:func:`tsunagu.core.origins.trusted_origin`).
+    Never "whatever the request's own ``Host`` says": with ``Host: attacker.example`` and a
+    matching ``Origin`` a rebound DNS name would pass. SameSite=Lax already keeps the cookie off
+    most cross-site writes; this covers same-site subdomains and old browsers. The dashboard's
+    sign-in forms, which carry no session yet, ask the same question."""
+    return trusted_origin(
+        request.headers.get("origin") or request.headers.get("referer"),
+        configured=get_settings(request).origin,
+        request_scheme=request.url.scheme,
+        request_host=request.headers.get("host"),
+    )
 
 
 def _session_actor(request: Request, token: str) -> Actor:

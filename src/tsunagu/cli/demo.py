@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,8 @@ from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
+from tsunagu.core.origins import LOOPBACK_NAMES
+from tsunagu.core.settings import Settings
 from tsunagu.health import incremental
 
 app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
@@ -211,18 +214,50 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
 ) -> None:
-    """Serve the dashboard and the REST API."""
+    """Serve the dashboard and the REST API.
+
+    Links in e-mails point at TSUNAGU_PUBLIC_URL. On a loopback address (the default) it may be
+    left out: it is then http://HOST:PORT. Listening on any other address needs it."""
     import uvicorn
 
     from tsunagu.api.app import create_app
 
     c = ctx()
-    app = create_app(c.settings)
+    settings = serving_settings(c.settings, host=host, port=port)
+    app = create_app(settings)
     out.print(
         _(
-            "tsunagu is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops.",
+            "tsunagu is serving on http://{host}:{port}/ (API description at /openapi.json). "
+            "Ctrl-C stops.",
             host=host,
             port=port,
         )
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if settings.public_url and settings.public_url != local_url(host, port):
+        out.print(_("Links in e-mails point at {url}.", url=settings.public_url))
+    # forwarded headers are tsunagu's to judge (TSUNAGU_TRUSTED_PROXIES), never uvicorn's
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def local_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def serving_settings(settings: Settings, *, host: str, port: int) -> Settings:
+    """The settings a server runs with: a loopback server without TSUNAGU_PUBLIC_URL links to
+    itself; any other address must be told where users reach it (AUTH-17), since links in
+    e-mails are never built from a request."""
+    if settings.public_url:
+        return settings
+    if host.strip("[]").lower() in LOOPBACK_NAMES:
+        return replace(settings, public_url=local_url(host.strip("[]"), port))
+    raise UsageError(
+        N_(
+            "Set TSUNAGU_PUBLIC_URL to the address users reach tsunagu at (for example "
+            "https://tsunagu.example.com) before serving on {host}: links in password-reset and "
+            "verification e-mails point there."
+        ),
+        code="public_url_required",
+        host=host,
+    )

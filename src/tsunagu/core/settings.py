@@ -9,13 +9,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from tsunagu.core.origins import (
+    BadOrigin,
+    Network,
+    Origin,
+    host_name,
+    parse_networks,
+    public_origin,
+)
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings
-from tsunagu.identity.sealing import BadKey, SeedKey, parse_key
+from tsunagu.identity.sealing import BadKey, SecretKeyRequired, SeedKey, parse_key
 
 DEFAULT_DATABASE_URL = "sqlite:///tsunagu.db"
 
@@ -33,6 +42,63 @@ class Settings:
     #: Session cookies carry ``Secure`` and the ``__Host-`` prefix. ``None`` decides per request:
     #: secure over HTTPS, plain over HTTP (a local ``tsunagu serve`` on 127.0.0.1).
     secure_cookies: bool | None = None
+    #: The address users reach tsunagu at (``https://tsunagu.example.com``): links in e-mails
+    #: are built from it and cookie-carried writes must come from it (AUTH-17). Never taken
+    #: from a request. None: e-mails carry their codes without a link.
+    public_url: str | None = None
+    #: Host names besides the public URL's and the loopback names that requests may name in
+    #: ``Host``; a leading dot allows subdomains. Anything else is refused before routing.
+    allowed_hosts: frozenset[str] = frozenset()
+    #: Proxy addresses (or CIDR blocks) whose ``X-Forwarded-For``/``-Proto`` are believed
+    #: (API-11); empty: forwarded headers are ignored.
+    trusted_proxies: tuple[Network, ...] = ()
+
+    @cached_property
+    def origin(self) -> Origin | None:
+        """The public URL as an origin (checked when the settings were made)."""
+        return public_origin(self.public_url) if self.public_url else None
+
+    @cached_property
+    def hosts(self) -> frozenset[str]:
+        """Allowed ``Host`` names: the configured ones and the public URL's (loopback names are
+        always allowed, see :func:`tsunagu.core.origins.host_allowed`)."""
+        origin = self.origin
+        return self.allowed_hosts | ({origin.host} if origin else set())
+
+    def link(self, path: str) -> str | None:
+        """An absolute link for an e-mail, or None without a public URL (never from a request)."""
+        origin = self.origin
+        return origin.link(path) if origin else None
+
+
+def _public_url_env() -> str | None:
+    raw = (os.environ.get("TSUNAGU_PUBLIC_URL") or "").strip()
+    if not raw:
+        return None
+    try:
+        return public_origin(raw).url
+    except BadOrigin as exc:
+        raise SystemExit(f"TSUNAGU_PUBLIC_URL {exc}, got {raw!r}") from exc
+
+
+def _hosts_env() -> frozenset[str]:
+    hosts = set()
+    for item in (os.environ.get("TSUNAGU_ALLOWED_HOSTS") or "").split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        name = "." + (host_name(item[1:]) or "") if item.startswith(".") else host_name(item)
+        if not name or name == ".":
+            raise SystemExit(f"TSUNAGU_ALLOWED_HOSTS: {item!r} is not a host name")
+        hosts.add(name)
+    return frozenset(hosts)
+
+
+def _proxies_env() -> tuple[Network, ...]:
+    try:
+        return parse_networks(os.environ.get("TSUNAGU_TRUSTED_PROXIES") or "")
+    except BadOrigin as exc:
+        raise SystemExit(f"TSUNAGU_TRUSTED_PROXIES: {exc}") from exc
 
 
 def _bool_env(name: str) -> bool | None:
@@ -72,6 +138,9 @@ def load_settings() -> Settings:
         import_chunk_size=_int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
         secure_cookies=_bool_env("TSUNAGU_SECURE_COOKIES"),
         identity=_identity_from_env(database_url),
+        public_url=_public_url_env(),
+        allowed_hosts=_hosts_env(),
+        trusted_proxies=_proxies_env(),
     )
 
 
@@ -89,18 +158,34 @@ def seed_key_from_env(database_url: str) -> SeedKey | None:
     file = os.environ.get("TSUNAGU_SECRET_KEY_FILE", "").strip()
     if file:
         return SeedKey(path=Path(file))
+    return _sqlite_key(database_url)
+
+
+def with_seed_key(settings: Settings) -> Settings:
+    """``settings`` with a key that seals TOTP seeds, or :class:`SecretKeyRequired`: a SQLite
+    file gets its ``<database>.key`` when none was given; a server database without a key would
+    store seeds in clear, so the application refuses to start on it (issue 11, item 12)."""
+    if settings.identity.seed_key is not None:
+        return settings
+    derived = _sqlite_key(settings.database_url)
+    if derived is None:
+        raise SecretKeyRequired()
+    return replace(settings, identity=replace(settings.identity, seed_key=derived))
+
+
+def _sqlite_key(database_url: str) -> SeedKey | None:
     try:
         url = make_url(database_url)
     except ArgumentError:
-        return None  # the database layer reports the bad URL when it is used
+        return None
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return SeedKey(path=Path(f"{url.database}.key"))
     return None
 
 
 def _identity_from_env(database_url: str) -> IdentitySettings:
-    """Session lifetimes (AUTH-15) and the seed key from the environment; everything else keeps
-    its default."""
+    """Session lifetimes (AUTH-15), the longest API-token lifetime (AUTH-18) and the seed key
+    from the environment; everything else keeps its default."""
     sessions = PRODUCTION.sessions
     idle = _int_env("TSUNAGU_SESSION_IDLE_MINUTES", int(sessions.idle.total_seconds() // 60))
     absolute = _int_env(
@@ -110,9 +195,13 @@ def _identity_from_env(database_url: str) -> IdentitySettings:
         raise SystemExit(
             "TSUNAGU_SESSION_IDLE_MINUTES must not be longer than TSUNAGU_SESSION_ABSOLUTE_HOURS"
         )
+    token_days = _int_env(
+        "TSUNAGU_TOKEN_MAX_DAYS", int(PRODUCTION.token_max_lifetime.total_seconds() // 86400)
+    )
     return replace(
         PRODUCTION,
         seed_key=seed_key_from_env(database_url),
+        token_max_lifetime=timedelta(days=token_days),
         sessions=replace(
             sessions, idle=timedelta(minutes=idle), absolute=timedelta(hours=absolute)
         ),

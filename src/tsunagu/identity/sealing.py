@@ -47,6 +47,24 @@ class SeedUnreadable(TsunaguError):
         )
 
 
+class SecretKeyRequired(TsunaguError):
+    """There is no key to seal seeds with; tsunagu never stores them in clear instead."""
+
+    status = 500
+    code = "secret_key_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "Two-step verification secrets are stored sealed, and this database has no key. "
+                "Set TSUNAGU_SECRET_KEY to 32 random bytes in base64url (for example the output "
+                "of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))') or "
+                "TSUNAGU_SECRET_KEY_FILE to a file holding one, and back it up apart from the "
+                "database."
+            )
+        )
+
+
 class BadKey(ValueError):
     """The configured key is not 32 bytes of base64url."""
 
@@ -93,9 +111,9 @@ def _read_or_create(path: Path) -> bytes:
 
 
 def seal(key: SeedKey | None, seed: str) -> str:
-    """The value to store for ``seed``; in clear only when the installation has no key."""
+    """The value to store for ``seed``; :class:`SecretKeyRequired` without a key (never clear)."""
     if key is None:
-        return seed
+        raise SecretKeyRequired()
     nonce = os.urandom(_NONCE_BYTES)
     sealed = AESGCM(key.key()).encrypt(nonce, seed.encode("ascii"), _PURPOSE)
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")

@@ -139,7 +139,7 @@ def send_verification(request: Request, actor: SessionActor) -> Response:
             sender=mail_sender(request),
             settings=settings.identity,
             client=client_of(request),
-            link_base=str(request.base_url) + "verify-email",
+            link_base=settings.link("/verify-email"),  # never from the request (AUTH-17)
             lang=page_language(request),
         )
         session.commit()

@@ -220,7 +220,7 @@ def forgot(request: Request, email: EmailField = "") -> Response:
             sender=mail_sender(request),
             settings=settings.identity,
             client=client_of(request),
-            link_base=str(request.base_url) + "reset-password",
+            link_base=settings.link("/reset-password"),  # never from the request (AUTH-17)
             lang=page_language(request),
         )
         session.commit()

@@ -186,10 +186,9 @@ def is_fresh(row: AuthSession, now: datetime, settings: Settings) -> bool:
 
 
 def private(response: R) -> R:
-    """Headers for pages with account data or secrets: never cached, never framed, and the
-    address (which may carry a reset token) not sent to other sites."""
+    """Headers for answers with account data or secrets, redirects that set a session cookie
+    included: never cached, and the address (which may carry a reset token) not sent to other
+    sites. Every HTML page also gets the framing and script policy (``api/guard.py``)."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     response.headers["Referrer-Policy"] = "same-origin"
     return response
