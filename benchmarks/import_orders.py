@@ -87,7 +87,8 @@ def generate(folder: Path, rows: int, sellers: int, seed: int) -> list[Path]:
         n = 0
         while written < per_seller:
             n += 1
-            order_id = f"11{s % 10}-{s:04d}{n:03d}-{rng.randrange(10**7):07d}"
+            # Amazon's 3-7-7 digits (anything else is refused): seller and order number in the middle
+            order_id = f"11{s % 10}-{s % 1000:03d}{n % 10_000:04d}-{rng.randrange(10**7):07d}"
             when = start + timedelta(seconds=rng.randrange(150 * 86400))
             status = rng.choice(STATUSES)
             channel = "Merchant" if rng.random() < 0.7 else "Amazon"

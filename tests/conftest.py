@@ -104,6 +104,8 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 
 _PG_TABLES = (
+    "link_approvals",
+    "link_requests",
     "link_confirmations",
     "identity_links",
     "identity_link_groups",

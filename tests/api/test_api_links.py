@@ -50,6 +50,14 @@ def _code(secret: str, step: int) -> str:
     return str(pyotp.TOTP(secret).at(time.time() + 30 * step))
 
 
+def _link_code(db: Db, email: str) -> str:
+    with db.session() as session:
+        mail = next(m for m in list_outbox(session, to=email) if m.kind == "link_request")
+    found = re.search(r"Confirmation code: (\S+)", mail.body)
+    assert found is not None, mail.body
+    return found.group(1)
+
+
 def _unlink_code(db: Db, email: str) -> str:
     with db.session() as session:
         mail = next(m for m in list_outbox(session, to=email) if m.kind == "unlink_code")
@@ -59,10 +67,11 @@ def _unlink_code(db: Db, email: str) -> str:
 
 
 def test_link_reach_both_then_unlink(db: Db):
-    """AUTH-13: link needs the other account's password *and* its 2FA code; afterwards one
-    session reads both sellers and the other account's authenticator protects both sign-ins
-    (13 f); unlink needs the e-mailed code, ends the other sessions and the cross-link reach
-    (13 d), and leaves each account with its own working 2FA."""
+    """AUTH-13: link needs the other account's password *and* its 2FA code; the JP account has no
+    second factor of its own, so the link waits (202) until JP accepts the message sent to it,
+    signed in (13 f). Afterwards one session reads both sellers and the other account's
+    authenticator protects both sign-ins; unlink needs the e-mailed code, ends the other sessions
+    and the cross-link reach (13 d), and leaves each account with its own working 2FA."""
     create_user(db, JP_EMAIL)
     create_user(db, US_EMAIL)
     # the wrong attempts below would otherwise start the 1-second code back-off (AUTH-05)
@@ -93,11 +102,33 @@ def test_link_reach_both_then_unlink(db: Db):
             "invalid_credentials",
         )
         code = _code(secret, 0)
-        linked = client.post(
+        waits = client.post(
             "/v1/auth/links", json={"email": US_EMAIL, "password": PASSWORD, "code": code}
         )
-        assert linked.status_code == 201, linked.text
-        us_id = linked.json()["principal_id"]
+        assert waits.status_code == 202, waits.text
+        us_id = waits.json()["principal_id"]
+        jp_id = client.get("/v1/auth/me").json()["principal"]["id"]
+        assert waits.json()["waiting_for"] == [jp_id]
+        [open_request] = client.get("/v1/auth/links/requests").json()
+        assert open_request["other"] == US_EMAIL
+        assert [w["email"] for w in open_request["waiting_for"]] == [JP_EMAIL]
+        assert_envelope(client.get(f"/v1/sellers/{us_seller}"), 404, "seller_not_found")
+        # the US account cannot accept for JP, even holding the code
+        assert_envelope(
+            client.post(
+                "/v1/auth/links/requests/accept",
+                json={"token": _link_code(db, JP_EMAIL)},
+                headers=_bearer(us),
+            ),
+            403,
+            "link_request_other_account",
+        )
+        linked = client.post(
+            "/v1/auth/links/requests/accept", json={"token": _link_code(db, JP_EMAIL)}
+        )
+        assert linked.status_code == 200, linked.text
+        assert linked.json()["status"] == "linked"
+        assert linked.json()["principal_id"] == us_id
         assert linked.json()["replaced_factor"] is False
         again = client.post(
             "/v1/auth/links", json={"email": US_EMAIL, "password": PASSWORD, "code": code}
@@ -206,3 +237,59 @@ def test_api_tokens_cannot_manage_links(db: Db):
         assert_envelope(
             client.get("/v1/auth/links", headers=_bearer(api_token)), 403, "session_required"
         )
+
+
+def test_both_with_2fa_link_at_once_and_a_request_can_be_declined_without_signing_in(db: Db):
+    """Both accounts prove their own second factor in the request: 201 at once. A request asked
+    of an account without 2FA can be declined with the code alone; then nothing links."""
+    create_user(db, JP_EMAIL)
+    create_user(db, US_EMAIL)
+    create_user(db, "osaka@example.jp")
+    patient = replace(TEST_IDENTITY, code_throttle=replace(TEST_IDENTITY.code_throttle, free=5))
+    with _client(db, identity=patient) as client:
+        jp, us = sign_in(client, JP_EMAIL), sign_in(client, US_EMAIL)
+        jp_secret, us_secret = _enrol(client, jp), _enrol(client, us)
+        pending = client.post(
+            "/v1/auth/sign-in", json={"email": JP_EMAIL, "password": PASSWORD}
+        ).json()
+        full = client.post(
+            "/v1/auth/second-factor",
+            json={"code": _code(jp_secret, 0)},
+            headers=_bearer(pending["token"]),
+        ).json()["token"]
+        linked = client.post(
+            "/v1/auth/links",
+            json={"email": US_EMAIL, "password": PASSWORD, "code": _code(us_secret, 0)},
+            headers=_bearer(full),
+        )
+        assert linked.status_code == 201, linked.text
+        assert linked.json()["replaced_factor"] is True
+
+        osaka = sign_in(client, "osaka@example.jp")
+        waits = client.post(
+            "/v1/auth/links",
+            json={"email": JP_EMAIL, "password": PASSWORD, "code": _code(jp_secret, 1)},
+            headers=_bearer(osaka),
+        )
+        assert_envelope(waits, 409, "linked_elsewhere")
+        waits = client.post(
+            "/v1/auth/links",
+            json={"email": "osaka@example.jp", "password": PASSWORD},
+            headers=_bearer(full),
+        )
+        assert waits.status_code == 202, waits.text
+        declined = client.post(
+            "/v1/auth/links/requests/decline", json={"token": _link_code(db, "osaka@example.jp")}
+        )
+        assert declined.status_code == 204, declined.text
+        assert_envelope(
+            client.post(
+                "/v1/auth/links/requests/accept",
+                json={"token": _link_code(db, "osaka@example.jp")},
+                headers=_bearer(osaka),
+            ),
+            400,
+            "link_request_invalid",
+        )
+        emails = [a["email"] for a in client.get("/v1/auth/links", headers=_bearer(full)).json()]
+        assert emails == [US_EMAIL]

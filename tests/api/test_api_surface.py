@@ -126,6 +126,50 @@ def test_import_errors_use_the_envelope_and_never_show_server_paths(client: Test
     assert_envelope(hidden, 404, "import_not_found")
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("..", None),
+        ("a/..", None),
+        ("n" * 300, None),
+        ("a\x00b.txt", "invalid_file_name"),
+        ("a\nb.txt", "invalid_file_name"),
+    ],
+    ids=["dotdot", "a-dotdot", "long", "nul", "newline"],
+)
+def test_api_10_the_filename_parameter_is_a_label_and_control_characters_are_refused(
+    client: TestClient, name: str, code: str | None
+):
+    """API-10 (client-supplied file names never become paths; control characters are a 4xx
+    naming the field) and API-05 (never a 500: PostgreSQL once refused a NUL with a 500), for
+    both upload routes that take a ``filename``."""
+    seller = new_seller(client, markets=("US",))
+    orders = client.post(
+        f"/v1/sellers/{seller}/imports/US/amazon-orders",
+        params={"filename": name},
+        content=(DATA / "all-orders-us.txt").read_bytes(),
+    )
+    report = client.post(
+        f"/v1/sellers/{seller}/health/US/amazon-report",
+        params={"filename": name},
+        content=(DATA / "v2-health-us-only.json").read_bytes(),
+    )
+    if code is not None:
+        for r in (orders, report):
+            assert assert_envelope(r, 422, code)["details"] == {"field": "filename"}
+        assert client.get(f"/v1/sellers/{seller}/imports").json()["items"] == []
+        return
+    label = name if len(name) <= 200 else name[:199] + "…"
+    assert report.status_code == 201, report.text
+    assert report.json()["snapshot"]["source_name"] == label
+    if len(name) > 200:  # the import route takes at most 200 characters
+        assert_envelope(orders, 422, "validation_error")
+        return
+    assert orders.status_code == 200, orders.text
+    [run] = client.get(f"/v1/sellers/{seller}/imports").json()["items"]
+    assert run["source_name"] == name
+
+
 def test_strict_import_with_a_bad_row_stores_nothing_and_is_recorded_rejected(
     client: TestClient,
 ):

@@ -594,14 +594,15 @@ def test_every_non_public_operation_needs_working_credentials(world: World):
 
 def test_the_openapi_description_marks_every_v1_operation_but_sign_in_as_secured(world: World):
     """The matrices above trust ``security`` in the description: it must be on every /v1
-    operation but the three ways of getting credentials and the e-mail verification link (its
-    code is the credential)."""
+    operation but the three ways of getting credentials, the e-mail verification link and
+    declining a link (their codes are the credential, and declining changes nothing)."""
     public = {op.label for op in operations(world.spec) if not op.spec.get("security")}
     assert {label for label in public if " /v1/" in label} == {
         "POST /v1/auth/sign-in",
         "POST /v1/auth/password-reset",
         "POST /v1/auth/password-reset/complete",
         "POST /v1/auth/verify-email/confirm",
+        "POST /v1/auth/links/requests/decline",
     }
 
 

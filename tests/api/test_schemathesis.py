@@ -195,12 +195,14 @@ def steer(case: Any) -> None:
 #: 4xx codes for requests the schema cannot rule out: an opaque cursor tsunagu did not make, a
 #: marketplace filter it does not know, a date range over 366 days, a violation id that does not
 #: exist, an uploaded file whose content is not a report, a reset or verification token it never
-#: sent, a new password or token the policy refuses. Each is documented on its operation.
+#: sent, a new password or token the policy refuses, text or an id in the path with a character
+#: that is not printable (API-10: ``invalid_value``). Each is documented on its operation.
 #: ``validation_error`` is deliberately absent: a request the schema allows must never fail the
 #: parameter validation, or the description is wrong.
 SEMANTIC_CODES = frozenset(
     {
         "invalid_cursor",
+        "invalid_value",
         "unknown_marketplace",
         "invalid_range",
         "unknown_violation",
@@ -269,7 +271,8 @@ def refused_without_auth(ctx: Any, response: Any, case: Any) -> bool | None:
     ``authentication_required`` when no Authorization header came at all.
 
     A request refused before the route is reached may answer otherwise: a body over the limit
-    (413), an unsupported method (405), a body that is not JSON (400 ``invalid_json``); and a
+    (413), an unsupported method (405), a body that is not JSON (400 ``invalid_json``), a path
+    holding a character that is not printable (422 ``invalid_value``, API-10); and a
     *negative* case (schema-invalid on purpose) may fail its validation first (422) or miss every
     route (404). Never 2xx, never 403, never anything else.
     """
@@ -283,7 +286,7 @@ def refused_without_auth(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     if (status, code) in {(413, "payload_too_large"), (405, "method_not_allowed")}:
         return None
-    if (status, code) == (400, "invalid_json"):
+    if (status, code) in {(400, "invalid_json"), (422, "invalid_value")}:
         return None
     negative = case.meta is not None and case.meta.generation.mode.is_negative
     if negative and status in (404, 422):

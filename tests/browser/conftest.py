@@ -41,6 +41,8 @@ from tsunagu.marketplaces.registry import load_registry
 from tsunagu.sellers.service import create_seller
 
 CHROMIUM = Path(os.environ.get("TSUNAGU_CHROMIUM", "/usr/bin/chromium"))
+#: what Chromium writes to the console when a page's content security policy blocks something
+CSP_REFUSAL = re.compile(r"Content Security Policy|Refused to (load|execute|apply|frame)")
 pytestmark = pytest.mark.browser
 
 
@@ -226,7 +228,9 @@ def signed_in_state(browser: object, server: str, tmp_path_factory: pytest.TempP
 
 @pytest.fixture
 def page(browser: object, server: str, signed_in_state: str) -> Iterator[object]:
-    """A page signed in as the demo owner."""
+    """A page signed in as the demo owner. Whatever a test does with it, no page may have had
+    anything refused by its content security policy (API-09: scripts, styles and images come
+    from this origin only, so a refusal means a page needs something it should not)."""
     context = browser.new_context(  # type: ignore[attr-defined]
         base_url=server,
         locale="en-US",
@@ -235,5 +239,9 @@ def page(browser: object, server: str, signed_in_state: str) -> Iterator[object]
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if CSP_REFUSAL.search(m.text) else None)
     yield page
     context.close()
+    if refused:
+        pytest.fail(f"the content security policy refused: {refused}", pytrace=False)

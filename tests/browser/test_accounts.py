@@ -18,6 +18,7 @@ import pyotp
 import pytest
 
 from tests.browser.conftest import (
+    CSP_REFUSAL,
     age_sessions,
     make_account,
     outbox_code,
@@ -31,13 +32,27 @@ PASSWORD = "lantern-harbour-moss"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
-def new_page(browser, server: str, locale: str = "en-US"):
+def new_page(browser, server: str, locale: str = "en-US", width: int = 1280):
     context = browser.new_context(
-        base_url=server, locale=locale, viewport={"width": 1280, "height": 900}
+        base_url=server, locale=locale, viewport={"width": width, "height": 900}
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refusals: list[str] = []
+    page.on("console", lambda m: refusals.append(m.text) if CSP_REFUSAL.search(m.text) else None)
+    page.csp_refusals = refusals  # type: ignore[attr-defined]
     return context, page
+
+
+def link_request_path(factory, *, to: str) -> str:
+    """The page the newest link confirmation sent to ``to`` points at."""
+    from tsunagu.identity.mail import list_outbox
+
+    with factory() as session:
+        mail = next(m for m in list_outbox(session, to=to) if m.kind == "link_request")
+    found = re.search(r"https?://[^/\s]+(/link-request\?token=\S+)", mail.body)
+    assert found is not None, mail.body
+    return found.group(1)
 
 
 def switcher_sellers(page) -> set[str]:
@@ -112,8 +127,11 @@ def test_two_factor_enrolment_then_signing_in_with_a_code(browser, server, serve
 
 
 def test_link_then_unlink_two_accounts(browser, server, server_db) -> None:
-    """The whole journey: A (with 2FA) links B, sees and opens B's store, then unlinks it in
-    Japanese with the e-mailed code and gets B's new recovery codes; B's seller is gone."""
+    """The whole journey: A (with 2FA) asks to link B. B has no 2FA of its own, so the link waits
+    until B's owner opens the message on a phone (390 px, Japanese), signs in as B and agrees
+    (AUTH-13 f). A then sees and opens B's store, unlinks it in Japanese with the e-mailed code and
+    gets B's new recovery codes; B's seller is gone. No page's security policy refuses anything
+    on the way (API-09)."""
     a_email, b_email = "hanami@example.jp", "cascade@example.com"
     a_seller = make_account(
         server_db, email=a_email, password=PASSWORD, name="Hanami", seller=("Hanami Zakka", ["JP"])
@@ -156,8 +174,39 @@ def test_link_then_unlink_two_accounts(browser, server, server_db) -> None:
         form.locator("input[name=email]").fill(b_email)
         form.locator("input[name=password]").fill(PASSWORD)
         form.locator("[data-testid=link-submit]").click()
-        page.wait_for_url("**/account/links?done=linked")
+        page.wait_for_url("**/account/links?done=pending")
         assert page.locator("[data-testid=notice]").is_visible()
+        assert page.locator("[data-testid=link-request]").count() == 1
+        assert switcher_sellers(page) == {a_seller}  # nothing linked yet
+
+        # B's owner opens the message on a phone, in Japanese, signed out at first
+        phone, b_page = new_page(browser, server, locale="ja-JP", width=390)
+        try:
+            request_path = link_request_path(server_db, to=b_email)
+            b_page.goto(request_path)
+            assert b_page.locator("html").get_attribute("lang") == "ja"
+            summary = b_page.locator("[data-testid=link-request-summary]").inner_text()
+            assert a_email in summary
+            assert JAPANESE.search(summary), summary
+            # whose authenticator would protect B is said before B agrees
+            assert a_email in b_page.locator("[data-testid=link-request-factor]").inner_text()
+            assert b_page.locator("[data-testid=link-accept]").count() == 0
+            b_page.locator("[data-testid=link-sign-in]").click()
+            b_page.wait_for_url(re.compile(r".*/sign-in\?next=/link-request.*"))
+            sign_in_with_form(b_page, b_email, PASSWORD)
+            b_page.wait_for_url(re.compile(r".*/link-request\?token=.*"))
+            accept = b_page.locator("[data-testid=link-accept]")
+            box = accept.bounding_box()
+            assert box is not None
+            assert box["x"] + box["width"] <= 390  # fits the phone's width
+            accept.click()
+            b_page.wait_for_url("**/account/links?done=linked")
+            assert b_page.locator(f"[data-testid=linked-account]:has-text('{a_email}')").count()
+            assert not b_page.csp_refusals, b_page.csp_refusals
+        finally:
+            phone.close()
+
+        page.goto("/account/links")
         assert page.locator(f"[data-testid=linked-account]:has-text('{b_email}')").count() == 1
 
         # both sellers in the switcher; open B's store from it
@@ -205,6 +254,7 @@ def test_link_then_unlink_two_accounts(browser, server, server_db) -> None:
         assert page.locator("[data-testid=error]").is_visible()
         page.goto(f"/sellers/{a_seller}")
         assert page.locator("html").get_attribute("lang") == "ja"
+        assert not page.csp_refusals, page.csp_refusals
     finally:
         context.close()
 

@@ -325,9 +325,41 @@ def test_a_token_cannot_exceed_its_principals_role(db: Db):
     assert len(tx(db, lambda s: list(s.scalars(select(ApiToken))))) == 1
 
 
-def test_tokens_without_expiry_still_work_and_principal_must_exist(db: Db):
-    _, _, _, created = owner_with_token(db, expires=None)
-    assert authenticate(db, created.token, NOW + timedelta(days=3650)).ok
+def test_auth18_a_token_without_expiry_lives_the_longest_allowed_and_no_longer(db: Db):
+    """AUTH-18: no token lives forever. Without an expiry it gets the configured maximum (a
+    year by default); a later expiry is refused with the latest allowed instant."""
+    seller, user, _, created = owner_with_token(db, expires=None)
+    assert created.info.expires_at == NOW + timedelta(days=365)
+    assert authenticate(db, created.token, NOW + timedelta(days=364)).ok
+    assert not authenticate(db, created.token, NOW + timedelta(days=365)).ok
+
+    def create(expires: Any, max_days: int = 365) -> Any:
+        return tx(
+            db,
+            lambda s: access.create_seller_token(
+                s,
+                principal_id=user,
+                name="ci",
+                scope="read",
+                seller_ids=[seller],
+                now=NOW,
+                expires_at=expires,
+                actor=ACTOR,
+                max_lifetime=timedelta(days=max_days),
+            ),
+        )
+
+    assert create(NOW + timedelta(days=365)).info.expires_at == NOW + timedelta(days=365)
+    with pytest.raises(InvalidInput) as too_late:
+        create(NOW + timedelta(days=365, seconds=1))
+    assert too_late.value.code == "expiry_too_late"
+    assert too_late.value.details["field"] == "expires_at"
+    assert create(None, max_days=30).info.expires_at == NOW + timedelta(days=30)
+    with pytest.raises(InvalidInput):
+        create(NOW + timedelta(days=31), max_days=30)
+
+
+def test_a_token_needs_an_existing_principal(db: Db):
     with pytest.raises(PrincipalNotFound):
         tx(
             db,

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
 from tsunagu.identity import factors, service
 from tsunagu.identity.factors import totp_code
 from tsunagu.identity.rules import PRODUCTION, time_step
+from tsunagu.identity.sealing import SeedKey
 
 PASSWORD = "violet harbour kite"
 
@@ -290,6 +292,12 @@ def _outbox(cwd: Path, kind: str, to: str) -> list[dict[str, Any]]:
     return [m for m in messages if m["kind"] == kind and m["to_address"] == to]
 
 
+def _link_code(cwd: Path, email: str) -> str:
+    found = re.search(r"Confirmation code: (\S+)", _outbox(cwd, "link_request", email)[0]["body"])
+    assert found is not None
+    return found.group(1)
+
+
 def _enrol_totp(cwd: Path, email: str) -> tuple[str, list[str]]:
     """Turn 2FA on for ``email`` directly on the CLI's database file (there is no CLI command
     for it: a person does it on the account page); returns the secret and recovery codes. The
@@ -297,17 +305,21 @@ def _enrol_totp(cwd: Path, email: str) -> tuple[str, list[str]]:
     engine = make_engine(f"sqlite:///{cwd / 'tsunagu.db'}")
     factory = make_sessionmaker(engine)
     now = utcnow()
+    # the CLI's own key: <database>.key beside the file (seeds are never stored in clear)
+    settings = replace(PRODUCTION, seed_key=SeedKey(path=cwd / "tsunagu.db.key"))
     try:
         with unit_of_work(factory) as s:
-            token = service.sign_in(s, email=email, password=PASSWORD, now=now).token
+            token = service.sign_in(
+                s, email=email, password=PASSWORD, now=now, settings=settings
+            ).token
         assert token is not None
         with unit_of_work(factory) as s:
             auth = service.resolve(s, token=token, now=now)
-            secret = factors.begin_totp(s, auth=auth, now=now).secret
+            secret = factors.begin_totp(s, auth=auth, now=now, settings=settings).secret
         with unit_of_work(factory) as s:
             auth = service.resolve(s, token=token, now=now)
             code = totp_code(secret, time_step(now, 30) - 1, PRODUCTION.totp)
-            confirmed = factors.confirm_totp(s, auth=auth, code=code, now=now)
+            confirmed = factors.confirm_totp(s, auth=auth, code=code, now=now, settings=settings)
         assert confirmed.ok
     finally:
         engine.dispose()
@@ -388,7 +400,7 @@ def test_verify_then_link_proving_both_accounts(tmp_path: Path):
     )
     assert wrong.returncode == 1
     assert "invalid_credentials" in wrong.stderr
-    linked = json.loads(
+    waits = json.loads(
         ok(
             run(
                 tmp_path,
@@ -402,7 +414,23 @@ def test_verify_then_link_proving_both_accounts(tmp_path: Path):
             )
         )
     )
-    assert linked["replaced_factor"] is False
+    # US has no second factor of its own: it must agree from its mailbox, signed in (AUTH-13 f)
+    assert waits["status"] == "pending"
+    assert waits["waiting_for"] == [us]
+    assert json.loads(ok(run(tmp_path, "users", "links", jp, "--json"))) == []
+    linked = json.loads(
+        ok(
+            run(
+                tmp_path,
+                "users",
+                "accept-link",
+                us,
+                "--json",
+                stdin=f"{PASSWORD}\n{_link_code(tmp_path, us)}\n",
+            )
+        )
+    )
+    assert linked["status"] == "linked"
     listed = json.loads(ok(run(tmp_path, "users", "links", jp, "--json")))
     assert [(m["email"], m["holds_factor"]) for m in listed] == [(us, False)]
     assert "jp@example.jp" in ok(run(tmp_path, "users", "links", us))
@@ -425,6 +453,7 @@ def test_verify_then_link_proving_both_accounts(tmp_path: Path):
         "failure",
         "success",
     ]
+    assert [e["outcome"] for e in entries if e["action"] == "account_link_requested"] == ["success"]
     assert "no longer linked" not in ok(run(tmp_path, "users", "links", "us@example.com"))
 
 
@@ -449,7 +478,7 @@ def test_unlink_asks_for_the_emailed_code_and_prints_new_recovery_codes(tmp_path
             )
         )
     secret, _ = _enrol_totp(tmp_path, jp)
-    ok(
+    assert "must agree" in ok(
         run(
             tmp_path,
             "users",
@@ -460,6 +489,7 @@ def test_unlink_asks_for_the_emailed_code_and_prints_new_recovery_codes(tmp_path
             stdin=f"{PASSWORD}\n{_code(secret, 0)}\n{PASSWORD}\n",
         )
     )
+    ok(run(tmp_path, "users", "accept-link", us, stdin=f"{PASSWORD}\n{_link_code(tmp_path, us)}\n"))
 
     env = {k: v for k, v in os.environ.items() if k != "TSUNAGU_DATABASE_URL"}
     env["TSUNAGU_LANG"] = "en"

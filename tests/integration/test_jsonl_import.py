@@ -11,6 +11,8 @@ from tests.conftest import Db
 from tests.factories import NOW, make_seller, placed
 from tsunagu.cli.events import jsonl_source
 from tsunagu.cli.reporting import PROGRESS_THRESHOLD, progress_for
+from tsunagu.core.errors import UsageError
+from tsunagu.core.text import SNIFF_BYTES, not_text
 from tsunagu.events import ingest
 
 LINES = st.lists(
@@ -40,18 +42,37 @@ LINES = st.lists(
 def test_any_bytes_give_a_report_never_an_exception(
     sqlite_db: Db, tmp_path: Path, lines: list[bytes]
 ):
-    """IMP-07 for events files: every line is stored, a duplicate, or a row error."""
+    """IMP-07 for events files: every line is stored, a duplicate, or a row error; or, when the
+    file is not text (compressed, UTF-16, a NUL byte) or holds no event, the whole file is one
+    ``unreadable_file`` or ``empty_file`` error (item 11c)."""
     path = tmp_path / "fuzz.jsonl"
-    path.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines))
-    report = ingest.run(
-        sqlite_db.factory,
-        jsonl_source(path),
-        registry=sqlite_db.registry,
-        now=NOW,
-        source_label="test",
-        dry_run=True,
-    )
-    non_blank = sum(1 for line in lines if line.replace(b"\n", b" ").strip())
+    physical = [line.replace(b"\n", b" ") for line in lines]
+    data = b"\n".join(physical)
+    path.write_bytes(data)
+    refused: UsageError | None = None
+    try:
+        report = ingest.run(
+            sqlite_db.factory,
+            jsonl_source(path),
+            registry=sqlite_db.registry,
+            now=NOW,
+            source_label="test",
+            dry_run=True,
+        )
+    except UsageError as exc:
+        refused = exc
+    if not_text(data[:SNIFF_BYTES]) is not None:
+        assert refused is not None
+        assert refused.code == "unreadable_file"
+        return
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():
+        assert refused is not None
+        assert refused.code == "empty_file"
+        return
+    assert refused is None
+    if physical:  # a byte-order mark starts the file, not the first event
+        physical[0] = physical[0].removeprefix(b"\xef\xbb\xbf")
+    non_blank = sum(1 for line in physical if line.strip())
     assert report.read == non_blank
     assert report.read == report.stored + report.duplicates + report.rejected
     assert all(e.line >= 1 and e.code for e in report.errors)

@@ -20,6 +20,7 @@ from tests.integration.test_links import (
     person,
     second_factor,
 )
+from tsunagu.access import service as access
 from tsunagu.identity import factors, mail, reset, service
 
 KINDS = (
@@ -113,7 +114,7 @@ def test_auth11_an_unlinked_account_hears_only_about_itself(db: Db):
     assert notices(db) == [("mfa_enabled", JP)]
     done = tx(
         db,
-        lambda s: reset.complete_reset(
+        lambda s: access.complete_reset(
             s, token=found.group(1), new_password="a quieter harbour at dawn", now=NOW, settings=S
         ),
     )

@@ -319,3 +319,46 @@ def test_compare_figures_rows():
     assert (row.amazon, row.tsunagu, row.difference) == (3, None, "missing_in_tsunagu")
     same = compare_figures(ours, ours)
     assert {r.difference for r in same} == {"same"}
+
+
+@pytest.mark.parametrize("score", [200.5, "200.5", 0.1, 999.99])
+def test_an_ahr_of_200_5_is_refused_with_its_json_path(score: object):
+    """Item 11e: the Account Health Rating is a whole number 0–1000; ``200.5`` was stored as
+    given. Now it is ``invalid_report_value`` with the JSON path, like a score of 1200."""
+    report = minimal()
+    report["performanceMetrics"][0]["accountHealthRating"]["ahrScore"] = score
+    e = bad(json.dumps(report))
+    assert (e.code, e.details["path"], e.details["expected"]) == (
+        "invalid_report_value",
+        "performanceMetrics[0].accountHealthRating.ahrScore",
+        "score",
+    )
+    assert "whole number" in e.message("en")
+
+
+@pytest.mark.parametrize("score", [212, 212.0, "212", 0, 1000])
+def test_whole_ahr_scores_are_read_as_integers(score: object):
+    report = minimal()
+    report["performanceMetrics"][0]["accountHealthRating"]["ahrScore"] = score
+    parsed = parse_v2_report(json.dumps(report).encode(), JP_ID, zone=TOKYO)
+    assert parsed.ahr_score == int(float(str(score)))
+    assert isinstance(parsed.ahr_score, int)
+
+
+def test_api_10_a_control_character_in_report_text_or_keys_is_refused_with_its_path():
+    """API-10: report text (a status) and unknown keys are stored and shown; a NUL or an ESC in
+    them is ``invalid_value`` with the JSON path instead."""
+    report = minimal()
+    report["performanceMetrics"][0]["accountHealthRating"]["ahrStatus"] = "GREAT\x1b[2J"
+    e = bad(json.dumps(report))
+    assert (e.code, e.details["path"]) == (
+        "invalid_value",
+        "performanceMetrics[0].accountHealthRating.ahrStatus",
+    )
+    keyed = minimal(**{"newMetric\x00": 1})
+    e = bad(json.dumps(keyed))
+    assert (e.code, e.details["path"], e.details["value"]) == (
+        "invalid_value",
+        "performanceMetrics[0]",
+        "newMetric\x00",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,14 @@ GOOD_ROW = dict(
 )
 
 
-FILE_ERRORS = {"empty_file", "not_tab_separated", "missing_column", "unreadable_file"}
+FILE_ERRORS = {
+    "empty_file",
+    "not_tab_separated",
+    "missing_column",
+    "unreadable_file",
+    "duplicate_column",
+    "invalid_value",
+}
 
 
 def write(tmp_path: Path, data: bytes, name: str = "report.txt") -> Path:
@@ -283,9 +291,9 @@ def test_rows_of_one_order_that_disagree_reject_the_order() -> None:
 def test_unshipped_rows_keep_the_earliest_promise_of_an_order() -> None:
     header = "order-id\tpurchase-date\tpromise-date\tbuyer-email\n"
     text = header + (
-        "111-1\t2026-10-01T00:00:00Z\t2026-10-05T00:00:00Z\tA@Example.com\n"
-        "111-1\t2026-10-01T00:00:00Z\t2026-10-04T00:00:00Z\ta@example.com\n"
-        "111-2\t2026-10-01T00:00:00Z\tsoon\t\n"
+        "111-0000000-0000001\t2026-10-01T00:00:00Z\t2026-10-05T00:00:00Z\tA@Example.com\n"
+        "111-0000000-0000001\t2026-10-01T00:00:00Z\t2026-10-04T00:00:00Z\ta@example.com\n"
+        "111-0000000-0000002\t2026-10-01T00:00:00Z\tsoon\t\n"
     )
     prepared = translate_unshipped(
         parse_report(text, "utf-8", ["order-id", "purchase-date", "promise-date"]),
@@ -296,7 +304,7 @@ def test_unshipped_rows_keep_the_earliest_promise_of_an_order() -> None:
     (line, event), _error = prepared.items
     assert line == 2
     assert isinstance(event, dict)
-    assert event["event_id"] == "amzn:111-1:promise:2026-10-04T00:00:00Z"
+    assert event["event_id"] == "amzn:111-0000000-0000001:promise:2026-10-04T00:00:00Z"
     assert event["latest_ship_date"] == "2026-10-04T00:00:00Z"
     # one subject for both rows: the e-mail is compared in lower case
     assert {(r.kind, r.key) for r in prepared.personal_rows} == {("buyer", "a@example.com")}
@@ -312,7 +320,8 @@ def test_known_orders_get_status_events_only() -> None:
 def test_non_amazon_rows_are_skipped_and_counted() -> None:
     prepared = translate_orders(
         orders_file(
-            {**GOOD_ROW, "sales-channel": "Non-Amazon"}, {**GOOD_ROW, "amazon-order-id": "2"}
+            {**GOOD_ROW, "sales-channel": "Non-Amazon"},
+            {**GOOD_ROW, "amazon-order-id": "112-0000000-0000002"},
         ),
         seller_id="s",
         marketplace=US,
@@ -372,8 +381,8 @@ def test_feedback_dates_as_amazon_writes_them(text: str, marketplace: str, expec
 def test_feedback_rows_with_bad_values() -> None:
     text = (
         "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
-        "13/45/26\t2\tx\t\t111-1\ta@example.com\n"
-        "10/9/26\t6\tx\t\t111-2\ta@example.com\n"
+        "13/45/26\t2\tx\t\t111-0000000-0000001\ta@example.com\n"
+        "10/9/26\t6\tx\t\t111-0000000-0000002\ta@example.com\n"
         "10/9/26\t2\tx\t\t\ta@example.com\n"
     )
     report = parse_report(text, "utf-8", ["date", "rating", "order id"])
@@ -392,3 +401,195 @@ def test_lone_surrogates_in_text_become_replacement_marks_not_crashes() -> None:
     placed = event_of(items[0][1])
     assert placed is not None
     assert placed["items"][0]["sku"] == "MATCHA-?"
+
+
+# -- hostile text (API-10) and order ids (IMP-04) -----------------------------------------------
+
+FEEDBACK_HEADER = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+UNSHIPPED_HEADER = "order-id\tpurchase-date\tpromise-date\tbuyer-name\n"
+
+
+def row_errors(items: list[tuple[int, object]]) -> list[tuple[int, str, str, object]]:
+    return [(line, e.field, e.code, e.value) for line, e in items if isinstance(e, RowError)]
+
+
+@pytest.mark.parametrize("hostile", ["\x00", "\x1b[2J", "\x9b", "\x7f", "\r"])
+def test_api_10_a_control_character_in_any_cell_is_a_row_error_naming_the_column(
+    hostile: str,
+) -> None:
+    """API-10 / IMP-04: a NUL (which PostgreSQL refuses), an ESC or another control character in
+    a cell, read or not, is ``invalid_value`` with the line, the column and the value; the
+    order is skipped, the other rows are not, and a personal column's value stays masked."""
+    orders = translate(
+        orders_file(
+            {**GOOD_ROW, "sku": f"MAT{hostile}CHA"},
+            {**GOOD_ROW, "product-name": f"T{hostile}ea", "amazon-order-id": "112-0000000-0000002"},
+            {
+                **GOOD_ROW,
+                "ship-city": f"Sea{hostile}ttle",
+                "amazon-order-id": "112-0000000-0000003",
+            },
+            {**GOOD_ROW, "amazon-order-id": "112-0000000-0000004"},
+        )
+    )
+    assert row_errors(orders) == [
+        (2, "sku", "invalid_value", f"MAT{hostile}CHA"),
+        (3, "product-name", "invalid_value", f"T{hostile}ea"),
+        (4, "ship-city", "invalid_value", "***"),
+    ]
+    stored = [event_of(item) for _, item in orders if not isinstance(item, RowError)]
+    assert {e["order_id"] for e in stored if e is not None} == {"112-0000000-0000004"}
+
+    unshipped = translate_unshipped(
+        parse_report(
+            UNSHIPPED_HEADER
+            + f"111-0000000-0000001\t2026-10-01T00:00:00Z\t2026-10-0{hostile}5T00:00:00Z\tA\n"
+            + f"111-0000000-0000002\t2026-10-01T00:00:00Z\t2026-10-05T00:00:00Z\tA{hostile}B\n",
+            "utf-8",
+            ["order-id", "purchase-date", "promise-date"],
+        ),
+        seller_id="s",
+        marketplace=US,
+    )
+    assert row_errors(unshipped.items) == [
+        (2, "promise-date", "invalid_value", f"2026-10-0{hostile}5T00:00:00Z"),
+        (3, "buyer-name", "invalid_value", "***"),
+    ]
+    assert unshipped.personal_rows == []
+
+    feedback = translate_feedback(
+        parse_report(
+            FEEDBACK_HEADER + f"10/9/26\t2\tLa{hostile}te\t\t111-0000000-0000001\ta@example.com\n",
+            "utf-8",
+            ["date", "rating", "order id"],
+        ),
+        seller_id="s",
+        marketplace=US,
+    )
+    assert row_errors(feedback.items) == [(2, "comments", "invalid_value", f"La{hostile}te")]
+    assert feedback.personal_rows == []
+
+
+@pytest.mark.parametrize(
+    "order_id",
+    [
+        "\x1b[2J112-4830291-5520147",
+        "../../../etc/passwd",
+        "112-4830291-552014",
+        "1124830291-5520147",
+        "１１２-４８３０２９１-５５２０１４７",  # full-width digits
+        "D01-4830291-5520147",
+        "112-4830291-5520147/..",
+    ],
+    ids=["esc", "traversal", "short", "no-dash", "full-width", "letter", "suffix"],
+)
+def test_imp_04_an_amazon_order_id_must_have_the_3_7_7_digit_shape(order_id: str) -> None:
+    """API-10 / IMP-04: anything but ``503-1234567-1234567``'s shape is ``invalid_order_id``
+    with its line, field and value, in each of the three reports; no event is built."""
+    orders = translate(orders_file({**GOOD_ROW, "amazon-order-id": order_id}))
+    unshipped = translate_unshipped(
+        parse_report(
+            UNSHIPPED_HEADER + f"{order_id}\t2026-10-01T00:00:00Z\t2026-10-05T00:00:00Z\tA\n",
+            "utf-8",
+            ["order-id", "purchase-date", "promise-date"],
+        ),
+        seller_id="s",
+        marketplace=US,
+    )
+    feedback = translate_feedback(
+        parse_report(
+            FEEDBACK_HEADER + f"10/9/26\t2\tLate\t\t{order_id}\ta@example.com\n",
+            "utf-8",
+            ["date", "rating", "order id"],
+        ),
+        seller_id="s",
+        marketplace=US,
+    )
+    code = "invalid_value" if "\x1b" in order_id else "invalid_order_id"
+    assert row_errors(orders) == [(2, "amazon-order-id", code, order_id)]
+    assert row_errors(unshipped.items) == [(2, "order-id", code, order_id)]
+    assert row_errors(feedback.items) == [(2, "order id", code, order_id)]
+    if code == "invalid_order_id":
+        message = orders[0][1]
+        assert isinstance(message, RowError)
+        assert "503-1234567-1234567" in message.to_dict("en")["message"]
+
+
+def test_every_order_id_of_the_sample_files_is_accepted() -> None:
+    """IMP-04: the real-shaped ids of every sample report pass the 3-7-7 check."""
+    for name in DATA.glob("all-orders-*.txt"):
+        if "missing-column" in name.name:
+            continue
+        report = read_report(name, ORDER_COLUMNS)
+        errors = {e.code for _, e in translate(report) if isinstance(e, RowError)}
+        assert "invalid_order_id" not in errors, name
+    for name, kind in (("unshipped-us.txt", "unshipped"), ("feedback-us.txt", "feedback")):
+        path = DATA / name
+        if kind == "unshipped":
+            items = translate_unshipped(
+                read_report(path, ["order-id", "purchase-date", "promise-date"]),
+                seller_id="s",
+                marketplace=US,
+            ).items
+        else:
+            items = translate_feedback(
+                read_report(path, ["date", "rating", "order id"], JA_ALIASES),
+                seller_id="s",
+                marketplace=US,
+            ).items
+        assert row_errors(items) == [], name
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "amazon-order-id\tsku\tpurchase-date\tsku\n",
+        "amazon-order-id\tSKU\tpurchase-date\t sku \n",
+    ],
+)
+def test_a_repeated_column_is_a_file_error_naming_it(tmp_path: Path, header: str) -> None:
+    """Item 11a: a column given twice is ``duplicate_column`` (which one was meant is a guess),
+    no longer the first one silently winning."""
+    path = write(tmp_path, (header + "112-4830291-5520147\tA\t2026-10-01\tB\n").encode())
+    with pytest.raises(UsageError) as caught:
+        read_report(path, ["amazon-order-id", "purchase-date"])
+    assert caught.value.code == "duplicate_column"
+    assert caught.value.details["columns"] == ["sku"]
+    assert "sku" in caught.value.message("en")
+
+
+def test_blank_header_cells_from_trailing_tabs_are_no_repeated_columns(tmp_path: Path) -> None:
+    path = write(tmp_path, b"order-id\tc\t\t\nx1\t2\t\t\n")
+    assert read_report(path, ["order-id", "c"]).rows == [(2, {"order-id": "x1", "c": "2", "": ""})]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("amazon-order-id\tpurchase-date\n1\t2\n".encode("utf-16"), "utf-16"),
+        (b"\xfe\xff" + "amazon-order-id\tpurchase-date\n".encode("utf-16-be"), "utf-16"),
+        ("amazon-order-id\tpurchase-date\n".encode("utf-32"), "utf-16"),
+        ("amazon-order-id\tpurchase-date\n1\t2\n".encode("utf-16-le"), "binary"),
+        (gzip.compress(b"amazon-order-id\tpurchase-date\n1\t2\n"), "compressed"),
+    ],
+    ids=["utf-16-bom", "utf-16-be-bom", "utf-32", "utf-16-no-bom", "gzip"],
+)
+def test_utf16_and_compressed_files_are_unreadable_not_misread(
+    tmp_path: Path, data: bytes, reason: str
+) -> None:
+    """Item 11b: a UTF-16 file (Excel's "Unicode text") was decoded as CP932 garbage; now it is
+    ``unreadable_file`` saying why, like a gzip file."""
+    with pytest.raises(UsageError) as caught:
+        read_report(write(tmp_path, data), ["amazon-order-id", "purchase-date"])
+    assert caught.value.code == "unreadable_file"
+    assert caught.value.details["reason"] == reason
+    if reason == "utf-16":
+        assert "UTF-16" in caught.value.message("en")
+
+
+def test_api_10_a_control_character_in_the_header_is_a_file_error(tmp_path: Path) -> None:
+    path = write(tmp_path, b"amazon-order-id\tpurchase-date\tnote\x1b[2J\n1\t2\t3\n")
+    with pytest.raises(UsageError) as caught:
+        read_report(path, ["amazon-order-id", "purchase-date"])
+    assert caught.value.code == "invalid_value"
+    assert caught.value.details["field"] == "column 3"

@@ -137,8 +137,9 @@ def test_personal_data_fields_are_refused():
     assert all("jane" not in str(p.value) for p in result)
 
 
-def test_every_contract_type_has_a_valid_example():
-    examples = {
+def contract_examples() -> dict[str, dict[str, Any]]:
+    """One valid event of every type of the contract."""
+    return {
         "order_placed": placed("s", "o"),
         "order_promise_set": event(
             "order_promise_set", "s", order_id="o", latest_ship_date="2026-10-03T00:00:00Z"
@@ -185,6 +186,10 @@ def test_every_contract_type_has_a_valid_example():
         "invoice_uploaded": event("invoice_uploaded", "s", order_id="o"),
         "cs_survey_answered": event("cs_survey_answered", "s", order_id="o", satisfied=False),
     }
+
+
+def test_every_contract_type_has_a_valid_example():
+    examples = contract_examples()
     assert set(examples) == set(EVENT_TYPES)
     for example in examples.values():
         ok(example)
@@ -262,3 +267,102 @@ def test_canonical_form_is_a_fixed_point(seconds: int, offset_minutes: int, pric
 )
 def test_out_of_range_times_are_a_problem_not_a_crash(value: str):
     assert ("at", "invalid_timestamp") in problems(placed("s", "o", when=value))
+
+
+# -- hostile text (API-10) ----------------------------------------------------------------------
+
+#: every optional text field of the contract, so that each one is tried below
+_OPTIONAL_TEXT = {
+    "order_placed": {"customer_id": "c1", "ship_service": "Standard"},
+    "order_shipped": {"service": "Express"},
+    "message_received": {"customer_id": "c1", "subject": "Hi", "body": "Where is it?"},
+    "message_answered": {"order_id": "o"},
+    "violation_opened": {"asin": "B0CF3V9JQE"},
+    "refund_issued": {"sku": "MATCHA-100"},
+}
+
+
+_INSTANTS = {"at", "latest_ship_date", "latest_delivery_date"}
+
+
+def _string_fields(example: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(field, the example with that field made hostile) for every string of ``example``."""
+    found = []
+    for name, value in example.items():
+        if isinstance(value, str) and name not in _INSTANTS:  # a time is checked as a time
+            found.append((name, {**example, name: f"{value[:1]}\x00{value[1:]}"}))
+    for index, item in enumerate(example.get("items", [])):
+        for name, value in item.items():
+            if isinstance(value, str):
+                items = [dict(i) for i in example["items"]]
+                items[index][name] = f"{value}\x1b[2J"
+                found.append((f"items[{index}].{name}", {**example, "items": items}))
+    return found
+
+
+def _hostile_cases() -> list[tuple[str, str, dict[str, Any]]]:
+    cases = []
+    for kind, example in contract_examples().items():
+        full = {**example, **_OPTIONAL_TEXT.get(kind, {})}
+        if kind == "order_placed":
+            full["items"] = [{**full["items"][0], "category": "tea"}]
+        cases += [(kind, name, obj) for name, obj in _string_fields(full)]
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "obj"),
+    _hostile_cases(),
+    ids=[f"{kind}-{field}" for kind, field, _ in _hostile_cases()],
+)
+def test_api_10_a_control_character_in_any_string_field_of_any_event_is_invalid_value(
+    kind: str, field: str, obj: dict[str, Any]
+):
+    """API-10: a NUL (PostgreSQL refuses it: a 500 or a traceback before) or an ESC in any
+    string field of any event type is refused with ``invalid_value`` naming the field. The
+    cases come from the contract's examples, so a new field is covered without being listed."""
+    assert (field, "invalid_value") in problems(obj)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"note": "gift\x00"}, "note"),
+        ({"meta": {"tags": ["ok", "x\x1b[2J"]}}, "meta.tags[1]"),
+        ({"meta": {"a\x00b": 1}}, "meta"),
+        ({"\x1b[2J": 1}, "\x1b[2J"),
+    ],
+    ids=["unknown-field", "nested", "nested-key", "field-name"],
+)
+def test_api_10_unknown_fields_are_kept_but_not_with_control_characters(
+    extra: dict[str, Any], field: str
+):
+    """API-10: unknown fields are kept (design.md), so their strings and names are checked too."""
+    assert (field, "invalid_value") in problems(placed("s", "o", **extra))
+    with_item = placed("s", "o")
+    with_item["items"] = [{**with_item["items"][0], "note": "a\x00"}]
+    assert ("items[0].note", "invalid_value") in problems(with_item)
+
+
+@pytest.mark.parametrize("invisible", ["\u202e", "\u200b", "\u2028", "\u3000", "\ue000"])
+def test_api_10_identifiers_are_printable_only(invisible: str):
+    """API-10: an id with a bidi override, a zero-width space, a line separator, an ideographic
+    space or a private-use character is refused; plain text fields (a carrier) only refuse
+    control characters."""
+    assert ("order_id", "invalid_value") in problems(placed("s", f"503{invisible}1"))
+    assert ("event_id", "invalid_value") in problems(placed("s", "o", event_id=f"e{invisible}"))
+    ok(event("order_shipped", "s", order_id="o", carrier=f"Yamato{invisible}"))
+
+
+def test_api_10_slashes_and_dots_are_fine_in_ids_that_never_become_paths():
+    """API-10: printable is the rule; ``/`` and ``..`` are printable and no id is a file path."""
+    c = ok(placed("s", "../../../etc/passwd", event_id="a/../b"))
+    assert (c.order_id, c.event_id) == ("../../../etc/passwd", "a/../b")
+
+
+def test_api_10_free_text_keeps_tabs_and_line_breaks():
+    c = ok(event("message_received", "s", message_id="m", body="Hello,\r\n\tmy order?\n"))
+    assert dict(c.personal)["body"] == "Hello,\r\n\tmy order?\n"
+    assert ("body", "invalid_value") in problems(
+        event("message_received", "s", message_id="m", body="Hello\x00")
+    )

@@ -139,3 +139,36 @@ def test_uploading_for_an_unknown_seller_is_the_404_page(client: TestClient):
     r = upload(client, "nobody", "events", "e.jsonl", b"{}\n")
     assert r.status_code == 404
     assert 'data-testid="error"' in r.text
+
+
+@pytest.mark.parametrize("name", ["..", "a/..", "n" * 300], ids=["dotdot", "a-dotdot", "long"])
+def test_api_10_an_uploaded_file_name_is_only_a_label_never_a_path(
+    client: TestClient, db: Db, name: str
+):
+    """API-10 (client-supplied file names never become paths) and API-05 (never a 500): names
+    that are a directory or longer than the file system allows once answered 500."""
+    seller = make_seller(db)
+    body = (AMAZON / "all-orders-us.txt").read_bytes()
+    r = upload(client, seller, "amazon-orders", name, body)
+    assert r.status_code == 200, r.text[-500:]
+    assert count(r.text, "stored") > 0
+    label = name if len(name) <= 200 else name[:199] + "…"
+    assert f"{label}</h2>" in r.text
+    [run] = client.get(f"/v1/sellers/{seller}/imports").json()["items"]
+    assert run["status"] == "done"
+    assert run["source_name"] == label
+
+
+def test_api_10_a_file_name_with_control_characters_is_refused_on_the_form(
+    client: TestClient, db: Db
+):
+    """API-10: a control character in the uploaded file's name is a 4xx, never stored."""
+    seller = make_seller(db)
+    r = client.post(
+        f"/sellers/{seller}/imports",
+        data={"kind": "amazon-orders", "marketplace": "US"},
+        files={"file": ("a\x1bb.txt", (AMAZON / "all-orders-us.txt").read_bytes(), "text/plain")},
+    )
+    assert r.status_code == 422
+    assert "The file name must not contain control characters." in r.text
+    assert client.get(f"/v1/sellers/{seller}/imports").json()["items"] == []

@@ -414,9 +414,12 @@ def _unlink_code(db: Db, email: str) -> str:
 
 
 def test_link_then_unlink_through_the_pages(web: TestClient, db: Db):
-    """A (with 2FA) links B by B's password, reaches B's seller, then unlinks it with a step-up
-    and the e-mailed code; B gets its own copy of the authenticator and new recovery codes,
-    shown once, and B's seller is not found for A any more."""
+    """A (with 2FA) asks to link B by B's password. B has no second factor of its own, so the
+    link waits: B's owner opens the message in another browser — first signed out (only
+    declining and signing in are offered), then signed in as B — and agrees (AUTH-13 f). A then
+    reaches B's seller, and unlinks it with a step-up and the e-mailed code; B gets its own copy
+    of the authenticator and new recovery codes, shown once, and B's seller is not found for A
+    any more."""
     mine = make_seller(db, name="Kyoto Tea Works", marketplaces=("JP",))
     with unit_of_work(db.factory) as session:
         from tsunagu.sellers.service import create_seller
@@ -434,10 +437,35 @@ def test_link_then_unlink_through_the_pages(web: TestClient, db: Db):
     wrong = web.post("/account/links/new", data={"email": OTHER_EMAIL, "password": "nope-nope"})
     assert wrong.status_code == 401
     assert 'data-code="invalid_credentials"' in wrong.text
-    linked = web.post("/account/links/new", data={"email": OTHER_EMAIL, "password": PASSWORD})
-    assert linked.status_code == 303, linked.text
-    assert linked.headers["location"] == "/account/links?done=linked"
-    page = web.get(linked.headers["location"]).text
+    asked = web.post("/account/links/new", data={"email": OTHER_EMAIL, "password": PASSWORD})
+    assert asked.status_code == 303, asked.text
+    assert asked.headers["location"] == "/account/links?done=pending"
+    waiting = web.get(asked.headers["location"]).text
+    assert "link-requests" in ids_in(waiting)
+    assert web.get(f"/sellers/{theirs}").status_code == 404  # nothing linked yet
+
+    with unit_of_work(db.factory) as session:
+        message = next(m for m in list_outbox(session, to=OTHER_EMAIL) if m.kind == "link_request")
+    link = re.search(r"http://testserver(/link-request\?token=\S+)", message.body)
+    assert link is not None, message.body
+    with browser_client(db) as b:
+        opened = b.get(link.group(1))
+        assert opened.status_code == 200
+        assert {"link-request-summary", "link-sign-in", "link-decline"} <= ids_in(opened.text)
+        assert "link-accept" not in ids_in(opened.text)
+        # the authenticator that would protect B is named before B agrees
+        assert "link-request-factor" in ids_in(opened.text)
+        assert OWNER_EMAIL in opened.text
+        signed = sign_in(b, OTHER_EMAIL, next=link.group(1))
+        assert signed.headers["location"] == link.group(1)
+        mine_now = b.get(link.group(1))
+        assert "link-accept" in ids_in(mine_now.text)
+        token = re.search(r'name="token" value="([^"]+)"', mine_now.text)
+        assert token is not None
+        agreed = b.post("/account/links/accept", data={"token": token.group(1)})
+        assert agreed.status_code == 303, agreed.text
+        assert agreed.headers["location"] == "/account/links?done=linked"
+    page = web.get("/account/links?done=linked").text
     assert OTHER_EMAIL in page
     home = web.get("/").text
     assert f'href="/sellers/{mine}"' in home
@@ -555,3 +583,107 @@ def test_an_api_token_reads_pages_but_cannot_manage_the_account(db: Db):
         r = client.get("/account")
         assert r.status_code == 403
         assert "session_required" in r.text
+
+
+def _reset_code(db: Db, email: str) -> str:
+    with unit_of_work(db.factory) as session:
+        mail = next(m for m in list_outbox(session, to=email) if m.kind == "password_reset")
+    found = re.search(r"once\): (\S+)", mail.body)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_reset_page_cuts_the_links_when_asked(web: TestClient, db: Db):
+    """AUTH-13 g through the pages: an owner who did not make a link resets the password with the
+    box ticked; the account leaves its link group, and the page says what happened."""
+    mine = make_seller(db, name="Kyoto Tea Works", marketplaces=("JP",))
+    create_user(db, OTHER_EMAIL)
+    sign_in(web)
+    asked = web.post("/account/links/new", data={"email": OTHER_EMAIL, "password": PASSWORD})
+    assert asked.headers["location"] == "/account/links?done=pending"
+    for email in (OWNER_EMAIL, OTHER_EMAIL):
+        with unit_of_work(db.factory) as session:
+            message = next(m for m in list_outbox(session, to=email) if m.kind == "link_request")
+        token = re.search(r"Confirmation code: (\S+)", message.body)
+        assert token is not None
+        with browser_client(db) as b:
+            sign_in(b, email)
+            assert (
+                b.post("/account/links/accept", data={"token": token.group(1)}).status_code == 303
+            )
+    with browser_client(db) as other:
+        sign_in(other, OTHER_EMAIL)
+        assert other.get(f"/sellers/{mine}").status_code == 200  # reached through the link
+
+        assert other.post("/forgot-password", data={"email": OTHER_EMAIL}).status_code == 200
+        form = other.get(f"/reset-password?token={_reset_code(db, OTHER_EMAIL)}")
+        assert "reset-cut-links" in ids_in(form.text)
+        done = other.post(
+            "/reset-password",
+            data={
+                "token": _reset_code(db, OTHER_EMAIL),
+                "password": "a-quiet-new-phrase",
+                "repeat": "a-quiet-new-phrase",
+                "cut_links": "1",
+            },
+        )
+        assert done.status_code == 200, done.text
+        assert "reset-links-cut" in ids_in(done.text)
+        sign_in(other, OTHER_EMAIL, "a-quiet-new-phrase")
+        assert other.get(f"/sellers/{mine}").status_code == 404
+    # cutting ended every session of every former member, the other owner's too
+    assert web.get("/account/links").headers["location"].startswith("/sign-in")
+    sign_in(web)
+    assert "no-links" in ids_in(web.get("/account/links").text)
+
+
+def test_a_link_request_is_declined_on_its_page_without_signing_in(web: TestClient, db: Db):
+    create_user(db, OTHER_EMAIL)
+    sign_in(web)
+    web.post("/account/links/new", data={"email": OTHER_EMAIL, "password": PASSWORD})
+    with unit_of_work(db.factory) as session:
+        message = next(m for m in list_outbox(session, to=OTHER_EMAIL) if m.kind == "link_request")
+    path = re.search(r"http://testserver(/link-request\?token=(\S+))", message.body)
+    assert path is not None
+    with browser_client(db) as stranger:
+        page = stranger.get(path.group(1))
+        assert "link-decline" in ids_in(page.text)
+        declined = stranger.post("/link-request/decline", data={"token": path.group(2)})
+        assert declined.headers["location"] == "/link-request?done=declined"
+        assert "link-declined" in ids_in(stranger.get(declined.headers["location"]).text)
+        again = stranger.get(path.group(1))
+        assert "link-request-invalid" in ids_in(again.text)
+    with unit_of_work(db.factory) as session:
+        told = [m for m in list_outbox(session, to=OWNER_EMAIL) if m.kind == "link_declined"]
+    assert len(told) == 1
+
+
+def test_the_password_page_revokes_the_tokens_when_asked(web: TestClient, db: Db):
+    """AUTH-18: the box revokes every API token of the account, and the page says how many."""
+    seller = make_seller(db, name="Kyoto Tea Works", marketplaces=("JP",))
+    create_user(db, OWNER_EMAIL, owner_of=[seller])
+    sign_in(web)
+    api = TestClient(web.app)
+    token = api.post(
+        "/v1/auth/tokens",
+        json={"name": "n", "scope": "read", "seller_ids": [seller]},
+        headers={
+            "Authorization": "Bearer "
+            + api.post(
+                "/v1/auth/sign-in", json={"email": OWNER_EMAIL, "password": PASSWORD}
+            ).json()["token"]
+        },
+    ).json()["token"]
+    changed = web.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "password": "another-calm-phrase",
+            "repeat": "another-calm-phrase",
+            "revoke_tokens": "1",
+        },
+    )
+    assert changed.headers["location"] == "/account/password?done=changed&revoked=1"
+    assert "password-tokens-revoked" in ids_in(web.get(changed.headers["location"]).text)
+    gone = api.get(f"/v1/sellers/{seller}", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401

@@ -14,7 +14,8 @@ per seller, the strongest role any active member of the group has. Unlinking goe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,8 @@ from tsunagu.access.errors import (
 from tsunagu.access.models import Membership, PlatformOperator
 from tsunagu.access.rules import OPERATOR, ROLES, PrincipalRoles, can
 from tsunagu.access.schemas import MemberOut
-from tsunagu.identity import audit, links, tokens
+from tsunagu.identity import audit, links, reset, tokens
+from tsunagu.identity import service as identity
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import Outcome, PrincipalNotFound, TokenScopeDenied
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
@@ -267,9 +269,11 @@ def create_seller_token(
     expires_at: datetime | None,
     actor: str,
     client: Client = NO_CLIENT,
+    max_lifetime: timedelta = PRODUCTION.token_max_lifetime,
 ) -> tokens.NewToken:
     """A token over ``seller_ids``; refused (``scope_exceeds_role``) for a seller where the
-    principal's own role does not allow ``scope``."""
+    principal's own role does not allow ``scope``. It lives at most ``max_lifetime``
+    (AUTH-18); entry points with a signed-in caller ask for a step-up before a write scope."""
     _principal(session, principal_id)
     tokens.check_scope(scope)
     if not seller_ids:
@@ -289,6 +293,7 @@ def create_seller_token(
         expires_at=expires_at,
         actor=actor,
         client=client,
+        max_lifetime=max_lifetime,
     )
 
 
@@ -355,19 +360,129 @@ def unlink(
     )
     if not result.ok:
         return result
-    members = result.former_members
+    result.revoked_tokens = _revoke_beyond_own_roles(
+        session, members=result.former_members, now=now, actor=auth.principal_id, client=client
+    )
+    return result
+
+
+def _revoke_beyond_own_roles(
+    session: Session,
+    *,
+    members: Sequence[str],
+    now: datetime,
+    actor: str,
+    client: Client,
+    reaching: str | None = None,
+) -> list[str]:
+    """Revoke every live API token of ``members`` that names a seller its principal's roles (as
+    they are now, links included) do not allow at the token's scope: the tokens issued through a
+    link that is gone. With ``reaching``, the link stays: then the tokens of the *other* members
+    that name one of ``reaching``'s own sellers beyond their own roles, the ones that reach it
+    through the link."""
     live = session.scalars(
         select(ApiToken)
         .where(ApiToken.principal_id.in_(members), ApiToken.revoked_at.is_(None))
         .order_by(ApiToken.id)
     ).all()
-    roles = {member: roles_of(session, member) for member in members}
+    target = own_roles(session, reaching) if reaching is not None else None
+    judge = roles_of if reaching is None else own_roles
+    roles = {member: judge(session, member) for member in members}
+    revoked = []
     for token in live:
-        allowed = roles[token.principal_id]
-        if all(can(allowed, seller, token.scope) for seller in token.resources):
+        if reaching is not None and token.principal_id == reaching:
             continue
-        if tokens.revoke_token(
-            session, token_id=token.id, now=now, actor=auth.principal_id, client=client
-        ):
-            result.revoked_tokens.append(token.id)
-    return result
+        beyond = [s for s in token.resources if not can(roles[token.principal_id], s, token.scope)]
+        if target is not None:
+            beyond = [s for s in beyond if can(target, s, "read")]
+        if not beyond:
+            continue
+        if tokens.revoke_token(session, token_id=token.id, now=now, actor=actor, client=client):
+            revoked.append(token.id)
+    return revoked
+
+
+# -- password reset and "sign out everywhere" (AUTH-13 g, AUTH-18) ---------------------------
+
+
+def complete_reset(
+    session: Session,
+    *,
+    token: str,
+    new_password: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
+    cut_links: bool = False,
+) -> reset.ResetDone:
+    """Finish a password reset (``identity.reset.complete_reset``: the password, every session
+    of the account and of the accounts linked with it, the links when the owner asks) and revoke
+    every API token of the account and every token of a linked account that reached it through
+    the link. Then tell the owner and the linked accounts what happened. Entry points call this,
+    commit, then ``raise_failure()``."""
+    members = None
+    principal = reset.principal_for_token(session, token)
+    if principal is not None:
+        members = links.linked_ids(session, principal)
+    done = reset.complete_reset(
+        session,
+        token=token,
+        new_password=new_password,
+        now=now,
+        sender=sender,
+        settings=settings,
+        client=client,
+        lang=lang,
+        cut_links=cut_links,
+    )
+    if not done.ok or done.principal_id is None:
+        return done
+    actor = done.principal_id
+    done.revoked_tokens = tokens.revoke_all(
+        session, principal_id=actor, now=now, actor=actor, client=client
+    )
+    if members and len(members) > 1:
+        done.revoked_tokens += _revoke_beyond_own_roles(
+            session, members=members, now=now, actor=actor, client=client, reaching=actor
+        )
+    reset.notify_reset(session, done=done, now=now, sender=sender, lang=lang)
+    return done
+
+
+@dataclass(frozen=True)
+class SignedOutEverywhere:
+    sessions_ended: int
+    revoked_tokens: list[str]
+
+
+def sign_out_everywhere(
+    session: Session,
+    *,
+    auth: AuthSession,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
+) -> SignedOutEverywhere:
+    """End every other session of the caller and every session of the accounts linked with it
+    (``identity.service.revoke_other_sessions``: step-up first), and revoke the API tokens of
+    linked accounts that reached the caller through the link (AUTH-13 g). The caller's own
+    tokens stay: they are not sessions, and the token list ends them one by one."""
+    members = links.linked_ids(session, auth.principal_id)
+    ended = identity.revoke_other_sessions(
+        session, auth=auth, now=now, settings=settings, client=client, sender=sender, lang=lang
+    )
+    revoked: list[str] = []
+    if len(members) > 1:
+        revoked = _revoke_beyond_own_roles(
+            session,
+            members=members,
+            now=now,
+            actor=auth.principal_id,
+            client=client,
+            reaching=auth.principal_id,
+        )
+    return SignedOutEverywhere(sessions_ended=ended, revoked_tokens=revoked)

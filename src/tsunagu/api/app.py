@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from tsunagu import __version__
@@ -20,17 +19,12 @@ from tsunagu.api.concurrency import InFlightLimit
 from tsunagu.api.deps import current_actor
 from tsunagu.api.errors import ErrorEnvelope, documented
 from tsunagu.api.guard import Guard
+from tsunagu.api.hostile import HostileText
 from tsunagu.api.imports import router as imports_router
 from tsunagu.api.jobs import router as jobs_router
 from tsunagu.api.links import router as links_router
 from tsunagu.api.routes import router
-from tsunagu.core.db import (
-    current_revision,
-    ensure_schema,
-    head_revision,
-    make_engine,
-    make_sessionmaker,
-)
+from tsunagu.core.db import ServedDatabase, make_sessionmaker
 from tsunagu.core.settings import Settings, load_settings, with_seed_key
 from tsunagu.marketplaces.registry import load_registry
 from tsunagu.web.pages import router as web_router
@@ -135,9 +129,9 @@ def _document_common_errors(url: str, method: str, operation: dict[str, Any]) ->
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = with_seed_key(settings or load_settings())
-    engine = make_engine(settings.database_url)
-    if migrate:
-        ensure_schema(engine)
+    # the only moment the server may create a SQLite file; its engines never do afterwards
+    database = ServedDatabase.start(settings.database_url, migrate=migrate)
+    engine = database.engine
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -175,14 +169,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.factory = make_sessionmaker(engine)
-    read_engine = (
-        make_engine(settings.database_url, read_only=True)
-        if engine.dialect.name == "sqlite"
-        else engine
-    )
+    read_engine = database.read_engine
     app.state.read_factory = make_sessionmaker(read_engine)
     app.state.registry = load_registry(settings.config_path)
     errors.install(app)
+    app.add_middleware(HostileText)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(InFlightLimit)
     # outermost: the real client, the host check and the headers come before anything else
@@ -216,21 +207,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             "`tsunagu db upgrade`)."
         ),
     )
-    def readyz() -> ReadyStatus | JSONResponse:
+    def readyz() -> ReadyStatus:
         """For readiness probes: 200 once the database answers at the schema revision this
-        tsunagu expects, 503 with the envelope otherwise."""
-        try:
-            revision = current_revision(engine)
-        except Exception:
-            return errors.envelope(503, "database_unavailable", "The database does not answer.")
-        if revision != head_revision():
-            return errors.envelope(
-                503,
-                "schema_outdated",
-                "Run `tsunagu db upgrade`.",
-                {"revision": revision, "expected": head_revision()},
-            )
-        return ReadyStatus(status="ready", revision=revision)
+        tsunagu expects, 503 with the envelope otherwise (also when the SQLite file was deleted
+        or replaced under the running server)."""
+        return ReadyStatus(status="ready", revision=database.ready())
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     # everything loaded so far (modules, the registry, the catalogs) lives as long as the server:

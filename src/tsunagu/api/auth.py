@@ -31,6 +31,7 @@ from tsunagu.identity import tokens as identity_tokens
 from tsunagu.identity.errors import SessionInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession
+from tsunagu.identity.rules import require_recent_auth
 from tsunagu.identity.schemas import ApiTokenOut, PrincipalOut, SessionOut, TotpEnrolment
 from tsunagu.sellers.service import list_sellers, seller_not_found
 
@@ -44,6 +45,8 @@ PUBLIC_PATHS = frozenset(
         "/v1/auth/password-reset/complete",
         # the link in the message is the credential: it may be opened signed out, or elsewhere
         "/v1/auth/verify-email/confirm",
+        # declining a link asked of you changes nothing, so the e-mailed token is enough
+        "/v1/auth/links/requests/decline",
     }
 )
 
@@ -120,12 +123,23 @@ class RecoveryCodes(BaseModel):
 
 
 class Revoked(BaseModel):
-    revoked: int
+    revoked: int = Field(description="Sessions ended: yours and those of linked accounts.")
+    tokens_revoked: int = Field(
+        default=0, description="API tokens of linked accounts that reached yours."
+    )
 
 
 class PasswordChange(BaseModel):
     current_password: Password
     new_password: Password
+    revoke_tokens: bool = Field(
+        default=False, description="Also revoke every API token of this account."
+    )
+
+
+class PasswordChangedOut(BaseModel):
+    sessions_ended: int = Field(description="Your other sessions, all ended.")
+    tokens_revoked: int = Field(description="API tokens revoked (with `revoke_tokens`).")
 
 
 class ResetRequest(BaseModel):
@@ -135,6 +149,25 @@ class ResetRequest(BaseModel):
 class ResetCompletion(BaseModel):
     token: str = Field(min_length=1, max_length=200)
     new_password: Password
+    cut_links: bool = Field(
+        default=False,
+        description="Also cut this account's links with other accounts: for a link you did not "
+        "make. Each account then signs in as it did before it was linked.",
+    )
+
+
+class ResetOut(BaseModel):
+    """What the reset did. Nobody was signed in."""
+
+    sessions_ended: int = Field(description="Sessions of this account, all ended.")
+    linked_sessions_ended: int = Field(
+        description="Sessions of linked accounts, which reached this one through the link."
+    )
+    links_cut: bool = Field(description="The account's links were cut (`cut_links`).")
+    tokens_revoked: int = Field(
+        description="API tokens revoked: every token of this account, and tokens of linked "
+        "accounts that reached it."
+    )
 
 
 class VerificationConfirm(BaseModel):
@@ -151,7 +184,11 @@ class TokenCreate(BaseModel):
     seller_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         min_length=1, max_length=100
     )
-    expires_at: AwareDatetime | None = Field(default=None, description="UTC; none = never expires.")
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="UTC, at most `TSUNAGU_TOKEN_MAX_DAYS` (365) days ahead; none = the longest "
+        "allowed.",
+    )
 
 
 class TokenCreated(BaseModel):
@@ -385,12 +422,20 @@ def end_session(
 def end_other_sessions(
     request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
 ) -> Revoked:
-    """Sign out everywhere else (after a step-up); this session stays."""
-    count = identity.revoke_other_sessions(
-        session, auth=row, now=utcnow(), settings=settings.identity, client=client_of(request)
+    """Sign out everywhere else (after a step-up); this session stays. For a linked account every
+    session of the accounts linked with it ends too, and their API tokens that reached this
+    account are revoked (they reached it through the link); all of them are told."""
+    done = access.sign_out_everywhere(
+        session,
+        auth=row,
+        now=utcnow(),
+        settings=settings.identity,
+        client=client_of(request),
+        sender=_mail_sender(request),
+        lang=request_language(request),
     )
     session.commit()
-    return Revoked(revoked=count)
+    return Revoked(revoked=done.sessions_ended, tokens_revoked=len(done.revoked_tokens))
 
 
 @router.post(
@@ -479,8 +524,6 @@ def recovery_codes(
 
 @router.post(
     "/password",
-    status_code=204,
-    response_class=Response,
     summary="Change your password",
     responses=documented(
         e401="Wrong current password (`invalid_credentials`).",
@@ -490,8 +533,8 @@ def recovery_codes(
 )
 def change_password(
     body: PasswordChange, request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
-) -> Response:
-    """Every other session ends."""
+) -> PasswordChangedOut:
+    """Every other session ends; with `revoke_tokens` every API token of the account too."""
     result = identity.change_password(
         session,
         auth=row,
@@ -500,10 +543,14 @@ def change_password(
         now=utcnow(),
         settings=settings.identity,
         client=client_of(request),
+        sender=_mail_sender(request),
+        revoke_tokens=body.revoke_tokens,
     )
     session.commit()
     result.raise_failure()
-    return Response(status_code=204)
+    return PasswordChangedOut(
+        sessions_ended=result.sessions_ended, tokens_revoked=len(result.revoked_tokens)
+    )
 
 
 @router.post(
@@ -526,6 +573,7 @@ def request_password_reset(
         client=client_of(request),
         link_base=settings.link("/reset-password"),  # never from the request (AUTH-17)
         lang=request_language(request),
+        sender=_mail_sender(request),
     )
     session.commit()
     return Response(status_code=202)
@@ -533,8 +581,6 @@ def request_password_reset(
 
 @router.post(
     "/password-reset/complete",
-    status_code=204,
-    response_class=Response,
     summary="Set a new password with a reset token",
     responses=documented(
         e400="Unknown, used or expired token (`reset_token_invalid`).",
@@ -543,20 +589,30 @@ def request_password_reset(
 )
 def complete_password_reset(
     body: ResetCompletion, request: Request, session: SessionDep, settings: SettingsDep
-) -> Response:
-    """Signs nobody in; every session of the account ends; 2FA stays on."""
-    result = reset.complete_reset(
+) -> ResetOut:
+    """Signs nobody in; 2FA stays on. Every session of the account ends, and every API token of
+    it is revoked. For a linked account the sessions of the linked accounts end too, with their
+    tokens that reached this one; `cut_links` also dissolves the link (the way out of a link
+    you did not make, even when you cannot sign in)."""
+    result = access.complete_reset(
         session,
         token=body.token,
         new_password=body.new_password,
         now=utcnow(),
         settings=settings.identity,
         client=client_of(request),
+        sender=_mail_sender(request),
         lang=request_language(request),
+        cut_links=body.cut_links,
     )
     session.commit()
     result.raise_failure()
-    return Response(status_code=204)
+    return ResetOut(
+        sessions_ended=result.sessions_ended,
+        linked_sessions_ended=result.linked_sessions_ended,
+        links_cut=result.links_cut,
+        tokens_revoked=len(result.revoked_tokens),
+    )
 
 
 @router.post(
@@ -633,16 +689,27 @@ def list_tokens(session: SessionDep, actor: SessionActorDep) -> list[ApiTokenOut
     summary="Create an API token",
     responses=documented(
         422,
-        e401="Not signed in.",
+        e401="Not signed in, or a `write` token without a step-up in the last 5 minutes "
+        "(`reauth_required`).",
         e403="Your role does not allow that scope on a seller (`scope_exceeds_role`).",
         e404="No such seller (`seller_not_found`).",
     ),
 )
 def create_token(
-    body: TokenCreate, request: Request, session: SessionDep, actor: SessionActorDep
+    body: TokenCreate,
+    request: Request,
+    session: SessionDep,
+    actor: SessionActorDep,
+    row: LiveRow,
+    settings: SettingsDep,
 ) -> TokenCreated:
-    """A token over some of your sellers, `read` or `write`; shown once, stored hashed."""
+    """A token over some of your sellers, `read` or `write`; shown once, stored hashed. A
+    `write` token needs a step-up in the last 5 minutes. It expires at `expires_at`, at most
+    a year ahead (`TSUNAGU_TOKEN_MAX_DAYS`); without one it gets the longest allowed
+    (`expiry_too_late` beyond it)."""
     assert actor.principal_id is not None
+    if body.scope == "write":  # a token that can change sellers is a sensitive action (AUTH-18)
+        require_recent_auth(row, utcnow(), settings.identity.recent_auth)
     unseen = [s for s in body.seller_ids if not actor.allows(s, "read")]
     if unseen:  # a seller the caller cannot see is not found, as everywhere
         raise seller_not_found(unseen[0])
@@ -656,6 +723,7 @@ def create_token(
         expires_at=body.expires_at,
         actor=actor.principal_id,
         client=client_of(request),
+        max_lifetime=settings.identity.token_max_lifetime,
     )
     session.commit()
     return TokenCreated(token=created.token, info=created.info)

@@ -27,6 +27,7 @@ from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.paging import decode_cursor, encode_cursor
 from tsunagu.core.timeutil import format_instant, parse_instant
+from tsunagu.core.uploads import SAVED_NAME, file_label
 from tsunagu.events import runs
 from tsunagu.events.models import ImportRun
 from tsunagu.health import incremental
@@ -121,13 +122,19 @@ def _import_route(kind: str) -> Callable[..., Awaitable[ImportReportOut]]:
         settings: SettingsDep,
         filename: Annotated[
             str,
-            Query(min_length=1, max_length=200, description="The file's name, kept as a label."),
+            Query(
+                min_length=1,
+                max_length=200,
+                description="The file's name, kept as a label (never used as a path); no "
+                "control characters.",
+            ),
         ] = f"amazon-{kind}.txt",
         dry_run: Annotated[
             bool, Query(description="Check everything, write nothing, report what would be.")
         ] = False,
         strict: Annotated[bool, Query(description="Store nothing if any row is bad.")] = False,
     ) -> ImportReportOut:
+        label = file_label(filename, fallback=f"amazon-{kind}.txt")
         raw = await request.body()
         lang = request_language(request)
         factory = request.app.state.factory
@@ -152,12 +159,12 @@ def _import_route(kind: str) -> Callable[..., Awaitable[ImportReportOut]]:
 
         def run() -> ImportReportOut:
             with tempfile.TemporaryDirectory(prefix="tsunagu-upload-") as folder:
-                path = FilePath(folder) / "upload.txt"
+                path = FilePath(folder) / SAVED_NAME
                 path.write_bytes(raw)
                 try:
                     return _imported(path, marketplace)
                 except TsunaguError as exc:
-                    _hide_upload_path(exc, folder, filename)
+                    _hide_upload_path(exc, folder, label)
                     raise
 
         def _imported(path: FilePath, market: Marketplace) -> ImportReportOut:
@@ -166,7 +173,7 @@ def _import_route(kind: str) -> Callable[..., Awaitable[ImportReportOut]]:
             run_id, report = runs.recorded(
                 factory,
                 kind=f"amazon-{kind}",
-                source_name=filename,
+                source_name=label,
                 sha256=hashlib.sha256(raw).hexdigest(),
                 seller_id=seller_id,
                 marketplace=market.code,
@@ -201,7 +208,8 @@ for _kind, (_summary, _detail, _example) in _KINDS.items():
             "(`empty_file`), not tab-separated (`not_tab_separated`) or without a required "
             "column (`missing_column`; `details.columns` lists them).",
             e404=STORE_404,
-            e422="Bad parameters (`validation_error`).",
+            e422="Bad parameters (`validation_error`) or a `filename` with control characters "
+            "(`invalid_file_name`).",
         ),
     )(_import_route(_kind))
 

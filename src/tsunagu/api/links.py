@@ -1,12 +1,14 @@
 """``/v1/auth/links``: link this account with another region's account, list and unlink them
-(ADR 0014). Linking proves control of both accounts inside one request; unlinking needs a
-step-up and the code e-mailed by the first unlink request (AUTH-12, AUTH-13)."""
+(ADR 0014). Linking proves control of both accounts inside one request; an account without a
+second factor of its own also accepts by e-mail, signed in (the link waits until it does);
+unlinking needs a step-up and the code e-mailed by the first unlink request (AUTH-12, AUTH-13)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from tsunagu.access import service as access
@@ -14,8 +16,8 @@ from tsunagu.api.auth import Code, Email, LiveRow, Password
 from tsunagu.api.deps import SessionActorDep, SessionDep, SettingsDep, client_of
 from tsunagu.api.errors import documented, request_language
 from tsunagu.core.clock import utcnow
-from tsunagu.identity import links
-from tsunagu.identity.schemas import LinkedAccountOut
+from tsunagu.identity import link_requests, links
+from tsunagu.identity.schemas import LinkedAccountOut, LinkRequestOut
 
 router = APIRouter(prefix="/v1/auth/links", tags=["auth"])
 
@@ -34,6 +36,33 @@ class LinkOut(BaseModel):
     replaced_factor: bool = Field(
         description="Both accounts had 2FA: the other account's authenticator and recovery codes "
         "were replaced by yours, which now protect both."
+    )
+
+
+class LinkPendingOut(BaseModel):
+    """The link waits: the accounts in `waiting_for` have no second factor of their own, so each
+    must accept the message sent to its address, signed in as itself."""
+
+    status: str = Field(default="pending", examples=["pending"])
+    request_id: str
+    principal_id: str = Field(description="The account it would link with yours.")
+    waiting_for: list[str] = Field(description="Accounts whose acceptance it waits for.")
+
+
+class LinkAccepted(BaseModel):
+    """`linked` once every account agreed (then `group_id`), else `pending`."""
+
+    status: str = Field(examples=["linked", "pending"])
+    request_id: str | None = None
+    group_id: str | None = None
+    principal_id: str | None = None
+    replaced_factor: bool = False
+    waiting_for: list[str] = Field(default_factory=list)
+
+
+class LinkToken(BaseModel):
+    token: str = Field(
+        min_length=1, max_length=200, description="The code from the message (its link's token)."
     )
 
 
@@ -63,16 +92,24 @@ def list_links(session: SessionDep, actor: SessionActorDep) -> list[LinkedAccoun
 @router.post(
     "",
     status_code=201,
+    response_model=LinkOut,
     summary="Link another account to yours",
-    responses=documented(
-        422,
-        e401="No step-up in the last 5 minutes (`reauth_required`), or the other account's "
-        "password or code is wrong (`invalid_credentials`, `invalid_code`).",
-        e409="Already linked (`already_linked`), or the other account is in another group "
-        "(`linked_elsewhere`).",
-        e403="An account's e-mail address is not verified (`email_unverified`).",
-        e429="Too many attempts.",
-    ),
+    responses={
+        202: {
+            "model": LinkPendingOut,
+            "description": "The link waits for accounts without a second factor of their own "
+            "to accept it.",
+        },
+        **documented(
+            422,
+            e401="No step-up in the last 5 minutes (`reauth_required`), or the other account's "
+            "password or code is wrong (`invalid_credentials`, `invalid_code`).",
+            e409="Already linked (`already_linked`), or the other account is in another group "
+            "(`linked_elsewhere`).",
+            e403="An account's e-mail address is not verified (`email_unverified`).",
+            e429="Too many attempts.",
+        ),
+    },
 )
 def link(
     body: LinkIn,
@@ -80,10 +117,15 @@ def link(
     session: SessionDep,
     row: LiveRow,
     settings: SettingsDep,
-) -> LinkOut:
+) -> LinkOut | JSONResponse:
     """Sign in to the other account inside this request (password, and a code when it uses
     2FA); then one sign-in reaches both accounts' sellers and one authenticator protects both.
-    Never by e-mail address alone."""
+    Never by e-mail address alone.
+
+    When both accounts have 2FA the link is made at once (201). Otherwise it waits (202): an
+    account without a second factor of its own gets a message at its verified address and
+    accepts it signed in as itself (`POST /v1/auth/links/requests/accept`), so nobody who only
+    knows its password can put it under another authenticator."""
     result = links.link_with(
         session,
         auth=row,
@@ -94,9 +136,19 @@ def link(
         settings=settings.identity,
         client=client_of(request),
         lang=request_language(request),
+        base_url=settings.public_url,
     )
     session.commit()
     result.raise_failure()
+    if result.pending:
+        assert result.request_id is not None
+        assert result.principal_id is not None
+        pending = LinkPendingOut(
+            request_id=result.request_id,
+            principal_id=result.principal_id,
+            waiting_for=result.waiting_for,
+        )
+        return JSONResponse(pending.model_dump(), status_code=202)
     assert result.group_id is not None
     assert result.principal_id is not None
     return LinkOut(
@@ -104,6 +156,82 @@ def link(
         principal_id=result.principal_id,
         replaced_factor=result.replaced_factor,
     )
+
+
+@router.get(
+    "/requests",
+    summary="Links waiting for acceptance",
+    responses=documented(e401="Not signed in."),
+)
+def list_requests(session: SessionDep, actor: SessionActorDep) -> list[LinkRequestOut]:
+    """Open link requests you made or must accept, with who has accepted so far."""
+    return link_requests.waiting(session, principal_id=actor.principal_id or "", now=utcnow())
+
+
+@router.post(
+    "/requests/accept",
+    summary="Accept a link with the code from the message",
+    responses=documented(
+        422,
+        e400="Unknown, used, declined, superseded or expired code (`link_request_invalid`).",
+        e401="No step-up in the last 5 minutes (`reauth_required`).",
+        e403="The message went to another account (`link_request_other_account`).",
+        e409="The accounts changed since the link was asked for (`link_request_stale`).",
+    ),
+)
+def accept(
+    body: LinkToken,
+    request: Request,
+    session: SessionDep,
+    row: LiveRow,
+    settings: SettingsDep,
+) -> LinkAccepted:
+    """Signed in as the account the message was sent to, after a step-up. The last acceptance
+    makes the link."""
+    result = links.accept_link(
+        session,
+        auth=row,
+        token=body.token,
+        now=utcnow(),
+        settings=settings.identity,
+        client=client_of(request),
+        lang=request_language(request),
+        base_url=settings.public_url,
+    )
+    session.commit()
+    result.raise_failure()
+    return LinkAccepted(
+        status="pending" if result.pending else "linked",
+        request_id=result.request_id,
+        group_id=result.group_id,
+        principal_id=result.principal_id,
+        replaced_factor=result.replaced_factor,
+        waiting_for=result.waiting_for,
+    )
+
+
+@router.post(
+    "/requests/decline",
+    status_code=204,
+    response_class=Response,
+    summary="Decline a link with the code from the message",
+    responses=documented(
+        422, e400="Unknown, used, declined, superseded or expired code (`link_request_invalid`)."
+    ),
+)
+def decline(body: LinkToken, request: Request, session: SessionDep) -> Response:
+    """Needs no sign-in: the code is the proof, and declining leaves everything as it is. The
+    account that asked is told."""
+    result = links.decline_link(
+        session,
+        token=body.token,
+        now=utcnow(),
+        client=client_of(request),
+        lang=request_language(request),
+    )
+    session.commit()
+    result.raise_failure()
+    return Response(status_code=204)
 
 
 @router.post(

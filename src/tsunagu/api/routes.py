@@ -28,6 +28,7 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.paging import decode_cursor, encode_cursor
+from tsunagu.core.uploads import file_label
 from tsunagu.events import ingest
 from tsunagu.health import alert_service, incremental
 from tsunagu.health import service as health_service
@@ -111,8 +112,9 @@ def list_marketplaces(registry: RegistryDep) -> list[MarketplaceOut]:
         413,
         e400="The body is not JSON (`invalid_json`).",
         e403="Called with an API token (`session_required`): sign in to create a seller.",
-        e422="Invalid body (`validation_error`), a blank name (`invalid_name`), no marketplace "
-        "(`missing_marketplace`) or an unknown one (`unknown_marketplace`).",
+        e422="Invalid body (`validation_error`), a blank name (`invalid_name`) or one with a "
+        "control character (`invalid_value`), no marketplace (`missing_marketplace`) or an "
+        "unknown one (`unknown_marketplace`).",
     ),
 )
 def create_seller(
@@ -147,15 +149,18 @@ def create_seller(
     "/sellers",
     tags=["sellers"],
     summary="List sellers",
-    responses=documented(422),
+    responses=documented(
+        e422="Bad parameters, or a cursor tsunagu did not make (`invalid_cursor`)."
+    ),
 )
 def list_sellers(
     session: SessionDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
 ) -> SellerPage:
     """The sellers the caller may see, by id; page with `cursor`."""
     only = None if actor.sellers is None else sorted(actor.sellers)
-    rows = sellers_service.list_sellers(session, after=cursor, limit=limit + 1, only=only)
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    rows = sellers_service.list_sellers(session, after=after, limit=limit + 1, only=only)
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return SellerPage(items=[SellerOut.of(s) for s in rows[:limit]], next_cursor=next_cursor)
 
 
@@ -450,7 +455,10 @@ _REPORT_BODY = {
             e422="Not a report (`not_a_report`), no `performanceMetrics` "
             "(`no_performance_metrics`), no item for the marketplace "
             "(`marketplace_not_in_report`), no date (`no_report_date`) or a value of the wrong "
-            "kind (`invalid_report_value`; `details.path` is its JSON path).",
+            "kind (`invalid_report_value`; `details.path` is its JSON path; an `ahrScore` is a "
+            "whole number 0–1000), text or a key with a control character (`invalid_value`, "
+            "with `details.path`), or a `filename` "
+            "with control characters (`invalid_file_name`).",
         ),
     },
     status_code=201,
@@ -466,6 +474,7 @@ async def import_amazon_report(
 ) -> SnapshotImportOut:
     """The body is the report file as downloaded (JSON). Only Amazon's figures are stored:
     no orders or violations are created. The same bytes twice is a duplicate."""
+    label = file_label(filename, fallback="amazon-health.json")
     raw = await request.body()
 
     def store() -> SnapshotImportOut:
@@ -475,7 +484,7 @@ async def import_amazon_report(
                 seller_id=seller_id,
                 marketplace=marketplace,
                 data=raw,
-                source_name=filename,
+                source_name=label,
                 now=utcnow(),
             )
             return SnapshotImportOut.of(result)
@@ -621,6 +630,10 @@ def list_alerts(
     after = None
     if cursor:
         raised_on, alert_id = decode_cursor(cursor, 2)
+        if not _DAY.fullmatch(raised_on):  # a day, as every cursor this route makes has
+            raise InvalidInput(
+                N_("The cursor is not valid"), code="invalid_cursor", details={"field": "cursor"}
+            )
         after = (raised_on, alert_id)
     found = alert_service.list_alerts(
         session,

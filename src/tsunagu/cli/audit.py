@@ -3,7 +3,6 @@ outbox (both act as the local owner, like every local command)."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tsunagu.cli.context import ctx, out, parse_day, print_json
+from tsunagu.cli.context import ctx, out, parse_day, print_json, write_json_lines
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.timeutil import InstantError, parse_instant
@@ -60,8 +59,7 @@ def audit_list_cmd(
     }
     with ctx().read_factory() as session:
         if json_lines:
-            for line in audit.export_jsonl(session, **filters):
-                sys.stdout.write(line + "\n")
+            write_json_lines(audit.export_jsonl(session, **filters))
             return
         entries = audit.list_entries(session, limit=limit, **filters)
     if not entries:

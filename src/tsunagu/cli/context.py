@@ -2,19 +2,28 @@
 
 Local CLI use acts as the installation's owner: there is no sign-in on the embedded database
 (the sign-in issue adds users for the API and the dashboard).
+
+Nothing a command prints can drive the terminal (API-10): the consoles :data:`out` and
+:data:`err` write every control character that comes from data (``ESC [2J`` in an order id
+stored before ids were checked, a NUL in an error message) as ``\u001b`` and so on, whatever is
+printed and however (strings, tables, error messages, progress bars); tab and line feed stay.
+:func:`print_json` does the same for the control characters JSON would leave raw.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from typing import Any, NoReturn
 
 import orjson
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderHook, RenderResult
 from rich.markup import escape
+from rich.segment import Segment
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,11 +31,56 @@ from tsunagu.core.db import ensure_schema, make_engine, make_sessionmaker
 from tsunagu.core.errors import TsunaguError, UsageError
 from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.core.settings import Settings, load_settings
+from tsunagu.core.text import for_terminal, json_for_terminal
 from tsunagu.core.timeutil import MAX_YEAR, MIN_YEAR
 from tsunagu.marketplaces.registry import Registry, load_registry
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+
+class _Escaped:
+    """A renderable whose text segments have their control characters made visible and no
+    hyperlink (OSC 8) attached; the segments Rich itself sends to move the cursor (``control``)
+    pass as they are."""
+
+    def __init__(self, renderable: ConsoleRenderable) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            text, style, control = segment
+            if control is not None:
+                yield segment
+                continue
+            if style is not None and style.link:
+                # tsunagu prints no hyperlinks: one can only come from ``[link=…]`` in data
+                style = style.update_link(None)
+            yield Segment(for_terminal(text), style)
+
+
+class _EscapeEverything(RenderHook):
+    """Catches what :meth:`TerminalSafeConsole.render_str` cannot see (``Text`` built directly,
+    progress descriptions); the width a table measured may then be off, the terminal is safe."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Escaped(r) for r in renderables]
+
+
+class TerminalSafeConsole(Console):
+    """A Rich console that shows control characters instead of sending them (API-10).
+
+    Strings are escaped before Rich lays them out (tables measure the escaped text), and a
+    render hook escapes whatever else reaches the output.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.push_render_hook(_EscapeEverything())
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(for_terminal(text), **options)
+
+
+out = TerminalSafeConsole(highlight=False, soft_wrap=True)
+err = TerminalSafeConsole(stderr=True, highlight=False)
 
 
 @dataclass
@@ -95,7 +149,14 @@ def optional_day(value: str | None, flag: str = "--as-of") -> date | None:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    """``value`` as indented JSON; control characters are escaped (``\u001b``), all of them."""
+    write_json_lines([orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()])
+
+
+def write_json_lines(lines: Iterable[str]) -> None:
+    """JSON texts, one per line, on standard output with :func:`json_for_terminal` applied."""
+    for line in lines:
+        sys.stdout.write(json_for_terminal(line) + "\n")
 
 
 def fail(error: TsunaguError) -> NoReturn:

@@ -5,6 +5,7 @@ import sys
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from tsunagu.cli.context import ctx, optional_day, out, parse_day, print_json
@@ -120,8 +121,8 @@ def _describe(t: TermOut) -> str:
             "{severity} violation {violation} of {policy} (repeat {repeat}), "
             "opened {opened}, ages out {ages_out}",
             severity=t.severity,
-            violation=t.violation_id,
-            policy=t.policy,
+            violation=escape(str(t.violation_id)),
+            policy=escape(str(t.policy)),
             repeat=t.repeat,
             opened=t.opened_on,
             ages_out=t.ages_out_on,
@@ -129,8 +130,8 @@ def _describe(t: TermOut) -> str:
     if t.kind == "critical":
         return _(
             "Critical violation {violation} of {policy}: the rating is 0",
-            violation=t.violation_id,
-            policy=t.policy,
+            violation=escape(str(t.violation_id)),
+            policy=escape(str(t.policy)),
         )
     if t.kind == "metric":
         return _("{metric} misses its target", metric=t.metric)
@@ -163,7 +164,7 @@ def explain(
     out.print(_score_line(h))
     for m in h.metrics:
         if m.ids:
-            out.print(f"{m.name}: {', '.join(m.ids)}")
+            out.print(f"{m.name}: {escape(', '.join(m.ids))}")
 
 
 def _band(value: str) -> str:

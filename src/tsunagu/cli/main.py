@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -22,9 +23,10 @@ from tsunagu.cli import sellers as sellers_cli
 from tsunagu.cli import snapshots as snapshots_cli
 from tsunagu.cli import users as users_cli
 from tsunagu.cli.context import err, fail
-from tsunagu.core.errors import TsunaguError
-from tsunagu.core.i18n import _, set_language
+from tsunagu.core.errors import TsunaguError, UsageError
+from tsunagu.core.i18n import N_, _, set_language
 from tsunagu.core.runtime import tune_gc_for_batch_work
+from tsunagu.core.text import control_character
 
 app = typer.Typer(
     name="tsunagu",
@@ -73,9 +75,32 @@ def main(
     set_language(lang)
 
 
+def check_arguments(arguments: list[str]) -> None:
+    """API-10 for the command line: no argument holds a control character (an ``ESC`` in a
+    seller's name or id would be stored, logged and shown). ``invalid_value`` names the option,
+    or the argument's position; the CLI exits 2."""
+    for index, argument in enumerate(arguments):
+        if control_character(argument) is None:
+            continue
+        option, has_value, _value = argument.partition("=")
+        if argument.startswith("--") and has_value:
+            shown = option
+        elif index > 0 and arguments[index - 1].startswith("-"):
+            shown = arguments[index - 1]
+        else:
+            shown = f"argument {index + 1}"
+        raise UsageError(
+            N_("{option} must not hold control characters"),
+            code="invalid_value",
+            option=shown,
+            details={"field": shown.lstrip("-").replace("-", "_"), "value": argument},
+        )
+
+
 def run() -> None:
     tune_gc_for_batch_work()
     try:
+        check_arguments(sys.argv[1:])
         app()
     except TsunaguError as error:
         fail(error)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tsunagu.cli.context import ctx, out, print_json
@@ -65,12 +66,14 @@ def list_cmd(
     for o in items:
         table.add_row(
             o.marketplace,
-            o.order_id,
+            escape(o.order_id),  # text, not Rich markup
             o.channel,
             _(o.status),
             o.purchased_at.strftime("%Y-%m-%d %H:%M"),
             Money(o.items_total, o.currency).format(),
-            o.tracking_id if o.tracking_id else ("-" if o.tracking_id is None else _("none")),
+            escape(o.tracking_id)
+            if o.tracking_id
+            else ("-" if o.tracking_id is None else _("none")),
         )
     out.print(table)
     if next_cursor:

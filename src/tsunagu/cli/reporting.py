@@ -100,6 +100,10 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
                     encoding=file_stats.get("encoding", "-"),
                 )
             out.print(escape(line))
+            if file_stats.get("warning") == "no_rows":
+                label = _("Warning")
+                text = _("The file has a header but no rows: there was nothing to import.")
+                err.print(f"[yellow]{label}[/yellow] (no_rows): {escape(text)}")
         errors = result["errors"]
         if errors:
             table = Table(

@@ -253,9 +253,20 @@ def request_reset_cmd(email: EmailOpt) -> None:
 
 
 @app.command("complete-reset")
-def complete_reset_cmd() -> None:
+def complete_reset_cmd(
+    cut_links: Annotated[
+        bool,
+        typer.Option(
+            "--cut-links",
+            help="Also cut the account's links with other accounts (for a link you did not "
+            "make): each account then signs in as it did before it was linked.",
+        ),
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
     """Set a new password with a reset code: standard input holds the code on the first line and
-    the new password on the second. Other sessions end; two-factor stays on."""
+    the new password on the second. Every session of the account (and of accounts linked with
+    it) ends and its API tokens are revoked; two-factor stays on."""
     code = sys.stdin.readline().strip()
     password = sys.stdin.readline().rstrip("\r\n")
     if not code or not password:
@@ -264,11 +275,38 @@ def complete_reset_cmd() -> None:
             code="missing_password",
         )
     with unit_of_work(ctx().factory) as session:
-        outcome = reset.complete_reset(
-            session, token=code, new_password=password, now=utcnow(), lang=current_language()
+        done = access.complete_reset(
+            session,
+            token=code,
+            new_password=password,
+            now=utcnow(),
+            settings=ctx().settings.identity,
+            lang=current_language(),
+            cut_links=cut_links,
         )
-    outcome.raise_failure()
+    done.raise_failure()
+    if json:
+        print_json(
+            {
+                "sessions_ended": done.sessions_ended,
+                "linked_sessions_ended": done.linked_sessions_ended,
+                "links_cut": done.links_cut,
+                "tokens_revoked": len(done.revoked_tokens),
+            }
+        )
+        return
     out.print(_("Password changed. Sign in again with the new password."))
+    if done.revoked_tokens:
+        out.print(_("API tokens revoked: {count}", count=len(done.revoked_tokens)))
+    if done.links_cut:
+        out.print(_("The account's links were cut: it signs in on its own again."))
+    elif done.linked_with:
+        out.print(
+            _(
+                "Sessions of the linked accounts were signed out too ({count}).",
+                count=done.linked_sessions_ended,
+            )
+        )
 
 
 # -- e-mail verification ----------------------------------------------------------------------
@@ -442,13 +480,39 @@ def link_cmd(
                 now=utcnow(),
                 settings=settings,
                 lang=current_language(),
+                base_url=ctx().settings.public_url,
             )
+            waiting = [
+                p.email
+                for pid in result.waiting_for
+                if (p := service.get_principal(session, pid)) is not None
+            ]
         result.raise_failure()
     finally:
         _sign_out(token)
+    if result.pending:
+        if json:
+            print_json(
+                {
+                    "status": "pending",
+                    "request_id": result.request_id,
+                    "principal_id": result.principal_id,
+                    "waiting_for": waiting,
+                }
+            )
+            return
+        out.print(
+            _(
+                "Not linked yet: {emails} must agree. Each got a message (read it with: tsunagu "
+                "outbox list); accept it with: tsunagu users accept-link EMAIL",
+                emails=", ".join(waiting),
+            )
+        )
+        return
     if json:
         print_json(
             {
+                "status": "linked",
                 "group_id": result.group_id,
                 "principal_id": result.principal_id,
                 "replaced_factor": result.replaced_factor,
@@ -462,11 +526,58 @@ def link_cmd(
         out.print(
             _(
                 "Both accounts had two-factor authentication: {other} now uses the authenticator "
-                "and recovery codes of {email}; its own were deleted.",
+                "and recovery codes of {email}; its own are set aside until the link is cut.",
                 email=email,
                 other=other,
             )
         )
+
+
+@app.command("accept-link")
+def accept_link_cmd(email: EmailArg, json: JsonOpt = False) -> None:
+    """Agree to a link asked of an account without two-factor authentication of its own.
+
+    Signs in as EMAIL (its password and, where 2FA is on, its code), then asks for the
+    confirmation code from the message sent to EMAIL (read it with: tsunagu outbox list). For
+    scripts, standard input holds them one per line. The last account to agree makes the link."""
+    settings = ctx().settings.identity
+    secrets = _Secrets()
+    token, _principal = _sign_in(email, secrets)
+    try:
+        code = secrets.ask(_("Confirmation code from the message to {email}", email=email))
+        with unit_of_work(ctx().factory) as session:
+            auth = service.resolve(session, token=token, now=utcnow(), settings=settings)
+            result = links.accept_link(
+                session,
+                auth=auth,
+                token=code,
+                now=utcnow(),
+                settings=settings,
+                lang=current_language(),
+                base_url=ctx().settings.public_url,
+            )
+            waiting = [
+                p.email
+                for pid in result.waiting_for
+                if (p := service.get_principal(session, pid)) is not None
+            ]
+        result.raise_failure()
+    finally:
+        _sign_out(token)
+    if json:
+        print_json(
+            {
+                "status": "pending" if result.pending else "linked",
+                "request_id": result.request_id,
+                "group_id": result.group_id,
+                "waiting_for": waiting,
+            }
+        )
+        return
+    if result.pending:
+        out.print(_("Agreed. Still waiting for: {emails}", emails=", ".join(waiting)))
+    else:
+        out.print(_("Linked: one sign-in now reaches the accounts."))
 
 
 @app.command("unlink")
@@ -550,13 +661,23 @@ def token_create_cmd(
     scope: Annotated[str, typer.Option("--scope", help="read or write.")],
     seller: Annotated[list[str], typer.Option("--seller", help="Seller id (repeat for each).")],
     expires_days: Annotated[
-        int, typer.Option("--expires-days", help="Days until the token stops working (1-3650).")
+        int,
+        typer.Option(
+            "--expires-days",
+            help="Days until the token stops working (1 to TSUNAGU_TOKEN_MAX_DAYS, 365 by "
+            "default).",
+        ),
     ] = 90,
     json: JsonOpt = False,
 ) -> None:
     """Create an API token and print it once: it cannot be shown again."""
-    if not 1 <= expires_days <= 3650:
-        raise UsageError(N_("--expires-days must be between 1 and 3650."), code="invalid_expiry")
+    longest = ctx().settings.identity.token_max_lifetime
+    if not 1 <= expires_days <= longest.days:
+        raise UsageError(
+            N_("--expires-days must be between 1 and {days}."),
+            code="invalid_expiry",
+            days=longest.days,
+        )
     now = utcnow()
     with unit_of_work(ctx().factory) as session:
         principal = service.principal_for_email(session, email)
@@ -569,6 +690,7 @@ def token_create_cmd(
             now=now,
             expires_at=now + timedelta(days=expires_days),
             actor=LOCAL_ACTOR,
+            max_lifetime=longest,
         )
     if json:
         print_json({**created.info.model_dump(mode="json"), "token": created.token})

@@ -9,16 +9,22 @@ Alembic migrations in ``tsunagu/migrations``.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from tsunagu.core.errors import TsunaguError
+from tsunagu.core.i18n import N_
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -119,20 +125,160 @@ def _sqlite_begin_deferred(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+def make_engine(
+    url: str, *, read_only: bool = False, existing: DatabaseFile | None = None
+) -> Engine:
     """An engine for ``url``; ``read_only`` engines never take SQLite's write lock.
 
     Readers under WAL see a consistent snapshot without blocking the writer, so API reads and
-    listings use a read-only engine and keep working while an import writes.
+    listings use a read-only engine and keep working while an import writes. With ``existing``
+    (a server after start-up) the SQLite file is opened with ``mode=rw``, so a missing file is
+    an error instead of a new empty database, and is checked to be the file opened at start.
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        target: str | URL = url if existing is None else existing.uri(url)
+        engine = create_engine(target, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin)
+        if existing is not None:
+            existing.guard(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+class DatabaseUnavailable(TsunaguError):
+    """The database cannot be used: it does not answer, or its file is gone or replaced."""
+
+    status = 503
+    code = "database_unavailable"
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+@dataclass
+class DatabaseFile:
+    """The SQLite file a server opened at start-up, and the check that it is still that file.
+
+    A file deleted under a running server once left pooled connections answering from the
+    unlinked inode (``/readyz`` said ready) while every new connection created an empty
+    database beside it (requests answered 500). Now new connections refuse a missing file
+    (``mode=rw``), and every checkout, failed statement and ``/readyz`` compares the path's
+    (device, inode) with what was opened at start: gone or replaced is ``database_unavailable``
+    (503) until an operator restores the file and restarts tsunagu.
+    """
+
+    path: str
+    identity: tuple[int, int] | None = None
+
+    @classmethod
+    def of(cls, url: str) -> DatabaseFile | None:
+        """The file of a SQLite URL; ``None`` for PostgreSQL and in-memory databases."""
+        parsed = make_url(url)
+        name = parsed.database
+        if not parsed.drivername.startswith("sqlite") or not name or name == ":memory:":
+            return None
+        if name.startswith("file:") or parsed.query.get("mode") == "memory":
+            return None  # already a SQLite URI: opened as written
+        return cls(os.path.abspath(name))
+
+    def opened(self) -> None:
+        """Remember the file as it is now (after start-up created or migrated it)."""
+        self.identity = _identity(self.path)
+
+    def check(self) -> None:
+        now = _identity(self.path)
+        if now is None or self.identity is None:
+            raise DatabaseUnavailable(
+                N_("The database file is missing."), details={"reason": "missing"}
+            )
+        if now != self.identity:
+            raise DatabaseUnavailable(
+                N_("The database file was replaced while tsunagu was running; restart tsunagu."),
+                details={"reason": "replaced"},
+            )
+
+    def uri(self, url: str) -> URL:
+        """``url`` as a SQLite URI that opens the existing file read-write, never creating it."""
+        parsed = make_url(url)
+        query = {**parsed.query, "mode": "rw", "uri": "true"}
+        return parsed.set(database=f"file:{quote(self.path)}", query=query)
+
+    def guard(self, engine: Engine) -> None:
+        def before_connect(*_: Any) -> None:
+            self.check()
+
+        def on_error(_context: Any) -> None:
+            self.check()  # a vanished file explains the failure better than the driver does
+
+        event.listen(engine, "do_connect", before_connect)
+        event.listen(engine, "checkout", before_connect)
+        event.listen(engine, "handle_error", on_error)
+
+
+@dataclass
+class ServedDatabase:
+    """The engines of a running server and its readiness (``/readyz``).
+
+    Start-up is the only time the server may create a SQLite file (first start; ``tsunagu db
+    upgrade`` and ``demo`` create it too): afterwards a request never does.
+    """
+
+    engine: Engine
+    read_engine: Engine
+    file: DatabaseFile | None
+    head: str
+
+    @classmethod
+    def start(cls, url: str, *, migrate: bool) -> ServedDatabase:
+        file = DatabaseFile.of(url)
+        engine = make_engine(url)
+        if migrate:
+            ensure_schema(engine)
+        if file is None:
+            read_engine = engine
+            if engine.dialect.name == "sqlite":
+                read_engine = make_engine(url, read_only=True)
+            return cls(engine, read_engine, None, head_revision())
+        with engine.connect():
+            pass  # opening creates the file on a first start
+        engine.dispose()
+        file.opened()
+        return cls(
+            make_engine(url, existing=file),
+            make_engine(url, read_only=True, existing=file),
+            file,
+            head_revision(),
+        )
+
+    def ready(self) -> str:
+        """The schema revision when the database answers at the expected one; otherwise
+        ``database_unavailable`` or ``schema_outdated`` (both 503)."""
+        if self.file is not None:
+            self.file.check()
+        try:
+            revision = current_revision(self.engine)
+        except TsunaguError:
+            raise
+        except Exception as exc:
+            raise DatabaseUnavailable(
+                N_("The database does not answer."), details={"reason": "unreachable"}
+            ) from exc
+        if revision != self.head:
+            raise TsunaguError(
+                N_("Run `tsunagu db upgrade`."),
+                code="schema_outdated",
+                status=503,
+                details={"revision": revision, "expected": self.head},
+            )
+        return revision
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -166,15 +312,17 @@ def bulk_insert(
     *,
     conflict: Sequence[str] | None = None,
     update: Sequence[str] | None = None,
-) -> None:
-    """Insert many rows through the driver's ``executemany``.
+) -> int:
+    """Insert many rows through the driver's ``executemany``; the number of rows written.
 
     The hot path of imports: it skips SQLAlchemy's per-value type processing, so callers pass
     values already in driver form (see :func:`raw_instant`). ``conflict`` adds ``ON CONFLICT``;
     with ``update`` the listed columns take the new values, otherwise the row is left alone.
+    The count is the driver's ``rowcount``, which sqlite3 and psycopg both sum over the rows of
+    an ``executemany``; a row left alone by ``DO NOTHING`` does not count.
     """
     if not rows:
-        return
+        return 0
     conn = session.connection()
     dialect = conn.dialect.name
     sql = (
@@ -187,7 +335,7 @@ def bulk_insert(
             sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
         else:
             sql += f" ON CONFLICT ({target}) DO NOTHING"
-    conn.exec_driver_sql(sql, list(rows))
+    return int(conn.exec_driver_sql(sql, list(rows)).rowcount)
 
 
 # -- migrations -------------------------------------------------------------------------------

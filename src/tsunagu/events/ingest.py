@@ -9,6 +9,12 @@ a real run would.
 Pass 2 stores the accepted items in chunks, one transaction each (see ``events.service``). Like a
 job, this module owns its transactions; services below it never commit. A kill at any point loses
 at most the chunk in flight, and a re-run sees the stored events as duplicates.
+
+Another import may store some of the same events between the two passes. Each chunk is checked
+again under the sellers' write lock, and the report counts what was really written: events stored
+meanwhile are duplicates, or ``event_conflict`` rejections when their stored body differs, exactly
+as if they had been stored before the import began. A ``strict`` import stops at such a chunk,
+which is rolled back; the chunks before it stay stored.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.core.i18n import N_, translate
 from tsunagu.events import repo
 from tsunagu.events.rules import Candidate, Problem, needs_order, validate
-from tsunagu.events.service import store_chunk
+from tsunagu.events.service import ChunkResult, store_chunk
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.sellers.models import Seller, Store
 
@@ -194,18 +200,17 @@ class _Checker:
                     if c.type == "order_placed" and c.order_key is not None:
                         self.placed.add(c.order_key)
                 else:
-                    self.reject(
-                        n,
-                        [
-                            RowError(
-                                line,
-                                "event_id",
-                                "event_conflict",
-                                c.event_id,
-                                N_("event {value} is already stored with a different body"),
-                            )
-                        ],
-                    )
+                    self.reject(n, [_stored_conflict(line, c.event_id)])
+
+    def late_conflict(self, n: int, event_id: str) -> None:
+        """Pass 2 found ``n`` stored meanwhile with another body: reject it, and the copies of
+        it later in the source that pass 1 counted as duplicates of it."""
+        error = _stored_conflict(self.accepted_lines[n], event_id)
+        self.reject(n, [error])
+        for copy, line, first_n in self.in_file_dups:
+            if first_n == n and self.report.outcomes.get(copy) == "duplicate":
+                self.report.duplicates -= 1
+                self.reject(copy, [_stored_conflict(line, event_id)])
 
     def _accept(self, n: int, line: int, c: Candidate) -> None:
         self.accepted_lines[n] = line
@@ -263,6 +268,16 @@ class _Checker:
                 self.report.outcomes[n] = "duplicate"
 
 
+def _stored_conflict(line: int, event_id: str) -> RowError:
+    return RowError(
+        line,
+        "event_id",
+        "event_conflict",
+        event_id,
+        N_("event {value} is already stored with a different body"),
+    )
+
+
 def _numbered(source: Source) -> Iterator[tuple[int, int, object]]:
     for n, (line, item) in enumerate(source()):
         yield n, line, item
@@ -291,10 +306,10 @@ def check(
 
 def _accepted_candidates(
     checker: _Checker, source: Source, registry: Registry
-) -> Iterator[Candidate]:
+) -> Iterator[tuple[int, Candidate]]:
     if not checker.cache_overflow:
         for n in sorted(checker.accepted):
-            yield checker.accepted[n]
+            yield n, checker.accepted[n]
         return
     wanted = checker.accepted_lines
     for n, _line, item in _numbered(source):
@@ -302,7 +317,7 @@ def _accepted_candidates(
             continue
         c = item if isinstance(item, Candidate) else validate(item, registry)
         assert isinstance(c, Candidate)
-        yield c
+        yield n, c
 
 
 def run(
@@ -344,32 +359,79 @@ def run(
         for n in checker.accepted_lines:
             report.outcomes[n] = "stored" if not (strict and report.rejected) else "not_stored"
         return report
-    chunk: list[Candidate] = []
-    for candidate in _accepted_candidates(checker, source, registry):
+    writer = _Writer(factory, checker, source_label, now, strict, progress)
+    chunk: list[tuple[int, Candidate]] = []
+    for entry in _accepted_candidates(checker, source, registry):
         if len(chunk) >= chunk_size:
-            report.stored += _write(factory, chunk, source_label, now, progress)
+            if not writer.write(chunk):
+                break
             chunk = []
-        chunk.append(candidate)
-    report.stored += _write(factory, chunk, source_label, now, progress, finish)
-    for n in checker.accepted_lines:
-        report.outcomes[n] = "stored"
+        chunk.append(entry)
+    else:
+        writer.write(chunk, finish)
+    if writer.stopped:
+        for n in checker.accepted_lines:
+            report.outcomes.setdefault(n, "not_stored")
+        if finish is not None and report.stored:
+            with unit_of_work(factory) as session:
+                finish(session)  # the personal data of what the earlier chunks stored
     return report
 
 
-def _write(
-    factory: sessionmaker[Session],
-    chunk: list[Candidate],
-    source_label: str,
-    now: datetime,
-    progress: Progress | None,
-    finish: Callable[[Session], None] | None = None,
-) -> int:
-    if not chunk and finish is None:
-        return 0
-    with unit_of_work(factory) as session:
-        count = store_chunk(session, chunk, source=source_label, now=now)
-        if finish is not None:
-            finish(session)
-    if progress is not None:
-        progress("store", count)
-    return count
+class _StrictStop(Exception):
+    """A strict import met an event stored meanwhile with another body: roll the chunk back."""
+
+    def __init__(self, result: ChunkResult) -> None:
+        super().__init__("strict import stopped")
+        self.result = result
+
+
+@dataclass
+class _Writer:
+    """Pass 2: one transaction per chunk, and the report of what each one really wrote."""
+
+    factory: sessionmaker[Session]
+    checker: _Checker
+    source_label: str
+    now: datetime
+    strict: bool
+    progress: Progress | None
+    stopped: bool = False
+
+    def write(
+        self, chunk: list[tuple[int, Candidate]], finish: Callable[[Session], None] | None = None
+    ) -> bool:
+        """Store one chunk; false when a strict import must stop here."""
+        if not chunk and finish is None:
+            return True
+        candidates = [c for _, c in chunk]
+        try:
+            with unit_of_work(self.factory) as session:
+                result = store_chunk(session, candidates, source=self.source_label, now=self.now)
+                if self.strict and result.conflicts:
+                    raise _StrictStop(result)
+                if finish is not None:
+                    finish(session)
+        except _StrictStop as stop:
+            self.stopped = True
+            self._count(chunk, stop.result, written=False)
+            return False
+        self._count(chunk, result, written=True)
+        if self.progress is not None:
+            self.progress("store", len(result.stored))
+        return True
+
+    def _count(
+        self, chunk: list[tuple[int, Candidate]], result: ChunkResult, *, written: bool
+    ) -> None:
+        report = self.checker.report
+        for i in result.stored:
+            report.outcomes[chunk[i][0]] = "stored" if written else "not_stored"
+        if written:
+            report.stored += len(result.stored)
+        for i in result.duplicates:
+            report.duplicates += 1
+            report.outcomes[chunk[i][0]] = "duplicate"
+        for i in result.conflicts:
+            n, candidate = chunk[i]
+            self.checker.late_conflict(n, candidate.event_id)

@@ -111,7 +111,8 @@ def insert_events(
     *,
     source: str,
     received_at: datetime,
-) -> None:
+) -> int:
+    """Insert the events; the number written (an ``event_id`` already stored is left alone)."""
     dialect = session.get_bind().dialect.name
     received = raw_instant(received_at, dialect)
     values = [
@@ -130,7 +131,25 @@ def insert_events(
         )
         for c, ref in rows
     ]
-    bulk_insert(session, "events", EVENT_COLUMNS, values, conflict=("seller_id", "event_id"))
+    return bulk_insert(session, "events", EVENT_COLUMNS, values, conflict=("seller_id", "event_id"))
+
+
+def lock_sellers(session: Session, seller_ids: Sequence[str]) -> None:
+    """Take the event-writing lock of each seller until the transaction ends.
+
+    An ``event_id`` is unique per seller, so writers of one seller's events queue here: what a
+    chunk finds stored after this is exactly what other imports committed, and its projection
+    folds every event of an order. PostgreSQL locks the seller rows (in id order, so two writers
+    never wait on each other crosswise; ``NO KEY UPDATE`` leaves foreign-key checks of other
+    tables free); SQLite's ``BEGIN IMMEDIATE`` already serialises all writers.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" or not seller_ids:
+        return
+    conn.exec_driver_sql(
+        "SELECT id FROM sellers WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+        (sorted(seller_ids),),
+    ).all()
 
 
 def count_events(session: Session, seller_id: str | None = None) -> int:

@@ -7,6 +7,13 @@ field, a stable code and the offending value.
 Canonical form (what "same event" means): keys sorted, compact separators, marketplace given as
 its tsunagu code, every instant field rewritten in UTC (``...Z``). Message ``subject``/``body`` are
 personal data: they are lifted out into ``Candidate.personal`` and never enter the stored body.
+
+Hostile text (API-10, :mod:`tsunagu.core.text`): identifiers (``event_id``, ``seller``,
+``order_id``, SKUs, claim, chargeback, message, return and violation ids, ``customer_id``,
+``tracking_id``, ``asin``, ``policy``, ``language``) are printable only; other text holds no
+control character; message ``subject``/``body`` and the strings of unknown fields may also hold
+tab and line breaks. ``/`` and ``..`` are fine in ids: no id ever becomes a file path. Anything
+else is ``invalid_value`` naming the field, so PostgreSQL (which refuses NUL) never sees it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 import orjson
 
 from tsunagu.core.i18n import N_
+from tsunagu.core.text import control_character, is_printable
 from tsunagu.core.timeutil import InstantError, format_instant, parse_instant
 from tsunagu.marketplaces.registry import Registry
 
@@ -99,9 +107,10 @@ class _Bad(Exception):
 Checker = Callable[[Any], Any]
 
 
-def _text_up_to(limit: int, *, empty_ok: bool = False) -> Checker:
+def _text_up_to(limit: int, *, empty_ok: bool = False, identifier: bool = False) -> Checker:
     """A string of at most ``limit`` characters: the width of the column it is stored in, so a
-    value the contract accepts always fits the database (PostgreSQL refuses longer ones)."""
+    value the contract accepts always fits the database (PostgreSQL refuses longer ones).
+    Without control characters; an ``identifier`` is printable only."""
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
@@ -110,21 +119,55 @@ def _text_up_to(limit: int, *, empty_ok: bool = False) -> Checker:
             raise _Bad("invalid_value", N_("must not be empty"))
         if len(value) > limit:
             raise _Bad("invalid_value", N_("longer than {max} characters"), max=limit)
+        if identifier and not is_printable(value):
+            raise _Bad(
+                "invalid_value",
+                N_("must hold printable characters only (no control or invisible characters)"),
+            )
+        if control_character(value) is not None:
+            raise _Bad("invalid_value", N_("must not hold control characters"))
         return value
 
     return check
 
 
+_id = _text_up_to(MAX_ID_LENGTH, identifier=True)
 _text = _text_up_to(MAX_ID_LENGTH)
-_order_id = _text_up_to(64)
-_short = _text_up_to(100)  # SKUs, carriers, case/message/violation ids, policies
-_text_or_empty = _text_up_to(100, empty_ok=True)
+_order_id = _text_up_to(64, identifier=True)
+_short_id = _text_up_to(100, identifier=True)  # SKUs, case/message/violation ids, policies
+_short = _text_up_to(100)  # carriers, services, categories
+_id_or_empty = _text_up_to(100, empty_ok=True, identifier=True)
+
+
+_FREE_TEXT_CONTROL = N_("must not hold control characters other than tab and line breaks")
 
 
 def _free_text(value: Any) -> str:
     if not isinstance(value, str):
         raise _Bad("invalid_type", N_("must be a string"))
+    if control_character(value, free_text=True) is not None:
+        raise _Bad("invalid_value", _FREE_TEXT_CONTROL)
     return value
+
+
+def _hostile(value: object, path: str) -> tuple[str, object, str] | None:
+    """The first string under ``value`` (an unknown field: kept, never checked otherwise) with a
+    control character other than tab and line breaks, or a key with any: (path, value, message).
+    """
+    stack: list[tuple[str, object]] = [(path, value)]
+    while stack:
+        here, found = stack.pop()
+        if isinstance(found, str):
+            if control_character(found, free_text=True) is not None:
+                return here, found, _FREE_TEXT_CONTROL
+        elif isinstance(found, dict):
+            for key in found:
+                if control_character(key) is not None:
+                    return here, key, N_("a field name holds a control character")
+            stack.extend((f"{here}.{k}", v) for k, v in reversed(found.items()))
+        elif isinstance(found, list):
+            stack.extend((f"{here}[{n}]", v) for n, v in reversed(list(enumerate(found))))
+    return None
 
 
 def _int(minimum: int, maximum: int | None = None) -> Checker:
@@ -175,7 +218,7 @@ def _currency(value: Any) -> str:
 
 
 _ITEM_FIELDS: dict[str, tuple[bool, Checker]] = {
-    "sku": (True, _short),
+    "sku": (True, _short_id),
     "quantity": (True, _int(0)),  # 0: a line cancelled in full (Amazon files show it so)
     "price": (True, _int(0)),
     "tax": (False, _int(0)),
@@ -206,6 +249,10 @@ def _items(value: Any) -> list[dict[str, Any]]:
                 raise _ItemBad(
                     f"items[{index}].{name}", bad.code, bad.message, item[name], **bad.params
                 ) from bad
+        extra = {k: v for k, v in item.items() if k not in _ITEM_FIELDS}
+        hostile = _hostile(extra, f"items[{index}]")
+        if hostile is not None:
+            raise _ItemBad(hostile[0], "invalid_value", hostile[2], hostile[1])
         result.append(clean)
     return result
 
@@ -232,7 +279,7 @@ EVENT_TYPES: dict[str, Spec] = {
         "currency": (True, _currency),
         "points": (False, _int(0)),
         "is_business": (False, _bool),
-        "customer_id": (False, _short),
+        "customer_id": (False, _short_id),
         "ship_service": (False, _short),
     },
     "order_promise_set": {
@@ -243,7 +290,7 @@ EVENT_TYPES: dict[str, Spec] = {
     "order_shipped": {
         **_ORDER,
         "carrier": (False, _short),
-        "tracking_id": (False, _text_or_empty),
+        "tracking_id": (False, _id_or_empty),
         "service": (False, _short),
         "ship_time_known": (False, _bool),
     },
@@ -258,53 +305,53 @@ EVENT_TYPES: dict[str, Spec] = {
     "feedback_removed": dict(_ORDER),
     "claim_filed": {
         **_ORDER,
-        "claim_id": (True, _short),
+        "claim_id": (True, _short_id),
         "reason": (False, _enum(CLAIM_REASONS)),
     },
     "claim_decided": {
         **_ORDER,
-        "claim_id": (True, _short),
+        "claim_id": (True, _short_id),
         "outcome": (True, _enum(CLAIM_OUTCOMES)),
     },
-    "chargeback_filed": {**_ORDER, "chargeback_id": (True, _short)},
+    "chargeback_filed": {**_ORDER, "chargeback_id": (True, _short_id)},
     "chargeback_decided": {
         **_ORDER,
-        "chargeback_id": (True, _short),
+        "chargeback_id": (True, _short_id),
         "outcome": (True, _enum(CHARGEBACK_OUTCOMES)),
     },
     "message_received": {
-        "message_id": (True, _short),
+        "message_id": (True, _short_id),
         "order_id": (False, _order_id),
-        "customer_id": (False, _short),
-        "language": (False, _text_up_to(10)),
+        "customer_id": (False, _short_id),
+        "language": (False, _text_up_to(10, identifier=True)),
         "subject": (False, _free_text),
         "body": (False, _free_text),
     },
-    "message_answered": {"message_id": (True, _short), "order_id": (False, _order_id)},
-    "message_no_response_needed": {"message_id": (True, _short), "order_id": (False, _order_id)},
-    "return_requested": {**_ORDER, "return_id": (True, _short)},
+    "message_answered": {"message_id": (True, _short_id), "order_id": (False, _order_id)},
+    "message_no_response_needed": {"message_id": (True, _short_id), "order_id": (False, _order_id)},
+    "return_requested": {**_ORDER, "return_id": (True, _short_id)},
     "return_resolved": {
         **_ORDER,
-        "return_id": (True, _short),
+        "return_id": (True, _short_id),
         "outcome": (True, _enum(RETURN_OUTCOMES)),
         "buyer_satisfied": (False, _bool),
     },
     "violation_opened": {
-        "violation_id": (True, _short),
-        "policy": (True, _short),
+        "violation_id": (True, _short_id),
+        "policy": (True, _short_id),
         "severity": (True, _enum(SEVERITIES)),
-        "asin": (False, _text_up_to(20)),
+        "asin": (False, _text_up_to(20, identifier=True)),
     },
-    "violation_resolved": {"violation_id": (True, _short), "how": (False, _text)},
-    "refund_issued": {**_ORDER, "amount": (True, _int(1)), "sku": (False, _short)},
+    "violation_resolved": {"violation_id": (True, _short_id), "how": (False, _text)},
+    "refund_issued": {**_ORDER, "amount": (True, _int(1)), "sku": (False, _short_id)},
     "invoice_uploaded": dict(_ORDER),
     "cs_survey_answered": {**_ORDER, "satisfied": (True, _bool)},
 }
 
 _COMMON: Spec = {
-    "event_id": (True, _text),
+    "event_id": (True, _id),
     "type": (True, _text),
-    "seller": (True, _text_up_to(40)),
+    "seller": (True, _text_up_to(40, identifier=True)),
     "marketplace": (True, _text),
     "at": (True, _instant),
 }
@@ -360,11 +407,9 @@ def validate(obj: object, registry: Registry) -> Candidate | list[Problem]:
     if spec is not None:
         _check(spec, obj, clean, problems)
     for name in obj:
-        if (
-            name not in _COMMON
-            and (spec is None or name not in spec)
-            and _PERSONAL_NAME.search(name)
-        ):
+        if name in _COMMON or (spec is not None and name in spec):
+            continue
+        if _PERSONAL_NAME.search(name):
             problems.append(
                 Problem(
                     name,
@@ -372,6 +417,12 @@ def validate(obj: object, registry: Registry) -> Candidate | list[Problem]:
                     "***",
                     N_("personal data must not be sent in events (field {field})"),
                 )
+            )
+            continue
+        hostile = _hostile({name: obj[name]}, "")
+        if hostile is not None:
+            problems.append(
+                Problem(hostile[0].removeprefix(".") or name, "invalid_value", *hostile[1:])
             )
     if (
         mp is not None

@@ -5,18 +5,26 @@ of every order, message and violation they touch from *all* of that entity's eve
 the days whose health tallies changed (before and after) dirty. Because the
 projection is a pure fold of the stored events, a crash between chunks leaves a consistent
 database and a re-run (which skips the stored events as duplicates) ends in the same state.
+
+An import checks its events before it stores them, and another import may store some of the same
+ones in between. So ``store_chunk`` takes the sellers' write lock and looks again: only the events
+still new are written, folded and marked dirty; the others come back as duplicates (same body) or
+conflicts (another body), and the import reports them as such (IMP-04: the counts add up).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
 
+from tsunagu.core.errors import Conflict
+from tsunagu.core.i18n import N_
 from tsunagu.events import repo
 from tsunagu.events.rules import Candidate
 from tsunagu.health import rollup_repo
@@ -26,10 +34,59 @@ from tsunagu.orders.rules import StoredEvent, fold_message, fold_order, fold_vio
 from tsunagu.personal import service as personal
 
 
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    """What became of a chunk's candidates, as positions in the chunk: written now, already
+    stored with the same body, already stored with another body."""
+
+    stored: tuple[int, ...]
+    duplicates: tuple[int, ...] = ()
+    conflicts: tuple[int, ...] = ()
+
+
 def store_chunk(
     session: Session, candidates: Sequence[Candidate], *, source: str, now: datetime
+) -> ChunkResult:
+    """Insert the candidates still new (checked before, maybe stored since by another import)
+    and refresh the projection for those only."""
+    if not candidates:
+        return ChunkResult(())
+    repo.lock_sellers(session, sorted({c.seller_id for c in candidates}))
+    result = _still_new(session, candidates)
+    if len(result.stored) < len(candidates):
+        candidates = [candidates[i] for i in result.stored]
+    written = _store_new(session, candidates, source=source, now=now)
+    if written >= 0 and written != len(candidates):
+        # every event writer takes the lock above, so this means one that does not
+        raise Conflict(
+            N_("Another writer stored the same events at the same time; import the file again."),
+            code="concurrent_write",
+        )
+    return result
+
+
+def _still_new(session: Session, candidates: Sequence[Candidate]) -> ChunkResult:
+    """Sort the chunk by what is stored now: one batched lookup per seller, as in the check."""
+    by_seller: dict[str, list[int]] = defaultdict(list)
+    for index, c in enumerate(candidates):
+        by_seller[c.seller_id].append(index)
+    stored: list[int] = []
+    duplicates: list[int] = []
+    conflicts: list[int] = []
+    for seller_id, indexes in by_seller.items():
+        have = repo.existing_hashes(session, seller_id, [candidates[i].event_id for i in indexes])
+        for i in indexes:
+            found = have.get(candidates[i].event_id)
+            if found is None:
+                stored.append(i)
+            else:
+                (duplicates if found == candidates[i].body_hash else conflicts).append(i)
+    return ChunkResult(tuple(sorted(stored)), tuple(duplicates), tuple(conflicts))
+
+
+def _store_new(
+    session: Session, candidates: Sequence[Candidate], *, source: str, now: datetime
 ) -> int:
-    """Insert the candidates (already checked, not yet stored) and refresh the projection."""
     if not candidates:
         return 0
     bodies = [c.data if c.data is not None else orjson.loads(c.body) for c in candidates]
@@ -41,8 +98,9 @@ def store_chunk(
     for (seller_id, marketplace), indexes in by_store.items():
         _refresh_store(session, seller_id, marketplace, candidates, bodies, refs, indexes)
         _keep_personal(session, seller_id, marketplace, candidates, bodies, indexes, now)
-    repo.insert_events(session, zip(candidates, refs, strict=True), source=source, received_at=now)
-    return len(candidates)
+    return repo.insert_events(
+        session, zip(candidates, refs, strict=True), source=source, received_at=now
+    )
 
 
 def _refresh_store(

@@ -265,3 +265,46 @@ class LinkNotFound(TsunaguError):
 
     def __init__(self) -> None:
         super().__init__(N_("No such linked account."))
+
+
+class LinkRequestInvalid(TsunaguError):
+    """A link confirmation that is unknown, used, declined, expired or superseded: one answer."""
+
+    status = 400
+    code = "link_request_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_("This link confirmation is not valid any more. Ask for the link again.")
+        )
+
+
+class LinkRequestForAnotherAccount(TsunaguError):
+    """The confirmation was sent to another account's address: only that account accepts it."""
+
+    status = 403
+    code = "link_request_other_account"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "This confirmation was sent to another account. Sign in as the account it was "
+                "sent to, then open the link again."
+            )
+        )
+
+
+class LinkRequestStale(TsunaguError):
+    """Something changed since the link was asked for (an account joined another group, or 2FA
+    was turned on or off): the agreements were given for a situation that no longer holds."""
+
+    status = 409
+    code = "link_request_stale"
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "The accounts changed since this link was asked for, so it was not made. Ask "
+                "for the link again."
+            )
+        )

@@ -184,14 +184,16 @@ def disable_totp(
     sender: MailSender = DEFAULT_SENDER,
 ) -> None:
     """Switch TOTP off (and delete the recovery codes) for the caller and every principal linked
-    with it: they share one factor. Step-up first (AUTH-12)."""
+    with it: they share one factor. Factors set aside when the members linked go too: "off for
+    the group" must not come back on when a link is cut later. Step-up first (AUTH-12)."""
     require_recent_auth(auth, now, settings.recent_auth)
     holder = repo.factor_holder(session, auth.principal_id)
     factor = repo.totp_factor(session, holder)
     if factor is None:
         raise TotpNotEnrolled()
-    session.delete(factor)
-    repo.delete_recovery_codes(session, holder)
+    for member in repo.linked_ids(session, auth.principal_id):
+        repo.delete_totp_factor(session, member)
+        repo.delete_recovery_codes(session, member)
     session.flush()
     audit.append(
         session,

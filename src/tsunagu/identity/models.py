@@ -263,3 +263,45 @@ class LinkConfirmation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer)
+
+
+class LinkRequest(Base):
+    """A link that waits for the accounts without a second factor of their own to agree
+    (AUTH-13 f): each gets a message at its verified address and accepts it signed in as itself
+    (:class:`LinkApproval`). The link is made when the last one accepts, if nothing changed."""
+
+    __tablename__ = "link_requests"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: the principal whose session asked (it joins ``other`` into its group)
+    requested_by: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    other_principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    #: the asker's link group when it asked (None: not linked); a different group later makes
+    #: the request stale: the approvals were given for that situation
+    caller_group_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: linked | declined | superseded | stale (None while open)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class LinkApproval(Base):
+    """One account's agreement to a :class:`LinkRequest`, asked for by e-mail: a one-time token
+    (only its SHA-256 is stored) that its owner presents while signed in as that account."""
+
+    __tablename__ = "link_approvals"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("link_requests.id", ondelete="CASCADE"), index=True
+    )
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -58,6 +58,24 @@ NOTICES: dict[str, tuple[str, str]] = {
             "signed out."
         ),
     ),
+    # to the accounts linked with the one whose password was reset (AUTH-13 g)
+    "password_reset_linked": (
+        N_("The password of a linked tsunagu account was reset"),
+        N_(
+            "The password of {account}, which is linked with your account, was reset at {time} "
+            "(UTC). Your sessions were signed out, since they reached {account} through the link, "
+            "and so were API tokens of yours that reached it."
+        ),
+    ),
+    # "sign out everywhere" through one account of a link group (AUTH-13 g)
+    "signed_out_everywhere": (
+        N_("Signed out everywhere"),
+        N_(
+            "Every other session of {account} and every session of the accounts linked with it "
+            "was signed out at {time} (UTC), and API tokens of linked accounts that reached "
+            "{account} were revoked."
+        ),
+    ),
 }
 
 

@@ -13,12 +13,18 @@ never commit; the entry point commits, then calls ``raise_failure()`` on the out
   second factor: the next sign-in still asks for the TOTP code (ASVS 5 6.4.3).
 * Finishing a reset also marks the address verified (the code was delivered there and used), so
   ``principals.email_verified_at`` is set if it was not (ADR 0014).
+* For a linked account it also ends every session of the accounts linked with it — those
+  reached it through the link (AUTH-13 g) — and, when the owner asks (``cut_links``), dissolves
+  the link group (:func:`tsunagu.identity.links.cut_links`): the way out of a link the owner did
+  not make, open even when signing in is not. API tokens are the access slice's:
+  entry points call ``tsunagu.access.service.complete_reset``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -26,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, notices, repo, verify
+from tsunagu.identity import audit, links, notices, repo, verify
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import InvalidEmail, Outcome, ResetTokenInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
@@ -47,6 +53,31 @@ CHANGED_BODY = N_(
     "The password of your tsunagu account was reset and every session was signed out.\n\n"
     "If it was not you, reset your password again at once and contact your administrator."
 )
+CHANGED_LINKED = N_(
+    "Your account is linked with {others}: their sessions were signed out too, since they "
+    "reached this account through the link, and so were API tokens that reached it.\n\n"
+    "If you did not link these accounts, reset the password again and choose to cut this "
+    "account's links on the reset page: each account then signs in as it did before it was "
+    "linked."
+)
+CHANGED_CUT = N_(
+    "As you asked, the account's links with {others} were cut: each account now signs in on its "
+    "own again. Their owners were told."
+)
+CHANGED_TOKENS = N_("{count} API tokens of this account were revoked.")
+
+
+@dataclass
+class ResetDone(Outcome):
+    """What a completed reset did: sessions ended (the account's and those of the accounts
+    linked with it), the links cut, and (filled by the access slice) the tokens revoked."""
+
+    principal_id: str | None = None
+    sessions_ended: int = 0
+    linked_sessions_ended: int = 0
+    linked_with: list[str] = field(default_factory=list)
+    links_cut: bool = False
+    revoked_tokens: list[str] = field(default_factory=list)
 
 
 def hash_reset_token(token: str) -> str:
@@ -143,9 +174,19 @@ def request_reset(
     )
 
 
+def principal_for_token(session: Session, token: str) -> str | None:
+    """The principal a reset token belongs to, whatever its state (the caller still checks it
+    through :func:`complete_reset`)."""
+    return session.scalars(
+        select(PasswordReset.principal_id).where(
+            PasswordReset.token_hash == hash_reset_token(token.strip())
+        )
+    ).first()
+
+
 def _invalid(
     session: Session, *, reason: str, now: datetime, client: Client, row: PasswordReset | None
-) -> Outcome:
+) -> ResetDone:
     audit.append(
         session,
         action="authn_password_reset_fail",
@@ -156,7 +197,7 @@ def _invalid(
         client=client,
         details={"reason": reason},
     )
-    return Outcome(ResetTokenInvalid())
+    return ResetDone(ResetTokenInvalid())
 
 
 def complete_reset(
@@ -169,10 +210,12 @@ def complete_reset(
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
     lang: str = "en",
-) -> Outcome:
+    cut_links: bool = False,
+) -> ResetDone:
     """Set a new password with a reset token. A password that breaks the policy raises
     :class:`PasswordRejected` and leaves the token usable; an unknown, expired or used token
-    gives ``reset_token_invalid``. No session is created (no auto-login)."""
+    gives ``reset_token_invalid``. No session is created (no auto-login). The owner is told by
+    the entry point's :func:`notify_reset` once tokens are settled."""
     row = session.scalars(
         select(PasswordReset).where(PasswordReset.token_hash == hash_reset_token(token.strip()))
     ).first()
@@ -203,26 +246,17 @@ def complete_reset(
     ended = repo.revoke_sessions_of(
         session, principal_id=principal.id, now=now, reason="password_reset"
     )
+    others = [m for m in repo.linked_ids(session, principal.id) if m != principal.id]
+    linked_ended = sum(
+        repo.revoke_sessions_of(
+            session, principal_id=member, now=now, reason="linked_password_reset"
+        )
+        for member in others
+    )
     repo.throttle_clear(session, key=account_key(principal.email))
-    sender.send(
-        session,
-        Mail(
-            to=principal.email,
-            kind="password_changed",
-            subject=translate(CHANGED_SUBJECT, lang),
-            body=translate(CHANGED_BODY, lang),
-        ),
-        now,
-    )
-    notices.notify(  # and the accounts linked with it (AUTH-11)
-        session,
-        principal_id=principal.id,
-        kind="password_changed",
-        now=now,
-        sender=sender,
-        lang=lang,
-        include_self=False,
-    )
+    cut = bool(others) and cut_links
+    if cut:
+        links.cut_links(session, principal_id=principal.id, now=now, client=client, sender=sender)
     audit.append(
         session,
         action="authn_password_reset",
@@ -231,6 +265,63 @@ def complete_reset(
         actor=principal.id,
         target=principal.id,
         client=client,
-        details={"sessions_ended": ended, "email_verified": verified},
+        details={
+            "sessions_ended": ended,
+            "linked_sessions_ended": linked_ended,
+            "links_cut": cut,
+            "email_verified": verified,
+        },
     )
-    return Outcome()
+    return ResetDone(
+        principal_id=principal.id,
+        sessions_ended=ended,
+        linked_sessions_ended=linked_ended,
+        linked_with=others,
+        links_cut=cut,
+    )
+
+
+def notify_reset(
+    session: Session,
+    *,
+    done: ResetDone,
+    now: datetime,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
+) -> None:
+    """Tell the owner what the reset did (sessions, links, tokens), and every account still
+    linked with it (AUTH-11, AUTH-13 g). Never a code or a token in the message."""
+    principal = session.get(Principal, done.principal_id) if done.principal_id else None
+    if principal is None:
+        return
+    parts = [translate(CHANGED_BODY, lang)]
+    if done.linked_with:
+        emails = ", ".join(
+            p.email
+            for p in session.scalars(select(Principal).where(Principal.id.in_(done.linked_with)))
+        )
+        parts.append(
+            translate(CHANGED_CUT if done.links_cut else CHANGED_LINKED, lang, others=emails)
+        )
+    if done.revoked_tokens:
+        parts.append(translate(CHANGED_TOKENS, lang, count=len(done.revoked_tokens)))
+    sender.send(
+        session,
+        Mail(
+            to=principal.email,
+            kind="password_changed",
+            subject=translate(CHANGED_SUBJECT, lang),
+            body="\n\n".join(parts),
+        ),
+        now,
+    )
+    if not done.links_cut:  # a cut told every former member already
+        notices.notify(
+            session,
+            principal_id=principal.id,
+            kind="password_reset_linked",
+            now=now,
+            sender=sender,
+            lang=lang,
+            include_self=False,
+        )

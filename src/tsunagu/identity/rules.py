@@ -113,6 +113,8 @@ class IdentitySettings:
     unlink_code_lifetime: timedelta = timedelta(minutes=10)
     #: wrong unlink codes before the confirmation is dead
     unlink_code_attempts: int = 5
+    #: a link waiting for the consent of an account without a second factor (AUTH-13 f)
+    link_request_lifetime: timedelta = timedelta(hours=24)
     #: an API token lives at most this long; one asked for without an expiry gets it (AUTH-18)
     token_max_lifetime: timedelta = timedelta(days=365)
 

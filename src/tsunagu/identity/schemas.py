@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PrincipalOut(BaseModel):
@@ -106,3 +106,22 @@ class LinkedAccountOut(BaseModel):
     display_name: str
     linked_at: datetime
     holds_factor: bool
+
+
+class LinkWaiting(BaseModel):
+    """An account whose agreement a link request needs (it has no second factor of its own)."""
+
+    principal_id: str
+    email: str
+    accepted: bool
+
+
+class LinkRequestOut(BaseModel):
+    """A link that waits for consent (ADR 0014): who asked, whom it joins, who must agree."""
+
+    request_id: str
+    requested_by: str = Field(description="The e-mail address of the account that asked.")
+    other: str = Field(description="The e-mail address of the account it asked to link.")
+    created_at: datetime
+    expires_at: datetime
+    waiting_for: list[LinkWaiting]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, factors, notices, repo
+from tsunagu.identity import audit, factors, notices, repo, tokens
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
     EmailTaken,
@@ -66,6 +66,14 @@ class SignIn(Outcome):
     #: the password is on the common list (it was set before the list grew): ask for a new one
     password_on_list: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class PasswordChanged(Outcome):
+    """A changed password: the other sessions ended and the tokens revoked (when asked)."""
+
+    sessions_ended: int = 0
+    revoked_tokens: list[str] = field(default_factory=list)
 
 
 def hash_token(token: str) -> str:
@@ -169,8 +177,10 @@ def change_password(
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
     sender: MailSender = DEFAULT_SENDER,
-) -> Outcome:
-    """Needs the current password (AUTH-01); ends every other session of the principal."""
+    revoke_tokens: bool = False,
+) -> PasswordChanged:
+    """Needs the current password (AUTH-01); ends every other session of the principal and, when
+    asked (``revoke_tokens``), revokes every API token of it too (AUTH-18)."""
     principal = session.get(Principal, auth.principal_id)
     if principal is None:
         raise SessionInvalid()
@@ -184,14 +194,21 @@ def change_password(
         email=principal.email,
     )
     if check is not None:
-        return Outcome(check)
+        return PasswordChanged(check)
     normalised = check_new_password(
         new_password, email=principal.email, display_name=principal.display_name
     )
     principal.password_hash = hasher_for(settings.hash).hash(normalised)
     principal.password_changed_at = now
-    repo.revoke_sessions_of(
+    ended = repo.revoke_sessions_of(
         session, principal_id=principal.id, now=now, reason="password_changed", keep=auth.id
+    )
+    revoked = (
+        tokens.revoke_all(
+            session, principal_id=principal.id, now=now, actor=principal.id, client=client
+        )
+        if revoke_tokens
+        else []
     )
     audit.append(
         session,
@@ -205,7 +222,7 @@ def change_password(
     notices.notify(
         session, principal_id=principal.id, kind="password_changed", now=now, sender=sender
     )
-    return Outcome()
+    return PasswordChanged(sessions_ended=ended, revoked_tokens=revoked)
 
 
 def disable_principal(session: Session, *, principal_id: str, now: datetime, actor: str) -> None:
@@ -618,11 +635,22 @@ def revoke_other_sessions(
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
     client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
 ) -> int:
-    """Kill every other session of the caller; a sensitive action, so step-up first (AUTH-12)."""
+    """Sign out everywhere: every other session of the caller and every session of the accounts
+    linked with it, which reach the caller through the link (AUTH-13 g); a sensitive action, so
+    step-up first (AUTH-12). A linked account's members are all told. API tokens of linked
+    accounts that reached the caller are the access slice's (``access.service.sign_out_everywhere``).
+    Returns the number of sessions ended."""
     require_recent_auth(auth, now, settings.recent_auth)
     count = repo.revoke_sessions_of(
         session, principal_id=auth.principal_id, now=now, reason="revoked_all", keep=auth.id
+    )
+    others = [m for m in repo.linked_ids(session, auth.principal_id) if m != auth.principal_id]
+    linked = sum(
+        repo.revoke_sessions_of(session, principal_id=member, now=now, reason="linked_revoked_all")
+        for member in others
     )
     audit.append(
         session,
@@ -631,6 +659,15 @@ def revoke_other_sessions(
         now=now,
         actor=auth.principal_id,
         client=client,
-        details={"count": count},
+        details={"count": count, "linked_sessions": linked},
     )
-    return count
+    if others:
+        notices.notify(
+            session,
+            principal_id=auth.principal_id,
+            kind="signed_out_everywhere",
+            now=now,
+            sender=sender,
+            lang=lang,
+        )
+    return count + linked

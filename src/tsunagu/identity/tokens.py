@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from tsunagu.identity import audit
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import Outcome, PrincipalNotFound, TokenInvalid, TokenNotFound
 from tsunagu.identity.models import ApiToken, Principal
-from tsunagu.identity.rules import TOKEN_PREFIX, TOKEN_SCOPES, has_control
+from tsunagu.identity.rules import PRODUCTION, TOKEN_PREFIX, TOKEN_SCOPES, has_control
 from tsunagu.identity.schemas import ApiTokenOut
 
 #: characters of the token kept in clear for listings (the prefix plus 8 of 43 random ones)
@@ -92,7 +92,10 @@ def create_token(
     expires_at: datetime | None,
     actor: str,
     client: Client = NO_CLIENT,
+    max_lifetime: timedelta = PRODUCTION.token_max_lifetime,
 ) -> NewToken:
+    """A new token. It expires at ``expires_at``, or after ``max_lifetime`` when none is given;
+    a later expiry is refused (``expiry_too_late``, AUTH-18): a forgotten token dies by itself."""
     principal = session.get(Principal, principal_id)
     if principal is None:
         raise PrincipalNotFound()
@@ -103,6 +106,17 @@ def create_token(
             N_("The expiry must be in the future."),
             code="invalid_expiry",
             details={"field": "expires_at"},
+        )
+    latest = now + max_lifetime
+    if expires_at is None:
+        expires_at = latest
+    elif expires_at > latest:
+        raise InvalidInput(
+            N_("An API token may live at most {days} days: choose an expiry before {latest}."),
+            code="expiry_too_late",
+            details={"field": "expires_at", "latest": latest.isoformat()},
+            days=max_lifetime.days,
+            latest=latest.strftime("%Y-%m-%d %H:%M UTC"),
         )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits from the CSPRNG
     row = ApiToken(
@@ -184,6 +198,23 @@ def revoke_token(
             details={"principal": row.principal_id},
         )
     return revoked
+
+
+def revoke_all(
+    session: Session, *, principal_id: str, now: datetime, actor: str, client: Client = NO_CLIENT
+) -> list[str]:
+    """Revoke every live token of ``principal_id`` (a password reset does, a change may);
+    the ids revoked by this call."""
+    live = session.scalars(
+        select(ApiToken.id)
+        .where(ApiToken.principal_id == principal_id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    ).all()
+    return [
+        token_id
+        for token_id in live
+        if revoke_token(session, token_id=token_id, now=now, actor=actor, client=client)
+    ]
 
 
 def _fail(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.core.i18n import N_
 from tsunagu.core.ids import new_id
+from tsunagu.core.text import control_character
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.sellers.models import Seller, Store
 
@@ -31,6 +32,14 @@ def create_seller(
     if not clean:
         raise InvalidInput(
             N_("The seller name must not be empty"), code="invalid_name", details={"field": "name"}
+        )
+    if (
+        control_character(clean) is not None
+    ):  # API-10: PostgreSQL refuses NUL; ESC reaches terminals
+        raise InvalidInput(
+            N_("The seller name must not hold control characters"),
+            code="invalid_value",
+            details={"field": "name", "value": clean},
         )
     if len(clean) > MAX_NAME:
         raise InvalidInput(

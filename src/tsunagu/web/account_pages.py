@@ -25,7 +25,7 @@ from tsunagu.api.auth import who_am_i
 from tsunagu.api.deps import Actor, client_of, presented_token
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
-from tsunagu.identity import factors, links, verify
+from tsunagu.identity import factors, link_requests, links, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import (
     LinkNotFound,
@@ -35,7 +35,7 @@ from tsunagu.identity.errors import (
 )
 from tsunagu.identity.models import AuthSession
 from tsunagu.web import labels
-from tsunagu.web.auth_pages import PASSWORD_PAGE, PasswordsDiffer
+from tsunagu.web.auth_pages import PASSWORD_PAGE, PasswordsDiffer, link_request_url
 from tsunagu.web.render import PageRoute, failure, form_page, page_language
 from tsunagu.web.session import (
     MAX_NEXT,
@@ -61,6 +61,7 @@ CodeField = Annotated[str, Form(max_length=40)]
 EmailField = Annotated[str, Form(max_length=320)]
 IdField = Annotated[str, Form(max_length=40)]
 AccountQuery = Annotated[str, Query(max_length=40)]
+TokenField = Annotated[str, Form(max_length=200)]
 
 ACCOUNT = "/account"
 VERIFY_EMAIL = "/account/verify-email"
@@ -73,6 +74,7 @@ LINKS = "/account/links"
 LINK_NEW = "/account/links/new"
 UNLINK = "/account/links/unlink"
 UNLINK_CONFIRM = "/account/links/confirm"
+LINK_ACCEPT = "/account/links/accept"
 
 
 def _row(session: Session, actor: Actor) -> AuthSession:
@@ -157,6 +159,7 @@ def _password_form(
     common: bool = False,
     next_path: str = "",
     done: bool = False,
+    revoked: int = 0,
 ) -> HTMLResponse:
     """``field`` names the input the error belongs to (``new`` or ``repeat``); other errors
     (a wrong current password, a wait) are shown above the form."""
@@ -170,6 +173,7 @@ def _password_form(
         common=common,
         next=next_path,
         done=done,
+        revoked=revoked,
     )
 
 
@@ -180,6 +184,7 @@ def password_page(
     done: Next = None,
     common: Annotated[str, Query(max_length=10)] = "",
     next: Next = None,
+    revoked: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Response:
     """``common=1``: signing in found the password on the list of common passwords."""
     return _password_form(
@@ -187,6 +192,7 @@ def password_page(
         common=bool(common),
         next_path=safe_next(next, ""),
         done=done == "changed",
+        revoked=revoked,
     )
 
 
@@ -199,8 +205,10 @@ def change_password(
     repeat: PasswordField = "",
     common: Annotated[str, Form(max_length=10)] = "",
     next: NextField = "",
+    revoke_tokens: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Needs the current password; every other session of the account ends, this one stays."""
+    """Needs the current password; every other session of the account ends, this one stays;
+    ``revoke_tokens`` also revokes every API token of the account (AUTH-18)."""
     target = safe_next(next, "")
 
     def refused(error: TsunaguError, field: str = "") -> HTMLResponse:
@@ -221,6 +229,8 @@ def change_password(
                 now=utcnow(),
                 settings=settings.identity,
                 client=client_of(request),
+                sender=mail_sender(request),
+                revoke_tokens=bool(revoke_tokens),
             )
         except PasswordRejected as exc:  # the policy refused the new password: nothing changed
             session.rollback()
@@ -228,7 +238,8 @@ def change_password(
         session.commit()
     if result.failure is not None:
         return refused(result.failure)
-    done = f"{PASSWORD}?done=changed"
+    revoked = len(result.revoked_tokens)
+    done = f"{PASSWORD}?done=changed" + (f"&revoked={revoked}" if revoked else "")
     return redirect(done + (f"&next={quote(target, safe='/')}" if target else ""))
 
 
@@ -421,12 +432,14 @@ def end_sessions(
     with request.app.state.factory() as session:
         row = _row(session, actor)
         if others:
-            identity.revoke_other_sessions(
+            access.sign_out_everywhere(
                 session,
                 auth=row,
                 now=utcnow(),
                 settings=settings.identity,
                 client=client_of(request),
+                sender=mail_sender(request),
+                lang=page_language(request),
             )
             done = "others"
         else:
@@ -447,7 +460,15 @@ def end_sessions(
 def links_page(request: Request, actor: SessionActor, done: Next = None) -> Response:
     with request.app.state.read_factory() as session:
         linked = links.list_linked(session, principal_id=_principal_id(actor))
-    return form_page(request, "links.html", linked=linked, done=done or "")
+        waiting = link_requests.waiting(session, principal_id=_principal_id(actor), now=utcnow())
+    return form_page(
+        request,
+        "links.html",
+        linked=linked,
+        waiting=waiting,
+        done=done or "",
+        own_email=_own_email(request, actor),
+    )
 
 
 @router.get(LINK_NEW, response_class=HTMLResponse)
@@ -479,10 +500,52 @@ def link(
             client=client_of(request),
             sender=mail_sender(request),
             lang=page_language(request),
+            base_url=settings.public_url,
         )
         session.commit()
     if result.failure is not None:
         return form_page(request, "link_new.html", error=result.failure, email=email[:320])
+    return redirect(f"{LINKS}?done={'pending' if result.pending else 'linked'}")
+
+
+@router.post(LINK_ACCEPT, response_class=HTMLResponse)
+def accept_link(request: Request, actor: SessionActor, token: TokenField = "") -> Response:
+    """Agree to a link asked of this account (signed in as it, after a step-up); the last
+    agreement makes the link."""
+    settings = settings_of(request)
+    with request.app.state.factory() as session:
+        try:
+            result = links.accept_link(
+                session,
+                auth=_row(session, actor),
+                token=token,
+                now=utcnow(),
+                settings=settings.identity,
+                client=client_of(request),
+                sender=mail_sender(request),
+                lang=page_language(request),
+                base_url=settings.public_url,
+            )
+        except ReauthRequired:
+            # confirm it is you, then back to the request's own page (not to a bare POST)
+            raise Redirect(step_up_url(link_request_url(token))) from None
+        session.commit()
+        view = links.describe_request(session, token=token, now=utcnow())
+    if result.failure is not None:
+        return form_page(
+            request,
+            "link_request.html",
+            error=result.failure,
+            token=token,
+            view=view,
+            mine=False,
+            signed_in_as=None,
+            sign_in_url="",
+            here=link_request_url(token),
+            done="",
+        )
+    if result.pending:
+        return redirect(link_request_url(token))
     return redirect(f"{LINKS}?done=linked")
 
 

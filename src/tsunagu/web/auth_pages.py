@@ -17,11 +17,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from tsunagu.access import service as access
 from tsunagu.api.deps import client_of, optional_actor
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
-from tsunagu.identity import reset, verify
+from tsunagu.identity import links, reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import SessionInvalid
 from tsunagu.web.render import PageRoute, form_page, page_language
@@ -186,15 +187,16 @@ def code(request: Request, code: CodeField = "", next: NextField = "/") -> Respo
 
 
 @router.post("/sign-out")
-def sign_out(request: Request) -> Response:
-    """Ends the session on the server (its token stops working at once) and clears the cookie."""
+def sign_out(request: Request, next: NextField = "") -> Response:
+    """Ends the session on the server (its token stops working at once) and clears the cookie;
+    ``next`` (a path on this site) is where the sign-in page goes afterwards."""
     same_site(request)
     token = session_token(request)
     if token is not None:
         with request.app.state.factory() as session:
             identity.sign_out(session, token=token, now=utcnow(), client=client_of(request))
             session.commit()
-    response = redirect(SIGN_IN)
+    response = redirect(with_next(SIGN_IN, safe_next(next, "")) if next else SIGN_IN)
     clear_session_cookies(request, response)
     return private(response)
 
@@ -229,7 +231,7 @@ def forgot(request: Request, email: EmailField = "") -> Response:
 
 @router.get("/reset-password", response_class=HTMLResponse)
 def reset_page(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> Response:
-    return form_page(request, "reset_password.html", token=token, done=False)
+    return form_page(request, "reset_password.html", token=token, done=None)
 
 
 @router.post("/reset-password", response_class=HTMLResponse)
@@ -238,17 +240,21 @@ def reset_password(
     token: TokenField = "",
     password: PasswordField = "",
     repeat: PasswordField = "",
+    cut_links: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Sets the new password; signs nobody in (every session of the account ends)."""
+    """Sets the new password; signs nobody in. Every session of the account (and of the
+    accounts linked with it) ends and its API tokens are revoked; ``cut_links`` also cuts the
+    account's links — the way out of a link its owner did not make, even when signing in is
+    impossible because somebody else's authenticator protects the account."""
     same_site(request)
     if password != repeat:
         return form_page(
-            request, "reset_password.html", error=PasswordsDiffer(), token=token, done=False
+            request, "reset_password.html", error=PasswordsDiffer(), token=token, done=None
         )
     settings = settings_of(request)
     with request.app.state.factory() as session:
         try:
-            result = reset.complete_reset(
+            result = access.complete_reset(
                 session,
                 token=token,
                 new_password=password,
@@ -257,14 +263,15 @@ def reset_password(
                 settings=settings.identity,
                 client=client_of(request),
                 lang=page_language(request),
+                cut_links=bool(cut_links),
             )
         except TsunaguError as exc:  # the new password breaks the policy; the token still works
             session.rollback()
-            return form_page(request, "reset_password.html", error=exc, token=token, done=False)
+            return form_page(request, "reset_password.html", error=exc, token=token, done=None)
         session.commit()
     if result.failure is not None:
-        return form_page(request, "reset_password.html", error=result.failure, token="", done=False)
-    return form_page(request, "reset_password.html", token="", done=True)
+        return form_page(request, "reset_password.html", error=result.failure, token="", done=None)
+    return form_page(request, "reset_password.html", token="", done=result)
 
 
 # -- e-mail verification ----------------------------------------------------------------------
@@ -290,3 +297,73 @@ def verify_email(request: Request, token: TokenField = "") -> Response:
     if result.failure is not None:
         return form_page(request, "verify_email.html", error=result.failure, token="", done=False)
     return form_page(request, "verify_email.html", token="", done=True)
+
+
+# -- a link that waits for this account's consent ---------------------------------------------
+
+LINK_REQUEST = "/link-request"
+
+
+def link_request_url(token: str) -> str:
+    return f"{LINK_REQUEST}?token={quote(token, safe='')}"
+
+
+@router.get(LINK_REQUEST, response_class=HTMLResponse)
+def link_request_page(
+    request: Request,
+    token: Annotated[str, Query(max_length=200)] = "",
+    done: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    """What the confirmation e-mail opens: who asked to link which accounts and what it would
+    change. Opening it changes nothing; agreeing needs a sign-in as the account it was sent to
+    (``/account/links/accept``), declining needs nothing but the code."""
+    actor = optional_actor(request)
+    session_actor = actor if actor is not None and actor.via == "session" else None
+    view = None
+    signed_in_as = None
+    with request.app.state.read_factory() as session:
+        if token:
+            view = links.describe_request(session, token=token, now=utcnow())
+        if session_actor is not None and session_actor.principal_id is not None:
+            principal = identity.get_principal(session, session_actor.principal_id)
+            signed_in_as = principal.email if principal is not None else None
+    mine = (
+        view is not None
+        and session_actor is not None
+        and (session_actor.principal_id == view.account_id)
+    )
+    here = link_request_url(token) if token else LINK_REQUEST
+    return private(
+        form_page(
+            request,
+            "link_request.html",
+            token=token,
+            view=view,
+            mine=mine,
+            signed_in_as=None if mine else signed_in_as,
+            sign_in_url=with_next(SIGN_IN, here),
+            here=here,
+            done=done,
+        )
+    )
+
+
+@router.post(f"{LINK_REQUEST}/decline", response_class=HTMLResponse)
+def decline_link_request(request: Request, token: TokenField = "") -> Response:
+    """Declining needs no sign-in: the code proves the mailbox, and nothing changes."""
+    same_site(request)
+    with request.app.state.factory() as session:
+        result = links.decline_link(
+            session,
+            token=token,
+            now=utcnow(),
+            client=client_of(request),
+            sender=mail_sender(request),
+            lang=page_language(request),
+        )
+        session.commit()
+    if result.failure is not None:
+        return form_page(
+            request, "link_request.html", error=result.failure, token="", view=None, done=""
+        )
+    return redirect(f"{LINK_REQUEST}?done=declined")

@@ -24,6 +24,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, TsunaguError
 from tsunagu.core.i18n import N_, translate
+from tsunagu.core.uploads import SAVED_NAME, file_label
 from tsunagu.events import ingest
 from tsunagu.events import service as events_service
 from tsunagu.health import incremental
@@ -166,16 +167,23 @@ async def upload(
         return await run_in_threadpool(
             _form, request, seller_id, error=message, chosen=chosen, status=422
         )
+    try:
+        name = file_label(file.filename, fallback=SAVED_NAME, field="file")
+    except TsunaguError as exc:
+        return await run_in_threadpool(
+            _form, request, seller_id, error=exc.message(lang), chosen=chosen, status=exc.status
+        )
     with tempfile.TemporaryDirectory(prefix="tsunagu-upload-") as folder:
-        path = Path(folder) / (Path(file.filename).name or "upload")
+        # the browser's name is only a label: a path made from it could be ``..`` or too long
+        path = Path(folder) / SAVED_NAME
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out)
         try:
             report = await run_in_threadpool(
-                _run, request, seller_id, kind, marketplace, path, file.filename
+                _run, request, seller_id, kind, marketplace, path, name
             )
         except TsunaguError as exc:
-            _name_the_file(exc, str(path), file.filename)
+            _name_the_file(exc, str(path), name)
             message = exc.message(lang)
             return await run_in_threadpool(
                 _form,
@@ -184,10 +192,10 @@ async def upload(
                 error=message,
                 error_code=exc.code,
                 report=_file_report(exc, message),
-                filename=file.filename,
+                filename=name,
                 chosen=chosen,
                 status=exc.status,
             )
     return await run_in_threadpool(
-        _form, request, seller_id, report=report, chosen=chosen, filename=file.filename
+        _form, request, seller_id, report=report, chosen=chosen, filename=name
     )

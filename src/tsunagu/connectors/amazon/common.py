@@ -8,6 +8,7 @@ then, so a rejected or dry-run import leaves no personal data behind and no even
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_
 from tsunagu.core.money import AmountError, parse_amount
+from tsunagu.core.text import any_control_character, control_character, is_printable
 from tsunagu.core.timeutil import InstantError, parse_instant
 from tsunagu.events import repo
 from tsunagu.events.ingest import Item, RowError
@@ -24,8 +26,10 @@ from tsunagu.personal import service as personal
 
 #: Shown instead of the value in errors about columns that hold personal data.
 MASK = "***"
-#: Longest order id and SKU the projection tables hold (``String(64)`` / ``String(100)``).
-MAX_ORDER_ID = 64
+#: An Amazon order id: three, seven and seven ASCII digits (``503-1234567-1234567``). Nothing
+#: else is one: such a value never reaches an event, a terminal or a URL.
+ORDER_ID = re.compile(r"[0-9]{3}-[0-9]{7}-[0-9]{7}")
+#: Longest SKU (and other short text) the projection tables hold (``String(100)``).
 MAX_TEXT = 100
 #: Bounds that keep a typo from overflowing a 64-bit column; real values are far smaller.
 MAX_QUANTITY = 1_000_000
@@ -165,15 +169,41 @@ def required(row: Mapping[str, str], column: str) -> str:
     return value
 
 
+def control_cells(row: Mapping[str, str]) -> list[BadValue]:
+    """API-10: one ``invalid_value`` per cell holding a control character (NUL, ESC …), in column
+    order. Every cell counts, read or not: such a file is damaged or hostile, and a cell cannot
+    hold a tab or a line break of its own (they separate cells and rows)."""
+    if not any_control_character(row.values()):
+        return []
+    return [
+        BadValue(column, "invalid_value", value, N_("{field} holds a control character"))
+        for column, value in row.items()
+        if control_character(value) is not None
+    ]
+
+
 def order_id(row: Mapping[str, str], column: str) -> str:
+    """An Amazon order id (:data:`ORDER_ID`), else ``invalid_order_id``."""
     value = required(row, column)
-    if len(value) > MAX_ORDER_ID:
+    if not ORDER_ID.fullmatch(value):
         raise BadValue(
             column,
-            "value_too_long",
+            "invalid_order_id",
             value,
-            N_("{field} is longer than {max} characters"),
-            max=MAX_ORDER_ID,
+            N_("{field} is not an Amazon order id like 503-1234567-1234567: {value}"),
+        )
+    return value
+
+
+def identifier(row: Mapping[str, str], column: str) -> str:
+    """Short text that names something (a SKU): printable characters only (API-10)."""
+    value = short_text(row, column)
+    if not is_printable(value):
+        raise BadValue(
+            column,
+            "invalid_value",
+            value,
+            N_("{field} must hold printable characters only: {value}"),
         )
     return value
 

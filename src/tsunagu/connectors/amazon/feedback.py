@@ -100,6 +100,10 @@ def translate_feedback(
     """One ``feedback_posted`` per row; pure (the pipeline checks that the orders exist)."""
     prepared = c.Prepared(seller_id, marketplace.code, "amazon-feedback")
     for line, row in report.rows:
+        hostile = c.control_cells(row)
+        if hostile:
+            prepared.items.extend((line, bad.at(line)) for bad in hostile)
+            continue
         try:
             event = _event(row, seller_id, marketplace)
         except c.BadValue as bad:

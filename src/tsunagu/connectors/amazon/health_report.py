@@ -12,7 +12,9 @@ published schema (amazon-domain.md §3.2), so the reader
 - ignores keys it does not know and treats a missing optional key as "not reported";
 - refuses, with the JSON path of the problem, a file that is not JSON, has no
   ``performanceMetrics`` item for the store's marketplace, or holds a value of the wrong kind
-  (a rate that is not a fraction between 0 and 1, a count that is not a whole number …).
+  (a rate that is not a fraction between 0 and 1, a count or an Account Health Rating that is
+  not a whole number …), and text or a key holding a control character (``invalid_value``,
+  API-10: the figures are shown on terminals and pages).
 
 Rates and targets are fractions (0.01 = 1%), as in the report. Nothing is derived: a rate the
 report leaves out stays ``None`` even when its counts are there, and no order or violation is
@@ -35,6 +37,7 @@ import orjson
 
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
+from tsunagu.core.text import control_character
 from tsunagu.core.timeutil import InstantError, format_instant, parse_instant
 
 #: A real report is a few kilobytes; this only keeps a wrong file from filling memory.
@@ -166,7 +169,8 @@ _EXPECTED: Mapping[str, str] = {
     "string": N_("{path}: expected a string, found {found}"),
     "fraction": N_("{path}: expected a fraction from 0 to 1, found {found}"),
     "count": N_("{path}: expected a whole number, found {found}"),
-    "score": N_("{path}: expected a number from 0 to 1000, found {found}"),
+    "score": N_("{path}: expected a whole number from 0 to 1000, found {found}"),
+    "text": N_("{path}: expected text without control characters, found {found}"),
     "instant": N_("{path}: expected a date and time like 2020-11-18T23:59Z, found {found}"),
 }
 
@@ -226,10 +230,6 @@ def _fraction(value: object, path: str) -> float | None:
     return number
 
 
-def _whole(number: float) -> int | float:
-    return int(number) if number.is_integer() else number
-
-
 def _count(value: object, path: str) -> int | None:
     """A whole number ≥ 0; ``{"count": n, ...}`` is accepted where a bare count is expected."""
     if isinstance(value, dict):
@@ -248,7 +248,16 @@ def _text(value: object, path: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _bad(path, "string", value)
+    if control_character(value) is not None:  # API-10: shown on terminals and pages
+        raise _hostile(path, value)
     return value.strip() or None
+
+
+def _hostile(path: str, value: str) -> InvalidInput:
+    """A control character in a text value or a key: ``invalid_value`` with its JSON path."""
+    error = _bad(path, "text", value)
+    error.code = "invalid_value"
+    return error
 
 
 def _instant(value: object, path: str) -> datetime | None:
@@ -389,13 +398,14 @@ def _ahr(item: Mapping[str, Any], path: str) -> tuple[dict[str, Any], datetime |
     score = _first(obj, ("ahrScore", "accountHealthRatingScore", "score"))
     value: float | None = None
     if score is not None:
+        # a whole number 0–1000, as Seller Central shows it: 200.5 is no rating Amazon gives
         expected = "score"
         value = _number(score[1], f"{here}.{score[0]}", expected)
-        if value is not None and not 0 <= value <= 1000:
+        if value is not None and (not 0 <= value <= 1000 or not value.is_integer()):
             raise _bad(f"{here}.{score[0]}", expected, score[1])
     start, end = _range(obj, here)
     return {
-        "score": None if value is None else _whole(value),
+        "score": None if value is None else int(value),
         "status": _text(status[1], f"{here}.{status[0]}") if status else None,
         "date_from": _shown(start),
         "date_to": _shown(end),
@@ -491,6 +501,10 @@ def normalise_item(
         )
     report_date = last_local_day(reported_to, zone)
     warnings, states = _warnings(item, path)
+    unknown = sorted(key for key in item if key not in KNOWN_ITEM_KEYS)
+    for key in unknown:
+        if control_character(key) is not None:
+            raise _hostile(path, key)
     figures = {
         "version": FIGURES_VERSION,
         "marketplace_id": item.get("marketplaceId"),
@@ -502,7 +516,7 @@ def normalise_item(
         "listing_violations": _listing_violations(item, path),
         "policy_violation_warnings": warnings,
         "warning_states": states,
-        "unknown_keys": sorted(key for key in item if key not in KNOWN_ITEM_KEYS),
+        "unknown_keys": unknown,
     }
     return report_date, reported_to, figures
 

@@ -130,7 +130,7 @@ def _item(
     """
     sku = cells.take(c.required, row, "sku")
     if sku is not None:
-        sku = cells.take(c.short_text, row, "sku")
+        sku = cells.take(c.identifier, row, "sku")
     quantity = cells.take(c.quantity, row, "quantity")
     cancelled = status == "cancelled" or row.get("item-status", "").lower() == "cancelled"
     price: int | None = 0
@@ -180,6 +180,7 @@ def _quick_row(line: int, row: Mapping[str, str], mp: Marketplace) -> _Row | Non
             if (
                 not sku
                 or len(sku) > c.MAX_TEXT
+                or not sku.isprintable()
                 or not quantity.isdecimal()
                 or len(quantity) > 9
                 or int(quantity) > c.MAX_QUANTITY
@@ -249,6 +250,13 @@ def _group(
     orders: dict[str, _Order] = {}
     other_channel = 0
     for line, row in report.rows:
+        hostile = c.control_cells(row)
+        if hostile:
+            items.extend((line, bad.at(line)) for bad in hostile)
+            named = row.get("amazon-order-id", "")
+            if c.ORDER_ID.fullmatch(named):  # the order's other rows must not stand alone
+                orders.setdefault(named, _Order(named, line)).rejected = True
+            continue
         try:
             if c.sales_channel_ok(row, mp.sales_channel) is None:
                 other_channel += 1

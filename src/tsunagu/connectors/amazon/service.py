@@ -37,12 +37,18 @@ PREPARERS: dict[str, Preparer] = {
 }
 
 
+#: ``file.warning`` of a report whose file has a header and no data rows. Not an error: Amazon
+#: hands out such files when there is nothing to report (no unshipped orders, no negative
+#: feedback), so the import succeeds (CLI exit 0, API 200) and says that nothing was in it.
+NO_ROWS = "no_rows"
+
+
 @dataclass
 class ImportResult:
     """The pipeline's report plus what the file itself held (``file``: rows, orders, …).
 
     ``report.read`` counts pipeline items (events and row errors); ``stats["rows"]`` counts the
-    file's data rows.
+    file's data rows; ``stats["warning"]`` is :data:`NO_ROWS` when there were none.
     """
 
     report: ingest.Report
@@ -102,4 +108,6 @@ def import_file(
     )
     stats = dict(prepared.stats)
     stats["personal_values"] = written[0]
+    if not stats.get("rows"):
+        stats["warning"] = NO_ROWS
     return ImportResult(report=report, stats=stats)

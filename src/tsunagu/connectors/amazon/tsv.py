@@ -12,8 +12,12 @@ position, because Amazon appends columns over time. The whole file is loaded int
 are per seller and a few MB even for busy stores, so this is fine up to roughly 100 MB; a bigger
 file would call for a streaming reader.
 
-Problems with the file as a whole raise :class:`UsageError` (the CLI exits 2); problems with single
-values are left to the callers, which report them per row.
+Problems with the file as a whole raise :class:`UsageError` (the CLI exits 2): a compressed or
+UTF-16 file (told by its first bytes before anything is decoded: a UTF-16 file would otherwise
+decode as CP932 garbage), a header holding a NUL or another control character, a column named
+twice (``duplicate_column``: which of the two would be meant is anyone's guess). Problems with
+single values, a control character in a cell included, are left to the callers, which report
+them per row.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
+from tsunagu.core.text import SNIFF_BYTES, control_character, not_text_error, require_text
 
 _BOM = "\ufeff"
 
@@ -81,6 +86,34 @@ def _read_bytes(path: Path) -> bytes:
         ) from exc
 
 
+def _check_names(columns: Sequence[str], shown: str) -> None:
+    """Header names hold no control character, and no name comes twice (blank names, from
+    trailing tabs, are no columns anyone reads and may repeat)."""
+    for index, name in enumerate(columns):
+        if control_character(name) is not None:
+            raise UsageError(
+                N_("{path}: the name of column {number} holds a control character"),
+                code="invalid_value",
+                path=shown,
+                number=index + 1,
+                details={"path": shown, "line": 1, "field": f"column {index + 1}", "value": name},
+            )
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name in columns:
+        if name and name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise UsageError(
+            N_("{path} has the column {columns} more than once"),
+            code="duplicate_column",
+            path=shown,
+            columns=", ".join(repeated),
+            details={"path": shown, "columns": repeated},
+        )
+
+
 def read_report(
     path: Path,
     required: Sequence[str],
@@ -91,7 +124,10 @@ def read_report(
     ``aliases`` maps other header spellings (e.g. a translated header) to the names the caller
     uses; both sides are compared case-insensitively.
     """
-    text, encoding = _decode(_read_bytes(path), path)
+    data = _read_bytes(path)
+    # a stray NUL in a cell is a row error; a file that is NUL bytes throughout fails on its header
+    require_text(data[:SNIFF_BYTES], str(path), nul_is_binary=False)
+    text, encoding = _decode(data, path)
     return parse_report(text, encoding, required, aliases, path=path)
 
 
@@ -124,8 +160,12 @@ def parse_report(
             path=shown,
             details={"path": shown},
         )
-    raw_names = lines[header_at].rstrip("\r").split("\t")
+    header = lines[header_at].rstrip("\r")
+    if "\x00" in header:  # UTF-16 without a byte-order mark, or not text at all
+        raise not_text_error("binary", shown)
+    raw_names = header.split("\t")
     columns = [alias_map.get(n, n) for n in map(_normalise_name, raw_names)]
+    _check_names(columns, shown)
     wanted = [_normalise_name(name) for name in required]
     if len(columns) == 1 and len(wanted) > 1:
         raise UsageError(
@@ -143,8 +183,7 @@ def parse_report(
             columns=", ".join(missing),
             details={"path": shown, "columns": missing},
         )
-    # The first column of a given name wins when a header repeats one.
-    positions: dict[str, int] = {}
+    positions: dict[str, int] = {}  # names are unique but for blank ones: the first blank wins
     for index, name in enumerate(columns):
         positions.setdefault(name, index)
     rows: list[tuple[int, dict[str, str]]] = []

@@ -67,6 +67,12 @@ def translate_unshipped(
     rejected: set[str] = set()
     other_channel = 0
     for line, row in report.rows:
+        hostile = c.control_cells(row)
+        if hostile:
+            items.extend((line, bad.at(line)) for bad in hostile)
+            if c.ORDER_ID.fullmatch(row.get("order-id", "")):
+                rejected.add(row["order-id"])
+            continue
         try:
             if c.sales_channel_ok(row, marketplace.sales_channel) is None:
                 other_channel += 1  # a Non-Amazon (multi-channel) order: not this marketplace's
