@@ -75,14 +75,14 @@ class Unlinked(Outcome):
     revoked_tokens: list[str] = field(default_factory=list)
 
 
-def _caller(session: Session, auth: AuthSession) -> Principal:
+def caller_of(session: Session, auth: AuthSession) -> Principal:
     principal = session.get(Principal, auth.principal_id)
     if principal is None or principal.status != "active" or auth.revoked_at is not None:
         raise SessionInvalid()
     return principal
 
 
-def _refused(
+def record_refusal(
     session: Session,
     action: str,
     *,
@@ -128,7 +128,7 @@ def begin_unlink(
     itself or another member of its group; anything else is ``link_not_found``). Step-up first
     (AUTH-12). The code works once, for 10 minutes; a newer request supersedes it."""
     require_recent_auth(auth, now, settings.recent_auth)
-    caller = _caller(session, auth)
+    caller = caller_of(session, auth)
     link = repo.link_of(session, caller.id)
     if link is None or principal_id not in repo.group_member_ids(session, link.group_id):
         raise LinkNotFound()
@@ -266,12 +266,12 @@ def confirm_unlink(
     are the access slice's business: entry points call ``tsunagu.access.service.unlink``.
     """
     require_recent_auth(auth, now, settings.recent_auth)
-    caller = _caller(session, auth)
+    caller = caller_of(session, auth)
 
     def refuse(
         error: TsunaguError, reason: str, target: str | None, attempts: int | None = None
     ) -> Unlinked:
-        _refused(
+        record_refusal(
             session,
             "account_unlinked",
             reason=reason,

@@ -1,0 +1,333 @@
+"""Linking by consent (issue 11; ADR 0014 amendment): an account without a second factor of its
+own agrees to a link from its mailbox, signed in as itself — or declines it. Never commits; the
+entry point commits, then calls ``raise_failure()``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.core.errors import TsunaguError
+from tsunagu.identity import audit, link_requests, repo
+from tsunagu.identity.audit import NO_CLIENT, Client
+from tsunagu.identity.errors import (
+    LinkRequestForAnotherAccount,
+    LinkRequestInvalid,
+    LinkRequestStale,
+    Outcome,
+)
+from tsunagu.identity.joining import Linked, announce_linked, needs_consent, try_join
+from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
+from tsunagu.identity.models import AuthSession, IdentityLink, LinkRequest, Principal
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings, require_recent_auth
+from tsunagu.identity.unlinking import caller_of, record_refusal
+
+
+def ask_consent(
+    session: Session,
+    *,
+    caller: Principal,
+    other: Principal,
+    caller_link: IdentityLink | None,
+    needed: list[Principal],
+    now: datetime,
+    settings: IdentitySettings,
+    client: Client,
+    sender: MailSender,
+    lang: str,
+    base_url: str | None,
+) -> Linked:
+    """Open a link request for the accounts in ``needed`` (those without a second factor of
+    their own): a message with a one-time code to each, nothing linked yet (``Linked.pending``).
+    The messages say whose authenticator would protect the group."""
+    group = repo.linked_ids(session, caller.id)
+    emails = [p.email for p in session.scalars(select(Principal).where(Principal.id.in_(group)))]
+    if repo.confirmed_factor(session, caller.id) is not None:
+        holder = session.get(Principal, repo.factor_holder(session, caller.id))
+    elif repo.confirmed_factor(session, other.id) is not None:
+        holder = other
+    else:
+        holder = None
+    request = link_requests.open_request(
+        session,
+        requester=caller,
+        other=other,
+        caller_group_id=caller_link.group_id if caller_link is not None else None,
+        approvers=needed,
+        group_emails=sorted({*emails, other.email}),
+        holder_email=holder.email if holder is not None else None,
+        now=now,
+        lifetime=settings.link_request_lifetime,
+        sender=sender,
+        link_base=f"{base_url}/link-request" if base_url else None,
+        lang=lang,
+    )
+    audit.append(
+        session,
+        action="account_link_requested",
+        outcome="success",
+        now=now,
+        actor=caller.id,
+        target=other.id,
+        client=client,
+        details={"request": request.id, "waiting_for": [p.id for p in needed]},
+    )
+    return Linked(
+        pending=True,
+        principal_id=other.id,
+        request_id=request.id,
+        waiting_for=[p.id for p in needed],
+    )
+
+
+def _refusal(
+    session: Session,
+    error: TsunaguError,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str,
+    target: str | None,
+    client: Client,
+) -> Linked:
+    record_refusal(
+        session,
+        "account_link_accepted",
+        reason=reason,
+        now=now,
+        caller=actor,
+        target=target,
+        client=client,
+    )
+    return Linked(error)
+
+
+def accept_link(
+    session: Session,
+    *,
+    auth: AuthSession,
+    token: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
+    base_url: str | None = None,
+) -> Linked:
+    """Accept a waiting link with the token from the message, signed in as the account it was
+    sent to and stepped up within 5 minutes (AUTH-12). The last acceptance makes the link — if
+    the accounts are as they were when it was asked for (``link_request_stale`` otherwise).
+
+    Refusals: ``reauth_required`` (raised), ``link_request_invalid`` (unknown, used, closed or
+    expired), ``link_request_other_account`` (sent to another account: nothing is recorded)."""
+    require_recent_auth(auth, now, settings.recent_auth)
+    me = caller_of(session, auth)
+    found = link_requests.find(session, token, now)
+    if found is None:
+        return _refusal(
+            session,
+            LinkRequestInvalid(),
+            reason="invalid",
+            now=now,
+            actor=me.id,
+            target=None,
+            client=client,
+        )
+    request = found.request
+    if found.approval.principal_id != me.id:
+        return _refusal(
+            session,
+            LinkRequestForAnotherAccount(),
+            reason="other_account",
+            now=now,
+            actor=me.id,
+            target=request.id,
+            client=client,
+        )
+    link_requests.approve(session, found.approval, now)
+    audit.append(
+        session,
+        action="account_link_accepted",
+        outcome="success",
+        now=now,
+        actor=me.id,
+        target=request.id,
+        client=client,
+    )
+    waiting = link_requests.missing(session, request.id)
+    if waiting:
+        return Linked(
+            pending=True,
+            principal_id=request.other_principal_id,
+            request_id=request.id,
+            waiting_for=waiting,
+        )
+    return _complete(
+        session,
+        request=request,
+        auth=auth,
+        now=now,
+        client=client,
+        sender=sender,
+        lang=lang,
+        base_url=base_url,
+    )
+
+
+def _complete(
+    session: Session,
+    *,
+    request: LinkRequest,
+    auth: AuthSession,
+    now: datetime,
+    client: Client,
+    sender: MailSender,
+    lang: str,
+    base_url: str | None,
+) -> Linked:
+    """Make the link of a request every needed account accepted, after checking that the
+    situation they agreed to still holds."""
+
+    def refuse(error: TsunaguError, reason: str) -> Linked:
+        return _refusal(
+            session,
+            error,
+            reason=reason,
+            now=now,
+            actor=auth.principal_id,
+            target=request.id,
+            client=client,
+        )
+
+    caller = session.get(Principal, request.requested_by)
+    other = session.get(Principal, request.other_principal_id)
+    caller_link = repo.link_of(session, caller.id) if caller is not None else None
+    usable = (
+        caller is not None
+        and other is not None
+        and all(p.status == "active" and p.email_verified_at for p in (caller, other))
+        and (caller_link.group_id if caller_link else None) == request.caller_group_id
+        and repo.link_of(session, other.id) is None
+    )
+    if usable:
+        assert caller is not None
+        assert other is not None
+        needed = {p.id for p in needs_consent(session, caller, other)}
+        usable = needed <= link_requests.approved_by(session, request.id)
+    if not usable or caller is None or other is None:
+        link_requests.close(session, request, now=now, outcome=link_requests.STALE)
+        return refuse(LinkRequestStale(), "stale")
+    if not link_requests.close(session, request, now=now, outcome=link_requests.LINKED):
+        return refuse(LinkRequestInvalid(), "closed")
+    joined = try_join(
+        session, caller=caller, other=other, caller_link=caller_link, auth=auth, now=now
+    )
+    if joined is None:
+        return refuse(LinkRequestStale(), "stale")
+    return announce_linked(
+        session,
+        caller=caller,
+        other=other,
+        joined=joined,
+        now=now,
+        client=client,
+        sender=sender,
+        lang=lang,
+        base_url=base_url,
+        request_id=request.id,
+    )
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What the page behind a confirmation link shows: who asked to link which accounts, for
+    which account this confirmation is, and whose authenticator would protect them."""
+
+    request_id: str
+    requester: str
+    account_id: str
+    account: str
+    others: list[str]
+    holder: str | None
+    expires_at: datetime
+    accepted: bool
+
+
+def describe_request(session: Session, *, token: str, now: datetime) -> RequestView | None:
+    """The open request behind a confirmation code, for its page; None when the code is not
+    (or no longer) good."""
+    found = link_requests.find(session, token, now)
+    if found is None:
+        return None
+    request = found.request
+    caller = session.get(Principal, request.requested_by)
+    other = session.get(Principal, request.other_principal_id)
+    account = session.get(Principal, found.approval.principal_id)
+    if caller is None or other is None or account is None:
+        return None
+    group = repo.linked_ids(session, caller.id)
+    emails = {
+        p.id: p.email for p in session.scalars(select(Principal).where(Principal.id.in_(group)))
+    }
+    members = sorted({*emails.values(), other.email})
+    if repo.confirmed_factor(session, caller.id) is not None:
+        holder = emails.get(repo.factor_holder(session, caller.id))
+    elif repo.confirmed_factor(session, other.id) is not None:
+        holder = other.email
+    else:
+        holder = None
+    return RequestView(
+        request_id=request.id,
+        requester=caller.email,
+        account_id=account.id,
+        account=account.email,
+        others=[e for e in members if e != account.email],
+        holder=holder,
+        expires_at=request.expires_at,
+        accepted=found.approval.approved_at is not None,
+    )
+
+
+def decline_link(
+    session: Session,
+    *,
+    token: str,
+    now: datetime,
+    client: Client = NO_CLIENT,
+    sender: MailSender = DEFAULT_SENDER,
+    lang: str = "en",
+) -> Outcome:
+    """Decline a waiting link with the token from the message. Needs no sign-in: the token
+    proves the mailbox, and declining only ever leaves things as they are."""
+    found = link_requests.find(session, token, now)
+    if found is None or not link_requests.close(
+        session, found.request, now=now, outcome=link_requests.DECLINED
+    ):
+        audit.append(
+            session,
+            action="account_link_declined",
+            outcome="failure",
+            now=now,
+            actor="anonymous",
+            client=client,
+            details={"reason": "invalid"},
+        )
+        return Outcome(LinkRequestInvalid())
+    decliner = session.get(Principal, found.approval.principal_id)
+    assert decliner is not None
+    audit.append(
+        session,
+        action="account_link_declined",
+        outcome="success",
+        now=now,
+        actor=decliner.id,
+        target=found.request.id,
+        client=client,
+    )
+    link_requests.notify_declined(
+        session, request=found.request, decliner=decliner, now=now, sender=sender, lang=lang
+    )
+    return Outcome()
