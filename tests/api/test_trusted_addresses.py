@@ -235,6 +235,9 @@ def test_api09_every_page_carries_the_security_headers(db: Db):
             assert r.headers["cache-control"] == "no-store", path
         page = client.get("/sign-in").text
         assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", page), "inline or foreign script"
+        # every link of the page's frame leads somewhere (the CDN-loaded /docs page is gone)
+        for href in re.findall(r'href="(/[^"?#]*)', page):
+            assert client.get(href).status_code != 404, href
 
 
 def test_api09_answers_with_tokens_are_never_cached_and_the_docs_load_nothing_foreign(db: Db):

@@ -34,11 +34,11 @@ REQUEST_BODY = N_(
     "{requester} asked to link your tsunagu account {email} with {others}. Once linked, signing "
     "in to any of them reaches all of them; each keeps its own data, password and roles.\n\n"
     "{factor_note}"
-    "Nothing is linked unless you agree. To agree, sign in as {email} and open this link (valid "
-    "for {hours} hours, once):\n{link}"
+    "Nothing is linked unless you agree. To agree, sign in as {email} and use this confirmation "
+    "(valid for {hours} hours, once):\n{link}"
     "Confirmation code: {confirmation_code}\n\n"
-    "If you did not ask for this, do nothing, or decline it on the same page. Someone may know "
-    "your password: change it."
+    "If you did not ask for this, do nothing (or decline it), and change your password: someone "
+    "may know it."
 )
 REQUEST_FACTOR_NOTE = N_(
     "After linking, signing in to {email} will ask for the code from the authenticator app of "
