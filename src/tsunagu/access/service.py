@@ -422,10 +422,6 @@ def complete_reset(
     every API token of the account and every token of a linked account that reached it through
     the link. Then tell the owner and the linked accounts what happened. Entry points call this,
     commit, then ``raise_failure()``."""
-    members = None
-    principal = reset.principal_for_token(session, token)
-    if principal is not None:
-        members = links.linked_ids(session, principal)
     done = reset.complete_reset(
         session,
         token=token,
@@ -443,9 +439,14 @@ def complete_reset(
     done.revoked_tokens = tokens.revoke_all(
         session, principal_id=actor, now=now, actor=actor, client=client
     )
-    if members and len(members) > 1:
+    if done.linked_with:  # the group as it was, even when the reset just cut it
         done.revoked_tokens += _revoke_beyond_own_roles(
-            session, members=members, now=now, actor=actor, client=client, reaching=actor
+            session,
+            members=[actor, *done.linked_with],
+            now=now,
+            actor=actor,
+            client=client,
+            reaching=actor,
         )
     reset.notify_reset(session, done=done, now=now, sender=sender, lang=lang)
     return done

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -243,6 +244,24 @@ def announce_linked(
         base_url=base_url,
     )
     return Linked(group_id=joined.group_id, principal_id=other.id, replaced_factor=joined.replaced)
+
+
+def group_emails(session: Session, caller: Principal, other: Principal) -> list[str]:
+    """The addresses of the group ``other`` would join with the caller's, sorted."""
+    ids = repo.linked_ids(session, caller.id)
+    found = session.scalars(select(Principal.email).where(Principal.id.in_(ids)))
+    return sorted({*found, other.email})
+
+
+def future_holder(session: Session, caller: Principal, other: Principal) -> Principal | None:
+    """Whose authenticator would protect the group if ``other`` joined the caller's now: the
+    caller's side's holder when it has a confirmed factor, else the other when it has one, else
+    nobody (the rule of :func:`_join`)."""
+    if repo.confirmed_factor(session, caller.id) is not None:
+        return session.get(Principal, repo.factor_holder(session, caller.id))
+    if repo.confirmed_factor(session, other.id) is not None:
+        return other
+    return None
 
 
 def needs_consent(session: Session, caller: Principal, other: Principal) -> list[Principal]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import TsunaguError
@@ -19,7 +18,14 @@ from tsunagu.identity.errors import (
     LinkRequestStale,
     Outcome,
 )
-from tsunagu.identity.joining import Linked, announce_linked, needs_consent, try_join
+from tsunagu.identity.joining import (
+    Linked,
+    announce_linked,
+    future_holder,
+    group_emails,
+    needs_consent,
+    try_join,
+)
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession, IdentityLink, LinkRequest, Principal
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings, require_recent_auth
@@ -43,21 +49,14 @@ def ask_consent(
     """Open a link request for the accounts in ``needed`` (those without a second factor of
     their own): a message with a one-time code to each, nothing linked yet (``Linked.pending``).
     The messages say whose authenticator would protect the group."""
-    group = repo.linked_ids(session, caller.id)
-    emails = [p.email for p in session.scalars(select(Principal).where(Principal.id.in_(group)))]
-    if repo.confirmed_factor(session, caller.id) is not None:
-        holder = session.get(Principal, repo.factor_holder(session, caller.id))
-    elif repo.confirmed_factor(session, other.id) is not None:
-        holder = other
-    else:
-        holder = None
+    holder = future_holder(session, caller, other)
     request = link_requests.open_request(
         session,
         requester=caller,
         other=other,
         caller_group_id=caller_link.group_id if caller_link is not None else None,
         approvers=needed,
-        group_emails=sorted({*emails, other.email}),
+        group_emails=group_emails(session, caller, other),
         holder_email=holder.email if holder is not None else None,
         now=now,
         lifetime=settings.link_request_lifetime,
@@ -268,24 +267,15 @@ def describe_request(session: Session, *, token: str, now: datetime) -> RequestV
     account = session.get(Principal, found.approval.principal_id)
     if caller is None or other is None or account is None:
         return None
-    group = repo.linked_ids(session, caller.id)
-    emails = {
-        p.id: p.email for p in session.scalars(select(Principal).where(Principal.id.in_(group)))
-    }
-    members = sorted({*emails.values(), other.email})
-    if repo.confirmed_factor(session, caller.id) is not None:
-        holder = emails.get(repo.factor_holder(session, caller.id))
-    elif repo.confirmed_factor(session, other.id) is not None:
-        holder = other.email
-    else:
-        holder = None
+    members = group_emails(session, caller, other)
+    holder = future_holder(session, caller, other)
     return RequestView(
         request_id=request.id,
         requester=caller.email,
         account_id=account.id,
         account=account.email,
         others=[e for e in members if e != account.email],
-        holder=holder,
+        holder=holder.email if holder is not None else None,
         expires_at=request.expires_at,
         accepted=found.approval.approved_at is not None,
     )

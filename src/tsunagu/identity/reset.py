@@ -174,16 +174,6 @@ def request_reset(
     )
 
 
-def principal_for_token(session: Session, token: str) -> str | None:
-    """The principal a reset token belongs to, whatever its state (the caller still checks it
-    through :func:`complete_reset`)."""
-    return session.scalars(
-        select(PasswordReset.principal_id).where(
-            PasswordReset.token_hash == hash_reset_token(token.strip())
-        )
-    ).first()
-
-
 def _invalid(
     session: Session, *, reason: str, now: datetime, client: Client, row: PasswordReset | None
 ) -> ResetDone:
