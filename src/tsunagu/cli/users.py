@@ -11,6 +11,8 @@ hidden prompt or, for scripts, read from standard input one per line. Never by e
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 
@@ -422,6 +424,17 @@ def _sign_out(token: str) -> None:
         service.sign_out(session, token=token, now=utcnow())
 
 
+@contextmanager
+def _signed_in(email: str, secrets: _Secrets) -> Iterator[tuple[str, str]]:
+    """A full session of ``email`` for the commands that act as an account (link, accept,
+    unlink), signed out again however the command ends. Yields (session token, principal id)."""
+    token, principal_id = _sign_in(email, secrets)
+    try:
+        yield token, principal_id
+    finally:
+        _sign_out(token)
+
+
 @app.command("links")
 def links_cmd(email: EmailArg, json: JsonOpt = False) -> None:
     """List the accounts linked with a user's account."""
@@ -463,8 +476,7 @@ def link_cmd(
     with ctx().read_factory() as session:
         other_id = service.principal_for_email(session, other).id
         other_has_2fa = repo.confirmed_factor(session, other_id) is not None
-    token, _principal = _sign_in(email, secrets)
-    try:
+    with _signed_in(email, secrets) as (token, _principal):
         password = secrets.ask(_("Password of {email}", email=other))
         code = None
         if other_has_2fa:
@@ -488,8 +500,6 @@ def link_cmd(
                 if (p := service.get_principal(session, pid)) is not None
             ]
         result.raise_failure()
-    finally:
-        _sign_out(token)
     if result.pending:
         if json:
             print_json(
@@ -542,8 +552,7 @@ def accept_link_cmd(email: EmailArg, json: JsonOpt = False) -> None:
     scripts, standard input holds them one per line. The last account to agree makes the link."""
     settings = ctx().settings.identity
     secrets = _Secrets()
-    token, _principal = _sign_in(email, secrets)
-    try:
+    with _signed_in(email, secrets) as (token, _principal):
         code = secrets.ask(_("Confirmation code from the message to {email}", email=email))
         with unit_of_work(ctx().factory) as session:
             auth = service.resolve(session, token=token, now=utcnow(), settings=settings)
@@ -562,8 +571,6 @@ def accept_link_cmd(email: EmailArg, json: JsonOpt = False) -> None:
                 if (p := service.get_principal(session, pid)) is not None
             ]
         result.raise_failure()
-    finally:
-        _sign_out(token)
     if json:
         print_json(
             {
@@ -591,8 +598,7 @@ def unlink_cmd(email: EmailArg, json: JsonOpt = False) -> None:
     printed here once."""
     settings = ctx().settings.identity
     secrets = _Secrets()
-    token, principal_id = _sign_in(email, secrets)
-    try:
+    with _signed_in(email, secrets) as (token, principal_id):
         with unit_of_work(ctx().factory) as session:
             auth = service.resolve(session, token=token, now=utcnow(), settings=settings)
             links.begin_unlink(
@@ -626,8 +632,6 @@ def unlink_cmd(email: EmailArg, json: JsonOpt = False) -> None:
                 if (principal := service.get_principal(session, p)) is not None
             }
         result.raise_failure()
-    finally:
-        _sign_out(token)
     if json:
         print_json(
             {
