@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from tsunagu.access import service as access
 from tsunagu.access.rules import OPERATOR, ROLES
@@ -424,6 +425,11 @@ def _sign_out(token: str) -> None:
         service.sign_out(session, token=token, now=utcnow())
 
 
+def _emails_of(session: Session, principal_ids: list[str]) -> list[str]:
+    """The addresses of these principals, in the same order (for the accounts a link waits for)."""
+    return [p.email for pid in principal_ids if (p := service.get_principal(session, pid))]
+
+
 @contextmanager
 def _signed_in(email: str, secrets: _Secrets) -> Iterator[tuple[str, str]]:
     """A full session of ``email`` for the commands that act as an account (link, accept,
@@ -494,11 +500,7 @@ def link_cmd(
                 lang=current_language(),
                 base_url=ctx().settings.public_url,
             )
-            waiting = [
-                p.email
-                for pid in result.waiting_for
-                if (p := service.get_principal(session, pid)) is not None
-            ]
+            waiting = _emails_of(session, result.waiting_for)
         result.raise_failure()
     if result.pending:
         if json:
@@ -565,11 +567,7 @@ def accept_link_cmd(email: EmailArg, json: JsonOpt = False) -> None:
                 lang=current_language(),
                 base_url=ctx().settings.public_url,
             )
-            waiting = [
-                p.email
-                for pid in result.waiting_for
-                if (p := service.get_principal(session, pid)) is not None
-            ]
+            waiting = _emails_of(session, result.waiting_for)
         result.raise_failure()
     if json:
         print_json(
