@@ -51,6 +51,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	PYTHONPATH=scripts $(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff format src tests benchmarks scripts

@@ -55,6 +55,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import raw_instant
+from tsunagu.health.config import health_of
 from tsunagu.health.metrics import Window, cutoff, local_date, window_span
 from tsunagu.marketplaces.registry import Marketplace, Registry, load_registry
 
@@ -577,7 +578,7 @@ def reference_bounds(markets: Sequence[Marketplace], now: datetime) -> list[tupl
     for market in markets:
         zone = market.tz
         day = local_date(now, zone)
-        mc = market.health.metrics
+        mc = health_of(market).metrics
 
         def span(window: Window, day: Any = day, zone: Any = zone) -> tuple[str, str]:
             s = window_span(day, zone, window)

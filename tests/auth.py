@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import Db
 from tsunagu.access.service import grant_role, set_operator
-from tsunagu.api.app import create_app
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.ids import new_id
-from tsunagu.core.settings import Settings
 from tsunagu.identity.models import AuthSession, Principal
 from tsunagu.identity.rules import CHEAP_HASH, IdentitySettings
 from tsunagu.identity.sealing import SeedKey
 from tsunagu.identity.service import create_principal, hash_token
+from tsunagu.settings import Settings
+from tsunagu.slices import create_app
 
 #: cheap Argon2 parameters for tests only (production ones are asserted in test_identity.py)
 TEST_IDENTITY = IdentitySettings(hash=CHEAP_HASH, seed_key=SeedKey(raw=bytes(range(32))))

@@ -132,7 +132,6 @@ _PG_TABLES = (
     "installation_secrets",
     "import_runs",
     "jobs",
-    "daily_order_rollups",
     "health_snapshots",
     "health_alerts",
     "health_rollups",

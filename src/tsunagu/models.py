@@ -27,7 +27,7 @@ from tsunagu.identity.models import (
     RecoveryCode,
     TotpFactor,
 )
-from tsunagu.jobs.models import DailyOrderRollup, Job
+from tsunagu.jobs.models import Job
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem, Violation
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
 from tsunagu.sellers.models import Seller, Store
@@ -39,7 +39,6 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "AuthThrottle",
-    "DailyOrderRollup",
     "EmailVerification",
     "Event",
     "HealthAlert",

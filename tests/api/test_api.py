@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from tests.auth import TEST_PUBLIC_URL, api_client, app_settings
 from tests.conftest import Db
 from tests.factories import at, event, placed
-from tsunagu.api.app import create_app
-from tsunagu.core.settings import Settings
+from tsunagu.settings import Settings
+from tsunagu.slices import create_app
 
 
 @pytest.fixture

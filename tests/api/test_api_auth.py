@@ -19,10 +19,10 @@ from sqlalchemy import update
 from tests.api.test_api import assert_envelope
 from tests.auth import PASSWORD, TEST_IDENTITY, app_settings, create_user, sign_in
 from tests.conftest import Db
-from tsunagu.api.app import create_app
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.identity.models import AuthSession
+from tsunagu.slices import create_app
 
 EMAIL = "sakura@example.test"
 OTHER_EMAIL = "kaede@example.test"

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from tests.api.test_api import assert_envelope, new_seller
 from tests.auth import PASSWORD, TEST_IDENTITY, app_settings, create_user, sign_in
 from tests.conftest import Db
-from tsunagu.api.app import create_app
 from tsunagu.identity.mail import list_outbox
+from tsunagu.slices import create_app
 
 JP_EMAIL = "tokyo@example.jp"
 US_EMAIL = "seattle@example.com"

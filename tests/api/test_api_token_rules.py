@@ -16,9 +16,9 @@ from tests.api.test_api import assert_envelope
 from tests.api.test_api_auth import EMAIL, NEW_PASSWORD, _age_sign_in, _bearer, _new_seller
 from tests.auth import PASSWORD, TEST_IDENTITY, app_settings, create_user, sign_in
 from tests.conftest import Db
-from tsunagu.api.app import create_app
 from tsunagu.core.clock import utcnow
 from tsunagu.identity.mail import list_outbox
+from tsunagu.slices import create_app
 
 
 @pytest.fixture

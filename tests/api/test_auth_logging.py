@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from tests.auth import PASSWORD, app_settings, create_user, sign_in
 from tests.conftest import Db
-from tsunagu.api.app import create_app
 from tsunagu.identity import audit
 from tsunagu.identity.mail import list_outbox
+from tsunagu.slices import create_app
 
 EMAIL = "hanako@example.jp"
 NEW_PASSWORD = "yuzu-citron-lantern"

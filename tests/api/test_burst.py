@@ -21,7 +21,7 @@ import uvicorn
 from tests.auth import OWNER_EMAIL, PASSWORD, app_settings, create_user
 from tests.conftest import Db
 from tests.factories import make_seller
-from tsunagu.api.app import create_app
+from tsunagu.slices import create_app
 
 BURST = 200
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from tests.api.test_api import assert_envelope, new_seller
 from tests.auth import api_client, app_settings
 from tests.conftest import Db
-from tsunagu.api.app import create_app
+from tsunagu.slices import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

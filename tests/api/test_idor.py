@@ -38,7 +38,7 @@ from tests.api.test_api import assert_envelope
 from tests.auth import PASSWORD, app_settings, create_user, sign_in
 from tests.conftest import Db
 from tests.factories import at, event, placed
-from tsunagu.api.app import create_app
+from tsunagu.slices import create_app
 
 DATA = Path(__file__).parent.parent / "data" / "amazon"
 DAY = "2026-11-25"

@@ -52,11 +52,11 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from tests.auth import TEST_IDENTITY, TEST_PUBLIC_URL, create_user, mint_session
 from tests.factories import NOW, ingest_events, placed
-from tsunagu.api.app import create_app
 from tsunagu.core.db import make_engine, make_sessionmaker, unit_of_work
-from tsunagu.core.settings import Settings
 from tsunagu.marketplaces.registry import load_registry
 from tsunagu.sellers.service import create_seller
+from tsunagu.settings import Settings
+from tsunagu.slices import create_app
 
 SELLER = "sel_schemathesis0000000000000"
 ORDERS = {"JP": ["503-0000000-0000001", "503-0000000-0000002"], "US": ["111-0000000-0000001"]}

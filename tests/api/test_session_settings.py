@@ -12,10 +12,10 @@ from sqlalchemy import update
 
 from tests.auth import OWNER_EMAIL, TEST_IDENTITY, app_settings, create_user, sign_in
 from tests.conftest import Db
-from tsunagu.api.app import create_app
 from tsunagu.core.db import unit_of_work
-from tsunagu.core.settings import load_settings
 from tsunagu.identity.models import AuthSession
+from tsunagu.settings import load_settings
+from tsunagu.slices import create_app
 
 
 def test_lifetimes_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch):

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from tests.auth import PASSWORD, app_settings, create_user
 from tests.conftest import Db
-from tsunagu.api.app import create_app
 from tsunagu.api.guard import PAGE_CSP
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.origins import parse_networks
 from tsunagu.identity.models import AuditEntry, OutboxMessage
+from tsunagu.slices import create_app
 
 PUBLIC = "https://tsunagu.example.com"
 USER = "owner@example.test"

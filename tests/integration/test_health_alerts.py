@@ -17,6 +17,7 @@ from tsunagu.health.alert_service import AlertCheck
 from tsunagu.health.jobs import store_day
 from tsunagu.health.models import HealthAlert
 from tsunagu.jobs import service as jobs_service
+from tsunagu.slices import job_kinds
 
 DAY = date(2026, 11, 25)
 
@@ -272,7 +273,7 @@ def test_the_daily_job_checks_every_store_once_per_local_day(db: Db):
     seller = make_seller(db)
     run(db, [*on_time(seller, 28), *late(seller, "503-LATE1"), *late(seller, "503-LATE2")])
     t = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-    first = jobs_service.run_due(db.factory, as_of=t, registry=db.registry)
+    first = jobs_service.run_due(db.factory, as_of=t, registry=db.registry, kinds=job_kinds())
     (ran,) = [r for r in first.ran if r["kind"] == "health.alerts"]
     assert (ran["key"], ran["status"]) == ("2026-11-24", "done")
     assert ran["result"] == {"stores": 2, "raised": 1, "cleared": 0}
@@ -280,10 +281,14 @@ def test_the_daily_job_checks_every_store_once_per_local_day(db: Db):
     # the same period is not run twice; the next day's run finds the alert still active
     assert [
         r
-        for r in jobs_service.run_due(db.factory, as_of=t, registry=db.registry).ran
+        for r in jobs_service.run_due(
+            db.factory, as_of=t, registry=db.registry, kinds=job_kinds()
+        ).ran
         if r["kind"] == "health.alerts"
     ] == []
-    nxt = jobs_service.run_due(db.factory, as_of=t + timedelta(days=1), registry=db.registry)
+    nxt = jobs_service.run_due(
+        db.factory, as_of=t + timedelta(days=1), registry=db.registry, kinds=job_kinds()
+    )
     (ran,) = [r for r in nxt.ran if r["kind"] == "health.alerts"]
     assert ran["result"] == {"stores": 2, "raised": 0, "cleared": 0}
     with db.session() as session:

@@ -8,7 +8,7 @@ from tests.conftest import Db
 from tests.factories import NOW, at, event, make_seller, placed
 from tests.integration.test_health_service import run
 from tsunagu.health import incremental, service
-from tsunagu.marketplaces.registry import load_registry
+from tsunagu.slices import load_registry
 
 
 def test_the_metrics_profile_of_one_marketplace_deducts_a_missed_target(db: Db, tmp_path: Path):

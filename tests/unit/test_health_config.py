@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tsunagu.core.errors import UsageError
-from tsunagu.health.config import DEFAULT
+from tsunagu.health.config import DEFAULT, health_of
 from tsunagu.health.metrics import Window
-from tsunagu.marketplaces.registry import load_registry
+from tsunagu.slices import load_registry
 
 
 def config(tmp_path: Path, text: str) -> Path:
@@ -20,10 +20,10 @@ def config(tmp_path: Path, text: str) -> Path:
 
 def test_without_a_file_every_marketplace_has_the_issues_defaults():
     jp = load_registry(None).require("JP")
-    assert jp.health == DEFAULT
-    assert jp.health.metrics.odr_window == Window(60, 14)
-    assert jp.health.ahr.severity_points == {"low": 2, "medium": 4, "high": 8}
-    assert jp.health.alerts.alert_odr == 0.0075
+    assert health_of(jp) == DEFAULT
+    assert health_of(jp).metrics.odr_window == Window(60, 14)
+    assert health_of(jp).ahr.severity_points == {"low": 2, "medium": 4, "high": 8}
+    assert health_of(jp).alerts.alert_odr == 0.0075
 
 
 def test_common_settings_then_per_marketplace_overrides(tmp_path: Path):
@@ -44,7 +44,7 @@ odr_target = 0.005
 """,
     )
     registry = load_registry(path)
-    jp, us = registry.require("JP").health, registry.require("US").health
+    jp, us = health_of(registry.require("JP")), health_of(registry.require("US"))
     assert (jp.ahr.profile, us.ahr.profile) == ("metrics", "amazon")
     assert (jp.metrics.odr_target, us.metrics.odr_target) == (0.005, 0.02)
     assert (

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tsunagu.core.settings import load_settings
 from tsunagu.identity.rules import IdentitySettings
 from tsunagu.identity.sealing import (
     PREFIX,
@@ -26,6 +25,7 @@ from tsunagu.identity.sealing import (
     seal,
     unseal,
 )
+from tsunagu.settings import load_settings
 
 KEY = SeedKey(raw=bytes(range(32)))
 OTHER = SeedKey(raw=bytes(range(1, 33)))
@@ -110,7 +110,7 @@ def test_settings_give_a_sqlite_file_its_key_and_refuse_a_server_database_withou
     tmp_path: Path,
 ):
     """Issue 11, item 12: the application's settings always carry a key, or it does not start."""
-    from tsunagu.core.settings import Settings, with_seed_key
+    from tsunagu.settings import Settings, with_seed_key
 
     sqlite = with_seed_key(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
     assert sqlite.identity.seed_key == SeedKey(path=tmp_path / "x.db.key")

@@ -20,11 +20,11 @@ from sqlalchemy import update
 from tests.auth import OWNER_EMAIL, PASSWORD, app_settings, create_user
 from tests.conftest import Db
 from tests.factories import make_seller
-from tsunagu.api.app import create_app
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.identity.mail import list_outbox
 from tsunagu.identity.models import AuthSession
+from tsunagu.slices import create_app
 from tsunagu.web.session import safe_next
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -1,33 +1,29 @@
-"""The ASGI application: REST API under ``/v1``, health probes, and the web pages."""
+"""Assembling the ASGI application: middleware, error handlers, the probes and the API
+description, around the routes and pages the composition root (:mod:`tsunagu.slices`) hands in.
+This package holds no route of a slice and imports no page (ADR 0019)."""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 from tsunagu import __version__
 from tsunagu.api import errors
 from tsunagu.api.auth import PUBLIC_PATHS
-from tsunagu.api.auth import router as auth_router
 from tsunagu.api.concurrency import InFlightLimit
-from tsunagu.api.deps import current_actor
-from tsunagu.api.errors import ErrorEnvelope, documented
 from tsunagu.api.guard import Guard
 from tsunagu.api.hostile import HostileText
-from tsunagu.api.imports import router as imports_router
-from tsunagu.api.jobs import router as jobs_router
-from tsunagu.api.links import router as links_router
-from tsunagu.api.routes import router
 from tsunagu.core.db import ServedDatabase, make_sessionmaker
-from tsunagu.core.settings import Settings, load_settings, with_seed_key
-from tsunagu.marketplaces.registry import load_registry
-from tsunagu.web.pages import router as web_router
+from tsunagu.http.responses import ErrorEnvelope, documented
+from tsunagu.jobs.registry import JobKinds
+from tsunagu.marketplaces.registry import Registry
+from tsunagu.settings import Settings, load_settings, with_seed_key
 
 DESCRIPTION = """
 tsunagu's REST API. Money is integer minor units with its currency (JPY has no decimals, USD two);
@@ -127,7 +123,18 @@ def _document_common_errors(url: str, method: str, operation: dict[str, Any]) ->
         )
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+def build_app(
+    settings: Settings | None,
+    *,
+    registry: Registry,
+    routers: Iterable[APIRouter],
+    pages: APIRouter,
+    job_kinds: JobKinds,
+    migrate: bool = True,
+) -> FastAPI:
+    """The application: ``routers`` are the slices' REST routes (each carries its own sign-in
+    dependency), ``pages`` the dashboard; ``registry`` has had the slices' config sections
+    checked."""
     settings = with_seed_key(settings or load_settings())
     # the only moment the server may create a SQLite file; its engines never do afterwards
     database = ServedDatabase.start(settings.database_url, migrate=migrate)
@@ -171,20 +178,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.factory = make_sessionmaker(engine)
     read_engine = database.read_engine
     app.state.read_factory = make_sessionmaker(read_engine)
-    app.state.registry = load_registry(settings.config_path)
+    app.state.registry = registry
+    app.state.job_kinds = job_kinds
     errors.install(app)
     app.add_middleware(HostileText)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(InFlightLimit)
     # outermost: the real client, the host check and the headers come before anything else
     app.add_middleware(Guard, hosts=settings.hosts, trusted_proxies=settings.trusted_proxies)
-    app.include_router(auth_router)
-    app.include_router(links_router)
-    signed_in = [Depends(current_actor)]
-    app.include_router(router, dependencies=signed_in)
-    app.include_router(imports_router, dependencies=signed_in)
-    app.include_router(jobs_router, dependencies=signed_in)
-    app.include_router(web_router)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(pages)
 
     @app.get(
         "/healthz",

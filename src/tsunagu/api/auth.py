@@ -15,7 +15,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tsunagu.access import service as access
-from tsunagu.api.deps import (
+from tsunagu.core.clock import utcnow
+from tsunagu.http.deps import (
     AuthenticationRequired,
     SessionActorDep,
     SessionDep,
@@ -23,8 +24,7 @@ from tsunagu.api.deps import (
     client_of,
     presented_token,
 )
-from tsunagu.api.errors import documented, request_language
-from tsunagu.core.clock import utcnow
+from tsunagu.http.responses import documented, request_language
 from tsunagu.identity import factors, reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity import tokens as identity_tokens

@@ -22,8 +22,8 @@ from __future__ import annotations
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tsunagu.api.errors import envelope
 from tsunagu.core.origins import Network, forwarded_client, host_allowed, host_name
+from tsunagu.http.responses import envelope
 
 #: the pages' content security policy: nothing from another origin, no inline script, no framing
 PAGE_CSP = (

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.text import is_printable
+from tsunagu.http.responses import envelope, request_language
 
 _MESSAGE = N_("{field} in the address must hold printable characters only")
 
@@ -74,24 +75,22 @@ def _path_params(scope: Scope) -> dict[str, Any]:
     return found[1] if found is not None else {}
 
 
-def _is_page(scope: Scope) -> bool:
-    from tsunagu.web.render import PageRoute  # the web layer imports the API: import it late
-
+def _page_answer(scope: Scope) -> Any:
+    """The matched page route's ``error_answer`` (pages answer errors with a page in their
+    language, :class:`tsunagu.web.render.PageRoute`), or None for the API and unknown paths."""
     if str(scope.get("path", "")).startswith("/v1"):
-        return False
+        return None
     found = _matched_route(scope)
-    return found is not None and isinstance(found[0], PageRoute)
+    answer = getattr(found[0], "error_answer", None) if found is not None else None
+    return answer if callable(answer) else None
 
 
 def _answer(scope: Scope, field: str, value: str) -> Response:
-    from tsunagu.api.errors import envelope, request_language
-
     # the page is rendered as if for the site's root: the hostile path goes no further
     safe = Request({**scope, "path": "/", "raw_path": b"/", "query_string": b"", "path_params": {}})
-    if _is_page(scope):
-        from tsunagu.web.render import error_page, page_language
-
-        message = translate(_MESSAGE, page_language(safe), field=field)
-        return error_page(safe, 422, message, "invalid_value")
+    page_answer = _page_answer(scope)
+    if page_answer is not None:
+        response: Response = page_answer(safe, 422, _MESSAGE, "invalid_value", field=field)
+        return response
     message = translate(_MESSAGE, request_language(safe), field=field)
     return envelope(422, "invalid_value", message, {"field": field, "value": value})

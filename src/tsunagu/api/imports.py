@@ -14,12 +14,10 @@ from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from tsunagu.api.deps import MarketplaceDep, RegistryDep, SellerIdDep, SessionDep, SettingsDep
-from tsunagu.api.errors import documented, request_language
 from tsunagu.api.routes import STORE_404, Cursor, Limit
 from tsunagu.connectors.amazon.service import import_file
 from tsunagu.core.clock import utcnow
@@ -31,10 +29,20 @@ from tsunagu.core.uploads import SAVED_NAME, file_label
 from tsunagu.events import runs
 from tsunagu.events.models import ImportRun
 from tsunagu.health import incremental
+from tsunagu.http.deps import (
+    MarketplaceDep,
+    RegistryDep,
+    SellerIdDep,
+    SessionDep,
+    SettingsDep,
+    current_actor,
+)
+from tsunagu.http.responses import documented, request_language
 from tsunagu.marketplaces.registry import Marketplace
 from tsunagu.sellers.service import get_seller
 
-router = APIRouter(prefix="/v1")
+#: every route here needs a signed-in caller
+router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
 
 
 class ImportRowError(BaseModel):

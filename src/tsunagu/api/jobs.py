@@ -11,21 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from tsunagu.api.deps import ActorDep, SessionDep
-from tsunagu.api.errors import documented
 from tsunagu.api.routes import Cursor, Limit
 from tsunagu.core.errors import InvalidInput, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.paging import decode_cursor, encode_cursor
 from tsunagu.core.timeutil import format_instant, parse_instant
+from tsunagu.http.deps import ActorDep, SessionDep, current_actor
+from tsunagu.http.responses import documented
 from tsunagu.jobs import service
 from tsunagu.jobs.models import Job
-from tsunagu.jobs.registry import kinds
 
-router = APIRouter(prefix="/v1")
+#: every route here needs a signed-in caller
+router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
 
 
 class JobOut(BaseModel):
@@ -77,7 +77,7 @@ class JobPage(BaseModel):
     ),
 )
 def list_jobs(
-    session: SessionDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
+    request: Request, session: SessionDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
 ) -> JobPage:
     """What `tsunagu jobs list --json` prints, latest due first; page with `cursor`. Jobs cover
     every seller, so only the owner (who sees every seller) may list them."""
@@ -100,7 +100,7 @@ def list_jobs(
         found = found[:limit]
         next_cursor = encode_cursor(format_instant(found[-1].due_at), found[-1].id)
     return JobPage(
-        kinds=sorted(kinds()),
+        kinds=sorted(request.app.state.job_kinds),
         items=[JobOut.of(j) for j in found],
         next_cursor=next_cursor,
     )

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from tsunagu.access import service as access
 from tsunagu.api.auth import Code, Email, LiveRow, Password
-from tsunagu.api.deps import SessionActorDep, SessionDep, SettingsDep, client_of
-from tsunagu.api.errors import documented, request_language
 from tsunagu.core.clock import utcnow
+from tsunagu.http.deps import SessionActorDep, SessionDep, SettingsDep, client_of
+from tsunagu.http.responses import documented, request_language
 from tsunagu.identity import link_requests, links
 from tsunagu.identity.schemas import LinkedAccountOut, LinkRequestOut
 

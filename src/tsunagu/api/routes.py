@@ -7,22 +7,11 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from tsunagu.access import service as access
-from tsunagu.api.deps import (
-    ActorDep,
-    MarketplaceDep,
-    RegistryDep,
-    SellerIdDep,
-    SessionActorDep,
-    SessionDep,
-    SettingsDep,
-    client_of,
-)
-from tsunagu.api.errors import documented, request_language
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
@@ -43,6 +32,18 @@ from tsunagu.health.schemas import (
     StoreHistoryOut,
     StoreWhatIfOut,
 )
+from tsunagu.http.deps import (
+    ActorDep,
+    MarketplaceDep,
+    RegistryDep,
+    SellerIdDep,
+    SessionActorDep,
+    SessionDep,
+    SettingsDep,
+    client_of,
+    current_actor,
+)
+from tsunagu.http.responses import documented, request_language
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service
 from tsunagu.orders.schemas import OrderOut, OrderPage
@@ -50,7 +51,8 @@ from tsunagu.orders.service import STATUSES as ORDER_STATUSES
 from tsunagu.sellers import service as sellers_service
 from tsunagu.sellers.schemas import SellerCreate, SellerOut, SellerPage
 
-router = APIRouter(prefix="/v1")
+#: every route here needs a signed-in caller
+router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
 
 STORE_404 = (
     "No such seller (`seller_not_found`), unknown marketplace (`unknown_marketplace`) or no "

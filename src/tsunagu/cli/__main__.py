@@ -1,3 +1,3 @@
-from tsunagu.cli.main import run
+from tsunagu.slices import main
 
-run()
+main()

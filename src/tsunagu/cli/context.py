@@ -13,7 +13,7 @@ printed and however (strings, tables, error messages, progress bars); tab and li
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.core.db import ensure_schema, make_engine, make_sessionmaker
 from tsunagu.core.errors import TsunaguError, UsageError
 from tsunagu.core.i18n import N_, _, current_language
-from tsunagu.core.settings import Settings, load_settings
 from tsunagu.core.text import for_terminal, json_for_terminal
 from tsunagu.core.timeutil import MAX_YEAR, MIN_YEAR
-from tsunagu.marketplaces.registry import Registry, load_registry
+from tsunagu.jobs.registry import JobKinds
+from tsunagu.marketplaces.registry import Registry, SettingsSection, load_registry
+from tsunagu.settings import Settings, load_settings
 
 
 class _Escaped:
@@ -83,9 +84,21 @@ out = TerminalSafeConsole(highlight=False, soft_wrap=True)
 err = TerminalSafeConsole(stderr=True, highlight=False)
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What the composition root (:mod:`tsunagu.slices`) hands the commands: the job kinds, the
+    slices' sections of the config file, and the application ``serve`` runs. The CLI imports no
+    slice list and no web code of its own (ADR 0019)."""
+
+    job_kinds: JobKinds
+    sections: tuple[SettingsSection, ...]
+    application: Callable[[Settings], Any]
+
+
 @dataclass
 class Context:
     settings: Settings
+    wiring: Wiring
 
     @cached_property
     def engine(self) -> Engine:
@@ -107,16 +120,29 @@ class Context:
 
     @cached_property
     def registry(self) -> Registry:
-        return load_registry(self.settings.config_path)
+        """The region table; each slice's section of the config file is checked once here."""
+        registry = load_registry(self.settings.config_path)
+        for section in self.wiring.sections:
+            section.check(registry)
+        return registry
 
 
 _context: Context | None = None
+_wiring: Wiring | None = None
+
+
+def wire(wiring: Wiring) -> None:
+    """Called once by :func:`tsunagu.slices.main` before any command runs."""
+    global _wiring, _context
+    _wiring, _context = wiring, None
 
 
 def ctx() -> Context:
     global _context
     if _context is None:
-        _context = Context(load_settings())
+        if _wiring is None:
+            raise RuntimeError("the CLI is started through tsunagu.slices.main, which wires it")
+        _context = Context(load_settings(), _wiring)
     return _context
 
 

@@ -15,8 +15,8 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
-from tsunagu.core.settings import Settings
 from tsunagu.health import incremental
+from tsunagu.settings import Settings
 
 app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
 
@@ -220,11 +220,9 @@ def serve(
     left out: it is then http://HOST:PORT. Listening on any other address needs it."""
     import uvicorn
 
-    from tsunagu.api.app import create_app
-
     c = ctx()
     settings = serving_settings(c.settings, host=host, port=port)
-    app = create_app(settings)
+    app = c.wiring.application(settings)
     out.print(
         _(
             "tsunagu is serving on http://{host}:{port}/ (API description at /openapi.json). "

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
+from tsunagu.cli import snapshots
 from tsunagu.cli.context import ctx, optional_day, out, parse_day, print_json
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
@@ -524,3 +525,7 @@ def refresh_cmd(json: JsonOpt = False) -> None:
         print_json({"refreshed": [{"seller_id": s, "marketplace": m} for s, m in done]})
         return
     out.print(_("Health rollups refreshed for {count} store(s).", count=len(done)))
+
+
+# ``tsunagu health compare`` lives with the other snapshot commands
+app.command("compare")(snapshots.compare)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tsunagu.cli import snapshots
 from tsunagu.cli.context import ctx
 from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
 from tsunagu.core.clock import utcnow
@@ -93,3 +94,7 @@ app.command("amazon-unshipped")(
 app.command("amazon-feedback")(
     _command("feedback", "Seller Feedback report (GET_SELLER_FEEDBACK_DATA).")
 )
+
+
+# ``tsunagu import amazon-health`` lives with the other snapshot commands
+app.command("amazon-health")(snapshots.import_amazon_health)

@@ -14,7 +14,6 @@ from tsunagu.core.i18n import N_, _
 from tsunagu.core.timeutil import InstantError, parse_instant
 from tsunagu.health import incremental
 from tsunagu.jobs import service
-from tsunagu.jobs.registry import kinds
 
 app = typer.Typer(help="Scheduled work.", no_args_is_help=True)
 
@@ -37,7 +36,9 @@ def run_due_cmd(
     json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run every job that is due (each period runs once, however often this is called)."""
-    summary = service.run_due(ctx().factory, as_of=_as_of(as_of), registry=ctx().registry)
+    summary = service.run_due(
+        ctx().factory, as_of=_as_of(as_of), registry=ctx().registry, kinds=ctx().wiring.job_kinds
+    )
     if json:
         print_json(summary.as_dict())
         return
@@ -64,7 +65,7 @@ def list_cmd(json: Annotated[bool, typer.Option("--json")] = False) -> None:
             for j in jobs
         ]
     if json:
-        print_json({"kinds": sorted(kinds()), "jobs": rows})
+        print_json({"kinds": sorted(ctx().wiring.job_kinds), "jobs": rows})
         return
     table = Table(_("Kind"), _("Key"), _("Status"), _("Attempts"), _("Due"))
     for r in rows:
@@ -72,7 +73,7 @@ def list_cmd(json: Annotated[bool, typer.Option("--json")] = False) -> None:
             str(r["kind"]), str(r["key"]), str(r["status"]), str(r["attempts"]), str(r["due_at"])
         )
     out.print(table)
-    out.print(_("Job kinds: {kinds}", kinds=", ".join(sorted(kinds()))))
+    out.print(_("Job kinds: {kinds}", kinds=", ".join(sorted(ctx().wiring.job_kinds))))
 
 
 def worker(
@@ -83,7 +84,9 @@ def worker(
     done = 0
     try:
         while True:
-            summary = service.run_due(ctx().factory, as_of=utcnow(), registry=ctx().registry)
+            summary = service.run_due(
+                ctx().factory, as_of=utcnow(), registry=ctx().registry, kinds=ctx().wiring.job_kinds
+            )
             incremental.refresh_all(ctx().factory, ctx().registry, utcnow())
             for entry in summary.ran:
                 out.print(

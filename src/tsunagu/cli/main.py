@@ -3,55 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from tsunagu import __version__
-from tsunagu.cli import audit as audit_cli
-from tsunagu.cli import db as db_cli
-from tsunagu.cli import demo as demo_cli
-from tsunagu.cli import events as events_cli
-from tsunagu.cli import health as health_cli
-from tsunagu.cli import imports as imports_cli
-from tsunagu.cli import jobs as jobs_cli
-from tsunagu.cli import marketplaces as marketplaces_cli
-from tsunagu.cli import orders as orders_cli
-from tsunagu.cli import sellers as sellers_cli
-from tsunagu.cli import snapshots as snapshots_cli
-from tsunagu.cli import users as users_cli
-from tsunagu.cli.context import err, fail
+from tsunagu.cli.context import err, fail, wire
 from tsunagu.core.errors import TsunaguError, UsageError
 from tsunagu.core.i18n import N_, _, set_language
 from tsunagu.core.runtime import tune_gc_for_batch_work
 from tsunagu.core.text import control_character
-
-app = typer.Typer(
-    name="tsunagu",
-    help="tsunagu: one place for your Amazon stores across regions (JP, US, ...).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(db_cli.app, name="db")
-app.add_typer(marketplaces_cli.app, name="marketplaces")
-app.add_typer(sellers_cli.app, name="sellers")
-app.add_typer(events_cli.app, name="events")
-app.add_typer(orders_cli.app, name="orders")
-app.add_typer(health_cli.app, name="health")
-app.add_typer(imports_cli.app, name="import")
-health_cli.app.command("compare")(snapshots_cli.compare)
-imports_cli.app.command("amazon-health")(snapshots_cli.import_amazon_health)
-app.add_typer(jobs_cli.app, name="jobs")
-app.add_typer(demo_cli.app, name="demo")
-app.add_typer(users_cli.app, name="users")
-app.add_typer(users_cli.tokens_app, name="tokens")
-app.add_typer(audit_cli.outbox_app, name="outbox")
-app.add_typer(audit_cli.audit_app, name="audit")
-app.command("worker")(jobs_cli.worker)
-app.command("serve")(demo_cli.serve)
 
 
 def _version(value: bool) -> None:
@@ -60,7 +24,25 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+def assemble(
+    *, groups: Iterable[tuple[str, typer.Typer]], commands: Iterable[tuple[str, Callable[..., Any]]]
+) -> typer.Typer:
+    """The ``tsunagu`` command with the groups and commands the composition root lists."""
+    app = typer.Typer(
+        name="tsunagu",
+        help="tsunagu: one place for your Amazon stores across regions (JP, US, ...).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(main)
+    for name, group in groups:
+        app.add_typer(group, name=name)
+    for name, command in commands:
+        app.command(name)(command)
+    return app
+
+
 def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
@@ -97,7 +79,7 @@ def check_arguments(arguments: list[str]) -> None:
         )
 
 
-def run() -> None:
+def run(app: typer.Typer) -> None:
     tune_gc_for_batch_work()
     try:
         check_arguments(sys.argv[1:])
@@ -108,3 +90,6 @@ def run() -> None:
         label = _("Error")
         err.print(f"[red]{label}[/red] (database_unavailable): {escape(str(error.orig))}")
         raise SystemExit(1) from None
+
+
+__all__ = ["assemble", "check_arguments", "run", "wire"]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.ids import new_id
 from tsunagu.health import service
 from tsunagu.health.alerts import KINDS, AlertInput, Condition, ForecastDay, conditions, still_holds
+from tsunagu.health.config import health_of
 from tsunagu.health.metrics import local_date
 from tsunagu.health.models import HealthAlert
 from tsunagu.marketplaces.registry import Marketplace, Registry
@@ -48,7 +49,7 @@ def alert_input(
         end=day,
         now=now,
     )
-    ahead = marketplace.health.alerts.alert_forecast_days
+    ahead = health_of(marketplace).alerts.alert_forecast_days
     forecast: list[ForecastDay] = []
     if ahead > 0:
         found = service.store_forecast(
@@ -108,7 +109,7 @@ def check_alerts(
     session.execute(select(Store.id).where(Store.id == store.id).with_for_update())
     on = day if day is not None else local_date(now, marketplace.tz)
     inp = alert_input(session, seller_id=seller_id, marketplace=marketplace, day=on, now=now)
-    current = conditions(inp, marketplace.health.alerts)
+    current = conditions(inp, health_of(marketplace).alerts)
     iso = on.isoformat()
     result = AlertCheck(seller_id, marketplace.code, on)
     #: (kind, subject) already covered by an alert: never raised twice

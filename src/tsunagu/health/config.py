@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
 from tsunagu.health.metrics import MetricsConfig, Window
 from tsunagu.health.rules import AhrConfig
+from tsunagu.marketplaces.registry import ConfigFile, Marketplace, Registry, SettingsSection
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,30 @@ class HealthConfig:
 
 
 DEFAULT = HealthConfig()
+
+
+def health_of(marketplace: Marketplace) -> HealthConfig:
+    """This marketplace's health settings: the defaults, then ``[health]``, then
+    ``[health.marketplace.<CODE>]`` of the config file it was loaded with."""
+    return _configured(marketplace.config, marketplace.code)
+
+
+@cache
+def _configured(file: ConfigFile, code: str) -> HealthConfig:
+    if file.path is None:
+        return DEFAULT
+    common, per = file.section("health")
+    base = apply(DEFAULT, common, source=file.path, where="health")
+    return apply(base, per.get(code, {}), source=file.path, where=f"health.marketplace.{code}")
+
+
+def _check(registry: Registry) -> None:
+    for marketplace in registry.marketplaces:
+        health_of(marketplace)
+
+
+#: the health slice's section of the config file, for the composition root
+SECTION = SettingsSection(name="health", check=_check)
 
 _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("metrics", MetricsConfig),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import unit_of_work
 from tsunagu.health import repo, rollup_repo
+from tsunagu.health.config import health_of
 from tsunagu.health.metrics import local_date, start_of_day
 from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
 from tsunagu.health.service import StoreHealth, assemble, store_health
@@ -54,7 +55,7 @@ def current_tallies(
     ``result`` (a refresh nobody reads) the stored tallies are not even decoded."""
     code, zone = marketplace.code, marketplace.tz
     today = local_date(now, zone)
-    need = first_day_needed(today, marketplace.health.metrics)
+    need = first_day_needed(today, health_of(marketplace).metrics)
     built = rollup_repo.state(session, seller_id, code)
     if built is None or date.fromisoformat(built.built_from) > need:
         if not persist:
@@ -148,7 +149,7 @@ def _health(
     now: datetime,
     per_day: dict[date, Tallies],
 ) -> StoreHealth:
-    zone, config = marketplace.tz, marketplace.health
+    zone, config = marketplace.tz, health_of(marketplace)
     today = local_date(now, zone)
     metrics, fulfilled = combine(today, zone, per_day, config.metrics)
     violations = repo.load_violations(session, seller_id, marketplace.code, zone)

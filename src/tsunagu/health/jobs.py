@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.health.alert_service import check_alerts
 from tsunagu.jobs.models import Job
-from tsunagu.jobs.registry import JobContext, JobKind, daily, register
+from tsunagu.jobs.registry import JobContext, JobKind, daily
 from tsunagu.sellers.models import Store
 
 #: The run for UTC day K is due at 01:00 UTC on K+1.
@@ -51,11 +51,12 @@ def check_health_alerts(session: Session, job: Job, context: JobContext) -> dict
     return {"stores": checked, "raised": raised, "cleared": cleared}
 
 
-HEALTH_ALERTS = register(
-    JobKind(
-        name="health.alerts",
-        handler=check_health_alerts,
-        description="Health alerts of every store for its last complete local day.",
-        period=daily(OFFSET),
-    )
+HEALTH_ALERTS = JobKind(
+    name="health.alerts",
+    handler=check_health_alerts,
+    description="Health alerts of every store for its last complete local day.",
+    period=daily(OFFSET),
 )
+
+#: the health slice's job kinds, for the composition root
+KINDS = (HEALTH_ALERTS,)

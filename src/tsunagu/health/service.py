@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
 from tsunagu.health import repo
+from tsunagu.health.config import health_of
 from tsunagu.health.forecast import forecast, what_if
 from tsunagu.health.metrics import (
     MetricResult,
@@ -92,8 +93,8 @@ def _evaluate_day(
 ) -> StoreHealth:
     """One day from already loaded facts, at the earlier of ``now`` and the end of ``on``."""
     zone = marketplace.tz
-    mc = metrics_config or marketplace.health.metrics
-    config = ahr_config or marketplace.health.ahr
+    mc = metrics_config or health_of(marketplace).metrics
+    config = ahr_config or health_of(marketplace).ahr
     metrics = evaluate(
         on, zone, facts.orders, facts.messages, facts.returns, facts.surveys, mc, as_of=now
     )
@@ -280,8 +281,8 @@ def _basis(
     require_store(session, seller_id, marketplace.code)
     zone = marketplace.tz
     on = day if day is not None else local_date(now, zone)
-    mc = metrics_config or marketplace.health.metrics
-    config = ahr_config or marketplace.health.ahr
+    mc = metrics_config or health_of(marketplace).metrics
+    config = ahr_config or health_of(marketplace).ahr
     facts = repo.load_store_facts(session, seller_id, marketplace.code, on, zone)
     missed: list[str] = []
     if config.profile == "metrics":

@@ -31,21 +31,3 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, object] | None] = mapped_column(JSON)
-
-
-class DailyOrderRollup(Base):
-    """Orders per store per local day; written by the ``orders.daily_rollup`` job.
-
-    Kept so that later health evaluations over long windows can read days instead of orders.
-    """
-
-    __tablename__ = "daily_order_rollups"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    orders: Mapped[int] = mapped_column(Integer)
-    cancelled: Mapped[int] = mapped_column(Integer)
-    shipped: Mapped[int] = mapped_column(Integer)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

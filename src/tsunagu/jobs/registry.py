@@ -1,4 +1,5 @@
-"""Which kinds of job exist. Each slice registers its jobs here at import time.
+"""What a job kind is. Each slice lists its kinds in its ``jobs.py`` (``KINDS``) and the
+composition root (:mod:`tsunagu.slices`) hands them to the runner: this module imports no slice.
 
 A *periodic* kind names, for any instant, the period that is due (its ``key``, e.g. the UTC day
 just finished) and when that period's run becomes due; the runner creates one row per
@@ -8,7 +9,7 @@ ends, appeal deadlines …) are enqueued with their own key by the feature that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -27,6 +28,10 @@ class JobContext:
     registry: Registry
 
 
+#: the job kinds the runner knows, by name (the composition root's :func:`tsunagu.slices.job_kinds`)
+JobKinds = Mapping[str, "JobKind"]
+
+
 Handler = Callable[[Session, Job, JobContext], dict[str, Any]]
 
 
@@ -41,19 +46,14 @@ class JobKind:
     lease: timedelta = timedelta(minutes=15)
 
 
-_KINDS: dict[str, JobKind] = {}
-
-
-def register(kind: JobKind) -> JobKind:
-    if kind.name in _KINDS and _KINDS[kind.name] is not kind:
-        raise ValueError(f"job kind {kind.name} registered twice")
-    _KINDS[kind.name] = kind
-    return kind
-
-
-def kinds() -> dict[str, JobKind]:
-    _load_builtin()
-    return dict(_KINDS)
+def by_name(kinds: Iterable[JobKind]) -> dict[str, JobKind]:
+    """The kinds by name; two kinds with one name are a programming error."""
+    found: dict[str, JobKind] = {}
+    for kind in kinds:
+        if kind.name in found:
+            raise ValueError(f"job kind {kind.name} listed twice")
+        found[kind.name] = kind
+    return found
 
 
 def daily(offset: timedelta = timedelta(0)) -> Callable[[datetime], tuple[str, datetime]]:
@@ -66,9 +66,3 @@ def daily(offset: timedelta = timedelta(0)) -> Callable[[datetime], tuple[str, d
         return day.isoformat(), due
 
     return period
-
-
-def _load_builtin() -> None:
-    # importing a slice's jobs module registers its kinds
-    from tsunagu.health import jobs as _health_jobs  # noqa: F401
-    from tsunagu.orders import jobs as _orders_jobs  # noqa: F401

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.ids import new_id
 from tsunagu.jobs.models import Job
-from tsunagu.jobs.registry import JobContext, JobKind, kinds
+from tsunagu.jobs.registry import JobContext, JobKind, JobKinds
 from tsunagu.marketplaces.registry import Registry
 
 
@@ -61,9 +61,9 @@ def enqueue(
     return True
 
 
-def schedule_periodic(session: Session, as_of: datetime) -> int:
+def schedule_periodic(session: Session, as_of: datetime, kinds: JobKinds) -> int:
     added = 0
-    for kind in kinds().values():
+    for kind in kinds.values():
         if kind.period is None:
             continue
         key, due_at = kind.period(as_of)
@@ -72,8 +72,9 @@ def schedule_periodic(session: Session, as_of: datetime) -> int:
     return added
 
 
-def _claim(factory: sessionmaker[Session], as_of: datetime) -> tuple[Job, JobKind] | None:
-    known = kinds()
+def _claim(
+    factory: sessionmaker[Session], as_of: datetime, known: JobKinds
+) -> tuple[Job, JobKind] | None:
     with unit_of_work(factory) as session:
         candidates = (
             session.execute(
@@ -112,12 +113,14 @@ def _claim(factory: sessionmaker[Session], as_of: datetime) -> tuple[Job, JobKin
     return None
 
 
-def run_due(factory: sessionmaker[Session], *, as_of: datetime, registry: Registry) -> RunSummary:
+def run_due(
+    factory: sessionmaker[Session], *, as_of: datetime, registry: Registry, kinds: JobKinds
+) -> RunSummary:
     """Schedule the periodic jobs due at ``as_of`` and run every due job once."""
     summary = RunSummary()
     with unit_of_work(factory) as session:
-        summary.scheduled = schedule_periodic(session, as_of)
-    while (claimed := _claim(factory, as_of)) is not None:
+        summary.scheduled = schedule_periodic(session, as_of, kinds)
+    while (claimed := _claim(factory, as_of, kinds)) is not None:
         job, kind = claimed
         summary.ran.append(_execute(factory, job, kind, JobContext(as_of, registry)))
     return summary

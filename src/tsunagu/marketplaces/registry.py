@@ -11,14 +11,18 @@ file (``TSUNAGU_CONFIG`` or ``./tsunagu.toml``), e.g.::
     region = "EU"
     name = "Amazon.co.uk"
 
-The same file's ``[health]`` tables set health windows, targets, the AHR profile and alert margins,
-for every marketplace and per marketplace (see :mod:`tsunagu.health.config`).
+The same file holds each slice's own settings: a slice named ``health`` reads ``[health]`` (every
+marketplace) and then ``[health.marketplace.<CODE>]`` (one marketplace) through
+:meth:`ConfigFile.section`, and parses them itself (:mod:`tsunagu.health.config`). The region
+table knows no slice; the composition root (:mod:`tsunagu.slices`) lists the sections and checks
+them when tsunagu starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,8 +32,63 @@ from babel.numbers import UnknownCurrencyError, get_currency_precision
 
 from tsunagu.core.errors import NotFound, TsunaguError, UsageError
 from tsunagu.core.i18n import N_
-from tsunagu.health.config import DEFAULT as DEFAULT_HEALTH
-from tsunagu.health.config import HealthConfig, apply
+
+
+@dataclass(frozen=True, eq=False)
+class ConfigFile:
+    """The TOML config file as read (hashable by identity: one object per file and load)."""
+
+    path: Path | None = None
+    document: Mapping[str, object] = field(default_factory=dict)
+    codes: frozenset[str] = frozenset()
+
+    def section(self, name: str) -> tuple[Mapping[str, object], Mapping[str, Mapping[str, object]]]:
+        """A slice's tables: ``[name]`` without its ``marketplace`` sub-table, and
+        ``[name.marketplace.<CODE>]`` by marketplace code. ``invalid_config`` when either is not
+        a table or a code names no known marketplace."""
+        if self.path is None:
+            return {}, {}
+        table = self.document.get(name, {})
+        if not isinstance(table, dict):
+            raise UsageError(
+                N_("{path}: [{table}] must be a table"),
+                code="invalid_config",
+                path=self.path,
+                table=name,
+            )
+        per = table.get("marketplace", {})
+        if not isinstance(per, dict):
+            raise UsageError(
+                N_("{path}: [{table}.marketplace] must be a table"),
+                code="invalid_config",
+                path=self.path,
+                table=name,
+            )
+        by_code: dict[str, Mapping[str, object]] = {}
+        for raw_code, sub in per.items():
+            if str(raw_code).upper() not in self.codes or not isinstance(sub, dict):
+                raise UsageError(
+                    N_("{path}: [{table}.marketplace.{market}] names no known marketplace"),
+                    code="invalid_config",
+                    path=self.path,
+                    table=name,
+                    market=raw_code,
+                )
+            by_code[str(raw_code).upper()] = sub
+        return {k: v for k, v in table.items() if k != "marketplace"}, by_code
+
+
+NO_FILE = ConfigFile()
+
+
+@dataclass(frozen=True)
+class SettingsSection:
+    """A slice's section of the config file, as the composition root lists it: ``check`` reads
+    it for every marketplace of a registry and raises ``invalid_config`` on a mistake, so a bad
+    file stops ``tsunagu`` at start rather than at the first page that needs the value."""
+
+    name: str
+    check: Callable[[Registry], object]
 
 
 @dataclass(frozen=True)
@@ -42,8 +101,8 @@ class Marketplace:
     region: str
     name: str
     builtin: bool = True
-    #: metric windows and targets, AHR model and alert margins for this marketplace
-    health: HealthConfig = field(default=DEFAULT_HEALTH, compare=False)
+    #: the config file this marketplace was loaded with: slices read their sections from it
+    config: ConfigFile = field(default=NO_FILE, compare=False, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -142,11 +201,17 @@ class Registry:
 
 
 def load_registry(config_path: Path | None) -> Registry:
-    items = list(BUILTIN)
     if config_path is None:
-        return Registry(tuple(items))
-    items.extend(_load_file(config_path))
-    return Registry(_with_health(tuple(items), config_path))
+        return Registry(BUILTIN)
+    return Registry(_with_config(config_path))
+
+
+@cache
+def _with_config(path: Path) -> tuple[Marketplace, ...]:
+    """The built-in and configured marketplaces, each carrying the file for the slices."""
+    items = (*BUILTIN, *_load_file(path))
+    file = ConfigFile(path=path, document=_read(path), codes=frozenset(m.code for m in items))
+    return tuple(dataclasses.replace(m, config=file) for m in items)
 
 
 @cache
@@ -162,42 +227,6 @@ def _read(path: Path) -> dict[str, object]:
             N_("{path} is not valid TOML: {reason}"), code="invalid_config", path=path, reason=exc
         ) from exc
     return data
-
-
-@cache
-def _with_health(items: tuple[Marketplace, ...], path: Path) -> tuple[Marketplace, ...]:
-    """Each marketplace with ``[health]`` and then ``[health.marketplace.<CODE>]`` applied."""
-    table = _read(path).get("health", {})
-    if not isinstance(table, dict):
-        raise UsageError(N_("{path}: [health] must be a table"), code="invalid_config", path=path)
-    common = apply(DEFAULT_HEALTH, table, source=path, where="health")
-    per = table.get("marketplace", {})
-    if not isinstance(per, dict):
-        raise UsageError(
-            N_("{path}: [health.marketplace] must be a table"), code="invalid_config", path=path
-        )
-    codes = {m.code for m in items}
-    for raw_code, sub in per.items():
-        if str(raw_code).upper() not in codes or not isinstance(sub, dict):
-            raise UsageError(
-                N_("{path}: [health.marketplace.{market}] names no known marketplace"),
-                code="invalid_config",
-                path=path,
-                market=raw_code,
-            )
-    by_code = {str(k).upper(): v for k, v in per.items()}
-    return tuple(
-        dataclasses.replace(
-            m,
-            health=apply(
-                common,
-                by_code.get(m.code, {}),
-                source=path,
-                where=f"health.marketplace.{m.code}",
-            ),
-        )
-        for m in items
-    )
 
 
 @cache

@@ -21,10 +21,11 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from tsunagu.access import service as access
+from tsunagu.access.actor import Actor
 from tsunagu.api.auth import who_am_i
-from tsunagu.api.deps import Actor, client_of, presented_token
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
+from tsunagu.http.deps import client_of, presented_token
 from tsunagu.identity import factors, link_requests, links, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import (

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from tsunagu.access import service as access
-from tsunagu.api.deps import client_of, optional_actor
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
+from tsunagu.http.deps import client_of, optional_actor
 from tsunagu.identity import links, reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import SessionInvalid

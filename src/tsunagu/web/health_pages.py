@@ -13,15 +13,16 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.api.deps import SellerIdDep
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.core.i18n import N_, translate
 from tsunagu.events.repo import batched
 from tsunagu.health import repo as health_repo
 from tsunagu.health import service
+from tsunagu.health.config import health_of
 from tsunagu.health.forecast import forecast
 from tsunagu.health.rules import Rating, Term
+from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.orders.models import Message, OrderCase
 from tsunagu.sellers.service import get_seller
@@ -127,7 +128,7 @@ def _what_if_series(
     add_orders: int,
 ) -> list[tuple[date, int]]:
     """The forecast had the violations been resolved and the orders been placed today."""
-    zone, config = marketplace.tz, marketplace.health
+    zone, config = marketplace.tz, health_of(marketplace)
     facts = health_repo.load_store_facts(session, seller_id, marketplace.code, day, zone)
     dates = service.fulfilled_dates(
         day, zone, facts.orders, window_days=config.metrics.fulfilled_window_days, as_of=now

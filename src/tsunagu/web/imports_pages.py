@@ -17,7 +17,6 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from tsunagu.api.deps import SellerIdDep
 from tsunagu.cli.events import jsonl_source
 from tsunagu.connectors.amazon.service import import_file
 from tsunagu.core.clock import utcnow
@@ -28,6 +27,7 @@ from tsunagu.core.uploads import SAVED_NAME, file_label
 from tsunagu.events import ingest
 from tsunagu.events import service as events_service
 from tsunagu.health import incremental
+from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import labels

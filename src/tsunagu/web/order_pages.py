@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.api.deps import SellerIdDep
 from tsunagu.core.errors import NotFound
 from tsunagu.core.i18n import N_, translate
+from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service

@@ -8,28 +8,21 @@ session (:func:`tsunagu.web.session.page_actor`): without one a visit is sent to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from tsunagu.api.deps import Actor
+from tsunagu.access.actor import Actor
 from tsunagu.core.errors import NotFound
 from tsunagu.core.i18n import N_
 from tsunagu.sellers.service import list_sellers
-from tsunagu.web import (
-    account_pages,
-    auth_pages,
-    health_pages,
-    imports_pages,
-    order_pages,
-    seller_pages,
-)
 from tsunagu.web.render import PageRoute, page_language, render
 from tsunagu.web.session import page_actor
 
-__all__ = ["page_language", "router"]
+__all__ = ["assemble", "page_language", "router"]
 
 STATIC = Path(__file__).parent / "static"
 _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
@@ -62,6 +55,14 @@ def static(name: str) -> FileResponse:
     return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
 
-router.include_router(auth_pages.router)
-for area in (account_pages, seller_pages, health_pages, order_pages, imports_pages):
-    router.include_router(area.router, dependencies=[Depends(page_actor)])
+def assemble(*, public: Iterable[APIRouter], signed_in: Iterable[APIRouter]) -> APIRouter:
+    """The dashboard: the home page and static files, the ``public`` pages (sign-in, password
+    reset) and the slices' ``signed_in`` pages, which send a visitor without a session to sign
+    in first. The composition root lists the areas."""
+    pages = APIRouter(include_in_schema=False, route_class=PageRoute)
+    pages.include_router(router)
+    for area in public:
+        pages.include_router(area)
+    for area in signed_in:
+        pages.include_router(area, dependencies=[Depends(page_actor)])
+    return pages

@@ -1,6 +1,6 @@
 """What every page shares: the language, the templates, formatting and the error page.
 
-Pages act for the caller through the API's one access check (:func:`tsunagu.api.deps.
+Pages act for the caller through the API's one access check (:func:`tsunagu.http.deps.
 seller_access`); its errors, and every other :class:`TsunaguError`, are rendered by
 :class:`PageRoute` as a page in the chosen language instead of the API's JSON envelope.
 """
@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tsunagu import __version__
-from tsunagu.api.deps import Actor
+from tsunagu.access.actor import Actor
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_, normalise, translate
 from tsunagu.identity.errors import ReauthRequired
@@ -174,6 +174,16 @@ class PageRoute(APIRoute):
     """A page route: expected errors become an error page in the page's language; a missing
     sign-in, or a sensitive action without a recent step-up, becomes a redirect to the page
     that fixes it (and back)."""
+
+    def error_answer(
+        self, request: Request, status: int, message: str, code: str, **params: Any
+    ) -> Response:
+        """The error page for an error found before this route runs (the API's middleware asks
+        the matched route, so that it needs no page code of its own): ``message`` is a catalog
+        template translated into the page's language with ``params``."""
+        return error_page(
+            request, status, translate(message, page_language(request), **params), code
+        )
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()

@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from tsunagu.api.deps import SellerIdDep
 from tsunagu.core.clock import utcnow
 from tsunagu.core.i18n import translate
 from tsunagu.health import alert_service, incremental
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.models import HealthAlert
 from tsunagu.health.service import StoreHealth
+from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import labels

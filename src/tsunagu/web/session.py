@@ -2,7 +2,7 @@
 redirects to the sign-in, code and step-up pages.
 
 The cookie holds the same session token the API hands out (``POST /v1/auth/sign-in``);
-:func:`tsunagu.api.deps.current_actor` reads it. It is HttpOnly, SameSite=Lax and path ``/``;
+:func:`tsunagu.http.deps.current_actor` reads it. It is HttpOnly, SameSite=Lax and path ``/``;
 over HTTPS (or with ``Settings(secure_cookies=True)``) it is also Secure and named
 ``__Host-tsunagu_session``. Whenever the identity service rotates the session (after the second
 factor and after step-up) the page sets the new token at once: the old one no longer works.
@@ -21,10 +21,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from tsunagu.api.deps import (
+from tsunagu.access.actor import Actor
+from tsunagu.http.deps import (
     PLAIN_COOKIE,
     SECURE_COOKIE,
-    Actor,
     AuthenticationRequired,
     CrossSiteRequest,
     SessionRequired,
@@ -33,11 +33,11 @@ from tsunagu.api.deps import (
     same_origin,
     session_cookie_name,
 )
-from tsunagu.core.settings import Settings
 from tsunagu.identity.errors import ReauthRequired, SecondFactorRequired, SessionInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession
 from tsunagu.identity.rules import require_recent_auth
+from tsunagu.settings import Settings
 
 SIGN_IN = "/sign-in"
 SIGN_IN_CODE = "/sign-in/code"

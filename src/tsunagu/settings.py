@@ -1,20 +1,20 @@
-"""Runtime settings, read once from the environment.
+"""A deployment's settings, read once from the environment.
 
 Everything a deployment changes lives here so that tests and the CLI build the same object
-instead of reading ``os.environ`` in scattered places.
+instead of reading ``os.environ`` in scattered places. The module sits above the slices, beside
+the composition root (:mod:`tsunagu.slices`): it holds the kernel's keys and each slice's own
+section (the identity slice reads its keys itself, :mod:`tsunagu.identity.settings`); only the
+entry points import it, so the kernel stays free of slices (ADR 0019).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
+from tsunagu.core.env import int_env
 from tsunagu.core.origins import (
     BadOrigin,
     Network,
@@ -24,7 +24,7 @@ from tsunagu.core.origins import (
     public_origin,
 )
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings
-from tsunagu.identity.sealing import BadKey, SecretKeyRequired, SeedKey, parse_key
+from tsunagu.identity.settings import identity_from_env, seeded
 
 DEFAULT_DATABASE_URL = "sqlite:///tsunagu.db"
 
@@ -112,19 +112,6 @@ def _bool_env(name: str) -> bool | None:
     raise SystemExit(f"{name} must be true or false, got {raw!r}")
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
-    if value <= 0:
-        raise SystemExit(f"{name} must be positive, got {value}")
-    return value
-
-
 def load_settings() -> Settings:
     database_url = os.environ.get("TSUNAGU_DATABASE_URL") or DEFAULT_DATABASE_URL
     config = os.environ.get("TSUNAGU_CONFIG")
@@ -134,75 +121,18 @@ def load_settings() -> Settings:
     return Settings(
         database_url=database_url,
         config_path=config_path,
-        max_body_bytes=_int_env("TSUNAGU_MAX_BODY_BYTES", Settings.max_body_bytes),
-        import_chunk_size=_int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
+        max_body_bytes=int_env("TSUNAGU_MAX_BODY_BYTES", Settings.max_body_bytes),
+        import_chunk_size=int_env("TSUNAGU_IMPORT_CHUNK_SIZE", Settings.import_chunk_size),
         secure_cookies=_bool_env("TSUNAGU_SECURE_COOKIES"),
-        identity=_identity_from_env(database_url),
+        identity=identity_from_env(database_url),
         public_url=_public_url_env(),
         allowed_hosts=_hosts_env(),
         trusted_proxies=_proxies_env(),
     )
 
 
-def seed_key_from_env(database_url: str) -> SeedKey | None:
-    """The key that seals TOTP seeds: ``TSUNAGU_SECRET_KEY`` (base64url, 32 bytes), else the
-    file ``TSUNAGU_SECRET_KEY_FILE``, else for a SQLite file ``<database>.key`` beside it (made
-    on first use). A server database without either keeps seeds in clear (the README says to set
-    one)."""
-    text = os.environ.get("TSUNAGU_SECRET_KEY", "").strip()
-    if text:
-        try:
-            return SeedKey(raw=parse_key(text))
-        except BadKey as exc:
-            raise SystemExit(f"TSUNAGU_SECRET_KEY must be 32 bytes in base64url: {exc}") from exc
-    file = os.environ.get("TSUNAGU_SECRET_KEY_FILE", "").strip()
-    if file:
-        return SeedKey(path=Path(file))
-    return _sqlite_key(database_url)
-
-
 def with_seed_key(settings: Settings) -> Settings:
-    """``settings`` with a key that seals TOTP seeds, or :class:`SecretKeyRequired`: a SQLite
-    file gets its ``<database>.key`` when none was given; a server database without a key would
-    store seeds in clear, so the application refuses to start on it (issue 11, item 12)."""
-    if settings.identity.seed_key is not None:
-        return settings
-    derived = _sqlite_key(settings.database_url)
-    if derived is None:
-        raise SecretKeyRequired()
-    return replace(settings, identity=replace(settings.identity, seed_key=derived))
-
-
-def _sqlite_key(database_url: str) -> SeedKey | None:
-    try:
-        url = make_url(database_url)
-    except ArgumentError:
-        return None
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return SeedKey(path=Path(f"{url.database}.key"))
-    return None
-
-
-def _identity_from_env(database_url: str) -> IdentitySettings:
-    """Session lifetimes (AUTH-15), the longest API-token lifetime (AUTH-18) and the seed key
-    from the environment; everything else keeps its default."""
-    sessions = PRODUCTION.sessions
-    idle = _int_env("TSUNAGU_SESSION_IDLE_MINUTES", int(sessions.idle.total_seconds() // 60))
-    absolute = _int_env(
-        "TSUNAGU_SESSION_ABSOLUTE_HOURS", int(sessions.absolute.total_seconds() // 3600)
-    )
-    if idle > absolute * 60:
-        raise SystemExit(
-            "TSUNAGU_SESSION_IDLE_MINUTES must not be longer than TSUNAGU_SESSION_ABSOLUTE_HOURS"
-        )
-    token_days = _int_env(
-        "TSUNAGU_TOKEN_MAX_DAYS", int(PRODUCTION.token_max_lifetime.total_seconds() // 86400)
-    )
-    return replace(
-        PRODUCTION,
-        seed_key=seed_key_from_env(database_url),
-        token_max_lifetime=timedelta(days=token_days),
-        sessions=replace(
-            sessions, idle=timedelta(minutes=idle), absolute=timedelta(hours=absolute)
-        ),
-    )
+    """``settings`` whose identity section has a key to seal TOTP seeds with
+    (:func:`tsunagu.identity.settings.with_seed_key`)."""
+    identity = seeded(settings.identity, settings.database_url)
+    return settings if identity is settings.identity else replace(settings, identity=identity)

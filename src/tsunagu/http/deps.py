@@ -7,13 +7,12 @@ it into an :class:`Actor`, and every seller-scoped route depends on :func:`selle
 asks the access rule (``access.rules.can``) whether the actor may read (GET, HEAD) or write
 (everything else) that seller. A seller the caller may not read is "not found", exactly like one
 that does not exist (no existence leak). The local CLI does not come through here: it acts as the
-installation's owner (:data:`LOCAL_OWNER`).
+installation's owner (:data:`tsunagu.access.actor.LOCAL_OWNER`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -21,20 +20,20 @@ from fastapi import Depends, Path, Request
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.access.rules import PrincipalRoles, can
+from tsunagu.access.actor import Actor
 from tsunagu.access.service import roles_of
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.origins import trusted_origin
-from tsunagu.core.settings import Settings
 from tsunagu.identity import service as identity
 from tsunagu.identity.audit import Client
 from tsunagu.identity.models import AuthSession
-from tsunagu.identity.rules import TOKEN_PREFIX, token_allows
+from tsunagu.identity.rules import TOKEN_PREFIX
 from tsunagu.identity.tokens import authenticate_token
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import seller_not_found
+from tsunagu.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The dashboard's session cookie: ``__Host-`` (Secure, host-only, path /) over HTTPS; the
@@ -81,53 +80,6 @@ class SessionRequired(TsunaguError):
 class Forbidden(TsunaguError):
     status = 403
     code = "forbidden"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is calling and what they may reach.
-
-    ``roles is None`` is the installation's local owner (the CLI on its own database): every
-    seller, every action. A token actor is limited by its token's scope and sellers *and* by its
-    principal's current roles.
-    """
-
-    name: str
-    principal_id: str | None = None
-    roles: PrincipalRoles | None = None
-    #: local | session | token
-    via: str = "local"
-    session_id: str | None = None
-    token_id: str | None = None
-    token_scope: str | None = None
-    token_resources: frozenset[str] = frozenset()
-
-    def allows(self, seller_id: str, action: str) -> bool:
-        if self.roles is None:
-            return True
-        if not can(self.roles, seller_id, action):
-            return False
-        if self.via == "token":
-            return token_allows(self.token_scope or "", self.token_resources, seller_id, action)
-        return True
-
-    def can_access(self, seller_id: str) -> bool:
-        """Whether events may be written for ``seller_id`` (the event ingester asks this)."""
-        return self.allows(seller_id, "write")
-
-    @property
-    def sellers(self) -> frozenset[str] | None:
-        """The sellers this actor may read; ``None`` means every seller."""
-        if self.roles is None:
-            return None
-        if self.via == "token":
-            return frozenset(s for s in self.token_resources if self.allows(s, "read"))
-        if self.roles.operator:
-            return None
-        return frozenset(self.roles.memberships)
-
-
-LOCAL_OWNER = Actor(name="local-owner")
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:

@@ -1,0 +1,171 @@
+"""The composition root: every slice of tsunagu and what it contributes, in one list.
+
+A slice contributes REST routes (its ``api.py``), dashboard pages, command groups, job kinds
+and its section of the config file. This module is the only one that knows them all; the
+kernel, the job runner, the application (``api/``), the pages (``web/``) and the commands
+(``cli/``) are handed what they need from here and import no slice list of their own. Adding
+a slice is one line in :data:`SLICES` (ADR 0019).
+
+The console script ``tsunagu`` runs :func:`main`; ``tsunagu serve`` and the tests build the
+application with :func:`create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from fastapi import APIRouter, FastAPI
+
+from tsunagu.api import app as application
+from tsunagu.api import auth as auth_api
+from tsunagu.api import imports as imports_api
+from tsunagu.api import jobs as jobs_api
+from tsunagu.api import links as links_api
+from tsunagu.api import routes as routes_api
+from tsunagu.cli import audit as audit_cli
+from tsunagu.cli import db as db_cli
+from tsunagu.cli import demo as demo_cli
+from tsunagu.cli import events as events_cli
+from tsunagu.cli import health as health_cli
+from tsunagu.cli import imports as imports_cli
+from tsunagu.cli import jobs as jobs_cli
+from tsunagu.cli import main as cli_main
+from tsunagu.cli import marketplaces as marketplaces_cli
+from tsunagu.cli import orders as orders_cli
+from tsunagu.cli import sellers as sellers_cli
+from tsunagu.cli import users as users_cli
+from tsunagu.cli.context import Wiring
+from tsunagu.health import config as health_config
+from tsunagu.health import jobs as health_jobs
+from tsunagu.jobs.registry import JobKind, JobKinds, by_name
+from tsunagu.marketplaces import registry as regions
+from tsunagu.settings import Settings
+from tsunagu.web import (
+    account_pages,
+    auth_pages,
+    health_pages,
+    imports_pages,
+    order_pages,
+    seller_pages,
+)
+from tsunagu.web import pages as web_pages
+
+Command = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """What one slice adds to tsunagu. Every part is optional."""
+
+    name: str
+    #: REST routes under ``/v1``; each router carries its own sign-in dependency
+    routers: tuple[APIRouter, ...] = ()
+    #: dashboard pages that need a signed-in session
+    pages: tuple[APIRouter, ...] = ()
+    #: dashboard pages anyone may open (sign-in, password reset)
+    public_pages: tuple[APIRouter, ...] = ()
+    #: command groups: ``tsunagu <name> …``
+    groups: tuple[tuple[str, typer.Typer], ...] = ()
+    #: single commands: ``tsunagu <name>``
+    commands: tuple[tuple[str, Command], ...] = ()
+    jobs: tuple[JobKind, ...] = ()
+    settings: tuple[regions.SettingsSection, ...] = ()
+
+
+SLICES: tuple[Slice, ...] = (
+    Slice("db", groups=(("db", db_cli.app),)),
+    Slice("marketplaces", groups=(("marketplaces", marketplaces_cli.app),)),
+    Slice(
+        "sellers",
+        routers=(routes_api.router,),
+        pages=(seller_pages.router,),
+        groups=(("sellers", sellers_cli.app),),
+    ),
+    Slice(
+        "events",
+        routers=(imports_api.router,),
+        pages=(imports_pages.router,),
+        groups=(("events", events_cli.app), ("import", imports_cli.app)),
+    ),
+    Slice("orders", pages=(order_pages.router,), groups=(("orders", orders_cli.app),)),
+    Slice(
+        "health",
+        pages=(health_pages.router,),
+        groups=(("health", health_cli.app),),
+        jobs=health_jobs.KINDS,
+        settings=(health_config.SECTION,),
+    ),
+    Slice(
+        "jobs",
+        routers=(jobs_api.router,),
+        groups=(("jobs", jobs_cli.app),),
+        commands=(("worker", jobs_cli.worker),),
+    ),
+    Slice(
+        "identity",
+        routers=(auth_api.router, links_api.router),
+        pages=(account_pages.router,),
+        public_pages=(auth_pages.router,),
+        groups=(
+            ("users", users_cli.app),
+            ("tokens", users_cli.tokens_app),
+            ("outbox", audit_cli.outbox_app),
+            ("audit", audit_cli.audit_app),
+        ),
+    ),
+    Slice("demo", groups=(("demo", demo_cli.app),), commands=(("serve", demo_cli.serve),)),
+)
+
+
+def job_kinds(slices: Iterable[Slice] = SLICES) -> JobKinds:
+    """Every slice's job kinds by name."""
+    return by_name(kind for s in slices for kind in s.jobs)
+
+
+def sections(slices: Iterable[Slice] = SLICES) -> tuple[regions.SettingsSection, ...]:
+    return tuple(section for s in slices for section in s.settings)
+
+
+def load_registry(config_path: Path | None) -> regions.Registry:
+    """The region table with every slice's section of the config file checked
+    (``invalid_config`` names the file, the table and the key)."""
+    registry = regions.load_registry(config_path)
+    for section in sections():
+        section.check(registry)
+    return registry
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    """The ASGI application with every slice's routes and pages."""
+    from tsunagu.settings import load_settings
+
+    settings = settings or load_settings()
+    return application.build_app(
+        settings,
+        registry=load_registry(settings.config_path),
+        routers=[router for s in SLICES for router in s.routers],
+        pages=web_pages.assemble(
+            public=[page for s in SLICES for page in s.public_pages],
+            signed_in=[page for s in SLICES for page in s.pages],
+        ),
+        job_kinds=job_kinds(),
+        migrate=migrate,
+    )
+
+
+def cli() -> typer.Typer:
+    """The ``tsunagu`` command with every slice's groups and commands."""
+    return cli_main.assemble(
+        groups=[group for s in SLICES for group in s.groups],
+        commands=[command for s in SLICES for command in s.commands],
+    )
+
+
+def main() -> None:
+    """The ``tsunagu`` console script."""
+    cli_main.wire(Wiring(job_kinds=job_kinds(), sections=sections(), application=create_app))
+    cli_main.run(cli())
