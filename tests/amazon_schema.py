@@ -18,9 +18,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-SCHEMA_PATH = (
-    Path(__file__).parent / "fixtures" / "amazon" / "accountHealthReport-2020-11-18.json"
-)
+SCHEMA_PATH = Path(__file__).parent / "fixtures" / "amazon" / "accountHealthReport-2020-11-18.json"
 
 
 @cache

@@ -28,9 +28,10 @@ from tsunagu.identity.models import (
     TotpFactor,
 )
 from tsunagu.jobs.models import Job
-from tsunagu.orders.models import Message, Order, OrderCase, OrderItem, Violation
+from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
 from tsunagu.sellers.models import Seller, Store
+from tsunagu.violations.models import Violation
 
 metadata = Base.metadata
 

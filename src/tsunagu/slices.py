@@ -20,12 +20,8 @@ from typing import Any
 import typer
 from fastapi import APIRouter, FastAPI
 
+from tsunagu.access import api as access_api
 from tsunagu.api import app as application
-from tsunagu.api import auth as auth_api
-from tsunagu.api import imports as imports_api
-from tsunagu.api import jobs as jobs_api
-from tsunagu.api import links as links_api
-from tsunagu.api import routes as routes_api
 from tsunagu.cli import audit as audit_cli
 from tsunagu.cli import db as db_cli
 from tsunagu.cli import demo as demo_cli
@@ -37,12 +33,19 @@ from tsunagu.cli import main as cli_main
 from tsunagu.cli import marketplaces as marketplaces_cli
 from tsunagu.cli import orders as orders_cli
 from tsunagu.cli import sellers as sellers_cli
+from tsunagu.cli import tokens as tokens_cli
 from tsunagu.cli import users as users_cli
 from tsunagu.cli.context import Wiring
+from tsunagu.events import api as events_api
+from tsunagu.health import api as health_api
 from tsunagu.health import config as health_config
 from tsunagu.health import jobs as health_jobs
+from tsunagu.identity import api as identity_api
+from tsunagu.jobs import api as jobs_api
 from tsunagu.jobs.registry import JobKind, JobKinds, by_name
 from tsunagu.marketplaces import registry as regions
+from tsunagu.orders import api as orders_api
+from tsunagu.sellers import api as sellers_api
 from tsunagu.settings import Settings
 from tsunagu.web import (
     account_pages,
@@ -81,19 +84,25 @@ SLICES: tuple[Slice, ...] = (
     Slice("marketplaces", groups=(("marketplaces", marketplaces_cli.app),)),
     Slice(
         "sellers",
-        routers=(routes_api.router,),
+        routers=(sellers_api.router,),
         pages=(seller_pages.router,),
         groups=(("sellers", sellers_cli.app),),
     ),
     Slice(
         "events",
-        routers=(imports_api.router,),
+        routers=(events_api.router,),
         pages=(imports_pages.router,),
         groups=(("events", events_cli.app), ("import", imports_cli.app)),
     ),
-    Slice("orders", pages=(order_pages.router,), groups=(("orders", orders_cli.app),)),
+    Slice(
+        "orders",
+        routers=(orders_api.router,),
+        pages=(order_pages.router,),
+        groups=(("orders", orders_cli.app),),
+    ),
     Slice(
         "health",
+        routers=(health_api.router,),
         pages=(health_pages.router,),
         groups=(("health", health_cli.app),),
         jobs=health_jobs.KINDS,
@@ -107,12 +116,12 @@ SLICES: tuple[Slice, ...] = (
     ),
     Slice(
         "identity",
-        routers=(auth_api.router, links_api.router),
+        routers=(identity_api.router, access_api.router, identity_api.links_router),
         pages=(account_pages.router,),
         public_pages=(auth_pages.router,),
         groups=(
             ("users", users_cli.app),
-            ("tokens", users_cli.tokens_app),
+            ("tokens", tokens_cli.app),
             ("outbox", audit_cli.outbox_app),
             ("audit", audit_cli.audit_app),
         ),

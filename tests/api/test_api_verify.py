@@ -16,9 +16,9 @@ from tests.api.test_api import assert_envelope
 from tests.auth import app_settings, create_user, sign_in
 from tests.conftest import Db
 from tests.factories import make_seller
-from tsunagu.api.auth import PUBLIC_PATHS
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
+from tsunagu.identity.api import PUBLIC_PATHS
 from tsunagu.identity.mail import list_outbox
 from tsunagu.identity.models import EmailVerification
 from tsunagu.slices import create_app

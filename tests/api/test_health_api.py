@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.amazon_schema import assert_valid_v2_report
 from tests.api.test_api import assert_envelope, new_seller
 from tests.auth import api_client
 from tests.conftest import Db
@@ -151,6 +152,7 @@ def test_report_of_the_issues_case_is_v2_shaped(client: TestClient):
     r = client.get(url, params={"as_of": "2026-11-25"})
     assert r.status_code == 200, r.text
     report = r.json()
+    assert_valid_v2_report(report)
     assert report["accountStatuses"] == [{"marketplaceId": "A1VC38T7YXB528", "status": "AT_RISK"}]
     (item,) = report["performanceMetrics"]
     assert (item["accountHealthRating"]["ahrScore"], item["accountHealthRating"]["ahrStatus"]) == (

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.factories import at, event, placed
+from tsunagu.slices import job_kinds
 
 
 def tsunagu(
@@ -277,8 +278,12 @@ def test_demo_run_without_serving_loads_once_and_summarises(tmp_path: Path):
 def test_worker_runs_due_jobs_and_stops_after_its_loops(tmp_path: Path):
     r = tsunagu(tmp_path, "worker", "--loops", "1", "--interval", "0")
     assert r.returncode == 0, r.stderr
-    assert "orders.daily_rollup" in r.stdout
+    periodic = sorted(name for name, kind in job_kinds().items() if kind.period is not None)
+    assert periodic, "no slice has a periodic job kind"
+    for name in periodic:
+        assert name in r.stdout
     jobs = json.loads(tsunagu(tmp_path, "jobs", "list", "--json").stdout)
+    assert jobs["kinds"] == sorted(job_kinds())
     assert {j["status"] for j in jobs["jobs"]} == {"done"}
 
 

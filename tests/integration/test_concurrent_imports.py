@@ -32,10 +32,10 @@ def _import_in_child(
 ) -> dict[str, Any]:
     """In a fresh process: import ``path`` as the CLI and the API do, waiting at the barrier
     once the whole file is checked."""
-    from tsunagu.cli.events import jsonl_source
     from tsunagu.connectors.amazon.service import import_file
     from tsunagu.core.db import make_engine, make_sessionmaker
     from tsunagu.events import ingest
+    from tsunagu.events.jsonl import jsonl_source
     from tsunagu.marketplaces.registry import load_registry
 
     engine = make_engine(url)
@@ -199,9 +199,9 @@ def test_imp_04_one_amazon_file_imported_twice_at_once_is_stored_once(db: Db, tm
 
 
 def _import(db: Db, path: Path, **options: Any) -> dict[str, Any]:
-    from tsunagu.cli.events import jsonl_source
     from tsunagu.core.db import make_engine, make_sessionmaker
     from tsunagu.events import ingest
+    from tsunagu.events.jsonl import jsonl_source
 
     read_engine = make_engine(db.url, read_only=True) if db.kind == "sqlite" else db.engine
     try:

@@ -22,7 +22,7 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
 from tsunagu.health import incremental, service
 from tsunagu.health.models import HealthDirtyMark, HealthRollup
-from tsunagu.health.service import StoreHealth
+from tsunagu.health.rules import StoreHealth
 
 BASE = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 _sellers = count(1)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.amazon_schema import assert_valid_v2_report
 from tests.conftest import Db
 from tests.factories import NOW, at, event, ingest_events, make_seller, placed
 from tests.integration.test_cli import tsunagu, write_jsonl
@@ -16,7 +17,7 @@ from tsunagu.demo.generate import generate
 from tsunagu.demo.load import load
 from tsunagu.demo.profiles import HEALTHY, TRADEMARK_JP
 from tsunagu.health import service
-from tsunagu.health.service import StoreHealth
+from tsunagu.health.rules import StoreHealth
 from tsunagu.sellers.models import Seller
 
 DAY = date(2026, 11, 25)
@@ -337,6 +338,7 @@ def test_the_report_of_the_trademark_case_is_v2_shaped(db: Db):
         report = service.store_report(
             session, seller_id=seller, marketplace=db.registry.require("JP"), day=DAY, now=NOW
         )
+    assert_valid_v2_report(report)
     assert report["accountStatuses"] == [{"marketplaceId": "A1VC38T7YXB528", "status": "AT_RISK"}]
     (item,) = report["performanceMetrics"]
     assert item["accountHealthRating"]["ahrScore"] == 198
@@ -364,6 +366,7 @@ def test_cli_health_report_prints_json(tmp_path: Path):
     r = tsunagu(tmp_path, *args)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
+    assert_valid_v2_report(report)
     assert report["accountStatuses"][0]["status"] == "AT_RISK"
     (item,) = report["performanceMetrics"]
     assert item["marketplaceId"] == "A1VC38T7YXB528"

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from tests.amazon_schema import assert_valid_v2_report
 from tests.conftest import Db
 from tests.factories import NOW, at, event, make_seller, placed
 from tests.integration.test_cli import tsunagu, write_jsonl
@@ -21,7 +22,8 @@ from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.events.models import Event
 from tsunagu.health import service, snapshots
 from tsunagu.health.models import HealthSnapshot
-from tsunagu.orders.models import Order, Violation
+from tsunagu.orders.models import Order
+from tsunagu.violations.models import Violation
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "amazon"
 DAY = date(2026, 11, 25)
@@ -155,12 +157,14 @@ def test_tsunagus_own_report_compares_the_same(db: Db):
         own = service.store_report(
             session, seller_id=seller, marketplace=db.registry.require("JP"), day=DAY, now=NOW
         )
+    assert_valid_v2_report(own)
     assert import_file(db, seller, orjson.dumps(own))[0::2] == ("stored", "2026-11-25")
     c = compare(db, seller)
     assert c.report_date == DAY
     found = rows(c)
     # tsunagu's report carries Amazon's US-only unit on-time delivery rate as a never-measured
-    # placeholder (0 of 0, NONE); tsunagu itself has no such figure to compare
+    # placeholder (0 of 0, NONE, and the rate 0.0 the schema demands, which a comparison reads
+    # as no rate); tsunagu itself has no such figure to compare
     unit = {k: v for k, v in found.items() if k.startswith("unit_on_time_delivery_rate.")}
     assert unit == {
         "unit_on_time_delivery_rate.rate": (None, None, "same"),
@@ -197,7 +201,11 @@ def test_amazons_figures_beside_tsunagus(db: Db):
     assert found["late_shipment_rate_30.target"] == (0.04, lsr.target, "same")
     odr = ours.metrics["order_defect_rate_mfn"]
     assert found["order_defect_rate_mfn.denominator"] == (412, odr.denominator, "differs")
+    # no AFN order at tsunagu: its report writes the schema's rate 0.0 with status NONE, which
+    # the comparison reads as "tsunagu measured nothing", not as a measured zero
     assert found["order_defect_rate_afn.rate"] == (0.0, None, "missing_in_tsunagu")
+    assert found["order_defect_rate_afn.denominator"] == (128, 0, "differs")
+    assert found["order_defect_rate_afn.status"] == ("GOOD", "NONE", "differs")
     assert found["receivedIntellectualPropertyComplaints.defectsCount"] == (1, 1, "same")
     assert found["listingPolicyViolations.defectsCount"] == (0, 0, "same")
     assert found["policyViolationWarnings.warningsCount"] == (0, None, "missing_in_tsunagu")

@@ -1,154 +1,163 @@
-"""The job runner, driven by an explicit clock."""
+"""The job runner, driven by an explicit clock, with job kinds the tests define themselves."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
 from tests.conftest import Db
-from tests.factories import event, make_seller, placed
 from tsunagu.core.db import unit_of_work
-from tsunagu.events import ingest
 from tsunagu.jobs import registry, service
-from tsunagu.jobs.models import DailyOrderRollup, Job
-from tsunagu.marketplaces.registry import load_registry
-from tsunagu.sellers.service import create_seller
+from tsunagu.jobs.models import Job
+from tsunagu.jobs.registry import JobContext, JobKind, JobKinds
+from tsunagu.slices import Slice, job_kinds
 
 T = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
-def rollups(ran: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The runs of ``orders.daily_rollup`` (other slices have daily jobs too)."""
-    return [r for r in ran if r["kind"] == "orders.daily_rollup"]
+def daily_kind(calls: list[str], name: str = "test.daily") -> JobKind:
+    """A kind for the UTC day just ended, due at 01:00 UTC the next day; it notes each key."""
+
+    def handler(session: Any, job: Job, context: JobContext) -> dict[str, Any]:
+        calls.append(job.key)
+        return {"key": job.key}
+
+    return JobKind(
+        name=name,
+        handler=handler,
+        description="notes the day",
+        period=registry.daily(timedelta(hours=1)),
+    )
+
+
+def run(db: Db, as_of: datetime, kinds: JobKinds) -> list[dict[str, Any]]:
+    return service.run_due(db.factory, as_of=as_of, registry=db.registry, kinds=kinds).ran
 
 
 def test_a_period_runs_once_however_often_run_due_is_called(db: Db):
-    first = service.run_due(db.factory, as_of=T, registry=db.registry)
-    assert [(r["kind"], r["key"], r["status"]) for r in rollups(first.ran)] == [
-        ("orders.daily_rollup", "2026-11-24", "done")
+    calls: list[str] = []
+    kinds = registry.by_name([daily_kind(calls)])
+    first = run(db, T, kinds)
+    assert [(r["kind"], r["key"], r["status"]) for r in first] == [
+        ("test.daily", "2026-11-24", "done")
     ]
-    assert service.run_due(db.factory, as_of=T, registry=db.registry).ran == []
-    assert service.run_due(db.factory, as_of=T + timedelta(hours=5), registry=db.registry).ran == []
-    next_day = service.run_due(db.factory, as_of=T + timedelta(days=1), registry=db.registry)
-    assert [r["key"] for r in rollups(next_day.ran)] == ["2026-11-25"]
+    assert first[0]["result"] == {"key": "2026-11-24"}
+    assert run(db, T, kinds) == []
+    assert run(db, T + timedelta(hours=5), kinds) == []
+    assert [r["key"] for r in run(db, T + timedelta(days=1), kinds)] == ["2026-11-25"]
+    assert calls == ["2026-11-24", "2026-11-25"]
 
 
 def test_nothing_is_due_before_the_period_ends(db: Db):
-    # the rollup for 24 Nov becomes due at 01:00 UTC on the 25th
-    early = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
-    ran = service.run_due(db.factory, as_of=early, registry=db.registry).ran
-    assert [r["key"] for r in rollups(ran)] == ["2026-11-23"]
+    calls: list[str] = []
+    kinds = registry.by_name([daily_kind(calls)])
+    # the run for 24 Nov becomes due at 01:00 UTC on the 25th: at 00:30 only the 23rd is due
+    assert [r["key"] for r in run(db, datetime(2026, 11, 25, 0, 30, tzinfo=UTC), kinds)] == [
+        "2026-11-23"
+    ]
+    assert [r["key"] for r in run(db, datetime(2026, 11, 25, 0, 59, tzinfo=UTC), kinds)] == []
+    assert [r["key"] for r in run(db, datetime(2026, 11, 25, 1, 0, tzinfo=UTC), kinds)] == [
+        "2026-11-24"
+    ]
+    assert calls == ["2026-11-23", "2026-11-24"]
 
 
-def test_rollup_uses_the_time_zone_of_a_configured_marketplace(db: Db, tmp_path: Path):
-    (tmp_path / "tsunagu.toml").write_text(
-        '[marketplaces.UK]\nmarketplace_id = "A1F83G8C2ARO7P"\ncurrency = "GBP"\n'
-        'timezone = "Europe/London"\nsales_channel = "Amazon.co.uk"\nregion = "EU"\n'
-    )
-    registry = load_registry(tmp_path / "tsunagu.toml")
+def test_a_one_off_job_is_not_run_before_it_is_due(db: Db):
+    calls: list[str] = []
+
+    def handler(session: Any, job: Job, context: JobContext) -> dict[str, Any]:
+        calls.append(job.key)
+        return {}
+
+    kinds = registry.by_name([JobKind(name="test.once", handler=handler, description="once")])
     with unit_of_work(db.factory) as s:
-        seller = create_seller(s, name="London", marketplaces=["UK"], registry=registry, now=T).id
-    # 23:30 GMT on 24 Nov is 08:30 on the 25th in Tokyo: the UK day must be the 24th
-    events = [
-        {
-            **placed(seller, "206-1", when="2026-11-24T23:30:00+00:00"),
-            "marketplace": "UK",
-            "currency": "GBP",
-        }
-    ]
-    assert (
-        ingest.run(
-            db.factory, lambda: enumerate(events), registry=registry, now=T, source_label="test"
-        ).rejected
-        == 0
-    )
-    service.run_due(db.factory, as_of=T + timedelta(days=1), registry=registry)
-    with db.session() as s:
-        days = [r.day for r in s.execute(select(DailyOrderRollup)).scalars()]
-    assert days == ["2026-11-24"]
+        assert service.enqueue(s, kind="test.once", key="grace-end", due_at=T + timedelta(hours=2))
+    assert run(db, T, kinds) == []
+    assert [r["key"] for r in run(db, T + timedelta(hours=2), kinds)] == ["grace-end"]
+    assert run(db, T + timedelta(days=2), kinds) == []
+    assert calls == ["grace-end"]
 
 
-def test_rollup_counts_orders_by_local_day_of_each_marketplace(db: Db):
-    seller = make_seller(db)
-    events = [
-        # 23:30 in Los Angeles on 23 Nov is 07:30 UTC on the 24th: a US order of the 23rd
-        placed(seller, "112-1", marketplace="US", when="2026-11-23T23:30:00-08:00"),
-        # 08:00 in Tokyo on 24 Nov is 23:00 UTC on the 23rd: a JP order of the 24th
-        placed(seller, "503-1", when="2026-11-24T08:00:00+09:00"),
-        placed(seller, "503-2", when="2026-11-24T09:00:00+09:00"),
-        event(
-            "order_cancelled",
-            seller,
-            order_id="503-2",
-            by="seller",
-            when="2026-11-24T10:00:00+09:00",
-        ),
-    ]
-    report = ingest.run(
-        db.factory, lambda: enumerate(events), registry=db.registry, now=T, source_label="test"
-    )
-    assert report.rejected == 0
-    service.run_due(db.factory, as_of=T, registry=db.registry)
-    with db.session() as s:
-        rows = {
-            (r.marketplace, r.day): (r.orders, r.cancelled, r.shipped)
-            for r in s.execute(select(DailyOrderRollup)).scalars()
-        }
-    assert rows == {("US", "2026-11-23"): (1, 0, 0), ("JP", "2026-11-24"): (2, 1, 0)}
-
-
-def _register_flaky(calls: list[str]) -> None:
-    def handler(session: Any, job: Job, context: Any) -> dict[str, Any]:
+def flaky_kind(calls: list[str]) -> JobKind:
+    def handler(session: Any, job: Job, context: JobContext) -> dict[str, Any]:
         calls.append(job.key)
         if len(calls) < 3:
             raise RuntimeError("carrier API timed out")
         return {"ok": True}
 
-    registry._KINDS["test.flaky"] = registry.JobKind(
-        name="test.flaky", handler=handler, description="fails twice", max_attempts=3
-    )
+    return JobKind(name="test.flaky", handler=handler, description="fails twice", max_attempts=3)
 
 
 def test_a_failing_job_is_retried_with_backoff_then_succeeds(db: Db):
     calls: list[str] = []
-    _register_flaky(calls)
-    try:
-        with unit_of_work(db.factory) as s:
-            assert service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
-            assert not service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
-        assert [
-            r["status"]
-            for r in service.run_due(db.factory, as_of=T, registry=db.registry).ran
-            if r["kind"] == "test.flaky"
-        ] == ["retry"]
-        # not due again until the backoff has passed
-        assert not [
-            r
-            for r in service.run_due(db.factory, as_of=T, registry=db.registry).ran
-            if r["kind"] == "test.flaky"
-        ]
-        second = service.run_due(db.factory, as_of=T + timedelta(minutes=3), registry=db.registry)
-        assert [r["status"] for r in second.ran if r["kind"] == "test.flaky"] == ["retry"]
-        third = service.run_due(db.factory, as_of=T + timedelta(minutes=10), registry=db.registry)
-        assert [r["status"] for r in third.ran if r["kind"] == "test.flaky"] == ["done"]
-        with db.session() as s:
-            job = s.execute(select(Job).where(Job.kind == "test.flaky")).scalar_one()
-        assert (job.status, job.attempts, job.last_error) == ("done", 3, None)
-    finally:
-        registry._KINDS.pop("test.flaky", None)
+    kinds = registry.by_name([flaky_kind(calls)])
+    with unit_of_work(db.factory) as s:
+        assert service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
+        assert not service.enqueue(s, kind="test.flaky", key="k1", due_at=T)
+    assert [r["status"] for r in run(db, T, kinds)] == ["retry"]
+    # not due again until the back-off (2 minutes after the first attempt) has passed
+    assert run(db, T, kinds) == []
+    assert run(db, T + timedelta(minutes=1), kinds) == []
+    assert [r["status"] for r in run(db, T + timedelta(minutes=3), kinds)] == ["retry"]
+    # the second back-off is 4 minutes
+    assert run(db, T + timedelta(minutes=6), kinds) == []
+    assert [r["status"] for r in run(db, T + timedelta(minutes=10), kinds)] == ["done"]
+    with db.session() as s:
+        job = s.execute(select(Job).where(Job.kind == "test.flaky")).scalar_one()
+    assert (job.status, job.attempts, job.last_error) == ("done", 3, None)
+    assert calls == ["k1", "k1", "k1"]
+
+
+def test_a_job_that_keeps_failing_is_left_failed_with_its_error(db: Db):
+    def handler(session: Any, job: Job, context: JobContext) -> dict[str, Any]:
+        raise RuntimeError("still down")
+
+    kinds = registry.by_name(
+        [JobKind(name="test.down", handler=handler, description="fails", max_attempts=2)]
+    )
+    with unit_of_work(db.factory) as s:
+        service.enqueue(s, kind="test.down", key="k", due_at=T)
+    assert [r["status"] for r in run(db, T, kinds)] == ["retry"]
+    assert [r["status"] for r in run(db, T + timedelta(minutes=5), kinds)] == ["failed"]
+    assert run(db, T + timedelta(days=1), kinds) == []
+    with db.session() as s:
+        job = s.execute(select(Job).where(Job.kind == "test.down")).scalar_one()
+    assert (job.status, job.attempts) == ("failed", 2)
+    assert job.last_error == "RuntimeError: still down"
+
+
+def test_a_kind_listed_twice_is_an_error():
+    calls: list[str] = []
+    with pytest.raises(ValueError, match=r"test\.daily listed twice"):
+        registry.by_name([daily_kind(calls), daily_kind(calls)])
+    twice = (Slice("one", jobs=(daily_kind(calls),)), Slice("two", jobs=(daily_kind(calls),)))
+    with pytest.raises(ValueError, match=r"test\.daily listed twice"):
+        job_kinds(twice)
+
+
+def test_jobs_of_unknown_kinds_are_skipped(db: Db):
+    calls: list[str] = []
+    kinds = registry.by_name([daily_kind(calls)])
+    with unit_of_work(db.factory) as s:  # a kind this tsunagu no longer has
+        assert service.enqueue(s, kind="gone.kind", key="k", due_at=T - timedelta(days=3))
+    assert [r["kind"] for r in run(db, T, kinds)] == ["test.daily"]
+    with db.session() as s:
+        gone = s.execute(select(Job).where(Job.kind == "gone.kind")).scalar_one()
+    assert (gone.status, gone.attempts) == ("pending", 0)
+    assert run(db, T, {}) == []  # no kinds at all: nothing is scheduled or run
 
 
 def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(db: Db):
-    service.run_due(db.factory, as_of=T, registry=db.registry)
-    with db.engine.begin() as conn:  # a worker claimed the next day's job and then died
+    calls: list[str] = []
+    kinds = registry.by_name([daily_kind(calls)])
+    run(db, T, kinds)
+    with db.engine.begin() as conn:  # a worker claimed the day's job and then died
         conn.execute(
             text(
-                "UPDATE jobs SET status = 'running', lease_until = :lease"
-                " WHERE kind = 'orders.daily_rollup'"
+                "UPDATE jobs SET status = 'running', lease_until = :lease WHERE kind = 'test.daily'"
             ),
             {
                 "lease": (T + timedelta(days=1, minutes=5)).replace(tzinfo=None)
@@ -156,18 +165,15 @@ def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(db: Db):
                 else T + timedelta(days=1, minutes=5)
             },
         )
-    next_day = service.run_due(db.factory, as_of=T + timedelta(days=1), registry=db.registry)
-    assert rollups(next_day.ran)[0]["key"] == "2026-11-25"
+    assert [r["key"] for r in run(db, T + timedelta(days=1), kinds)] == ["2026-11-25"]
     with db.session() as s:
         statuses = {
             j.key: j.status
-            for j in s.execute(select(Job).where(Job.kind == "orders.daily_rollup")).scalars()
+            for j in s.execute(select(Job).where(Job.kind == "test.daily")).scalars()
         }
     assert statuses["2026-11-24"] == "running"  # still leased at that moment
-    later = service.run_due(
-        db.factory, as_of=T + timedelta(days=1, minutes=20), registry=db.registry
-    )
-    assert [r["key"] for r in rollups(later.ran)] == ["2026-11-24"]
+    later = run(db, T + timedelta(days=1, minutes=20), kinds)
+    assert [r["key"] for r in later] == ["2026-11-24"]
 
 
 @pytest.mark.parametrize(

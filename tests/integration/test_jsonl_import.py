@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import Db
 from tests.factories import NOW, make_seller, placed
-from tsunagu.cli.events import jsonl_source
 from tsunagu.cli.reporting import PROGRESS_THRESHOLD, progress_for
 from tsunagu.core.errors import UsageError
 from tsunagu.core.text import SNIFF_BYTES, not_text
 from tsunagu.events import ingest
+from tsunagu.events.jsonl import jsonl_source
 
 LINES = st.lists(
     st.one_of(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from tests.amazon_schema import assert_valid_v2_report
 from tsunagu.health.metrics import CaseFacts, OrderFacts, evaluate
 from tsunagu.health.report import LISTING_VIOLATION_KEYS, REQUIRED_METRIC_KEYS, v2_report
-from tsunagu.health.rules import Violation, rate
-from tsunagu.health.service import StoreHealth
+from tsunagu.health.rules import StoreHealth, Violation, rate
 from tsunagu.marketplaces.registry import BUILTIN
 
 JP = next(m for m in BUILTIN if m.code == "JP")
@@ -73,6 +73,7 @@ def item(report: dict[str, Any]) -> dict[str, Any]:
 def test_every_required_key_of_the_v2_item_is_present():
     assert set(REQUIRED_METRIC_KEYS) == SCHEMA_REQUIRED
     report = v2_report(health([]), JP)
+    assert_valid_v2_report(report)
     assert set(report) == {"accountStatuses", "performanceMetrics"}
     m = item(report)
     assert set(m) >= SCHEMA_REQUIRED
@@ -106,7 +107,7 @@ def test_every_required_key_of_the_v2_item_is_present():
         m["onTimeDeliveryRate"]
     )
     unit = m["unitOnTimeDeliveryRate"]
-    assert (unit["status"], unit["rate"], unit["totalUnitCount"]) == ("NONE", None, 0)
+    assert (unit["status"], unit["rate"], unit["totalUnitCount"]) == ("NONE", 0.0, 0)
     assert "tsunaguNote" in unit
     invoice = m["invoiceDefectRate"]
     assert RATE_KEYS | {"orderCount", "invoiceDefect", "missingInvoice", "lateInvoice"} <= set(
@@ -132,9 +133,9 @@ def test_odr_has_an_mfn_and_an_afn_object_of_the_same_shape():
         assert odr[channel]["targetCondition"] == "LESS_THAN"
         for part in ("orderWithDefects", "claims", "chargebacks", "negativeFeedback"):
             assert set(odr[channel][part]) == {"count", "status"}
-    # nothing to measure: a null rate with status NONE
+    # nothing to measure: the schema's number 0.0 with status NONE (the schema has no null rate)
     assert (odr["afn"]["rate"], odr["afn"]["status"], odr["afn"]["orderCount"]) == (
-        None,
+        0.0,
         "NONE",
         0,
     )
@@ -176,7 +177,9 @@ def test_a_worked_example_of_rates_counts_and_statuses():
             cancelled_by="seller",
         )
     )
-    m = item(v2_report(health(orders), JP))
+    report = v2_report(health(orders), JP)
+    assert_valid_v2_report(report)
+    m = item(report)
 
     mfn = m["orderDefectRate"]["mfn"]
     assert (mfn["orderCount"], mfn["rate"], mfn["status"], mfn["targetValue"]) == (
@@ -214,7 +217,7 @@ def test_a_worked_example_of_rates_counts_and_statuses():
 
     vtr = m["validTrackingRate"]
     assert vtr["targetCondition"] == "GREATER_THAN"
-    assert (vtr["rate"], vtr["status"]) == (None, "NONE")
+    assert (vtr["rate"], vtr["status"], vtr["shipmentCount"]) == (0.0, "NONE", 0)
     assert m["onTimeDeliveryRate"]["targetCondition"] == "GREATER_THAN"
 
     ahr = m["accountHealthRating"]
@@ -230,6 +233,7 @@ def test_the_issues_trademark_case():
         "V-logo", "receivedIntellectualPropertyComplaints", "low", D - timedelta(days=30)
     )
     report = v2_report(health([], (logo,), fulfilled=150), JP)
+    assert_valid_v2_report(report)
     assert report["accountStatuses"] == [{"marketplaceId": "A1VC38T7YXB528", "status": "AT_RISK"}]
     m = item(report)
     assert (m["accountHealthRating"]["ahrScore"], m["accountHealthRating"]["ahrStatus"]) == (
@@ -245,6 +249,7 @@ def test_the_issues_trademark_case():
 def test_unhealthy_is_deactivated_and_unknown_policies_count_as_other():
     critical = Violation("V-c", "someInternalPolicy", "critical", D - timedelta(days=2))
     report = v2_report(health([], (critical,)), JP)
+    assert_valid_v2_report(report)
     assert report["accountStatuses"][0]["status"] == "DEACTIVATED"
     m = item(report)
     assert m["accountHealthRating"]["ahrScore"] == 0

@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsunagu.orders.rules import StoredEvent, fold_message, fold_order, fold_violation
+from tsunagu.orders.rules import StoredEvent, fold_message, fold_order
+from tsunagu.violations.rules import fold_violation
 
 T0 = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.access import repo
 from tsunagu.access.errors import (
     InvalidRole,
     LastOwner,
@@ -29,15 +29,16 @@ from tsunagu.access.errors import (
 )
 from tsunagu.access.models import Membership, PlatformOperator
 from tsunagu.access.rules import OPERATOR, ROLES, PrincipalRoles, can
-from tsunagu.access.schemas import MemberOut
-from tsunagu.identity import audit, links, reset, tokens
+from tsunagu.access.schemas import MemberOut, MeOut, SellerRole, TwoFactorOut
+from tsunagu.identity import audit, factors, links, reset, tokens
 from tsunagu.identity import service as identity
 from tsunagu.identity.audit import NO_CLIENT, Client
-from tsunagu.identity.errors import Outcome, PrincipalNotFound, TokenScopeDenied
+from tsunagu.identity.errors import Outcome, PrincipalNotFound, SessionInvalid, TokenScopeDenied
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
-from tsunagu.identity.models import ApiToken, AuthSession, Principal
+from tsunagu.identity.models import AuthSession, Principal
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings, token_allows
-from tsunagu.sellers.service import get_seller
+from tsunagu.identity.schemas import PrincipalOut
+from tsunagu.sellers.service import get_seller, list_sellers
 
 ACTION = "privilege_permissions_changed"
 
@@ -53,20 +54,6 @@ def _principal(session: Session, principal_id: str) -> Principal:
 _STRENGTH = {role: len(ROLES) - i for i, role in enumerate(ROLES)}  # owner > manager > viewer
 
 
-def _acting_ids(session: Session, principal_id: str) -> list[str]:
-    """The principal and the *active* members of its link group: a disabled member's roles are
-    not reachable through a linked sign-in either."""
-    ids = links.linked_ids(session, principal_id)
-    if len(ids) == 1:
-        return ids
-    active = set(
-        session.scalars(
-            select(Principal.id).where(Principal.id.in_(ids), Principal.status == "active")
-        )
-    )
-    return [p for p in ids if p == principal_id or p in active]
-
-
 def own_roles(session: Session, principal_id: str) -> PrincipalRoles:
     """The principal's own grants, without its link group's."""
     return _roles(session, [principal_id])
@@ -75,43 +62,22 @@ def own_roles(session: Session, principal_id: str) -> PrincipalRoles:
 def roles_of(session: Session, principal_id: str) -> PrincipalRoles:
     """What the principal may do: its own grants united with those of the principals linked with
     it (per seller the strongest role; operator if any of them is one)."""
-    return _roles(session, _acting_ids(session, principal_id))
+    # a disabled member's roles are not reachable through a linked sign-in either
+    return _roles(session, links.acting_ids(session, principal_id))
 
 
 def _roles(session: Session, principal_ids: Sequence[str]) -> PrincipalRoles:
-    rows = session.execute(
-        select(Membership.seller_id, Membership.role).where(
-            Membership.principal_id.in_(principal_ids)
-        )
-    ).all()
     memberships: dict[str, str] = {}
-    for row in rows:
-        held = memberships.get(row.seller_id)
-        if held is None or _STRENGTH.get(row.role, 0) > _STRENGTH.get(held, 0):
-            memberships[row.seller_id] = row.role
-    operator = (
-        session.scalars(
-            select(PlatformOperator.principal_id)
-            .where(PlatformOperator.principal_id.in_(principal_ids))
-            .limit(1)
-        ).first()
-        is not None
-    )
+    for seller_id, role in repo.roles_held(session, principal_ids):
+        held = memberships.get(seller_id)
+        if held is None or _STRENGTH.get(role, 0) > _STRENGTH.get(held, 0):
+            memberships[seller_id] = role
+    operator = repo.any_operator(session, principal_ids)
     return PrincipalRoles(memberships=memberships, operator=operator)
 
 
-def _owner_ids(session: Session, seller_id: str) -> list[str]:
-    return list(
-        session.scalars(
-            select(Membership.principal_id)
-            .where(Membership.seller_id == seller_id, Membership.role == "owner")
-            .with_for_update()
-        )
-    )
-
-
 def _keep_an_owner(session: Session, seller_id: str, losing: str) -> None:
-    if [p for p in _owner_ids(session, seller_id) if p != losing] == []:
+    if [p for p in repo.owner_ids_locked(session, seller_id) if p != losing] == []:
         raise LastOwner(seller_id)
 
 
@@ -240,19 +206,44 @@ def list_members(
     session: Session, *, seller_id: str | None = None, principal_id: str | None = None
 ) -> list[MemberOut]:
     """Memberships of one seller, or of one principal, or all; ordered by seller, then role."""
-    query = select(Membership, Principal).join(Principal, Principal.id == Membership.principal_id)
     if seller_id is not None:
         get_seller(session, seller_id)
-        query = query.where(Membership.seller_id == seller_id)
-    if principal_id is not None:
-        query = query.where(Membership.principal_id == principal_id)
+    rows = repo.memberships(session, seller_id=seller_id, principal_id=principal_id)
     rank = {role: i for i, role in enumerate(ROLES)}
-    members = [_member(m, p) for m, p in session.execute(query)]
+    members = [_member(m, p) for m, p in rows]
     return sorted(members, key=lambda m: (m.seller_id, rank.get(m.role, 9), m.email))
 
 
 def operator_ids(session: Session) -> set[str]:
-    return set(session.scalars(select(PlatformOperator.principal_id)))
+    return repo.operator_ids(session)
+
+
+def who_am_i(session: Session, principal_id: str, session_id: str) -> MeOut:
+    """Who is signed in: the principal, the sellers the session reaches (linked accounts'
+    included) with the role there, and the 2FA state. ``GET /v1/auth/me`` and the account page
+    show it."""
+    principal = identity.get_principal(session, principal_id)
+    if principal is None:
+        raise SessionInvalid()
+    row = identity.session_row(session, session_id)
+    roles = roles_of(session, principal_id)
+    reachable = list_sellers(
+        session, limit=10_000, only=None if roles.operator else sorted(roles.memberships)
+    )
+    status = factors.factor_status(session, principal_id)
+    return MeOut(
+        principal=PrincipalOut.model_validate(principal),
+        session_id=session_id,
+        last_authenticated_at=row.last_authenticated_at,
+        operator=roles.operator,
+        sellers=[
+            SellerRole(seller_id=s.id, name=s.name, role=roles.memberships.get(s.id, "operator"))
+            for s in reachable
+        ],
+        two_factor=TwoFactorOut(
+            enabled=status.enrolled, recovery_codes_left=status.recovery_codes_left
+        ),
+    )
 
 
 # -- seller tokens ----------------------------------------------------------------------------
@@ -380,11 +371,7 @@ def _revoke_beyond_own_roles(
     link that is gone. With ``reaching``, the link stays: then the tokens of the *other* members
     that name one of ``reaching``'s own sellers beyond their own roles, the ones that reach it
     through the link."""
-    live = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.principal_id.in_(members), ApiToken.revoked_at.is_(None))
-        .order_by(ApiToken.id)
-    ).all()
+    live = tokens.live_tokens(session, members)
     target = own_roles(session, reaching) if reaching is not None else None
     judge = roles_of if reaching is None else own_roles
     roles = {member: judge(session, member) for member in members}

@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 
 from tsunagu import __version__
 from tsunagu.api import errors
-from tsunagu.api.auth import PUBLIC_PATHS
 from tsunagu.api.concurrency import InFlightLimit
 from tsunagu.api.guard import Guard
 from tsunagu.api.hostile import HostileText
 from tsunagu.core.db import ServedDatabase, make_sessionmaker
 from tsunagu.http.responses import ErrorEnvelope, documented
+from tsunagu.identity.api import PUBLIC_PATHS
 from tsunagu.jobs.registry import JobKinds
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.settings import Settings, load_settings, with_seed_key
@@ -164,9 +164,19 @@ def build_app(
                 "name": "imports",
                 "description": "Amazon report files in, and the record of imports.",
             },
-            {"name": "marketplaces", "description": "Regions tsunagu knows."},
+            {
+                "name": "marketplaces",
+                "description": "The Amazon marketplaces tsunagu knows (Amazon.co.jp, Amazon.com "
+                "and any configured one): marketplace id, currency and time zone.",
+            },
             {"name": "jobs", "description": "Scheduled work (read-only: the worker runs it)."},
-            {"name": "health", "description": "Probes for load balancers."},
+            {
+                "name": "health",
+                "description": "Account health per store: the metrics, the 0–1000 Account "
+                "Health Rating with every point explained, history, forecasts, what-if, "
+                "Amazon's own report and alerts.",
+            },
+            {"name": "probes", "description": "Liveness and readiness for load balancers."},
             {
                 "name": "auth",
                 "description": "Sign-in, 2FA, sessions, linked accounts and API tokens.",
@@ -192,7 +202,7 @@ def build_app(
 
     @app.get(
         "/healthz",
-        tags=["health"],
+        tags=["probes"],
         summary="The process is up",
         responses=documented(e503="Never sent by tsunagu; a proxy may answer it."),
     )
@@ -203,7 +213,7 @@ def build_app(
 
     @app.get(
         "/readyz",
-        tags=["health"],
+        tags=["probes"],
         summary="The database answers and its schema is current",
         response_model=ReadyStatus,
         responses=documented(

@@ -1,99 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 
 from tsunagu.cli.context import Context, ctx
-from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
-from tsunagu.core.clock import utcnow
-from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, current_language
-from tsunagu.core.text import SNIFF_BYTES, require_text
-from tsunagu.events import ingest
-from tsunagu.events.ingest import RowError
-from tsunagu.health import incremental
+from tsunagu.cli.reporting import count_lines, progress_for, render, require_file
+from tsunagu.core.i18n import current_language
+from tsunagu.events import imports
 
 app = typer.Typer(help="The seller event log.", no_args_is_help=True)
-_BOM = b"\xef\xbb\xbf"
-
-
-def jsonl_source(path: Path) -> ingest.Source:
-    """One JSON object per line; blank lines are skipped, line numbers are physical lines.
-
-    The file is looked at once before anything is read as events: a compressed, UTF-16 or binary
-    file (a NUL byte in its first 8 KB; JSON text never holds one) is one ``unreadable_file``
-    error, and a file with no event at all (empty or blank lines only) is ``empty_file``, both
-    usage errors (CLI exit 2), instead of one error per line or an import of nothing.
-    """
-    _require_events_file(path)
-
-    def items() -> Iterator[tuple[int, object]]:
-        with path.open("rb") as fh:
-            for number, line in enumerate(fh, start=1):
-                raw = line.removeprefix(_BOM) if number == 1 else line
-                if not raw.strip():
-                    continue
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield (
-                        number,
-                        RowError(
-                            number, "", "invalid_encoding", None, N_("the line is not valid UTF-8")
-                        ),
-                    )
-                    continue
-                try:
-                    yield number, orjson.loads(text)
-                except orjson.JSONDecodeError as exc:
-                    yield (
-                        number,
-                        RowError(
-                            number,
-                            "",
-                            "invalid_json",
-                            _snippet(text),
-                            N_("not valid JSON ({reason})"),
-                            {"reason": str(exc)},
-                        ),
-                    )
-
-    return items
-
-
-def _require_events_file(path: Path) -> None:
-    shown = str(path)
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-            require_text(head, shown)
-            block = head.removeprefix(_BOM)
-            while block and not block.strip():  # blank so far: is there anything further on?
-                block = fh.read(1 << 20)
-    except OSError as exc:
-        raise UsageError(
-            N_("Cannot read {path}: {reason}"),
-            code="unreadable_file",
-            path=shown,
-            reason=exc.strerror or type(exc).__name__,
-            details={"path": shown},
-        ) from exc
-    if not block.strip():
-        raise UsageError(
-            N_("{path} is empty: it holds no event"),
-            code="empty_file",
-            path=shown,
-            details={"path": shown},
-        )
-
-
-def _snippet(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def import_jsonl(
@@ -105,23 +22,30 @@ def import_jsonl(
     dry_run: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Import a JSON-lines file through the pipeline, with a progress bar for big files."""
-    with progress_for(count_lines(path), quiet=quiet) as progress:
-        report = ingest.run(
-            c.factory,
-            jsonl_source(path),
-            registry=c.registry,
-            now=utcnow(),
-            source_label=source_label,
-            strict=strict,
-            dry_run=dry_run,
-            chunk_size=c.settings.import_chunk_size,
-            progress=progress,
-            read_factory=c.read_factory,
-        )
-    if not dry_run:
-        incremental.refresh_all(c.factory, c.registry, utcnow())
-    return report.as_dict(current_language())
+    """Import a JSON-lines file through the pipeline, with a progress bar for big files (no
+    record in ``import_runs``: ``demo load``)."""
+    return imports.load(
+        c.factory,
+        _events_file(c, path, source_label=source_label, strict=strict, dry_run=dry_run),
+        registry=c.registry,
+        read_factory=c.read_factory,
+        lang=current_language(),
+        bar=lambda: progress_for(count_lines(path), quiet=quiet),
+    )
+
+
+def _events_file(
+    c: Context, path: Path, *, source_label: str, strict: bool, dry_run: bool
+) -> imports.FileImport:
+    return imports.FileImport(
+        imports.EVENTS,
+        path,
+        path.name,
+        strict=strict,
+        dry_run=dry_run,
+        label=source_label,
+        chunk_size=c.settings.import_chunk_size,
+    )
 
 
 @app.command("import")
@@ -136,19 +60,12 @@ def import_cmd(
     """Import events from a JSON-lines file (idempotent: re-importing changes nothing)."""
     require_file(file)
     c = ctx()
-    mode = "strict" if strict else "partial"
-
-    def work() -> dict[str, object]:
-        return import_jsonl(c, file, source_label="file", strict=strict, dry_run=dry_run)
-
-    result = recorded(
-        c,
-        kind="events",
-        path=file,
-        seller_id=None,
-        marketplace=None,
-        mode=mode,
-        dry_run=dry_run,
-        work=work,
+    found = imports.import_file(
+        c.factory,
+        _events_file(c, file, source_label="file", strict=strict, dry_run=dry_run),
+        registry=c.registry,
+        read_factory=c.read_factory,
+        lang=current_language(),
+        bar=lambda: progress_for(count_lines(file), quiet=False),
     )
-    render(result, as_json=json, dry_run=dry_run)
+    render(found.report, as_json=json, dry_run=dry_run)

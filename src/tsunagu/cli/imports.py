@@ -8,10 +8,10 @@ import typer
 
 from tsunagu.cli import snapshots
 from tsunagu.cli.context import ctx
-from tsunagu.cli.reporting import count_lines, progress_for, recorded, render, require_file
-from tsunagu.core.clock import utcnow
+from tsunagu.cli.reporting import count_lines, progress_for, render, require_file
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import current_language
+from tsunagu.events import imports
 
 app = typer.Typer(help="Import Amazon Seller Central report files.", no_args_is_help=True)
 
@@ -25,44 +25,27 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.
 def _import(
     kind: str, file: Path, seller: str, marketplace: str, strict: bool, dry_run: bool, json: bool
 ) -> None:
-    from tsunagu.connectors.amazon.service import import_file
-    from tsunagu.health import incremental
-
     require_file(file)
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
-
-    def work() -> dict[str, object]:
-        with progress_for(count_lines(file), quiet=False) as progress:
-            result = import_file(
-                c.factory,
-                kind,
-                file,
-                seller_id=seller,
-                marketplace=market,
-                registry=c.registry,
-                now=utcnow(),
-                strict=strict,
-                dry_run=dry_run,
-                chunk_size=c.settings.import_chunk_size,
-                progress=progress,
-                read_factory=c.read_factory,
-            )
-        if not dry_run:
-            incremental.refresh_all(c.factory, c.registry, utcnow())
-        return result.as_dict(current_language())
-
-    outcome = recorded(
-        c,
-        kind=f"amazon-{kind}",
-        path=file,
-        seller_id=seller,
-        marketplace=market.code,
-        mode="strict" if strict else "partial",
-        dry_run=dry_run,
-        work=work,
+    found = imports.import_file(
+        c.factory,
+        imports.FileImport(
+            f"amazon-{kind}",
+            file,
+            file.name,
+            seller_id=seller,
+            marketplace=market,
+            strict=strict,
+            dry_run=dry_run,
+            chunk_size=c.settings.import_chunk_size,
+        ),
+        registry=c.registry,
+        read_factory=c.read_factory,
+        lang=current_language(),
+        bar=lambda: progress_for(count_lines(file), quiet=False),
     )
-    render(outcome, as_json=json, dry_run=dry_run)
+    render(found.report, as_json=json, dry_run=dry_run)
 
 
 def _command(kind: str, summary: str) -> Callable[..., None]:

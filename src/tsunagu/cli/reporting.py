@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,11 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tsunagu.cli.context import Context, err, out, print_json
-from tsunagu.core.clock import utcnow
+from tsunagu.cli.context import err, out, print_json
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, current_language
-from tsunagu.events import runs
 
 PROGRESS_THRESHOLD = 10_000
 SHOWN_ERRORS = 50
@@ -29,14 +26,6 @@ def count_lines(path: Path) -> int:
         for block in iter(lambda: fh.read(1 << 20), b""):
             total += block.count(b"\n")
     return total
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def require_file(path: Path) -> None:
@@ -130,34 +119,6 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
                 )
     if result["rejected"]:
         raise typer.Exit(1)
-
-
-def recorded(
-    c: Context,
-    *,
-    kind: str,
-    path: Path,
-    seller_id: str | None,
-    marketplace: str | None,
-    mode: str,
-    dry_run: bool,
-    work: Callable[[], dict[str, Any]],
-) -> dict[str, Any]:
-    """Run an import and keep a record of it in ``import_runs`` (not for dry runs)."""
-    if dry_run:
-        return work()
-    _, result = runs.recorded(
-        c.factory,
-        kind=kind,
-        source_name=path.name,
-        sha256=sha256_of(path),
-        seller_id=seller_id,
-        marketplace=marketplace,
-        mode=mode,
-        clock=utcnow,
-        work=work,
-    )
-    return result
 
 
 def language() -> str:

@@ -10,11 +10,12 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from tsunagu.cli.context import ctx, optional_day, out, print_json
-from tsunagu.cli.reporting import recorded, require_file
+from tsunagu.cli.reporting import require_file
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, UsageError
 from tsunagu.core.i18n import N_, _, set_language
+from tsunagu.events import imports
 from tsunagu.health import snapshots
 from tsunagu.health.schemas import ComparisonRowOut, HealthComparisonOut, SnapshotImportOut
 
@@ -84,16 +85,17 @@ def import_amazon_health(
             **shown,
         }
 
-    outcome = recorded(
-        c,
+    outcome = imports.recorded(
+        c.factory,
         kind="amazon-health",
         path=file,
+        name=file.name,
         seller_id=seller,
         marketplace=market.code,
         mode="strict",
         dry_run=False,
         work=work,
-    )
+    ).report
     found = SnapshotImportOut.model_validate(
         {"outcome": outcome["outcome"], "snapshot": outcome["snapshot"]}
     )

@@ -21,9 +21,10 @@ from tsunagu.identity.models import Principal
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings
 from tsunagu.identity.service import create_principal
 from tsunagu.marketplaces.registry import Registry
-from tsunagu.orders.models import Order, Violation
+from tsunagu.orders.models import Order
 from tsunagu.sellers.models import Seller
 from tsunagu.sellers.service import create_seller
+from tsunagu.violations.models import Violation
 
 #: The demo's sign-in: the owner of every demo seller. Published in the README and printed by
 #: ``tsunagu demo run``, so only ever for a demo database served on this machine.

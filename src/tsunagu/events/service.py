@@ -30,8 +30,10 @@ from tsunagu.events.rules import Candidate
 from tsunagu.health import rollup_repo
 from tsunagu.health.rollup_repo import order_instants
 from tsunagu.orders import repo as orders_repo
-from tsunagu.orders.rules import StoredEvent, fold_message, fold_order, fold_violation
+from tsunagu.orders.rules import StoredEvent, fold_message, fold_order
 from tsunagu.personal import service as personal
+from tsunagu.violations import repo as violations_repo
+from tsunagu.violations.rules import fold_violation
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,7 @@ def _refresh_store(
             else:
                 violations.append(fold_violation(ref, everything))
         orders_repo.write_messages(session, seller_id, marketplace, messages)
-        orders_repo.write_violations(session, seller_id, marketplace, violations)
+        violations_repo.write_violations(session, seller_id, marketplace, violations)
     rollup_repo.mark_dirty(session, seller_id, marketplace, touched)
 
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.ids import new_id
-from tsunagu.health import service
+from tsunagu.health import repo, service
 from tsunagu.health.alerts import KINDS, AlertInput, Condition, ForecastDay, conditions, still_holds
 from tsunagu.health.config import health_of
 from tsunagu.health.metrics import local_date
 from tsunagu.health.models import HealthAlert
 from tsunagu.marketplaces.registry import Marketplace, Registry
-from tsunagu.sellers.models import Store
 from tsunagu.sellers.service import get_seller, require_store
 
 
@@ -74,21 +72,6 @@ def _details(condition: Condition, inp: AlertInput) -> dict[str, object]:
     return details
 
 
-def _open_after(session: Session, seller_id: str, marketplace: str, day: str) -> list[HealthAlert]:
-    """The store's active alerts and those cleared after ``day``, oldest first."""
-    return list(
-        session.execute(
-            select(HealthAlert)
-            .where(
-                HealthAlert.seller_id == seller_id,
-                HealthAlert.marketplace == marketplace,
-                or_(HealthAlert.cleared_on.is_(None), HealthAlert.cleared_on > day),
-            )
-            .order_by(HealthAlert.raised_on, HealthAlert.id)
-        ).scalars()
-    )
-
-
 def check_alerts(
     session: Session,
     *,
@@ -106,7 +89,7 @@ def check_alerts(
     """
     store = require_store(session, seller_id, marketplace.code)
     # one check at a time per store (PostgreSQL; SQLite transactions already take the write lock)
-    session.execute(select(Store.id).where(Store.id == store.id).with_for_update())
+    repo.lock_store(session, store.id)
     on = day if day is not None else local_date(now, marketplace.tz)
     inp = alert_input(session, seller_id=seller_id, marketplace=marketplace, day=on, now=now)
     current = conditions(inp, health_of(marketplace).alerts)
@@ -114,7 +97,7 @@ def check_alerts(
     result = AlertCheck(seller_id, marketplace.code, on)
     #: (kind, subject) already covered by an alert: never raised twice
     covered: set[tuple[str, str]] = set()
-    for alert in _open_after(session, seller_id, marketplace.code, iso):
+    for alert in repo.alerts_open_after(session, seller_id, marketplace.code, iso):
         key = (alert.kind, alert.subject)
         if alert.cleared_on is not None:
             # cleared by a check of a later day: it covers this day if raised by then
@@ -169,6 +152,24 @@ def check_seller(
     ]
 
 
+def check_stores(
+    session: Session,
+    *,
+    seller_id: str,
+    registry: Registry,
+    marketplace: Marketplace | None,
+    day: date | None,
+    now: datetime,
+) -> list[AlertCheck]:
+    """:func:`check_alerts` for the store in ``marketplace``, or for every store of the seller
+    when it is ``None``."""
+    if marketplace is not None:
+        return [
+            check_alerts(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+        ]
+    return check_seller(session, seller_id=seller_id, registry=registry, day=day, now=now)
+
+
 def list_alerts(
     session: Session,
     *,
@@ -183,20 +184,11 @@ def list_alerts(
     ``after`` is the (raised_on, id) of the last alert of the previous page; ``limit`` caps
     the rows (a caller that pages asks for one more to know whether another page exists)."""
     get_seller(session, seller_id)
-    stmt = select(HealthAlert).where(HealthAlert.seller_id == seller_id)
-    if marketplace is not None:
-        stmt = stmt.where(HealthAlert.marketplace == marketplace)
-    if active_only:
-        stmt = stmt.where(HealthAlert.cleared_on.is_(None))
-    if after is not None:
-        day, alert_id = after
-        stmt = stmt.where(
-            or_(
-                HealthAlert.raised_on < day,
-                (HealthAlert.raised_on == day) & (HealthAlert.id < alert_id),
-            )
-        )
-    stmt = stmt.order_by(HealthAlert.raised_on.desc(), HealthAlert.id.desc())
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(session.execute(stmt).scalars())
+    return repo.alerts(
+        session,
+        seller_id,
+        marketplace=marketplace,
+        active_only=active_only,
+        after=after,
+        limit=limit,
+    )

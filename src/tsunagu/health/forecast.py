@@ -101,8 +101,47 @@ def what_if(
         missed_metrics=missed_metrics,
         config=config,
     )
+    after = rate(
+        on=day,
+        fulfilled_orders=fulfilled + add_orders,
+        violations=_resolved(violations, resolve, day),
+        missed_metrics=missed_metrics,
+        config=config,
+    )
+    return current, after
+
+
+def what_if_forecast(
+    *,
+    day: date,
+    days: int,
+    fulfilled_dates: Sequence[date],
+    violations: Sequence[Violation],
+    config: AhrConfig,
+    resolve: Collection[str] = (),
+    add_orders: int = 0,
+    missed_metrics: Collection[str] = (),
+) -> list[tuple[date, Rating]]:
+    """The rating on ``day`` and on each of the ``days`` following days had the changes of
+    :func:`what_if` been made on ``day`` and nothing new happened after: its first rating is
+    :func:`what_if`'s second. Check ``resolve`` with :func:`what_if` first."""
+    return forecast(
+        start=day - timedelta(days=1),
+        days=days + 1,
+        fulfilled_dates=[*fulfilled_dates, *([day] * add_orders)],
+        violations=_resolved(violations, resolve, day),
+        config=config,
+        missed_metrics=missed_metrics,
+    )
+
+
+def _resolved(
+    violations: Sequence[Violation], resolve: Collection[str], day: date
+) -> list[Violation]:
+    """The violations with those named in ``resolve`` resolved on ``day`` (or earlier, if they
+    already were)."""
     wanted = set(resolve)
-    edited = [
+    return [
         dataclasses.replace(
             v,
             resolved_on=day if v.resolved_on is None else min(v.resolved_on, day),
@@ -111,11 +150,3 @@ def what_if(
         else v
         for v in violations
     ]
-    after = rate(
-        on=day,
-        fulfilled_orders=fulfilled + add_orders,
-        violations=edited,
-        missed_metrics=missed_metrics,
-        config=config,
-    )
-    return current, after

@@ -19,7 +19,8 @@ from tsunagu.health import repo, rollup_repo
 from tsunagu.health.config import health_of
 from tsunagu.health.metrics import local_date, start_of_day
 from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
-from tsunagu.health.service import StoreHealth, assemble, store_health
+from tsunagu.health.rules import StoreHealth
+from tsunagu.health.service import assemble, seller_health, store_health
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller, require_store
 
@@ -112,6 +113,26 @@ def seller_health_now(
         store_health_now(session, seller_id=seller_id, marketplace=registry.require(code), now=now)
         for code in sorted(store.marketplace for store in seller.stores)
     ]
+
+
+def store_health_on(
+    session: Session, *, seller_id: str, marketplace: Marketplace, day: date | None, now: datetime
+) -> StoreHealth:
+    """The store's health on ``day``: today's (``None``, or today in the store's zone) from the
+    rollups, any other day's by the full path."""
+    if day is None or day == local_date(now, marketplace.tz):
+        return store_health_now(session, seller_id=seller_id, marketplace=marketplace, now=now)
+    return store_health(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+
+
+def seller_health_on(
+    session: Session, *, seller_id: str, registry: Registry, day: date | None, now: datetime
+) -> list[StoreHealth]:
+    """Every store's health on ``day``, by marketplace code: from the rollups when no day is
+    given, else by the full path."""
+    if day is None:
+        return seller_health_now(session, seller_id=seller_id, registry=registry, now=now)
+    return seller_health(session, seller_id=seller_id, registry=registry, day=day, now=now)
 
 
 def refresh_store(

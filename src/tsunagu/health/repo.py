@@ -1,8 +1,10 @@
-"""Reads of the projection that the health engine needs, turned into the pure metric facts.
+"""The health slice's SQL (the daily rollups have theirs in :mod:`rollup_repo`). Never commits.
 
-One store at a time: the orders placed from local day D−200 to the end of D (the longest window,
+Reads of the projection that the health engine needs, turned into the pure metric facts, one
+store at a time: the orders placed from local day D−200 to the end of D (the longest window,
 180 days, plus the lags), their claims, chargebacks and returns, the buyer messages of the last
-40 days, the survey answers of those orders and every violation of the store.
+40 days, the survey answers of those orders and every violation of the store. Then the stored
+alerts and imported Amazon reports.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TextClause, select, type_coerce
+from sqlalchemy import TextClause, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from tsunagu.core.db import read_instant
+from tsunagu.events.repo import batched
 from tsunagu.health import rollups
 from tsunagu.health.metrics import (
     CaseFacts,
@@ -31,9 +34,11 @@ from tsunagu.health.metrics import (
     local_date,
     start_of_day,
 )
+from tsunagu.health.models import HealthAlert, HealthSnapshot
 from tsunagu.health.rules import Severity, Violation
 from tsunagu.orders.models import Message, Order, OrderCase
-from tsunagu.orders.models import Violation as ViolationRow
+from tsunagu.sellers.models import Store
+from tsunagu.violations.models import Violation as ViolationRow
 
 #: How far back orders are read: 180 days of sales credit plus the metric lags, with room.
 ORDER_DAYS = rollups.ORDER_DAYS
@@ -291,3 +296,115 @@ def _severity(value: str | None) -> Severity:
     if value == "medium":
         return "medium"
     return "low"
+
+
+def orders_of(
+    session: Session, seller_id: str, marketplace: str, kind: str, ids: Sequence[str]
+) -> dict[str, str | None]:
+    """The order each message (``kind`` ``message``) or return (any other kind) id belongs to;
+    ids not found are left out."""
+    orders: dict[str, str | None] = {}
+    for chunk in batched(list(ids)):
+        if kind == "message":
+            stmt = select(Message.message_id, Message.order_id).where(
+                Message.seller_id == seller_id,
+                Message.marketplace == marketplace,
+                Message.message_id.in_(chunk),
+            )
+        else:
+            stmt = select(OrderCase.case_id, OrderCase.order_id).where(
+                OrderCase.seller_id == seller_id,
+                OrderCase.marketplace == marketplace,
+                OrderCase.kind == "return",
+                OrderCase.case_id.in_(chunk),
+            )
+        orders.update(dict(session.execute(stmt).all()))
+    return orders
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def lock_store(session: Session, store_id: str) -> None:
+    """Holds the store's row until the transaction ends (PostgreSQL; SQLite transactions
+    already take the write lock), so one check of a store runs at a time."""
+    session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
+
+
+def alerts_open_after(
+    session: Session, seller_id: str, marketplace: str, day: str
+) -> list[HealthAlert]:
+    """The store's active alerts and those cleared after ``day``, oldest first."""
+    return list(
+        session.execute(
+            select(HealthAlert)
+            .where(
+                HealthAlert.seller_id == seller_id,
+                HealthAlert.marketplace == marketplace,
+                or_(HealthAlert.cleared_on.is_(None), HealthAlert.cleared_on > day),
+            )
+            .order_by(HealthAlert.raised_on, HealthAlert.id)
+        ).scalars()
+    )
+
+
+def alerts(
+    session: Session,
+    seller_id: str,
+    *,
+    marketplace: str | None = None,
+    active_only: bool = False,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
+) -> list[HealthAlert]:
+    """The seller's alerts, newest first, after the (raised_on, id) ``after``."""
+    stmt = select(HealthAlert).where(HealthAlert.seller_id == seller_id)
+    if marketplace is not None:
+        stmt = stmt.where(HealthAlert.marketplace == marketplace)
+    if active_only:
+        stmt = stmt.where(HealthAlert.cleared_on.is_(None))
+    if after is not None:
+        day, alert_id = after
+        stmt = stmt.where(
+            or_(
+                HealthAlert.raised_on < day,
+                (HealthAlert.raised_on == day) & (HealthAlert.id < alert_id),
+            )
+        )
+    stmt = stmt.order_by(HealthAlert.raised_on.desc(), HealthAlert.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def snapshot_by_sha(
+    session: Session, seller_id: str, marketplace: str, sha256: str
+) -> HealthSnapshot | None:
+    return session.scalars(
+        select(HealthSnapshot).where(
+            HealthSnapshot.seller_id == seller_id,
+            HealthSnapshot.marketplace == marketplace,
+            HealthSnapshot.file_sha256 == sha256,
+        )
+    ).first()
+
+
+def latest_snapshot(
+    session: Session, seller_id: str, marketplace: str, on_or_before: date | None = None
+) -> HealthSnapshot | None:
+    """The store's snapshot with the latest report date (on or before ``on_or_before``); of
+    several for one date, the one imported last."""
+    query = select(HealthSnapshot).where(
+        HealthSnapshot.seller_id == seller_id, HealthSnapshot.marketplace == marketplace
+    )
+    if on_or_before is not None:
+        query = query.where(HealthSnapshot.report_date <= on_or_before.isoformat())
+    query = query.order_by(
+        HealthSnapshot.report_date.desc(),
+        HealthSnapshot.imported_at.desc(),
+        HealthSnapshot.id.desc(),
+    )
+    return session.scalars(query.limit(1)).first()

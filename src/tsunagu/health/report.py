@@ -1,10 +1,12 @@
 """A store's health shaped like Amazon's ``GET_V2_SELLER_PERFORMANCE_REPORT`` (amazon-domain.md §3.2).
 
-Pure shaping: it takes a computed :class:`~tsunagu.health.service.StoreHealth` and the
+Pure shaping: it takes a computed :class:`~tsunagu.health.rules.StoreHealth` and the
 marketplace, and returns plain JSON-ready dicts. Nothing is recomputed here.
 
-- Rates and targets are fractions (0.01 = 1%); a rate with nothing to measure is ``null`` with
-  status ``NONE``.
+- Rates and targets are fractions (0.01 = 1%). Amazon's schema types every ``rate`` as a
+  number, so a rate with nothing to measure (denominator 0) is written ``0.0`` with its counts
+  at 0 and status ``NONE``, the schema's "no status" value; ``NONE`` is what says "no data",
+  never the ``0.0`` (see :func:`v2_report`).
 - ``reportingDateRange`` holds the UTC instants bounding the window's local days in the store's
   zone: ``reportingDateFrom`` is local midnight at the start of the first day and
   ``reportingDateTo`` is local midnight after the last day (end exclusive), both as
@@ -20,14 +22,12 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tsunagu.health.metrics import MetricResult, end_of_day, start_of_day
+from tsunagu.health.rules import StoreHealth
 from tsunagu.marketplaces.registry import Marketplace
-
-if TYPE_CHECKING:
-    from tsunagu.health.service import StoreHealth
 
 #: The listing-level violation keys of the V2 report (amazon-domain.md §2.3).
 LISTING_VIOLATION_KEYS: tuple[str, ...] = (
@@ -91,10 +91,18 @@ def _component_status(count: int, total: int, m: MetricResult) -> str:
     return "GOOD" if met else "BAD"
 
 
+def _rate(m: MetricResult) -> float:
+    """The schema's number for ``m``: its rate, or ``0.0`` when it has nothing to measure.
+
+    tsunagu leaves such a rate undefined (``None``, status ``NONE``); the schema has no null
+    ``rate``, so the report writes ``0.0`` beside the zero counts and the ``NONE`` status."""
+    return 0.0 if m.rate is None else m.rate
+
+
 def _common(m: MetricResult, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "status": m.status,
-        "rate": m.rate,
+        "rate": _rate(m),
         "targetValue": m.target,
         "targetCondition": _CONDITION[m.comparison],
         "reportingDateRange": date_range(m.window[0], m.window[1], zone),
@@ -154,7 +162,17 @@ def _open_by_policy(h: StoreHealth) -> Counter[str]:
 
 
 def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
-    """The V2 performance report of one store on ``h.day``."""
+    """The V2 performance report of one store on ``h.day``, valid for Amazon's schema.
+
+    The schema is ``schemas/reports/accountHealthReport-2020-11-18.json`` in Amazon's
+    ``amzn/selling-partner-api-models`` (tests keep a copy and validate against it). It requires
+    a number for every ``rate``. Where tsunagu has nothing to measure (no order, shipment or
+    invoice in the window) the metric is still written, as the schema requires, with its counts
+    at 0, ``rate`` 0.0 and status ``NONE``; no figure is made up, and a reader tells "no data"
+    from a measured 0% by the status (a measured rate is always ``GOOD`` or ``BAD``) or by the
+    zero denominator.
+    ``unitOnTimeDeliveryRate`` is always of that kind: tsunagu does not count units.
+    """
     zone = marketplace.tz
     metrics: Mapping[str, MetricResult] = h.metrics
     mid = marketplace.marketplace_id
@@ -216,7 +234,7 @@ def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
             "unitOnTimeDeliveryCount": 0,
             "totalUnitCount": 0,
             "status": "NONE",
-            "rate": None,
+            "rate": 0.0,
             "targetValue": otdr.target,
             "targetCondition": "GREATER_THAN",
             "tsunaguNote": (

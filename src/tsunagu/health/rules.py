@@ -7,6 +7,9 @@ community reports, so they are configuration (:class:`AhrConfig`), recorded in a
 
 Every score comes with its explanation: a list of :class:`Term` whose points add up to the score
 exactly — clamping and the floor appear as terms of their own when they change the raw sum.
+
+:class:`StoreHealth` is one store's metrics and rating on one day, what the services, the V2
+report and the pages share; :func:`fulfilled_dates` gives the orders behind the sales credit.
 """
 
 from __future__ import annotations
@@ -14,8 +17,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
+
+from tsunagu.health.metrics import (
+    MetricResult,
+    OrderFacts,
+    Window,
+    cutoff,
+    local_date,
+    window_span,
+)
 
 Severity = Literal["low", "medium", "high", "critical"]
 Profile = Literal["amazon", "metrics"]
@@ -201,3 +214,44 @@ def rate(
             Term("clamp", clamped - score, f"kept within {config.minimum}–{config.maximum}")
         )
     return Rating(clamped, band(clamped), config.profile, tuple(terms))
+
+
+# --------------------------------------------------------------------------- a store's health
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """One store's metrics and rating on one local day."""
+
+    seller_id: str
+    marketplace: str
+    day: date
+    evaluated_at: datetime
+    fulfilled_orders: int
+    metrics: Mapping[str, MetricResult]
+    rating: Rating
+    #: the violations open on ``day`` (the V2 report counts them per policy)
+    open_violations: tuple[Violation, ...] = ()
+
+
+def fulfilled_dates(
+    day: date,
+    zone: ZoneInfo,
+    orders: Iterable[OrderFacts],
+    window_days: int = 180,
+    as_of: datetime | None = None,
+) -> list[date]:
+    """The local purchase dates of the orders :func:`~tsunagu.health.metrics.fulfilled_orders`
+    counts: shipped by the cut-off, not cancelled by it, MFN or AFN, placed in the
+    ``window_days`` ending ``day``."""
+    span = window_span(day, zone, Window(window_days, 0))
+    end = cutoff(day, zone, as_of)
+    return sorted(
+        local_date(o.purchased_at, zone)
+        for o in orders
+        if o.channel in ("MFN", "AFN")
+        and span.holds(o.purchased_at, zone)
+        and o.shipped_at is not None
+        and o.shipped_at < end
+        and (o.cancelled_at is None or o.cancelled_at >= end)
+    )

@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tsunagu.health.alert_service import AlertCheck
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.models import HealthAlert
-from tsunagu.health.rules import Rating, Term
-from tsunagu.health.service import StoreForecast, StoreHealth, StoreWhatIf
+from tsunagu.health.rules import Rating, StoreHealth, Term
+from tsunagu.health.service import StoreForecast, StoreWhatIf
 from tsunagu.health.snapshots import RATE_TOLERANCE, Comparison, Snapshot, SnapshotImport
 
 
@@ -384,4 +385,27 @@ class AlertOut(BaseModel):
             cleared_on=None if a.cleared_on is None else date.fromisoformat(a.cleared_on),
             active=a.cleared_on is None,
             details=dict(a.details),
+        )
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+class AlertCheckOut(BaseModel):
+    marketplace: str = Field(examples=["JP"])
+    day: date = Field(description="The store's local day that was checked.")
+    raised: list[AlertOut] = Field(description="Alerts whose condition started that day.")
+    cleared: list[AlertOut] = Field(description="Alerts whose condition ended that day.")
+    active: int = Field(description="Alerts of the store still active after the check.")
+
+    @classmethod
+    def of(cls, c: AlertCheck) -> AlertCheckOut:
+        return cls(
+            marketplace=c.marketplace,
+            day=c.day,
+            raised=[AlertOut.of(a) for a in c.raised],
+            cleared=[AlertOut.of(a) for a in c.cleared],
+            active=len(c.active),
         )

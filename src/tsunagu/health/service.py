@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -14,20 +13,25 @@ from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
 from tsunagu.health import repo
 from tsunagu.health.config import health_of
-from tsunagu.health.forecast import forecast, what_if
+from tsunagu.health.forecast import forecast, what_if, what_if_forecast
 from tsunagu.health.metrics import (
     MetricResult,
     MetricsConfig,
-    OrderFacts,
-    Window,
     cutoff,
     evaluate,
     fulfilled_orders,
     local_date,
-    window_span,
 )
 from tsunagu.health.report import v2_report
-from tsunagu.health.rules import PENALISED_METRICS, AhrConfig, Rating, Violation, rate
+from tsunagu.health.rules import (
+    PENALISED_METRICS,
+    AhrConfig,
+    Rating,
+    StoreHealth,
+    Violation,
+    fulfilled_dates,
+    rate,
+)
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller, require_store
 
@@ -40,19 +44,6 @@ _PENALTY_SOURCES: Mapping[str, tuple[str, ...]] = {
     "contact_response": ("contact_response",),
     "return_dissatisfaction_rate": ("return_dissatisfaction_rate",),
 }
-
-
-@dataclass(frozen=True)
-class StoreHealth:
-    seller_id: str
-    marketplace: str
-    day: date
-    evaluated_at: datetime
-    fulfilled_orders: int
-    metrics: Mapping[str, MetricResult]
-    rating: Rating
-    #: the violations open on ``day`` (the V2 report counts them per policy)
-    open_violations: tuple[Violation, ...] = ()
 
 
 def missed_metrics(metrics: Mapping[str, MetricResult]) -> list[str]:
@@ -235,28 +226,9 @@ class StoreWhatIf:
     add_orders: int
     now: Rating
     after: Rating
-
-
-def fulfilled_dates(
-    day: date,
-    zone: ZoneInfo,
-    orders: Iterable[OrderFacts],
-    window_days: int = 180,
-    as_of: datetime | None = None,
-) -> list[date]:
-    """The local purchase dates of the orders :func:`fulfilled_orders` counts: shipped by the
-    cut-off, not cancelled by it, MFN or AFN, placed in the ``window_days`` ending ``day``."""
-    span = window_span(day, zone, Window(window_days, 0))
-    end = cutoff(day, zone, as_of)
-    return sorted(
-        local_date(o.purchased_at, zone)
-        for o in orders
-        if o.channel in ("MFN", "AFN")
-        and span.holds(o.purchased_at, zone)
-        and o.shipped_at is not None
-        and o.shipped_at < end
-        and (o.cancelled_at is None or o.cancelled_at >= end)
-    )
+    #: the rating after the changes on ``day`` and each following day, nothing new happening
+    #: (only when asked for: ``forecast_days``)
+    days: tuple[tuple[date, Rating], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -343,11 +315,14 @@ def store_what_if(
     now: datetime,
     resolve: Collection[str] = (),
     add_orders: int = 0,
+    forecast_days: int = 0,
     metrics_config: MetricsConfig | None = None,
     ahr_config: AhrConfig | None = None,
 ) -> StoreWhatIf:
     """The rating on ``day`` now and with the named violations resolved and ``add_orders`` more
-    fulfilled orders that day. Writes nothing; an unknown violation id is ``unknown_violation``."""
+    fulfilled orders that day; with ``forecast_days``, also the rating after the changes on
+    ``day`` and each of the ``forecast_days`` following days. Writes nothing; an unknown
+    violation id is ``unknown_violation``."""
     b = _basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
     wanted = tuple(dict.fromkeys(resolve))
     current, after = what_if(
@@ -359,6 +334,20 @@ def store_what_if(
         add_orders=add_orders,
         missed_metrics=b.missed,
     )
+    series = (
+        what_if_forecast(
+            day=b.day,
+            days=forecast_days,
+            fulfilled_dates=b.dates,
+            violations=b.facts.violations,
+            config=b.config,
+            resolve=wanted,
+            add_orders=add_orders,
+            missed_metrics=b.missed,
+        )
+        if forecast_days > 0
+        else []
+    )
     return StoreWhatIf(
         seller_id=seller_id,
         marketplace=marketplace.code,
@@ -369,4 +358,16 @@ def store_what_if(
         add_orders=add_orders,
         now=current,
         after=after,
+        days=tuple(series),
     )
+
+
+def ids_behind(
+    session: Session, *, seller_id: str, marketplace: str, kind: str, ids: Sequence[str]
+) -> list[tuple[str, str | None]]:
+    """Each id behind a metric's numerator (an order, message or return id, as ``kind`` says)
+    with the order it belongs to, ``None`` when not known."""
+    if kind == "order":
+        return [(i, i) for i in ids]
+    orders = repo.orders_of(session, seller_id, marketplace, kind, ids)
+    return [(i, orders.get(i)) for i in ids]

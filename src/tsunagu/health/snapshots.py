@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,9 +29,11 @@ from tsunagu.connectors.amazon.health_report import (
 from tsunagu.core.errors import NotFound
 from tsunagu.core.i18n import N_
 from tsunagu.core.ids import new_id
+from tsunagu.health import repo
 from tsunagu.health import service as health_service
 from tsunagu.health.models import HealthSnapshot
 from tsunagu.health.report import v2_report
+from tsunagu.health.rules import StoreHealth
 from tsunagu.marketplaces.registry import Marketplace
 from tsunagu.sellers.service import require_store
 
@@ -96,18 +97,6 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _by_sha(
-    session: Session, seller_id: str, marketplace: str, sha256: str
-) -> HealthSnapshot | None:
-    return session.scalars(
-        select(HealthSnapshot).where(
-            HealthSnapshot.seller_id == seller_id,
-            HealthSnapshot.marketplace == marketplace,
-            HealthSnapshot.file_sha256 == sha256,
-        )
-    ).first()
-
-
 def import_snapshot(
     session: Session,
     *,
@@ -123,7 +112,7 @@ def import_snapshot(
     JSON path of the problem (see :func:`parse_v2_report`)."""
     require_store(session, seller_id, marketplace.code)
     sha = file_sha256(data)
-    earlier = _by_sha(session, seller_id, marketplace.code, sha)
+    earlier = repo.snapshot_by_sha(session, seller_id, marketplace.code, sha)
     if earlier is not None:
         return SnapshotImport("duplicate", earlier)
     parsed: ParsedReport = parse_v2_report(data, marketplace.marketplace_id, zone=marketplace.tz)
@@ -142,7 +131,7 @@ def import_snapshot(
             session.add(snapshot)
     except IntegrityError:
         # another import of the same file won the race
-        found = _by_sha(session, seller_id, marketplace.code, sha)
+        found = repo.snapshot_by_sha(session, seller_id, marketplace.code, sha)
         if found is None:
             raise
         return SnapshotImport("duplicate", found)
@@ -154,17 +143,7 @@ def latest_snapshot(
 ) -> HealthSnapshot | None:
     """The store's snapshot with the latest report date (on or before ``on_or_before``); of
     several for one date, the one imported last."""
-    query = select(HealthSnapshot).where(
-        HealthSnapshot.seller_id == seller_id, HealthSnapshot.marketplace == marketplace
-    )
-    if on_or_before is not None:
-        query = query.where(HealthSnapshot.report_date <= on_or_before.isoformat())
-    query = query.order_by(
-        HealthSnapshot.report_date.desc(),
-        HealthSnapshot.imported_at.desc(),
-        HealthSnapshot.id.desc(),
-    )
-    return session.scalars(query.limit(1)).first()
+    return repo.latest_snapshot(session, seller_id, marketplace, on_or_before)
 
 
 def require_snapshot(
@@ -245,18 +224,33 @@ def compare_figures(amazon: Mapping[str, Any], ours: Mapping[str, Any]) -> list[
     ]
 
 
-def tsunagu_figures(h: health_service.StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
+def tsunagu_figures(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
     """tsunagu's health on ``h.day`` in the same normalised form as an imported report."""
     parsed = normalise_report(
         v2_report(h, marketplace), marketplace.marketplace_id, zone=marketplace.tz
     )
     figures = dict(parsed.figures)
     figures["metrics"] = {
-        name: metric
+        name: _measured(metric)
         for name, metric in figures["metrics"].items()
         if name not in _NOT_MEASURED_BY_TSUNAGU
     }
     return figures
+
+
+def _without_placeholders(figures: dict[str, Any]) -> dict[str, Any]:
+    """An imported report's figures with the same reading of "nothing counted" as tsunagu's."""
+    metrics = {name: _measured(metric) for name, metric in figures.get("metrics", {}).items()}
+    return {**figures, "metrics": metrics}
+
+
+def _measured(metric: dict[str, Any]) -> dict[str, Any]:
+    """A metric as measured: the V2 schema makes a report write a rate (0.0) with status
+    ``NONE`` when there was nothing to count; in a comparison that is no rate at all, not a
+    measured zero (on either side)."""
+    if metric.get("status") == "NONE" and not metric.get("denominator"):
+        return {**metric, "rate": None}
+    return metric
 
 
 def compare(
@@ -276,7 +270,7 @@ def compare(
     h = health_service.store_health(
         session, seller_id=seller_id, marketplace=marketplace, day=day, now=now
     )
-    rows = compare_figures(snapshot.figures, tsunagu_figures(h, marketplace))
+    rows = compare_figures(_without_placeholders(snapshot.figures), tsunagu_figures(h, marketplace))
     return Comparison(
         seller_id=seller_id,
         marketplace=marketplace.code,

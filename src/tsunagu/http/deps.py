@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.access.actor import Actor
@@ -28,7 +27,6 @@ from tsunagu.core.i18n import N_
 from tsunagu.core.origins import trusted_origin
 from tsunagu.identity import service as identity
 from tsunagu.identity.audit import Client
-from tsunagu.identity.models import AuthSession
 from tsunagu.identity.rules import TOKEN_PREFIX
 from tsunagu.identity.tokens import authenticate_token
 from tsunagu.marketplaces.registry import Marketplace, Registry
@@ -182,11 +180,7 @@ def _session_actor(request: Request, token: str) -> Actor:
         stale = row.last_seen_at <= now - TOUCH_EVERY
     if stale:
         with get_factory(request)() as write:
-            write.execute(
-                update(AuthSession)
-                .where(AuthSession.id == session_id, AuthSession.last_seen_at < now)
-                .values(last_seen_at=now)
-            )
+            identity.mark_seen(write, session_id=session_id, now=now)
             write.commit()
     return Actor(
         name=principal_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,38 @@ def append(
     session.add(entry)
     session.flush()
     return entry
+
+
+class Owned(Protocol):
+    """A stored secret that belongs to a principal (a one-time code, an API token)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def principal_id(self) -> str: ...
+
+
+def refusal(
+    session: Session,
+    *,
+    action: str,
+    reason: str,
+    now: datetime,
+    client: Client,
+    row: Owned | None,
+) -> AuditEntry:
+    """The entry of a refused secret: whose it was (``anonymous`` when unknown) and why."""
+    return append(
+        session,
+        action=action,
+        outcome="failure",
+        now=now,
+        actor=row.principal_id if row is not None else "anonymous",
+        target=row.id if row is not None else None,
+        client=client,
+        details={"reason": reason},
+    )
 
 
 def list_entries(

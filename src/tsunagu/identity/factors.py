@@ -23,6 +23,7 @@ import pyotp
 import segno
 from sqlalchemy.orm import Session
 
+from tsunagu.core.errors import TsunaguError
 from tsunagu.core.ids import new_id
 from tsunagu.identity import audit, notices, repo, sealing
 from tsunagu.identity.audit import NO_CLIENT, Client
@@ -385,6 +386,30 @@ def verify_second_factor(
     )
 
 
+def verify_if_enrolled(
+    session: Session,
+    *,
+    principal_id: str,
+    code: str | None,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+) -> TsunaguError | None:
+    """The second factor of a flow that asks for it only when one protects the principal
+    (step-up, linking another account): None when no confirmed factor protects it or the code
+    is right, else the failure of :func:`verify_second_factor`."""
+    if repo.confirmed_factor(session, principal_id) is None:
+        return None
+    return verify_second_factor(
+        session,
+        principal_id=principal_id,
+        code=code or "",
+        now=now,
+        settings=settings,
+        client=client,
+    ).failure
+
+
 # -- recovery codes ---------------------------------------------------------------------------
 
 
@@ -455,6 +480,12 @@ def regenerate_recovery_codes(
 
 
 # -- status -----------------------------------------------------------------------------------
+
+
+def is_protected(session: Session, principal_id: str) -> bool:
+    """Whether a confirmed second factor (its own or its link group's) protects the principal:
+    then signing in as it asks for a code."""
+    return repo.confirmed_factor(session, principal_id) is not None
 
 
 def factor_status(session: Session, principal_id: str) -> FactorStatus:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,32 +134,6 @@ def _join(
     return _Joined(group.id, holder, replaced, ended)
 
 
-def try_join(
-    session: Session,
-    *,
-    caller: Principal,
-    other: Principal,
-    caller_link: IdentityLink | None,
-    auth: AuthSession,
-    now: datetime,
-) -> _Joined | None:
-    """:func:`_join` in a savepoint, keeping the caller's own session; None when a concurrent
-    request linked one of them first (the primary key of ``identity_links``)."""
-    try:
-        with session.begin_nested():
-            return _join(
-                session,
-                caller=caller,
-                other=other,
-                caller_link=caller_link,
-                now=now,
-                keep_session=auth.id,
-                linked_by=caller.id,
-            )
-    except IntegrityError:
-        return None
-
-
 def _cut_hint(email: str, base_url: str | None, lang: str) -> str:
     if base_url:
         return translate(CUT_HINT_LINK, lang, email=email, url=f"{base_url}/forgot-password")
@@ -202,19 +175,36 @@ def _notify_linked(
         )
 
 
-def announce_linked(
+def join_and_announce(
     session: Session,
     *,
     caller: Principal,
     other: Principal,
-    joined: _Joined,
+    caller_link: IdentityLink | None,
+    auth: AuthSession,
     now: datetime,
     client: Client,
     sender: MailSender,
     lang: str,
     base_url: str | None,
     request_id: str | None = None,
-) -> Linked:
+) -> Linked | None:
+    """:func:`_join` in a savepoint, keeping the caller's own session, then the audit entry and
+    the message to both accounts. None when a concurrent request linked one of them first (the
+    primary key of ``identity_links``): then nothing changed and nobody is told."""
+    try:
+        with session.begin_nested():
+            joined = _join(
+                session,
+                caller=caller,
+                other=other,
+                caller_link=caller_link,
+                now=now,
+                keep_session=auth.id,
+                linked_by=caller.id,
+            )
+    except IntegrityError:
+        return None
     details: dict[str, object] = {
         "group": joined.group_id,
         "factor_holder": joined.holder,
@@ -248,8 +238,7 @@ def announce_linked(
 
 def group_emails(session: Session, caller: Principal, other: Principal) -> list[str]:
     """The addresses of the group ``other`` would join with the caller's, sorted."""
-    ids = repo.linked_ids(session, caller.id)
-    found = session.scalars(select(Principal.email).where(Principal.id.in_(ids)))
+    found = repo.emails_of(session, repo.linked_ids(session, caller.id))
     return sorted({*found, other.email})
 
 

@@ -20,11 +20,10 @@ from tsunagu.identity.errors import (
 )
 from tsunagu.identity.joining import (
     Linked,
-    announce_linked,
     future_holder,
     group_emails,
+    join_and_announce,
     needs_consent,
-    try_join,
 )
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession, IdentityLink, LinkRequest, Principal
@@ -204,33 +203,23 @@ def _complete(
     caller = session.get(Principal, request.requested_by)
     other = session.get(Principal, request.other_principal_id)
     caller_link = repo.link_of(session, caller.id) if caller is not None else None
-    usable = (
-        caller is not None
-        and other is not None
-        and all(p.status == "active" and p.email_verified_at for p in (caller, other))
-        and (caller_link.group_id if caller_link else None) == request.caller_group_id
-        and repo.link_of(session, other.id) is None
-    )
-    if usable:
-        assert caller is not None
-        assert other is not None
-        needed = {p.id for p in needs_consent(session, caller, other)}
-        usable = needed <= link_requests.approved_by(session, request.id)
-    if not usable or caller is None or other is None:
+    if (
+        caller is None
+        or other is None
+        or not _as_agreed(
+            session, request=request, caller=caller, other=other, caller_link=caller_link
+        )
+    ):
         link_requests.close(session, request, now=now, outcome=link_requests.STALE)
         return refuse(LinkRequestStale(), "stale")
     if not link_requests.close(session, request, now=now, outcome=link_requests.LINKED):
         return refuse(LinkRequestInvalid(), "closed")
-    joined = try_join(
-        session, caller=caller, other=other, caller_link=caller_link, auth=auth, now=now
-    )
-    if joined is None:
-        return refuse(LinkRequestStale(), "stale")
-    return announce_linked(
+    linked = join_and_announce(
         session,
         caller=caller,
         other=other,
-        joined=joined,
+        caller_link=caller_link,
+        auth=auth,
         now=now,
         client=client,
         sender=sender,
@@ -238,6 +227,28 @@ def _complete(
         base_url=base_url,
         request_id=request.id,
     )
+    return linked if linked is not None else refuse(LinkRequestStale(), "stale")
+
+
+def _as_agreed(
+    session: Session,
+    *,
+    request: LinkRequest,
+    caller: Principal,
+    other: Principal,
+    caller_link: IdentityLink | None,
+) -> bool:
+    """Whether the accounts are still as they were when the link was asked for (both active and
+    verified, the caller in the same group, the other in none) and every account that must
+    agree has agreed."""
+    if not all(p.status == "active" and p.email_verified_at for p in (caller, other)):
+        return False
+    if (caller_link.group_id if caller_link else None) != request.caller_group_id:
+        return False
+    if repo.link_of(session, other.id) is not None:
+        return False
+    needed = {p.id for p in needs_consent(session, caller, other)}
+    return needed <= link_requests.approved_by(session, request.id)
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,14 @@ is needed and makes the link when the last approval arrives.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
+from tsunagu.identity import one_time_codes, repo
 from tsunagu.identity.mail import Mail, MailSender
 from tsunagu.identity.models import LinkApproval, LinkRequest, Principal
 from tsunagu.identity.schemas import LinkRequestOut, LinkWaiting
@@ -52,7 +50,7 @@ LINKED, DECLINED, SUPERSEDED, STALE = "linked", "declined", "superseded", "stale
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return one_time_codes.hash_secret(token)
 
 
 @dataclass(frozen=True)
@@ -65,15 +63,8 @@ class Found:
 
 def supersede(session: Session, *, requested_by: str, other: str, now: datetime) -> None:
     """Close the open requests between the same two accounts: the newest one counts."""
-    session.execute(
-        update(LinkRequest)
-        .where(
-            LinkRequest.requested_by == requested_by,
-            LinkRequest.other_principal_id == other,
-            LinkRequest.closed_at.is_(None),
-        )
-        .values(closed_at=now, outcome=SUPERSEDED)
-        .execution_options(synchronize_session=False)
+    repo.close_requests_between(
+        session, requested_by=requested_by, other=other, now=now, outcome=SUPERSEDED
     )
 
 
@@ -108,37 +99,18 @@ def open_request(
     session.add(request)
     session.flush()
     for approver in approvers:
-        token = secrets.token_urlsafe(32)  # 256 bits, shown only in the message
-        session.add(
-            LinkApproval(
-                id=new_id("lap"),
-                request_id=request.id,
-                principal_id=approver.id,
-                token_hash=hash_token(token),
-            )
-        )
-        note = ""
-        if holder_email is not None and holder_email != approver.email:
-            note = translate(
-                REQUEST_FACTOR_NOTE, lang, email=approver.email, holder_email=holder_email
-            )
+        token = _new_approval(session, request=request, approver=approver)
         sender.send(
             session,
-            Mail(
-                to=approver.email,
-                kind="link_request",
-                subject=translate(REQUEST_SUBJECT, lang),
-                body=translate(
-                    REQUEST_BODY,
-                    lang,
-                    requester=requester.email,
-                    email=approver.email,
-                    others=", ".join(e for e in group_emails if e != approver.email),
-                    factor_note=note,
-                    hours=int(lifetime.total_seconds() // 3600),
-                    link=f"{link_base}?token={token}\n" if link_base else "",
-                    confirmation_code=token,
-                ),
+            _request_mail(
+                requester=requester,
+                approver=approver,
+                group_emails=group_emails,
+                holder_email=holder_email,
+                lifetime=lifetime,
+                link=one_time_codes.link_line(link_base, token),
+                token=token,
+                lang=lang,
             ),
             now,
         )
@@ -146,13 +118,55 @@ def open_request(
     return request
 
 
+def _new_approval(session: Session, *, request: LinkRequest, approver: Principal) -> str:
+    """The approver's one-time token for the request (stored as its hash), in clear."""
+    token = one_time_codes.new_token()  # shown only in the message
+    session.add(
+        LinkApproval(
+            id=new_id("lap"),
+            request_id=request.id,
+            principal_id=approver.id,
+            token_hash=hash_token(token),
+        )
+    )
+    return token
+
+
+def _request_mail(
+    *,
+    requester: Principal,
+    approver: Principal,
+    group_emails: list[str],
+    holder_email: str | None,
+    lifetime: timedelta,
+    link: str,
+    token: str,
+    lang: str,
+) -> Mail:
+    note = ""
+    if holder_email is not None and holder_email != approver.email:
+        note = translate(REQUEST_FACTOR_NOTE, lang, email=approver.email, holder_email=holder_email)
+    return Mail(
+        to=approver.email,
+        kind="link_request",
+        subject=translate(REQUEST_SUBJECT, lang),
+        body=translate(
+            REQUEST_BODY,
+            lang,
+            requester=requester.email,
+            email=approver.email,
+            others=", ".join(e for e in group_emails if e != approver.email),
+            factor_note=note,
+            hours=int(lifetime.total_seconds() // 3600),
+            link=link,
+            confirmation_code=token,
+        ),
+    )
+
+
 def find(session: Session, token: str, now: datetime) -> Found | None:
     """The open, unexpired request behind ``token`` and the approval it names, else None."""
-    row = session.execute(
-        select(LinkApproval, LinkRequest)
-        .join(LinkRequest, LinkRequest.id == LinkApproval.request_id)
-        .where(LinkApproval.token_hash == hash_token(token.strip()))
-    ).first()
+    row = repo.approval_by_token_hash(session, hash_token(token.strip()))
     if row is None:
         return None
     approval, request = row
@@ -163,46 +177,23 @@ def find(session: Session, token: str, now: datetime) -> Found | None:
 
 def approve(session: Session, approval: LinkApproval, now: datetime) -> bool:
     """Record the acceptance once (a guarded UPDATE); False when it was already given."""
-    result = session.execute(
-        update(LinkApproval)
-        .where(LinkApproval.id == approval.id, LinkApproval.approved_at.is_(None))
-        .values(approved_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    approved = repo.approve(session, approval_id=approval.id, now=now)
     session.refresh(approval)
-    return getattr(result, "rowcount", 0) == 1
+    return approved
 
 
 def missing(session: Session, request_id: str) -> list[str]:
     """Principals whose acceptance the request still waits for."""
-    return list(
-        session.scalars(
-            select(LinkApproval.principal_id)
-            .where(LinkApproval.request_id == request_id, LinkApproval.approved_at.is_(None))
-            .order_by(LinkApproval.principal_id)
-        )
-    )
+    return repo.unapproved_ids(session, request_id)
 
 
 def approved_by(session: Session, request_id: str) -> set[str]:
-    return set(
-        session.scalars(
-            select(LinkApproval.principal_id).where(
-                LinkApproval.request_id == request_id, LinkApproval.approved_at.is_not(None)
-            )
-        )
-    )
+    return repo.approved_ids(session, request_id)
 
 
 def close(session: Session, request: LinkRequest, *, now: datetime, outcome: str) -> bool:
     """Close an open request once; False when another transaction closed it first."""
-    result = session.execute(
-        update(LinkRequest)
-        .where(LinkRequest.id == request.id, LinkRequest.closed_at.is_(None))
-        .values(closed_at=now, outcome=outcome)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+    return repo.close_request(session, request_id=request.id, now=now, outcome=outcome)
 
 
 def notify_declined(
@@ -231,47 +222,28 @@ def notify_declined(
 
 def waiting(session: Session, *, principal_id: str, now: datetime) -> list[LinkRequestOut]:
     """Open requests the principal made or must agree to, newest first."""
-    asked_of = select(LinkApproval.request_id).where(LinkApproval.principal_id == principal_id)
-    requests = session.scalars(
-        select(LinkRequest)
-        .where(
-            LinkRequest.closed_at.is_(None),
-            LinkRequest.expires_at > now,
-            or_(LinkRequest.requested_by == principal_id, LinkRequest.id.in_(asked_of)),
-        )
-        .order_by(LinkRequest.created_at.desc(), LinkRequest.id.desc())
-    ).all()
-    found = []
-    for request in requests:
-        approvals = session.execute(
-            select(LinkApproval, Principal)
-            .join(Principal, Principal.id == LinkApproval.principal_id)
-            .where(LinkApproval.request_id == request.id)
-            .order_by(Principal.email)
-        ).all()
-        emails = {
-            p.id: p.email
-            for p in session.scalars(
-                select(Principal).where(
-                    Principal.id.in_([request.requested_by, request.other_principal_id])
-                )
-            )
-        }
-        found.append(
-            LinkRequestOut(
-                request_id=request.id,
-                requested_by=emails.get(request.requested_by, ""),
-                other=emails.get(request.other_principal_id, ""),
-                created_at=request.created_at,
-                expires_at=request.expires_at,
-                waiting_for=[
-                    LinkWaiting(
-                        principal_id=p.id,
-                        email=p.email,
-                        accepted=a.approved_at is not None,
-                    )
-                    for a, p in approvals
-                ],
-            )
-        )
-    return found
+    return [
+        _request_out(session, request)
+        for request in repo.open_requests_of(session, principal_id=principal_id, now=now)
+    ]
+
+
+def _request_out(session: Session, request: LinkRequest) -> LinkRequestOut:
+    approvals = repo.approvals_of(session, request.id)
+    emails = {
+        p.id: p.email
+        for p in repo.principals_by_id(
+            session, [request.requested_by, request.other_principal_id]
+        ).values()
+    }
+    return LinkRequestOut(
+        request_id=request.id,
+        requested_by=emails.get(request.requested_by, ""),
+        other=emails.get(request.other_principal_id, ""),
+        created_at=request.created_at,
+        expires_at=request.expires_at,
+        waiting_for=[
+            LinkWaiting(principal_id=p.id, email=p.email, accepted=a.approved_at is not None)
+            for a, p in approvals
+        ],
+    )

@@ -35,9 +35,9 @@ joining in :mod:`tsunagu.identity.joining` (the public names are re-exported her
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import TsunaguError
@@ -48,10 +48,9 @@ from tsunagu.identity.errors import (
     AlreadyLinked,
     EmailUnverified,
     InvalidCredentials,
-    InvalidEmail,
     LinkedElsewhere,
 )
-from tsunagu.identity.joining import Linked, announce_linked, needs_consent, try_join
+from tsunagu.identity.joining import Linked, join_and_announce, needs_consent
 from tsunagu.identity.link_consent import (
     RequestView,
     accept_link,
@@ -60,19 +59,8 @@ from tsunagu.identity.link_consent import (
     describe_request,
 )
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
-from tsunagu.identity.models import (
-    AuthSession,
-    IdentityLink,
-    LinkConfirmation,
-    LinkGroup,
-    Principal,
-)
-from tsunagu.identity.rules import (
-    PRODUCTION,
-    IdentitySettings,
-    normalise_email,
-    require_recent_auth,
-)
+from tsunagu.identity.models import AuthSession, IdentityLink, LinkGroup, Principal
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings, require_recent_auth
 from tsunagu.identity.schemas import LinkedAccountOut
 from tsunagu.identity.unlinking import (
     Unlinked,
@@ -99,6 +87,7 @@ __all__ = [
     "RequestView",
     "Unlinked",
     "accept_link",
+    "acting_ids",
     "begin_unlink",
     "confirm_unlink",
     "cut_links",
@@ -127,6 +116,16 @@ def factor_holder(session: Session, principal_id: str) -> str:
     return repo.factor_holder(session, principal_id)
 
 
+def acting_ids(session: Session, principal_id: str) -> list[str]:
+    """The principal and the *active* members of its link group, sorted: a disabled member is
+    not reachable through a linked sign-in."""
+    ids = repo.linked_ids(session, principal_id)
+    if len(ids) == 1:
+        return ids
+    active = repo.active_ids(session, ids)
+    return [p for p in ids if p == principal_id or p in active]
+
+
 def list_linked(session: Session, *, principal_id: str) -> list[LinkedAccountOut]:
     """The other members of the principal's link group (empty when it is not linked)."""
     link = repo.link_of(session, principal_id)
@@ -134,12 +133,6 @@ def list_linked(session: Session, *, principal_id: str) -> list[LinkedAccountOut
         return []
     group = session.get(LinkGroup, link.group_id)
     holder = group.factor_principal_id if group is not None else None
-    rows = session.execute(
-        select(IdentityLink, Principal)
-        .join(Principal, Principal.id == IdentityLink.principal_id)
-        .where(IdentityLink.group_id == link.group_id, IdentityLink.principal_id != principal_id)
-        .order_by(Principal.email)
-    )
     return [
         LinkedAccountOut(
             principal_id=p.id,
@@ -148,8 +141,31 @@ def list_linked(session: Session, *, principal_id: str) -> list[LinkedAccountOut
             linked_at=row.linked_at,
             holds_factor=p.id == holder,
         )
-        for row, p in rows
+        for row, p in repo.linked_accounts(session, group_id=link.group_id, besides=principal_id)
     ]
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt of ``caller`` to link another account: what its refusals record."""
+
+    session: Session
+    caller: Principal
+    now: datetime
+    settings: IdentitySettings
+    client: Client
+
+    def refuse(self, error: TsunaguError, reason: str, target: str | None) -> Linked:
+        record_refusal(
+            self.session,
+            "account_linked",
+            reason=reason,
+            now=self.now,
+            caller=self.caller.id,
+            target=target,
+            client=self.client,
+        )
+        return Linked(error)
 
 
 def link_with(
@@ -180,63 +196,14 @@ def link_with(
     """
     require_recent_auth(auth, now, settings.recent_auth)
     caller = caller_of(session, auth)
-
-    def refuse(error: TsunaguError, reason: str, target: str | None) -> Linked:
-        record_refusal(
-            session,
-            "account_linked",
-            reason=reason,
-            now=now,
-            caller=caller.id,
-            target=target,
-            client=client,
-        )
-        return Linked(error)
-
-    if caller.email_verified_at is None:
-        return refuse(EmailUnverified(), "caller_unverified", None)
-    try:
-        other = repo.principal_by_email(session, normalise_email(email))
-    except InvalidEmail:
-        other = None
-    wrong = service.check_password(
-        session,
-        principal=other,
-        password=password,
-        email=email,
-        now=now,
-        settings=settings,
-        client=client,
-    )
-    if wrong is not None or other is None:
-        return refuse(wrong or InvalidCredentials(), "credentials", other.id if other else None)
+    attempt = _Attempt(session, caller=caller, now=now, settings=settings, client=client)
+    other = _other_account(attempt, email=email, password=password)
+    if isinstance(other, Linked):
+        return other
     caller_link = repo.link_of(session, caller.id)
-    other_link = repo.link_of(session, other.id)
-    if other.id == caller.id or (
-        caller_link is not None
-        and other_link is not None
-        and other_link.group_id == caller_link.group_id
-    ):
-        same = refuse(AlreadyLinked(), "already_linked", other.id)
-        same.group_id = caller_link.group_id if caller_link is not None else None
-        same.principal_id = other.id
-        return same
-    if repo.confirmed_factor(session, other.id) is not None:
-        second = factors.verify_second_factor(
-            session,
-            principal_id=other.id,
-            code=code or "",
-            now=now,
-            settings=settings,
-            client=client,
-        )
-        if not second.ok:
-            assert second.failure is not None
-            return refuse(second.failure, "second_factor", other.id)
-    if other.email_verified_at is None:
-        return refuse(EmailUnverified(), "other_unverified", other.id)
-    if other_link is not None:
-        return refuse(LinkedElsewhere(), "linked_elsewhere", other.id)
+    refused = _refuse_other(attempt, other=other, caller_link=caller_link, code=code)
+    if refused is not None:
+        return refused
     needed = needs_consent(session, caller, other)
     if needed:
         return ask_consent(
@@ -252,24 +219,81 @@ def link_with(
             lang=lang,
             base_url=base_url,
         )
-    joined = try_join(
-        session, caller=caller, other=other, caller_link=caller_link, auth=auth, now=now
-    )
-    if joined is None:
-        now_linked = other.id in repo.linked_ids(session, caller.id)
-        error: TsunaguError = AlreadyLinked() if now_linked else LinkedElsewhere()
-        return refuse(error, error.code, other.id)
-    return announce_linked(
+    linked = join_and_announce(
         session,
         caller=caller,
         other=other,
-        joined=joined,
+        caller_link=caller_link,
+        auth=auth,
         now=now,
         client=client,
         sender=sender,
         lang=lang,
         base_url=base_url,
     )
+    return linked if linked is not None else _lost_race(attempt, other)
+
+
+def _other_account(attempt: _Attempt, *, email: str, password: str) -> Principal | Linked:
+    """The other account, signed in with its password through the sign-in's own throttled check
+    (the caller's address must be verified first); else the refusal."""
+    if attempt.caller.email_verified_at is None:
+        return attempt.refuse(EmailUnverified(), "caller_unverified", None)
+    other = service.find_principal(attempt.session, email)
+    wrong = service.check_password(
+        attempt.session,
+        principal=other,
+        password=password,
+        email=email,
+        now=attempt.now,
+        settings=attempt.settings,
+        client=attempt.client,
+    )
+    if wrong is not None or other is None:
+        return attempt.refuse(
+            wrong or InvalidCredentials(), "credentials", other.id if other else None
+        )
+    return other
+
+
+def _refuse_other(
+    attempt: _Attempt, *, other: Principal, caller_link: IdentityLink | None, code: str | None
+) -> Linked | None:
+    """Why the other account (whose password was right) cannot be linked with the caller's:
+    already linked with it, a wrong second factor, an unverified address, another group. None
+    when it can."""
+    other_link = repo.link_of(attempt.session, other.id)
+    if other.id == attempt.caller.id or (
+        caller_link is not None
+        and other_link is not None
+        and other_link.group_id == caller_link.group_id
+    ):
+        same = attempt.refuse(AlreadyLinked(), "already_linked", other.id)
+        same.group_id = caller_link.group_id if caller_link is not None else None
+        same.principal_id = other.id
+        return same
+    failure = factors.verify_if_enrolled(
+        attempt.session,
+        principal_id=other.id,
+        code=code,
+        now=attempt.now,
+        settings=attempt.settings,
+        client=attempt.client,
+    )
+    if failure is not None:
+        return attempt.refuse(failure, "second_factor", other.id)
+    if other.email_verified_at is None:
+        return attempt.refuse(EmailUnverified(), "other_unverified", other.id)
+    if other_link is not None:
+        return attempt.refuse(LinkedElsewhere(), "linked_elsewhere", other.id)
+    return None
+
+
+def _lost_race(attempt: _Attempt, other: Principal) -> Linked:
+    """A concurrent request linked one of the two first: already linked, or linked elsewhere."""
+    now_linked = other.id in repo.linked_ids(attempt.session, attempt.caller.id)
+    error: TsunaguError = AlreadyLinked() if now_linked else LinkedElsewhere()
+    return attempt.refuse(error, error.code, other.id)
 
 
 def cut_links(
@@ -295,9 +319,7 @@ def cut_links(
     group = repo.lock_group(session, link.group_id)
     assert group is not None
     members = repo.group_member_ids(session, group.id)
-    session.execute(delete(IdentityLink).where(IdentityLink.group_id == group.id))
-    session.execute(delete(LinkConfirmation).where(LinkConfirmation.group_id == group.id))
-    session.execute(delete(LinkGroup).where(LinkGroup.id == group.id))
+    repo.delete_group(session, group.id)
     session.flush()
     ended = sum(
         repo.revoke_sessions_of(session, principal_id=member, now=now, reason="links_cut")
@@ -313,9 +335,23 @@ def cut_links(
         client=client,
         details={"members": members, "sessions_ended": ended},
     )
-    principals = {
-        p.id: p for p in session.scalars(select(Principal).where(Principal.id.in_(members)))
-    }
+    _notify_cut(
+        session, principal_id=principal_id, members=members, now=now, sender=sender, lang=lang
+    )
+    return members
+
+
+def _notify_cut(
+    session: Session,
+    *,
+    principal_id: str,
+    members: list[str],
+    now: datetime,
+    sender: MailSender,
+    lang: str,
+) -> None:
+    """Tell every former member that the owner of ``principal_id`` cut the links."""
+    principals = repo.principals_by_id(session, members)
     account = principals[principal_id].email
     for member in members:
         me = principals[member]
@@ -337,4 +373,3 @@ def cut_links(
             ),
             now,
         )
-    return members

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.ids import new_id
+from tsunagu.identity import repo
 from tsunagu.identity.models import OutboxMessage
 from tsunagu.identity.schemas import OutboxMessageOut
 
@@ -53,8 +53,5 @@ def list_outbox(
     session: Session, *, to: str | None = None, limit: int = 100
 ) -> list[OutboxMessageOut]:
     """Queued messages, newest first."""
-    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-    if to is not None:
-        query = query.where(OutboxMessage.to_address == to)
-    rows = session.scalars(query.limit(max(1, min(limit, 10_000))))
+    rows = repo.outbox_messages(session, to=to, limit=max(1, min(limit, 10_000)))
     return [OutboxMessageOut.model_validate(row) for row in rows]

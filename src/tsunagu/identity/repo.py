@@ -4,29 +4,78 @@ re-check its WHERE clause after the first commits)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tsunagu.identity.models import (
+    ApiToken,
     AuditEntry,
     AuthSession,
     AuthThrottle,
+    EmailVerification,
     IdentityLink,
+    LinkApproval,
+    LinkConfirmation,
     LinkGroup,
+    LinkRequest,
+    OutboxMessage,
+    PasswordReset,
     Principal,
     RecoveryCode,
     TotpFactor,
 )
 from tsunagu.identity.rules import ThrottlePolicy, backoff, is_hard_stopped
 
+#: the tables of one-time codes: a principal's code, an expiry, used once (``used_at``)
+Coded = TypeVar("Coded", PasswordReset, EmailVerification, LinkConfirmation)
+#: the one-time codes looked up by the SHA-256 of the code itself
+Tokened = TypeVar("Tokened", PasswordReset, EmailVerification)
+
+
+def _changed_one(result: object) -> bool:
+    """Whether a guarded UPDATE changed exactly one row (this call won)."""
+    return getattr(result, "rowcount", 0) == 1
+
+
+# -- principals -------------------------------------------------------------------------------
+
 
 def principal_by_email(session: Session, email: str) -> Principal | None:
     return session.scalars(select(Principal).where(Principal.email == email)).first()
+
+
+def principals(session: Session, *, limit: int) -> list[Principal]:
+    return list(session.scalars(select(Principal).order_by(Principal.id).limit(limit)))
+
+
+def principals_by_id(session: Session, principal_ids: Collection[str]) -> dict[str, Principal]:
+    return {
+        p.id: p
+        for p in session.scalars(select(Principal).where(Principal.id.in_(list(principal_ids))))
+    }
+
+
+def emails_of(session: Session, principal_ids: Collection[str]) -> list[str]:
+    """The addresses of these principals, in no particular order."""
+    return list(
+        session.scalars(select(Principal.email).where(Principal.id.in_(list(principal_ids))))
+    )
+
+
+def active_ids(session: Session, principal_ids: Collection[str]) -> set[str]:
+    return set(
+        session.scalars(
+            select(Principal.id).where(
+                Principal.id.in_(list(principal_ids)), Principal.status == "active"
+            )
+        )
+    )
 
 
 # -- throttles --------------------------------------------------------------------------------
@@ -145,6 +194,15 @@ def revoke_sessions_of(
     return int(getattr(result, "rowcount", 0))
 
 
+def touch_session(session: Session, *, session_id: str, now: datetime) -> None:
+    """Move the session's idle clock forward to ``now`` (never back)."""
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.last_seen_at < now)
+        .values(last_seen_at=now)
+    )
+
+
 def live_sessions(session: Session, principal_id: str) -> list[AuthSession]:
     return list(
         session.scalars(
@@ -186,6 +244,30 @@ def lock_group(session: Session, group_id: str) -> LinkGroup | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def linked_accounts(
+    session: Session, *, group_id: str, besides: str
+) -> list[tuple[IdentityLink, Principal]]:
+    """The group's members other than ``besides``, with their memberships, by address."""
+    rows = session.execute(
+        select(IdentityLink, Principal)
+        .join(Principal, Principal.id == IdentityLink.principal_id)
+        .where(IdentityLink.group_id == group_id, IdentityLink.principal_id != besides)
+        .order_by(Principal.email)
+    )
+    return [(link, principal) for link, principal in rows]
+
+
+def leave_group(session: Session, principal_id: str) -> None:
+    session.execute(delete(IdentityLink).where(IdentityLink.principal_id == principal_id))
+
+
+def delete_group(session: Session, group_id: str) -> None:
+    """The group, its memberships and its pending unlink confirmations."""
+    session.execute(delete(IdentityLink).where(IdentityLink.group_id == group_id))
+    session.execute(delete(LinkConfirmation).where(LinkConfirmation.group_id == group_id))
+    session.execute(delete(LinkGroup).where(LinkGroup.id == group_id))
 
 
 def linked_ids(session: Session, principal_id: str) -> list[str]:
@@ -231,7 +313,7 @@ def claim_totp_step(session: Session, *, factor_id: str, step: int) -> bool:
         .values(last_used_step=step)
         .execution_options(synchronize_session=False)
     )
-    return getattr(result, "rowcount", 0) == 1
+    return _changed_one(result)
 
 
 def confirmed_factor(session: Session, principal_id: str) -> TotpFactor | None:
@@ -261,11 +343,221 @@ def claim_recovery_code(session: Session, *, code_id: str, now: datetime) -> boo
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return getattr(result, "rowcount", 0) == 1
+    return _changed_one(result)
 
 
 def delete_recovery_codes(session: Session, principal_id: str) -> None:
     session.execute(delete(RecoveryCode).where(RecoveryCode.principal_id == principal_id))
+
+
+# -- one-time codes ---------------------------------------------------------------------------
+
+
+def supersede_codes(
+    session: Session, model: type[Coded], *, principal_id: str, now: datetime
+) -> None:
+    """Spend every unused code of the principal: a newer one replaces them."""
+    session.execute(
+        update(model)
+        .where(model.principal_id == principal_id, model.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def code_by_token_hash(session: Session, model: type[Tokened], token_hash: str) -> Tokened | None:
+    return session.scalars(select(model).where(model.token_hash == token_hash)).first()
+
+
+def claim_code(session: Session, model: type[Coded], *, code_id: str, now: datetime) -> bool:
+    """Spend the code; False when it was spent already (a concurrent use won)."""
+    result = session.execute(
+        update(model)
+        .where(model.id == code_id, model.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed_one(result)
+
+
+def pending_confirmation(session: Session, principal_id: str) -> LinkConfirmation | None:
+    """The principal's newest unused unlink confirmation."""
+    return session.scalars(
+        select(LinkConfirmation)
+        .where(LinkConfirmation.principal_id == principal_id, LinkConfirmation.used_at.is_(None))
+        .order_by(LinkConfirmation.created_at.desc(), LinkConfirmation.id.desc())
+        .limit(1)
+    ).first()
+
+
+def count_confirmation_attempt(session: Session, *, confirmation_id: str, limit: int) -> int | None:
+    """Count one more try at the code (before it is compared); the tries so far, or None when
+    the code is spent or out of tries."""
+    return session.execute(
+        update(LinkConfirmation)
+        .where(
+            LinkConfirmation.id == confirmation_id,
+            LinkConfirmation.used_at.is_(None),
+            LinkConfirmation.attempts < limit,
+        )
+        .values(attempts=LinkConfirmation.attempts + 1)
+        .returning(LinkConfirmation.attempts)
+    ).scalar_one_or_none()
+
+
+def spend_group_confirmations(session: Session, *, group_id: str, now: datetime) -> None:
+    """Every pending unlink confirmation of the group stops working (the group changed)."""
+    session.execute(
+        update(LinkConfirmation)
+        .where(LinkConfirmation.group_id == group_id, LinkConfirmation.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- link requests ----------------------------------------------------------------------------
+
+
+def close_requests_between(
+    session: Session, *, requested_by: str, other: str, now: datetime, outcome: str
+) -> None:
+    session.execute(
+        update(LinkRequest)
+        .where(
+            LinkRequest.requested_by == requested_by,
+            LinkRequest.other_principal_id == other,
+            LinkRequest.closed_at.is_(None),
+        )
+        .values(closed_at=now, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def approval_by_token_hash(
+    session: Session, token_hash: str
+) -> tuple[LinkApproval, LinkRequest] | None:
+    row = session.execute(
+        select(LinkApproval, LinkRequest)
+        .join(LinkRequest, LinkRequest.id == LinkApproval.request_id)
+        .where(LinkApproval.token_hash == token_hash)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def approve(session: Session, *, approval_id: str, now: datetime) -> bool:
+    result = session.execute(
+        update(LinkApproval)
+        .where(LinkApproval.id == approval_id, LinkApproval.approved_at.is_(None))
+        .values(approved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed_one(result)
+
+
+def unapproved_ids(session: Session, request_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(LinkApproval.principal_id)
+            .where(LinkApproval.request_id == request_id, LinkApproval.approved_at.is_(None))
+            .order_by(LinkApproval.principal_id)
+        )
+    )
+
+
+def approved_ids(session: Session, request_id: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(LinkApproval.principal_id).where(
+                LinkApproval.request_id == request_id, LinkApproval.approved_at.is_not(None)
+            )
+        )
+    )
+
+
+def close_request(session: Session, *, request_id: str, now: datetime, outcome: str) -> bool:
+    result = session.execute(
+        update(LinkRequest)
+        .where(LinkRequest.id == request_id, LinkRequest.closed_at.is_(None))
+        .values(closed_at=now, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed_one(result)
+
+
+def open_requests_of(session: Session, *, principal_id: str, now: datetime) -> list[LinkRequest]:
+    """Open, unexpired requests the principal made or must agree to, newest first."""
+    asked_of = select(LinkApproval.request_id).where(LinkApproval.principal_id == principal_id)
+    return list(
+        session.scalars(
+            select(LinkRequest)
+            .where(
+                LinkRequest.closed_at.is_(None),
+                LinkRequest.expires_at > now,
+                or_(LinkRequest.requested_by == principal_id, LinkRequest.id.in_(asked_of)),
+            )
+            .order_by(LinkRequest.created_at.desc(), LinkRequest.id.desc())
+        )
+    )
+
+
+def approvals_of(session: Session, request_id: str) -> list[tuple[LinkApproval, Principal]]:
+    rows = session.execute(
+        select(LinkApproval, Principal)
+        .join(Principal, Principal.id == LinkApproval.principal_id)
+        .where(LinkApproval.request_id == request_id)
+        .order_by(Principal.email)
+    )
+    return [(approval, principal) for approval, principal in rows]
+
+
+# -- API tokens -------------------------------------------------------------------------------
+
+
+def api_tokens(
+    session: Session, *, principal_id: str | None, include_revoked: bool
+) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.id)
+    if principal_id is not None:
+        query = query.where(ApiToken.principal_id == principal_id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return list(session.scalars(query))
+
+
+def live_tokens_of(session: Session, principal_ids: Collection[str]) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.principal_id.in_(list(principal_ids)), ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id)
+        )
+    )
+
+
+def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
+    return session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
+
+
+def revoke_api_token(session: Session, *, token_id: str, now: datetime) -> bool:
+    """True when this call revoked it."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed_one(result)
+
+
+# -- outbox -----------------------------------------------------------------------------------
+
+
+def outbox_messages(session: Session, *, to: str | None, limit: int) -> list[OutboxMessage]:
+    """Queued messages, newest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    if to is not None:
+        query = query.where(OutboxMessage.to_address == to)
+    return list(session.scalars(query.limit(limit)))
 
 
 # -- audit ------------------------------------------------------------------------------------

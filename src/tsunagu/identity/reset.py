@@ -22,24 +22,20 @@ never commit; the entry point commits, then calls ``raise_failure()`` on the out
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
-from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, links, notices, repo, verify
+from tsunagu.identity import audit, links, notices, one_time_codes, repo, verify
 from tsunagu.identity.audit import NO_CLIENT, Client
-from tsunagu.identity.errors import InvalidEmail, Outcome, ResetTokenInvalid
+from tsunagu.identity.errors import Outcome, ResetTokenInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
 from tsunagu.identity.models import PasswordReset, Principal
 from tsunagu.identity.passwords import hasher_for
-from tsunagu.identity.rules import PRODUCTION, IdentitySettings, normalise_email
-from tsunagu.identity.service import account_key, check_new_password
+from tsunagu.identity.rules import PRODUCTION, IdentitySettings
+from tsunagu.identity.service import account_key, check_new_password, find_principal
 
 RESET_SUBJECT = N_("Reset your tsunagu password")
 RESET_BODY = N_(
@@ -81,20 +77,11 @@ class ResetDone(Outcome):
 
 
 def hash_reset_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return one_time_codes.hash_secret(token)
 
 
 def _request_key(email: str) -> str:
     return "reset:" + account_key(email).removeprefix("account:")
-
-
-def _supersede(session: Session, principal_id: str, now: datetime) -> None:
-    session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.principal_id == principal_id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def request_reset(
@@ -112,80 +99,83 @@ def request_reset(
     reservation = repo.throttle_reserve(
         session, key=_request_key(email), policy=settings.reset_throttle, now=now
     )
-    try:
-        principal = repo.principal_by_email(session, normalise_email(email))
-    except InvalidEmail:
-        principal = None
-    actor = principal.id if principal is not None else "anonymous"
+    principal = find_principal(session, email)
     if principal is None or principal.status != "active":
-        audit.append(
-            session,
-            action="authn_password_reset_request",
-            outcome="failure",
-            now=now,
-            actor=actor,
-            client=client,
-            details={"reason": "no_active_account"},
-        )
+        _record_no_account(session, principal, now=now, client=client)
         return
     if not reservation.allowed:
-        audit.append(
-            session,
-            action="excess_rate_limit_exceeded",
-            outcome="denied",
-            now=now,
-            actor=actor,
-            target=principal.id,
-            client=client,
-            details={"scope": "password_reset"},
-        )
+        _record_throttled(session, principal, now=now, client=client)
         return
-    _supersede(session, principal.id, now)
-    token = secrets.token_urlsafe(32)  # 256 bits (AUTH-08 asks for >= 128)
-    row = PasswordReset(
-        id=new_id("rst"),
-        principal_id=principal.id,
-        token_hash=hash_reset_token(token),
-        created_at=now,
-        expires_at=now + settings.reset_lifetime,
-    )
-    session.add(row)
-    session.flush()
-    minutes = int(settings.reset_lifetime.total_seconds() // 60)
-    link = f"{link_base}?token={token}\n" if link_base else ""
-    sender.send(
+    one_time_codes.send(
         session,
-        Mail(
-            to=principal.email,
-            kind="password_reset",
-            subject=translate(RESET_SUBJECT, lang),
-            body=translate(RESET_BODY, lang, minutes=minutes, reset_code=token, link=link),
-        ),
-        now,
+        PasswordReset,
+        prefix="rst",
+        principal=principal,
+        now=now,
+        lifetime=settings.reset_lifetime,
+        compose=lambda token: _reset_mail(principal, token, settings, link_base, lang),
+        sender=sender,
+        action="authn_password_reset_request",
+        client=client,
     )
+
+
+def _record_no_account(
+    session: Session, principal: Principal | None, *, now: datetime, client: Client
+) -> None:
     audit.append(
         session,
         action="authn_password_reset_request",
-        outcome="success",
+        outcome="failure",
+        now=now,
+        actor=principal.id if principal is not None else "anonymous",
+        client=client,
+        details={"reason": "no_active_account"},
+    )
+
+
+def _record_throttled(
+    session: Session, principal: Principal, *, now: datetime, client: Client
+) -> None:
+    audit.append(
+        session,
+        action="excess_rate_limit_exceeded",
+        outcome="denied",
         now=now,
         actor=principal.id,
-        target=row.id,
+        target=principal.id,
         client=client,
+        details={"scope": "password_reset"},
+    )
+
+
+def _reset_mail(
+    principal: Principal,
+    token: str,
+    settings: IdentitySettings,
+    link_base: str | None,
+    lang: str,
+) -> Mail:
+    minutes = int(settings.reset_lifetime.total_seconds() // 60)
+    link = one_time_codes.link_line(link_base, token)
+    return Mail(
+        to=principal.email,
+        kind="password_reset",
+        subject=translate(RESET_SUBJECT, lang),
+        body=translate(RESET_BODY, lang, minutes=minutes, reset_code=token, link=link),
     )
 
 
 def _invalid(
     session: Session, *, reason: str, now: datetime, client: Client, row: PasswordReset | None
 ) -> ResetDone:
-    audit.append(
+    audit.refusal(
         session,
         action="authn_password_reset_fail",
-        outcome="failure",
+        reason=reason,
         now=now,
-        actor=row.principal_id if row is not None else "anonymous",
-        target=row.id if row is not None else None,
         client=client,
-        details={"reason": reason},
+        row=row,
     )
     return ResetDone(ResetTokenInvalid())
 
@@ -206,68 +196,72 @@ def complete_reset(
     :class:`PasswordRejected` and leaves the token usable; an unknown, expired or used token
     gives ``reset_token_invalid``. No session is created (no auto-login). The owner is told by
     the entry point's :func:`notify_reset` once tokens are settled."""
-    row = session.scalars(
-        select(PasswordReset).where(PasswordReset.token_hash == hash_reset_token(token.strip()))
-    ).first()
-    if row is None:
-        return _invalid(session, reason="unknown", now=now, client=client, row=None)
-    if row.used_at is not None:
-        return _invalid(session, reason="used", now=now, client=client, row=row)
-    if now >= row.expires_at:
-        return _invalid(session, reason="expired", now=now, client=client, row=row)
-    principal = session.get(Principal, row.principal_id)
-    if principal is None or principal.status != "active":
-        return _invalid(session, reason="no_active_account", now=now, client=client, row=row)
+    found = one_time_codes.look_up(session, PasswordReset, token=token, now=now)
+    row, principal = found.row, found.principal
+    if row is None or principal is None:
+        return _invalid(session, reason=found.reason, now=now, client=client, row=row)
     normalised = check_new_password(
         new_password, email=principal.email, display_name=principal.display_name
     )
-    claimed = session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:  # a concurrent use won
+    if not one_time_codes.consume(session, PasswordReset, row, now):  # a concurrent use won
         return _invalid(session, reason="used", now=now, client=client, row=row)
     principal.password_hash = hasher_for(settings.hash).hash(normalised)
     principal.password_changed_at = now
     verified = verify.verified_by_reset(session, principal, now)
-    _supersede(session, principal.id, now)
-    ended = repo.revoke_sessions_of(
-        session, principal_id=principal.id, now=now, reason="password_reset"
+    one_time_codes.supersede(session, PasswordReset, principal_id=principal.id, now=now)
+    done = _end_sessions(session, principal.id, now)
+    repo.throttle_clear(session, key=account_key(principal.email))
+    if done.linked_with and cut_links:
+        links.cut_links(session, principal_id=principal.id, now=now, client=client, sender=sender)
+        done.links_cut = True
+    _record_reset(session, principal.id, done, email_verified=verified, now=now, client=client)
+    return done
+
+
+def _record_reset(
+    session: Session,
+    principal_id: str,
+    done: ResetDone,
+    *,
+    email_verified: bool,
+    now: datetime,
+    client: Client,
+) -> None:
+    audit.append(
+        session,
+        action="authn_password_reset",
+        outcome="success",
+        now=now,
+        actor=principal_id,
+        target=principal_id,
+        client=client,
+        details={
+            "sessions_ended": done.sessions_ended,
+            "linked_sessions_ended": done.linked_sessions_ended,
+            "links_cut": done.links_cut,
+            "email_verified": email_verified,
+        },
     )
-    others = [m for m in repo.linked_ids(session, principal.id) if m != principal.id]
+
+
+def _end_sessions(session: Session, principal_id: str, now: datetime) -> ResetDone:
+    """End every session of the principal and of the accounts linked with it (they reached it
+    through the link)."""
+    ended = repo.revoke_sessions_of(
+        session, principal_id=principal_id, now=now, reason="password_reset"
+    )
+    others = [m for m in repo.linked_ids(session, principal_id) if m != principal_id]
     linked_ended = sum(
         repo.revoke_sessions_of(
             session, principal_id=member, now=now, reason="linked_password_reset"
         )
         for member in others
     )
-    repo.throttle_clear(session, key=account_key(principal.email))
-    cut = bool(others) and cut_links
-    if cut:
-        links.cut_links(session, principal_id=principal.id, now=now, client=client, sender=sender)
-    audit.append(
-        session,
-        action="authn_password_reset",
-        outcome="success",
-        now=now,
-        actor=principal.id,
-        target=principal.id,
-        client=client,
-        details={
-            "sessions_ended": ended,
-            "linked_sessions_ended": linked_ended,
-            "links_cut": cut,
-            "email_verified": verified,
-        },
-    )
     return ResetDone(
-        principal_id=principal.id,
+        principal_id=principal_id,
         sessions_ended=ended,
         linked_sessions_ended=linked_ended,
         linked_with=others,
-        links_cut=cut,
     )
 
 
@@ -284,24 +278,13 @@ def notify_reset(
     principal = session.get(Principal, done.principal_id) if done.principal_id else None
     if principal is None:
         return
-    parts = [translate(CHANGED_BODY, lang)]
-    if done.linked_with:
-        emails = ", ".join(
-            p.email
-            for p in session.scalars(select(Principal).where(Principal.id.in_(done.linked_with)))
-        )
-        parts.append(
-            translate(CHANGED_CUT if done.links_cut else CHANGED_LINKED, lang, others=emails)
-        )
-    if done.revoked_tokens:
-        parts.append(translate(CHANGED_TOKENS, lang, count=len(done.revoked_tokens)))
     sender.send(
         session,
         Mail(
             to=principal.email,
             kind="password_changed",
             subject=translate(CHANGED_SUBJECT, lang),
-            body="\n\n".join(parts),
+            body=_reset_report(session, done, lang),
         ),
         now,
     )
@@ -315,3 +298,18 @@ def notify_reset(
             lang=lang,
             include_self=False,
         )
+
+
+def _reset_report(session: Session, done: ResetDone, lang: str) -> str:
+    """The owner's message: every session ended, and what happened to links and tokens."""
+    parts = [translate(CHANGED_BODY, lang)]
+    if done.linked_with:
+        emails = ", ".join(
+            p.email for p in repo.principals_by_id(session, done.linked_with).values()
+        )
+        parts.append(
+            translate(CHANGED_CUT if done.links_cut else CHANGED_LINKED, lang, others=emails)
+        )
+    if done.revoked_tokens:
+        parts.append(translate(CHANGED_TOKENS, lang, count=len(done.revoked_tokens)))
+    return "\n\n".join(parts)

@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,6 +151,15 @@ def get_principal(session: Session, principal_id: str) -> Principal | None:
     return session.get(Principal, principal_id)
 
 
+def find_principal(session: Session, email: str) -> Principal | None:
+    """The principal with this address (as typed, normalised); None when there is none or the
+    address is malformed. Callers answer both the same way (no enumeration, AUTH-07)."""
+    try:
+        return repo.principal_by_email(session, normalise_email(email))
+    except InvalidEmail:
+        return None
+
+
 def principal_for_email(session: Session, email: str) -> Principal:
     """The principal with this address (as typed, normalised), or ``principal_not_found``.
 
@@ -164,7 +172,7 @@ def principal_for_email(session: Session, email: str) -> Principal:
 
 
 def list_principals(session: Session, *, limit: int = 10_000) -> list[Principal]:
-    return list(session.scalars(select(Principal).order_by(Principal.id).limit(limit)))
+    return repo.principals(session, limit=limit)
 
 
 def change_password(
@@ -277,59 +285,109 @@ def check_password(
     ip_key = f"ip:{client.ip}" if client.ip else None
     key = account_key(email)
     actor = principal.id if principal is not None else "anonymous"
+    by_account = _reserve_attempt(
+        session, ip_key=ip_key, key=key, actor=actor, now=now, settings=settings, client=client
+    )
+    if isinstance(by_account, TsunaguError):
+        return by_account
+    if _password_matches(principal, password, settings):
+        repo.throttle_success(session, key=key, forget=True)
+        if ip_key is not None:
+            repo.throttle_success(session, key=ip_key, forget=False)
+        return None
+    return _wrong_password(
+        session,
+        principal,
+        key=key,
+        failures=by_account.failures,
+        now=now,
+        settings=settings,
+        client=client,
+    )
+
+
+def _reserve_attempt(
+    session: Session,
+    *,
+    ip_key: str | None,
+    key: str,
+    actor: str,
+    now: datetime,
+    settings: IdentitySettings,
+    client: Client,
+) -> repo.Reservation | TsunaguError:
+    """Count the attempt against the caller's address and the account before the password is
+    compared: the account's reservation, or the throttle's answer when either has no attempt
+    left (the address's reserved attempt is given back when the account refuses)."""
     if ip_key is not None:
         by_ip = repo.throttle_reserve(session, key=ip_key, policy=settings.ip_throttle, now=now)
         if not by_ip.allowed:
-            audit.append(
-                session,
-                action="excess_rate_limit_exceeded",
-                outcome="denied",
-                now=now,
-                actor=actor,
-                client=client,
-                details={"scope": "ip"},
-            )
+            _record_throttled(session, scope="ip", actor=actor, now=now, client=client)
             return _throttled(by_ip, now)
     by_account = repo.throttle_reserve(session, key=key, policy=settings.account_throttle, now=now)
     if not by_account.allowed:
         if ip_key is not None:
             repo.throttle_success(session, key=ip_key, forget=False)
-        audit.append(
-            session,
-            action="excess_rate_limit_exceeded",
-            outcome="denied",
-            now=now,
-            actor=actor,
-            client=client,
-            details={"scope": "account"},
-        )
+        _record_throttled(session, scope="account", actor=actor, now=now, client=client)
         return _throttled(by_account, now)
+    return by_account
 
+
+def _record_throttled(
+    session: Session, *, scope: str, actor: str, now: datetime, client: Client
+) -> None:
+    audit.append(
+        session,
+        action="excess_rate_limit_exceeded",
+        outcome="denied",
+        now=now,
+        actor=actor,
+        client=client,
+        details={"scope": scope},
+    )
+
+
+def _password_matches(
+    principal: Principal | None, password: str, settings: IdentitySettings
+) -> bool:
+    """Whether ``password`` is the active principal's; without one to compare with, the hash
+    runs anyway so that the answer takes the same time."""
     hasher = hasher_for(settings.hash)
     normalised = normalise_password(password)
     if len(normalised) > 4 * MAX_PASSWORD:  # never feed megabytes to the hash
         normalised = ""
-    usable = principal is not None and principal.status == "active" and principal.password_hash
-    if usable and principal is not None and principal.password_hash and normalised:
-        ok = hasher.verify(principal.password_hash, normalised)
-    else:
-        hasher.burn(normalised)
-        ok = False
-    if ok:
-        repo.throttle_success(session, key=key, forget=True)
-        if ip_key is not None:
-            repo.throttle_success(session, key=ip_key, forget=False)
-        return None
+    stored = (
+        principal.password_hash if principal is not None and principal.status == "active" else None
+    )
+    if stored and normalised:
+        return hasher.verify(stored, normalised)
+    hasher.burn(normalised)
+    return False
 
+
+def _wrong_password(
+    session: Session,
+    principal: Principal | None,
+    *,
+    key: str,
+    failures: int,
+    now: datetime,
+    settings: IdentitySettings,
+    client: Client,
+) -> TsunaguError:
+    """Record a failed password: ``sign_in_locked`` at the account's hard stop, else
+    ``invalid_credentials`` with the wait before the next attempt."""
+    actor = principal.id if principal is not None else "anonymous"
+    target = actor if principal else None
     hard = settings.account_throttle.hard_stop
-    if hard is not None and by_account.failures >= hard:
+    if hard is not None and failures >= hard:
         audit.append(
             session,
             action="authn_login_fail_max",
             outcome="failure",
             now=now,
             actor=actor,
-            target=actor if principal else None,
+            target=target,
             client=client,
         )
         return SignInLocked()
@@ -339,9 +397,9 @@ def check_password(
         outcome="failure",
         now=now,
         actor=actor,
-        target=actor if principal else None,
+        target=target,
         client=client,
-        details={"consecutive_failures": by_account.failures},
+        details={"consecutive_failures": failures},
     )
     row = repo.throttle_row(session, key)
     retry = None
@@ -361,10 +419,7 @@ def sign_in(
 ) -> SignIn:
     """Password sign-in (AUTH-06/07). With TOTP enrolled the session waits for the second
     factor (:func:`complete_second_factor`)."""
-    try:
-        principal = repo.principal_by_email(session, normalise_email(email))
-    except InvalidEmail:
-        principal = None
+    principal = find_principal(session, email)
     failure = check_password(
         session,
         principal=principal,
@@ -494,6 +549,21 @@ def resolve(
     return row
 
 
+def session_row(session: Session, session_id: str | None) -> AuthSession:
+    """The session ``session_id`` in this transaction (revoked or not); ``session_invalid``
+    when there is no such row."""
+    row = session.get(AuthSession, session_id)
+    if row is None:
+        raise SessionInvalid()
+    return row
+
+
+def mark_seen(session: Session, *, session_id: str, now: datetime) -> None:
+    """Restart the session's idle clock at ``now`` (never back): for a reader that resolved the
+    session with ``touch=False`` on a read-only connection."""
+    repo.touch_session(session, session_id=session_id, now=now)
+
+
 def complete_second_factor(
     session: Session,
     *,
@@ -545,19 +615,12 @@ def step_up(
         settings=settings,
         client=client,
     )
+    if failure is None:  # the second factor too, when one protects the principal
+        failure = factors.verify_if_enrolled(
+            session, principal_id=principal.id, code=code, now=now, settings=settings, client=client
+        )
     if failure is not None:
         return SignIn(failure)
-    if repo.confirmed_factor(session, principal.id) is not None:
-        result = factors.verify_second_factor(
-            session,
-            principal_id=principal.id,
-            code=code or "",
-            now=now,
-            settings=settings,
-            client=client,
-        )
-        if not result.ok:
-            return SignIn(result.failure)
     new_token, new_row = rotate(session, row, now=now, stage=FULL, client=client)
     audit.append(
         session,

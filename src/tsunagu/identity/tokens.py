@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit
+from tsunagu.identity import audit, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import Outcome, PrincipalNotFound, TokenInvalid, TokenNotFound
 from tsunagu.identity.models import ApiToken, Principal
@@ -154,12 +153,13 @@ def create_token(
 def list_tokens(
     session: Session, *, principal_id: str | None = None, include_revoked: bool = True
 ) -> list[ApiTokenOut]:
-    query = select(ApiToken).order_by(ApiToken.id)
-    if principal_id is not None:
-        query = query.where(ApiToken.principal_id == principal_id)
-    if not include_revoked:
-        query = query.where(ApiToken.revoked_at.is_(None))
-    return [ApiTokenOut.model_validate(row) for row in session.scalars(query)]
+    rows = repo.api_tokens(session, principal_id=principal_id, include_revoked=include_revoked)
+    return [ApiTokenOut.model_validate(row) for row in rows]
+
+
+def live_tokens(session: Session, principal_ids: Sequence[str]) -> list[ApiToken]:
+    """The tokens of these principals that are not revoked (expired ones included), by id."""
+    return repo.live_tokens_of(session, principal_ids)
 
 
 def revoke_token(
@@ -178,13 +178,7 @@ def revoke_token(
     row = session.get(ApiToken, token_id)
     if row is None or (owner is not None and row.principal_id != owner):
         raise TokenNotFound(token_id)
-    result = session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    revoked = getattr(result, "rowcount", 0) == 1
+    revoked = repo.revoke_api_token(session, token_id=token_id, now=now)
     if revoked:
         session.refresh(row)
         audit.append(
@@ -205,15 +199,10 @@ def revoke_all(
 ) -> list[str]:
     """Revoke every live token of ``principal_id`` (a password reset does, a change may);
     the ids revoked by this call."""
-    live = session.scalars(
-        select(ApiToken.id)
-        .where(ApiToken.principal_id == principal_id, ApiToken.revoked_at.is_(None))
-        .order_by(ApiToken.id)
-    ).all()
     return [
-        token_id
-        for token_id in live
-        if revoke_token(session, token_id=token_id, now=now, actor=actor, client=client)
+        token.id
+        for token in repo.live_tokens_of(session, [principal_id])
+        if revoke_token(session, token_id=token.id, now=now, actor=actor, client=client)
     ]
 
 
@@ -225,15 +214,8 @@ def _fail(
     client: Client,
     row: ApiToken | None = None,
 ) -> TokenAuth:
-    audit.append(
-        session,
-        action="authn_token_fail",
-        outcome="failure",
-        now=now,
-        actor=row.principal_id if row is not None else "anonymous",
-        target=row.id if row is not None else None,
-        client=client,
-        details={"reason": reason},
+    audit.refusal(
+        session, action="authn_token_fail", reason=reason, now=now, client=client, row=row
     )
     return TokenAuth(TokenInvalid())
 
@@ -246,9 +228,7 @@ def authenticate_token(
     last-used time."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return _fail(session, reason="malformed", now=now, client=client)
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
-    ).first()
+    row = repo.api_token_by_hash(session, hash_api_token(token))
     if row is None:
         return _fail(session, reason="unknown", now=now, client=client)
     if row.revoked_at is not None:

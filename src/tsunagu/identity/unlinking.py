@@ -13,25 +13,21 @@ slice's business (``tsunagu.access.service.unlink``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, factors, repo
+from tsunagu.identity import audit, factors, one_time_codes, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import InvalidCode, LinkNotFound, Outcome, SessionInvalid
 from tsunagu.identity.mail import DEFAULT_SENDER, Mail, MailSender
 from tsunagu.identity.models import (
     AuthSession,
-    IdentityLink,
     LinkConfirmation,
     LinkGroup,
     Principal,
@@ -75,6 +71,26 @@ class Unlinked(Outcome):
     revoked_tokens: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    """Why a confirmation was refused, for the answer and the audit entry."""
+
+    error: TsunaguError
+    reason: str
+    target: str | None
+    attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class _Detached:
+    """What detaching a member did to its group."""
+
+    members: list[str]
+    dissolved: bool
+    copied_to: str | None
+    recovery_codes: dict[str, list[str]]
+
+
 def caller_of(session: Session, auth: AuthSession) -> Principal:
     principal = session.get(Principal, auth.principal_id)
     if principal is None or principal.status != "active" or auth.revoked_at is not None:
@@ -110,7 +126,7 @@ def record_refusal(
 
 def _code_hash(confirmation_id: str, code: str) -> str:
     # the row id salts the hash, so one precomputed table of 10^8 codes serves no other row
-    return hashlib.sha256(f"{confirmation_id}:{code}".encode()).hexdigest()
+    return one_time_codes.hash_secret(f"{confirmation_id}:{code}")
 
 
 def begin_unlink(
@@ -134,20 +150,51 @@ def begin_unlink(
         raise LinkNotFound()
     target = session.get(Principal, principal_id)
     assert target is not None
-    session.execute(
-        update(LinkConfirmation)
-        .where(LinkConfirmation.principal_id == caller.id, LinkConfirmation.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
+    row_id, code = _new_confirmation(
+        session, caller=caller, target=target, group_id=link.group_id, now=now, settings=settings
     )
-    code = f"{secrets.randbelow(10**8):08d}"
+    _send_unlink_code(
+        session,
+        caller=caller,
+        target=target,
+        code=code,
+        now=now,
+        settings=settings,
+        sender=sender,
+        lang=lang,
+    )
+    audit.append(
+        session,
+        action="account_unlink_requested",
+        outcome="success",
+        now=now,
+        actor=caller.id,
+        target=principal_id,
+        client=client,
+        details={"group": link.group_id, "confirmation": row_id},
+    )
+
+
+def _new_confirmation(
+    session: Session,
+    *,
+    caller: Principal,
+    target: Principal,
+    group_id: str,
+    now: datetime,
+    settings: IdentitySettings,
+) -> tuple[str, str]:
+    """A new 8-digit code of the caller for detaching ``target`` (the caller's earlier codes stop
+    working); returns the row id and the code in clear."""
+    one_time_codes.supersede(session, LinkConfirmation, principal_id=caller.id, now=now)
+    code = one_time_codes.new_digits(8)
     row_id = new_id("ulc")
     session.add(
         LinkConfirmation(
             id=row_id,
             principal_id=caller.id,
-            target_principal_id=principal_id,
-            group_id=link.group_id,
+            target_principal_id=target.id,
+            group_id=group_id,
             code_hash=_code_hash(row_id, code),
             created_at=now,
             expires_at=now + settings.unlink_code_lifetime,
@@ -155,6 +202,20 @@ def begin_unlink(
         )
     )
     session.flush()
+    return row_id, code
+
+
+def _send_unlink_code(
+    session: Session,
+    *,
+    caller: Principal,
+    target: Principal,
+    code: str,
+    now: datetime,
+    settings: IdentitySettings,
+    sender: MailSender,
+    lang: str,
+) -> None:
     sender.send(
         session,
         Mail(
@@ -171,16 +232,6 @@ def begin_unlink(
             ),
         ),
         now,
-    )
-    audit.append(
-        session,
-        action="account_unlink_requested",
-        outcome="success",
-        now=now,
-        actor=caller.id,
-        target=principal_id,
-        client=client,
-        details={"group": link.group_id, "confirmation": row_id},
     )
 
 
@@ -213,20 +264,19 @@ def _copy_factor(
 def _notify_unlinked(
     session: Session,
     *,
-    members: list[str],
-    detached: str,
-    copied_to: str | None,
+    detached: _Detached,
+    target: str,
     now: datetime,
     sender: MailSender,
     lang: str,
 ) -> None:
-    principals = {
-        p.id: p for p in session.scalars(select(Principal).where(Principal.id.in_(members)))
-    }
+    """Tell every former member: the detached one whom it left, the others whom they lost."""
+    members = detached.members
+    principals = repo.principals_by_id(session, members)
     for member in members:
         me = principals[member]
-        others = [detached] if member != detached else [m for m in members if m != detached]
-        note = translate(UNLINKED_FACTOR_NOTE, lang) if member == copied_to else ""
+        others = [target] if member != target else [m for m in members if m != target]
+        note = translate(UNLINKED_FACTOR_NOTE, lang) if member == detached.copied_to else ""
         sender.send(
             session,
             Mail(
@@ -267,99 +317,25 @@ def confirm_unlink(
     """
     require_recent_auth(auth, now, settings.recent_auth)
     caller = caller_of(session, auth)
-
-    def refuse(
-        error: TsunaguError, reason: str, target: str | None, attempts: int | None = None
-    ) -> Unlinked:
-        record_refusal(
+    row = _spend_confirmation(session, caller_id=caller.id, code=code, now=now, settings=settings)
+    if isinstance(row, _Refusal):
+        return _refuse(session, row, now=now, caller=caller.id, client=client)
+    target = row.target_principal_id
+    group = _group_of_both(session, row=row, caller_id=caller.id)
+    if group is None:
+        return _refuse(
             session,
-            "account_unlinked",
-            reason=reason,
+            _Refusal(LinkNotFound(), "stale", target),
             now=now,
             caller=caller.id,
-            target=target,
             client=client,
-            attempts=attempts,
         )
-        return Unlinked(error)
-
-    row = session.scalars(
-        select(LinkConfirmation)
-        .where(LinkConfirmation.principal_id == caller.id, LinkConfirmation.used_at.is_(None))
-        .order_by(LinkConfirmation.created_at.desc(), LinkConfirmation.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return refuse(InvalidCode(), "no_pending", None)
-    target = row.target_principal_id
-    if now >= row.expires_at:
-        return refuse(InvalidCode(), "expired", target)
-    # counted before it is compared (like the sign-in throttle): parallel guesses share no slot
-    attempts = session.execute(
-        update(LinkConfirmation)
-        .where(
-            LinkConfirmation.id == row.id,
-            LinkConfirmation.used_at.is_(None),
-            LinkConfirmation.attempts < settings.unlink_code_attempts,
-        )
-        .values(attempts=LinkConfirmation.attempts + 1)
-        .returning(LinkConfirmation.attempts)
-    ).scalar_one_or_none()
-    if attempts is None:
-        return refuse(InvalidCode(), "too_many_attempts", target)
-    if not hmac.compare_digest(row.code_hash, _code_hash(row.id, normalise_code(code))):
-        return refuse(InvalidCode(), "wrong_code", target, attempts)
-    claimed = session.execute(
-        update(LinkConfirmation)
-        .where(LinkConfirmation.id == row.id, LinkConfirmation.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:  # a concurrent confirmation won
-        return refuse(InvalidCode(), "used", target)
-    group = repo.lock_group(session, row.group_id)
-    caller_link = repo.link_of(session, caller.id)
-    target_link = repo.link_of(session, target)
-    if (
-        group is None
-        or caller_link is None
-        or target_link is None
-        or caller_link.group_id != group.id
-        or target_link.group_id != group.id
-    ):
-        return refuse(LinkNotFound(), "stale", target)
-
-    members = repo.group_member_ids(session, group.id)
-    remaining = [m for m in members if m != target]
-    holder = group.factor_principal_id or members[0]
-    factor = repo.totp_factor(session, holder)
-    codes: dict[str, list[str]] = {}
-    copied_to = None
-    if factor is not None and factor.confirmed_at is not None:
-        copied_to = target if target != holder else remaining[0]
-        codes[copied_to] = _copy_factor(
-            session, source=factor, to=copied_to, now=now, settings=settings
-        )
-    session.execute(delete(IdentityLink).where(IdentityLink.principal_id == target))
-    dissolved = len(remaining) < 2
-    if dissolved:
-        session.execute(delete(IdentityLink).where(IdentityLink.group_id == group.id))
-        session.execute(delete(LinkConfirmation).where(LinkConfirmation.group_id == group.id))
-        session.execute(delete(LinkGroup).where(LinkGroup.id == group.id))
-    else:
-        group.factor_principal_id = holder if holder != target else remaining[0]
-        session.execute(
-            update(LinkConfirmation)
-            .where(LinkConfirmation.group_id == group.id, LinkConfirmation.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    session.flush()
+    detached = _detach(session, group=group, target=target, now=now, settings=settings)
     ended = sum(
         repo.revoke_sessions_of(
             session, principal_id=member, now=now, reason="unlinked", keep=auth.id
         )
-        for member in members
+        for member in detached.members
     )
     audit.append(
         session,
@@ -371,18 +347,95 @@ def confirm_unlink(
         client=client,
         details={
             "group": row.group_id,
-            "dissolved": dissolved,
-            "factor_copied_to": copied_to,
+            "dissolved": detached.dissolved,
+            "factor_copied_to": detached.copied_to,
             "sessions_ended": ended,
         },
     )
-    _notify_unlinked(
-        session,
-        members=members,
-        detached=target,
-        copied_to=copied_to,
-        now=now,
-        sender=sender,
-        lang=lang,
+    _notify_unlinked(session, detached=detached, target=target, now=now, sender=sender, lang=lang)
+    return Unlinked(
+        detached=target, recovery_codes=detached.recovery_codes, former_members=detached.members
     )
-    return Unlinked(detached=target, recovery_codes=codes, former_members=members)
+
+
+def _refuse(
+    session: Session, refusal: _Refusal, *, now: datetime, caller: str, client: Client
+) -> Unlinked:
+    record_refusal(
+        session,
+        "account_unlinked",
+        reason=refusal.reason,
+        now=now,
+        caller=caller,
+        target=refusal.target,
+        client=client,
+        attempts=refusal.attempts,
+    )
+    return Unlinked(refusal.error)
+
+
+def _spend_confirmation(
+    session: Session, *, caller_id: str, code: str, now: datetime, settings: IdentitySettings
+) -> LinkConfirmation | _Refusal:
+    """The caller's newest pending confirmation, spent with ``code``; or why it was refused."""
+    row = repo.pending_confirmation(session, caller_id)
+    if row is None:
+        return _Refusal(InvalidCode(), "no_pending", None)
+    target = row.target_principal_id
+    if now >= row.expires_at:
+        return _Refusal(InvalidCode(), "expired", target)
+    # counted before it is compared (like the sign-in throttle): parallel guesses share no slot
+    attempts = repo.count_confirmation_attempt(
+        session, confirmation_id=row.id, limit=settings.unlink_code_attempts
+    )
+    if attempts is None:
+        return _Refusal(InvalidCode(), "too_many_attempts", target)
+    if not hmac.compare_digest(row.code_hash, _code_hash(row.id, normalise_code(code))):
+        return _Refusal(InvalidCode(), "wrong_code", target, attempts)
+    if not one_time_codes.consume(session, LinkConfirmation, row, now):  # a concurrent one won
+        return _Refusal(InvalidCode(), "used", target)
+    return row
+
+
+def _group_of_both(session: Session, *, row: LinkConfirmation, caller_id: str) -> LinkGroup | None:
+    """The confirmation's group, locked, when the caller and the member to detach are both still
+    in it; None when the group changed in the meantime."""
+    group = repo.lock_group(session, row.group_id)
+    caller_link = repo.link_of(session, caller_id)
+    target_link = repo.link_of(session, row.target_principal_id)
+    if (
+        group is None
+        or caller_link is None
+        or target_link is None
+        or caller_link.group_id != group.id
+        or target_link.group_id != group.id
+    ):
+        return None
+    return group
+
+
+def _detach(
+    session: Session, *, group: LinkGroup, target: str, now: datetime, settings: IdentitySettings
+) -> _Detached:
+    """Take ``target`` out of the group (dissolving a group left with one member) and settle who
+    holds the factor: the side that did not hold it gets its own copy."""
+    members = repo.group_member_ids(session, group.id)
+    remaining = [m for m in members if m != target]
+    holder = group.factor_principal_id or members[0]
+    factor = repo.totp_factor(session, holder)
+    codes: dict[str, list[str]] = {}
+    copied_to = None
+    if factor is not None and factor.confirmed_at is not None:
+        copied_to = target if target != holder else remaining[0]
+        codes[copied_to] = _copy_factor(
+            session, source=factor, to=copied_to, now=now, settings=settings
+        )
+    repo.leave_group(session, target)
+    dissolved = len(remaining) < 2
+    if dissolved:
+        repo.delete_group(session, group.id)
+    else:
+        group.factor_principal_id = holder if holder != target else remaining[0]
+        repo.spend_group_confirmations(session, group_id=group.id, now=now)
+    session.flush()
+    return _Detached(members, dissolved, copied_to, codes)

@@ -19,20 +19,17 @@ with another person's address, hoping it will later be joined to the real owner'
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
-from tsunagu.core.ids import new_id
-from tsunagu.identity import audit, repo
+from tsunagu.identity import audit, one_time_codes, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
     Outcome,
     PrincipalNotFound,
+    SessionInvalid,
     TooManyAttempts,
     VerificationInvalid,
 )
@@ -51,16 +48,7 @@ VERIFY_BODY = N_(
 
 
 def hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def _supersede(session: Session, principal_id: str, now: datetime) -> None:
-    session.execute(
-        update(EmailVerification)
-        .where(EmailVerification.principal_id == principal_id, EmailVerification.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    return one_time_codes.hash_secret(value)
 
 
 def request_verification(
@@ -99,39 +87,68 @@ def request_verification(
     if not reservation.allowed:  # API-06: e-mail sends are limited per account
         assert reservation.next_allowed_at is not None
         raise TooManyAttempts(retry_after_seconds(reservation.next_allowed_at, now))
-    _supersede(session, principal.id, now)
-    token = secrets.token_urlsafe(32)  # 256 bits from the CSPRNG
-    row = EmailVerification(
-        id=new_id("evf"),
-        principal_id=principal.id,
-        token_hash=hash_secret(token),
-        email_hash=hash_secret(principal.email),
-        created_at=now,
-        expires_at=now + settings.verification_lifetime,
-    )
-    session.add(row)
-    session.flush()
-    hours = int(settings.verification_lifetime.total_seconds() // 3600)
-    link = f"{link_base}?token={token}\n" if link_base else ""
-    sender.send(
+    one_time_codes.send(
         session,
-        Mail(
-            to=principal.email,
-            kind="email_verification",
-            subject=translate(VERIFY_SUBJECT, lang),
-            body=translate(VERIFY_BODY, lang, hours=hours, verification_code=token, link=link),
-        ),
-        now,
-    )
-    audit.append(
-        session,
-        action="authn_email_verification_request",
-        outcome="success",
+        EmailVerification,
+        prefix="evf",
+        principal=principal,
         now=now,
-        actor=principal.id,
-        target=row.id,
+        lifetime=settings.verification_lifetime,
+        compose=lambda token: _verification_mail(principal, token, settings, link_base, lang),
+        sender=sender,
+        action="authn_email_verification_request",
         client=client,
+        email_hash=hash_secret(principal.email),
     )
+
+
+def _verification_mail(
+    principal: Principal,
+    token: str,
+    settings: IdentitySettings,
+    link_base: str | None,
+    lang: str,
+) -> Mail:
+    hours = int(settings.verification_lifetime.total_seconds() // 3600)
+    link = one_time_codes.link_line(link_base, token)
+    return Mail(
+        to=principal.email,
+        kind="email_verification",
+        subject=translate(VERIFY_SUBJECT, lang),
+        body=translate(VERIFY_BODY, lang, hours=hours, verification_code=token, link=link),
+    )
+
+
+def request_unless_verified(
+    session: Session,
+    *,
+    principal_id: str,
+    now: datetime,
+    sender: MailSender = DEFAULT_SENDER,
+    settings: IdentitySettings = PRODUCTION,
+    client: Client = NO_CLIENT,
+    link_base: str | None = None,
+    lang: str = "en",
+) -> bool:
+    """:func:`request_verification` for a signed-in principal whose address is not verified
+    yet; False (nothing sent) when it is verified already. ``session_invalid`` when the principal
+    is gone."""
+    principal = session.get(Principal, principal_id)
+    if principal is None:
+        raise SessionInvalid()
+    if principal.email_verified_at is not None:
+        return False
+    request_verification(
+        session,
+        principal_id=principal.id,
+        now=now,
+        sender=sender,
+        settings=settings,
+        client=client,
+        link_base=link_base,
+        lang=lang,
+    )
+    return True
 
 
 def _invalid(
@@ -142,15 +159,13 @@ def _invalid(
     client: Client,
     row: EmailVerification | None,
 ) -> Outcome:
-    audit.append(
+    audit.refusal(
         session,
         action="authn_email_verification_fail",
-        outcome="failure",
+        reason=reason,
         now=now,
-        actor=row.principal_id if row is not None else "anonymous",
-        target=row.id if row is not None else None,
         client=client,
-        details={"reason": reason},
+        row=row,
     )
     return Outcome(VerificationInvalid())
 
@@ -166,27 +181,13 @@ def confirm_verification(
     session: Session, *, token: str, now: datetime, client: Client = NO_CLIENT
 ) -> Outcome:
     """Spend a verification token (once) and mark the principal's address verified."""
-    row = session.scalars(
-        select(EmailVerification).where(EmailVerification.token_hash == hash_secret(token.strip()))
-    ).first()
-    if row is None:
-        return _invalid(session, reason="unknown", now=now, client=client, row=None)
-    if row.used_at is not None:
-        return _invalid(session, reason="used", now=now, client=client, row=row)
-    if now >= row.expires_at:
-        return _invalid(session, reason="expired", now=now, client=client, row=row)
-    principal = session.get(Principal, row.principal_id)
-    if principal is None or principal.status != "active":
-        return _invalid(session, reason="no_active_account", now=now, client=client, row=row)
+    found = one_time_codes.look_up(session, EmailVerification, token=token, now=now)
+    row, principal = found.row, found.principal
+    if row is None or principal is None:
+        return _invalid(session, reason=found.reason, now=now, client=client, row=row)
     if hash_secret(principal.email) != row.email_hash:
         return _invalid(session, reason="address_changed", now=now, client=client, row=row)
-    claimed = session.execute(
-        update(EmailVerification)
-        .where(EmailVerification.id == row.id, EmailVerification.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:  # a concurrent use won
+    if not one_time_codes.consume(session, EmailVerification, row, now):  # a concurrent use won
         return _invalid(session, reason="used", now=now, client=client, row=row)
     _set_verified(principal, now)
     session.flush()
@@ -217,7 +218,7 @@ def mark_verified(
     if principal is None:
         raise PrincipalNotFound()
     changed = _set_verified(principal, now)
-    _supersede(session, principal.id, now)
+    one_time_codes.supersede(session, EmailVerification, principal_id=principal.id, now=now)
     session.flush()
     if changed:
         audit.append(
@@ -236,5 +237,5 @@ def mark_verified(
 def verified_by_reset(session: Session, principal: Principal, now: datetime) -> bool:
     """Finishing a password reset proves control of the mailbox the code was sent to."""
     changed = _set_verified(principal, now)
-    _supersede(session, principal.id, now)
+    one_time_codes.supersede(session, EmailVerification, principal_id=principal.id, now=now)
     return changed

@@ -124,18 +124,3 @@ class Message(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     no_response_needed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Violation(Base):
-    __tablename__ = "violations"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
-    violation_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    policy: Mapped[str | None] = mapped_column(String(100))
-    severity: Mapped[str | None] = mapped_column(String(10))
-    asin: Mapped[str | None] = mapped_column(String(20))
-    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    how: Mapped[str | None] = mapped_column(String(200))

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.core.db import bulk_insert, raw_instant
-from tsunagu.events.repo import _in_list, batched
-from tsunagu.orders.models import Order
-from tsunagu.orders.rules import MessageState, OrderState, ViolationState
+from tsunagu.core.db import bulk_insert, placeholders, raw_instant
+from tsunagu.events.repo import batched
+from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
+from tsunagu.orders.rules import MessageState, OrderState
 
 ORDER_COLUMNS = (
     "seller_id",
@@ -117,7 +117,7 @@ def _delete_children(
     for part in batched(list(order_ids)):
         conn.exec_driver_sql(
             f"DELETE FROM {table} WHERE seller_id = {mark} AND marketplace = {mark} "
-            f"AND order_id IN ({_in_list(session, len(part))})",
+            f"AND order_id IN ({placeholders(conn.dialect.name, len(part))})",
             (seller_id, marketplace, *part),
         )
 
@@ -246,44 +246,6 @@ def write_messages(
     )
 
 
-def write_violations(
-    session: Session, seller_id: str, marketplace: str, states: Sequence[ViolationState]
-) -> None:
-    d = session.get_bind().dialect.name
-    cols = (
-        "seller_id",
-        "marketplace",
-        "violation_id",
-        "policy",
-        "severity",
-        "asin",
-        "opened_at",
-        "resolved_at",
-        "how",
-    )
-    bulk_insert(
-        session,
-        "violations",
-        cols,
-        [
-            (
-                seller_id,
-                marketplace,
-                v.violation_id,
-                v.policy,
-                v.severity,
-                v.asin,
-                raw_instant(v.opened_at, d),
-                raw_instant(v.resolved_at, d),
-                v.how,
-            )
-            for v in states
-        ],
-        conflict=cols[:3],
-        update=cols[3:],
-    )
-
-
 def get_order(session: Session, seller_id: str, marketplace: str, order_id: str) -> Order | None:
     return session.get(Order, (seller_id, marketplace, order_id))
 
@@ -314,3 +276,33 @@ def list_orders(
         Order.purchased_at.desc(), Order.marketplace.desc(), Order.order_id.desc()
     ).limit(limit)
     return list(session.execute(stmt).scalars())
+
+
+def order_children(
+    session: Session, seller_id: str, marketplace: str, order_id: str
+) -> tuple[list[OrderItem], list[OrderCase], list[Message]]:
+    """The order's item lines (by line number), its cases and its buyer messages."""
+    items = session.execute(
+        select(OrderItem)
+        .where(
+            OrderItem.seller_id == seller_id,
+            OrderItem.marketplace == marketplace,
+            OrderItem.order_id == order_id,
+        )
+        .order_by(OrderItem.line_no)
+    ).scalars()
+    cases = session.execute(
+        select(OrderCase).where(
+            OrderCase.seller_id == seller_id,
+            OrderCase.marketplace == marketplace,
+            OrderCase.order_id == order_id,
+        )
+    ).scalars()
+    messages = session.execute(
+        select(Message).where(
+            Message.seller_id == seller_id,
+            Message.marketplace == marketplace,
+            Message.order_id == order_id,
+        )
+    ).scalars()
+    return list(items), list(cases), list(messages)

@@ -1,6 +1,6 @@
-"""How events become order, message and violation state. Pure and order-independent.
+"""How events become order and message state. Pure and order-independent.
 
-Each fold takes *all* events of one order (or message, or violation) and sorts them by
+Each fold takes *all* events of one order (or message) and sorts them by
 ``(at, event_id)`` first, so the result does not depend on the order events arrived in — a
 feedback imported before its order gives the same state once both are in. The choices below are
 the ones the health metrics rely on:
@@ -98,7 +98,8 @@ def _key(event: StoredEvent) -> tuple[datetime, str]:
     return (event.at, event.event_id)
 
 
-def _ordered(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+def in_order(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+    """The events by ``(at, event_id)``: every fold reads them in this order."""
     listed = list(events)
     if len(listed) > 1:
         listed.sort(key=_key)
@@ -192,7 +193,7 @@ def _apply(state: OrderState, ev: StoredEvent) -> None:
 
 def fold_order(order_id: str, events: Iterable[StoredEvent]) -> OrderState:
     state = OrderState(order_id=order_id)
-    for ev in _ordered(events):
+    for ev in in_order(events):
         _apply(state, ev)
         state.event_count += 1
         state.last_event_at = ev.at
@@ -220,7 +221,7 @@ class MessageState:
 def fold_message(message_id: str, events: Iterable[StoredEvent]) -> MessageState:
     """The first answer counts (the response time is measured to it)."""
     state = MessageState(message_id=message_id)
-    for ev in _ordered(events):
+    for ev in in_order(events):
         b = ev.body
         state.order_id = b.get("order_id", state.order_id)
         if ev.type == "message_received":
@@ -231,34 +232,4 @@ def fold_message(message_id: str, events: Iterable[StoredEvent]) -> MessageState
             state.answered_at = state.answered_at or ev.at
         elif ev.type == "message_no_response_needed":
             state.no_response_needed_at = state.no_response_needed_at or ev.at
-    return state
-
-
-@dataclass(slots=True)
-class ViolationState:
-    violation_id: str
-    policy: str | None = None
-    severity: str | None = None
-    asin: str | None = None
-    opened_at: datetime | None = None
-    resolved_at: datetime | None = None
-    how: str | None = None
-
-
-def fold_violation(violation_id: str, events: Iterable[StoredEvent]) -> ViolationState:
-    """A violation re-opened after being resolved counts as open again."""
-    state = ViolationState(violation_id=violation_id)
-    for ev in _ordered(events):
-        b = ev.body
-        if ev.type == "violation_opened":
-            state.policy = b["policy"]
-            state.severity = b["severity"]
-            state.asin = b.get("asin", state.asin)
-            state.opened_at = state.opened_at or ev.at
-            if state.resolved_at is not None and ev.at > state.resolved_at:
-                state.resolved_at = None
-                state.how = None
-        elif ev.type == "violation_resolved":
-            state.resolved_at = ev.at
-            state.how = b.get("how")
     return state

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from tsunagu.core.errors import InvalidInput
+from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.core.i18n import N_
-from tsunagu.core.paging import decode_cursor, encode_cursor
-from tsunagu.core.timeutil import format_instant, parse_instant
+from tsunagu.core.paging import instant, next_page, read_cursor, text
 from tsunagu.orders import repo
-from tsunagu.orders.models import Order
+from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
 from tsunagu.sellers.service import get_seller
 
 STATUSES = ("unshipped", "shipped", "delivered", "cancelled")
@@ -44,23 +44,44 @@ def list_orders(
             choices=", ".join(STATUSES),
             details={"field": "status", "value": bad[0]},
         )
-    after = None
-    if cursor:
-        at, mp, oid = decode_cursor(cursor, 3)
-        try:
-            after = (parse_instant(at), mp, oid)
-        except ValueError as exc:
-            raise InvalidInput(
-                N_("The cursor is not valid"), code="invalid_cursor", details={"field": "cursor"}
-            ) from exc
     rows = repo.list_orders(
-        session, seller_id, marketplace=marketplace, statuses=statuses, after=after, limit=limit + 1
+        session,
+        seller_id,
+        marketplace=marketplace,
+        statuses=statuses,
+        after=read_cursor(cursor, instant, text, text),
+        limit=limit + 1,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            format_instant(last.purchased_at), last.marketplace, last.order_id
+    return next_page(rows, limit, lambda o: (o.purchased_at, o.marketplace, o.order_id))
+
+
+def get_order(session: Session, *, seller_id: str, marketplace: str, order_id: str) -> Order:
+    """One order of the seller's store in ``marketplace`` (``order_not_found`` if none)."""
+    get_seller(session, seller_id)
+    order = repo.get_order(session, seller_id, marketplace, order_id)
+    if order is None:
+        raise NotFound(
+            N_("No order {order_id} in this store"),
+            code="order_not_found",
+            order_id=order_id,
+            details={"order_id": order_id},
         )
-    return rows, next_cursor
+    return order
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """An order with its item lines (by line number), cases and buyer messages."""
+
+    order: Order
+    items: list[OrderItem]
+    cases: list[OrderCase]
+    messages: list[Message]
+
+
+def order_detail(
+    session: Session, *, seller_id: str, marketplace: str, order_id: str
+) -> OrderDetail:
+    order = get_order(session, seller_id=seller_id, marketplace=marketplace, order_id=order_id)
+    items, cases, messages = repo.order_children(session, seller_id, marketplace, order_id)
+    return OrderDetail(order, items, cases, messages)

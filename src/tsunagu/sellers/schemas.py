@@ -70,3 +70,14 @@ class SellerCreate(BaseModel):
 class SellerPage(BaseModel):
     items: list[SellerOut]
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+class MarketplaceOut(BaseModel):
+    code: str = Field(examples=["JP"])
+    marketplace_id: str = Field(examples=["A1VC38T7YXB528"])
+    currency: str
+    timezone: str
+    sales_channel: str
+    region: str
+    name: str
+    builtin: bool

@@ -22,18 +22,12 @@ from sqlalchemy.orm import Session
 
 from tsunagu.access import service as access
 from tsunagu.access.actor import Actor
-from tsunagu.api.auth import who_am_i
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.http.deps import client_of, presented_token
 from tsunagu.identity import factors, link_requests, links, verify
 from tsunagu.identity import service as identity
-from tsunagu.identity.errors import (
-    LinkNotFound,
-    PasswordRejected,
-    ReauthRequired,
-    SessionInvalid,
-)
+from tsunagu.identity.errors import LinkNotFound, PasswordRejected, ReauthRequired
 from tsunagu.identity.models import AuthSession
 from tsunagu.web import labels
 from tsunagu.web.auth_pages import PASSWORD_PAGE, PasswordsDiffer, link_request_url
@@ -80,10 +74,7 @@ LINK_ACCEPT = "/account/links/accept"
 
 def _row(session: Session, actor: Actor) -> AuthSession:
     """The caller's session row in ``session``."""
-    row = session.get(AuthSession, actor.session_id)
-    if row is None:
-        raise SessionInvalid()
-    return row
+    return identity.session_row(session, actor.session_id)
 
 
 def _fresh(request: Request, actor: Actor) -> bool:
@@ -110,7 +101,7 @@ def _principal_id(actor: Actor) -> str:
 def account(request: Request, actor: SessionActor, done: Next = None) -> Response:
     principal_id = _principal_id(actor)
     with request.app.state.read_factory() as session:
-        me = who_am_i(session, principal_id, actor.session_id or "")
+        me = access.who_am_i(session, principal_id, actor.session_id or "")
         linked = links.list_linked(session, principal_id=principal_id)
     lifetime = settings_of(request).identity.verification_lifetime
     return form_page(
@@ -130,14 +121,9 @@ def send_verification(request: Request, actor: SessionActor) -> Response:
     when it is verified already."""
     settings = settings_of(request)
     with request.app.state.factory() as session:
-        principal = identity.get_principal(session, _principal_id(actor))
-        if principal is None:
-            raise SessionInvalid()
-        if principal.email_verified_at is not None:
-            return redirect(ACCOUNT)
-        verify.request_verification(
+        sent = verify.request_unless_verified(
             session,
-            principal_id=principal.id,
+            principal_id=_principal_id(actor),
             now=utcnow(),
             sender=mail_sender(request),
             settings=settings.identity,
@@ -145,6 +131,8 @@ def send_verification(request: Request, actor: SessionActor) -> Response:
             link_base=settings.link("/verify-email"),  # never from the request (AUTH-17)
             lang=page_language(request),
         )
+        if not sent:
+            return redirect(ACCOUNT)
         session.commit()
     return redirect(f"{ACCOUNT}?done=verification_sent")
 

@@ -10,21 +10,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.core.i18n import N_, translate
-from tsunagu.events.repo import batched
-from tsunagu.health import repo as health_repo
 from tsunagu.health import service
-from tsunagu.health.config import health_of
-from tsunagu.health.forecast import forecast
 from tsunagu.health.rules import Rating, Term
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
-from tsunagu.orders.models import Message, OrderCase
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import charts, labels
 from tsunagu.web.render import PageRoute, page_language, render
@@ -108,48 +102,16 @@ def _what_if(
             now=now,
             resolve=resolve,
             add_orders=count,
+            forecast_days=FORECAST_DAYS,
         )
     except InvalidInput as exc:
         state.error = exc.message(lang)
         return state
     state.now, state.after = found.now.score, found.after.score
     state.after_band = translate(labels.BANDS.get(found.after.band, found.after.band), lang)
-    state.series = _what_if_series(session, seller_id, marketplace, now, found.day, resolve, count)
+    # the forecast had the violations been resolved and the orders been placed today
+    state.series = [(d, r.score) for d, r in found.days]
     return state
-
-
-def _what_if_series(
-    session: Session,
-    seller_id: str,
-    marketplace: Marketplace,
-    now: datetime,
-    day: date,
-    resolve: list[str],
-    add_orders: int,
-) -> list[tuple[date, int]]:
-    """The forecast had the violations been resolved and the orders been placed today."""
-    zone, config = marketplace.tz, health_of(marketplace)
-    facts = health_repo.load_store_facts(session, seller_id, marketplace.code, day, zone)
-    dates = service.fulfilled_dates(
-        day, zone, facts.orders, window_days=config.metrics.fulfilled_window_days, as_of=now
-    )
-    wanted = set(resolve)
-    edited = [
-        dataclasses.replace(
-            v, resolved_on=day if v.resolved_on is None else min(v.resolved_on, day)
-        )
-        if v.violation_id in wanted
-        else v
-        for v in facts.violations
-    ]
-    series = forecast(
-        start=day - timedelta(days=1),
-        days=FORECAST_DAYS + 1,
-        fulfilled_dates=[*dates, *([day] * add_orders)],
-        violations=edited,
-        config=config.ahr,
-    )
-    return [(d, r.score) for d, r in series]
 
 
 def _history(
@@ -269,31 +231,6 @@ def what_if_fragment(
     return render(request, "what_if_fragment.html", seller_id=seller_id, **context)
 
 
-def _behind(
-    session: Session, seller_id: str, code: str, kind: str, ids: tuple[str, ...]
-) -> list[tuple[str, str | None]]:
-    """Each id behind a numerator with the order it belongs to (None when not known)."""
-    if kind == "order":
-        return [(i, i) for i in ids]
-    orders: dict[str, str | None] = {}
-    for chunk in batched(list(ids)):
-        if kind == "message":
-            stmt = select(Message.message_id, Message.order_id).where(
-                Message.seller_id == seller_id,
-                Message.marketplace == code,
-                Message.message_id.in_(chunk),
-            )
-        else:
-            stmt = select(OrderCase.case_id, OrderCase.order_id).where(
-                OrderCase.seller_id == seller_id,
-                OrderCase.marketplace == code,
-                OrderCase.kind == "return",
-                OrderCase.case_id.in_(chunk),
-            )
-        orders.update(dict(session.execute(stmt).tuples()))
-    return [(i, orders.get(i)) for i in ids]
-
-
 @router.get("/sellers/{seller_id}/stores/{marketplace}/metrics/{name}", response_class=HTMLResponse)
 def metric_page(
     request: Request, seller_id: SellerIdDep, marketplace: str, name: str
@@ -310,7 +247,9 @@ def metric_page(
         if m is None:
             raise NotFound(N_("No metric {name}"), code="metric_not_found", name=name)
         kind = labels.ID_KINDS.get(name, "order")
-        behind = _behind(session, seller_id, mp.code, kind, m.ids)
+        behind = service.ids_behind(
+            session, seller_id=seller_id, marketplace=mp.code, kind=kind, ids=m.ids
+        )
     return render(
         request,
         "metric.html",

@@ -7,9 +7,6 @@ are stored, bad ones are listed with their line, column, code and message, and t
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,16 +14,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from tsunagu.cli.events import jsonl_source
-from tsunagu.connectors.amazon.service import import_file
-from tsunagu.core.clock import utcnow
-from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, TsunaguError
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.uploads import SAVED_NAME, file_label
-from tsunagu.events import ingest
-from tsunagu.events import service as events_service
-from tsunagu.health import incremental
+from tsunagu.events import imports
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.sellers.service import get_seller
@@ -73,67 +64,19 @@ def _run(
     request: Request, seller_id: str, kind: str, marketplace: str, path: Path, name: str
 ) -> dict[str, Any]:
     """Import the saved upload, record the run, refresh the health rollups; the report dict."""
-    factory = request.app.state.factory
-    read_factory = request.app.state.read_factory
     registry: Registry = request.app.state.registry
-    lang = page_language(request)
-    now = utcnow()
+    read_factory = request.app.state.read_factory
     with read_factory() as session:
         get_seller(session, seller_id)  # before anything is recorded
-    market = registry.require(marketplace, InvalidInput) if kind != "events" else None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    with unit_of_work(factory) as session:
-        run_id = events_service.start_run(
-            session,
-            kind=kind,
-            source_name=name,
-            sha256=digest,
-            seller_id=seller_id,
-            marketplace=market.code if market else None,
-            mode="partial",
-            now=now,
-        )
-    result: dict[str, Any] = {}
-    status = "failed"
-    try:
-        if market is None:
-            report = ingest.run(
-                factory,
-                jsonl_source(path),
-                registry=registry,
-                now=now,
-                source_label="web",
-                can_access=lambda seller: seller == seller_id,
-                read_factory=read_factory,
-            )
-            result = report.as_dict(lang)
-        else:
-            found = import_file(
-                factory,
-                kind.removeprefix("amazon-"),
-                path,
-                seller_id=seller_id,
-                marketplace=market,
-                registry=registry,
-                now=now,
-                read_factory=read_factory,
-            )
-            result = found.as_dict(lang)
-        status = "done_with_rejections" if result["rejected"] else "done"
-    finally:
-        with unit_of_work(factory) as session:
-            events_service.finish_run(session, run_id, status=status, counts=result, now=utcnow())
-    incremental.refresh_all(factory, registry, utcnow())
-    return result
-
-
-def _name_the_file(exc: TsunaguError, saved: str, name: str) -> None:
-    """File-level errors name the file they read: show the uploaded file's name, not ours."""
-    for key, value in exc.params.items():
-        if value == saved:
-            exc.params[key] = name
-    if exc.details.get("path") == saved:
-        exc.details["path"] = name
+    market = registry.require(marketplace, InvalidInput) if kind != imports.EVENTS else None
+    found = imports.import_file(
+        request.app.state.factory,
+        imports.FileImport(kind, path, name, seller_id=seller_id, marketplace=market, label="web"),
+        registry=registry,
+        read_factory=read_factory,
+        lang=page_language(request),
+    )
+    return found.report
 
 
 def _file_report(exc: TsunaguError, message: str) -> dict[str, Any] | None:
@@ -173,29 +116,25 @@ async def upload(
         return await run_in_threadpool(
             _form, request, seller_id, error=exc.message(lang), chosen=chosen, status=exc.status
         )
-    with tempfile.TemporaryDirectory(prefix="tsunagu-upload-") as folder:
+    try:
         # the browser's name is only a label: a path made from it could be ``..`` or too long
-        path = Path(folder) / SAVED_NAME
-        with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out)
-        try:
+        with imports.saved_upload(file.file, name) as path:
             report = await run_in_threadpool(
                 _run, request, seller_id, kind, marketplace, path, name
             )
-        except TsunaguError as exc:
-            _name_the_file(exc, str(path), name)
-            message = exc.message(lang)
-            return await run_in_threadpool(
-                _form,
-                request,
-                seller_id,
-                error=message,
-                error_code=exc.code,
-                report=_file_report(exc, message),
-                filename=name,
-                chosen=chosen,
-                status=exc.status,
-            )
+    except TsunaguError as exc:
+        message = exc.message(lang)
+        return await run_in_threadpool(
+            _form,
+            request,
+            seller_id,
+            error=message,
+            error_code=exc.code,
+            report=_file_report(exc, message),
+            filename=name,
+            chosen=chosen,
+            status=exc.status,
+        )
     return await run_in_threadpool(
         _form, request, seller_id, report=report, chosen=chosen, filename=name
     )

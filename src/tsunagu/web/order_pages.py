@@ -7,16 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from tsunagu.core.errors import NotFound
 from tsunagu.core.i18n import N_, translate
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Registry
-from tsunagu.orders import repo as orders_repo
 from tsunagu.orders import service as orders_service
-from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
+from tsunagu.orders.models import Message, Order, OrderCase
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import labels
 from tsunagu.web.render import PageRoute, page_language, render
@@ -153,36 +149,6 @@ def _shipped(order: Order, lang: str) -> str:
     return translate(N_("Shipped without a tracking id"), lang)
 
 
-def _children(
-    session: Session, order: Order
-) -> tuple[list[OrderItem], list[OrderCase], list[Message]]:
-    key = (order.seller_id, order.marketplace, order.order_id)
-    items = session.execute(
-        select(OrderItem)
-        .where(
-            OrderItem.seller_id == key[0],
-            OrderItem.marketplace == key[1],
-            OrderItem.order_id == key[2],
-        )
-        .order_by(OrderItem.line_no)
-    ).scalars()
-    cases = session.execute(
-        select(OrderCase).where(
-            OrderCase.seller_id == key[0],
-            OrderCase.marketplace == key[1],
-            OrderCase.order_id == key[2],
-        )
-    ).scalars()
-    messages = session.execute(
-        select(Message).where(
-            Message.seller_id == key[0],
-            Message.marketplace == key[1],
-            Message.order_id == key[2],
-        )
-    ).scalars()
-    return list(items), list(cases), list(messages)
-
-
 @router.get("/sellers/{seller_id}/orders/{marketplace}/{order_id}", response_class=HTMLResponse)
 def order_page(
     request: Request, seller_id: SellerIdDep, marketplace: str, order_id: str
@@ -192,15 +158,11 @@ def order_page(
     mp = registry.require(marketplace)
     with request.app.state.read_factory() as session:
         name = get_seller(session, seller_id).name
-        order = orders_repo.get_order(session, seller_id, mp.code, order_id)
-        if order is None:
-            raise NotFound(
-                N_("No order {order_id} in this store"),
-                code="order_not_found",
-                order_id=order_id,
-            )
-        items, cases, messages = _children(session, order)
-        events = timeline(order, cases, messages, lang)
+        found = orders_service.order_detail(
+            session, seller_id=seller_id, marketplace=mp.code, order_id=order_id
+        )
+        order = found.order
+        events = timeline(order, found.cases, found.messages, lang)
         session.expunge_all()
     return render(
         request,
@@ -210,6 +172,6 @@ def order_page(
         order=order,
         status_label=translate(labels.ORDER_STATUSES.get(order.status, order.status), lang),
         zone=mp.tz,
-        items=items,
+        items=found.items,
         events=events,
     )

@@ -12,7 +12,7 @@ from tsunagu.core.i18n import translate
 from tsunagu.health import alert_service, incremental
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.models import HealthAlert
-from tsunagu.health.service import StoreHealth
+from tsunagu.health.rules import StoreHealth
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller

@@ -1,4 +1,6 @@
-"""The ``/v1`` routes. Thin: check access, call a service, commit, shape the answer."""
+"""The ``/v1`` routes of account health: each store's metrics and rating, its forecast, what-if
+and history, Amazon's own reports beside tsunagu's figures, and the health alerts. Thin: check
+access, call a health service, commit, shape the answer."""
 
 from __future__ import annotations
 
@@ -6,25 +8,22 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BeforeValidator, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from tsunagu.access import service as access
+from tsunagu.core import paging
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
-from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
-from tsunagu.core.i18n import N_
-from tsunagu.core.paging import decode_cursor, encode_cursor
+from tsunagu.core.errors import InvalidInput
 from tsunagu.core.uploads import file_label
-from tsunagu.events import ingest
 from tsunagu.health import alert_service, incremental
 from tsunagu.health import service as health_service
 from tsunagu.health import snapshots as health_snapshots
-from tsunagu.health.metrics import local_date
 from tsunagu.health.schemas import (
+    AlertCheckOut,
     AlertOut,
+    AlertPage,
     HealthComparisonOut,
     SnapshotImportOut,
     StoreForecastOut,
@@ -33,34 +32,18 @@ from tsunagu.health.schemas import (
     StoreWhatIfOut,
 )
 from tsunagu.http.deps import (
-    ActorDep,
     MarketplaceDep,
     RegistryDep,
     SellerIdDep,
-    SessionActorDep,
     SessionDep,
-    SettingsDep,
-    client_of,
     current_actor,
 )
-from tsunagu.http.responses import documented, request_language
-from tsunagu.orders import repo as orders_repo
-from tsunagu.orders import service as orders_service
-from tsunagu.orders.schemas import OrderOut, OrderPage
-from tsunagu.orders.service import STATUSES as ORDER_STATUSES
-from tsunagu.sellers import service as sellers_service
-from tsunagu.sellers.schemas import SellerCreate, SellerOut, SellerPage
+from tsunagu.http.params import STORE_404, Cursor, Limit
+from tsunagu.http.responses import documented
 
 #: every route here needs a signed-in caller
 router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
 
-STORE_404 = (
-    "No such seller (`seller_not_found`), unknown marketplace (`unknown_marketplace`) or no "
-    "store there (`marketplace_not_enabled`)."
-)
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100).")]
-Cursor = Annotated[str | None, Query(max_length=500, description="From `next_cursor`.")]
 #: years 1970–2999, as for instants in events: the health windows reach 180 days back and the
 #: forecast 365 days ahead, which must stay within what Python's dates can hold
 DAY_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
@@ -82,169 +65,6 @@ Day = Annotated[
 ]
 
 
-class MarketplaceOut(BaseModel):
-    code: str = Field(examples=["JP"])
-    marketplace_id: str = Field(examples=["A1VC38T7YXB528"])
-    currency: str
-    timezone: str
-    sales_channel: str
-    region: str
-    name: str
-    builtin: bool
-
-
-@router.get(
-    "/marketplaces",
-    tags=["marketplaces"],
-    summary="Marketplaces tsunagu knows",
-    responses=documented(e404="Never for this route; any unknown path answers `not_found`."),
-)
-def list_marketplaces(registry: RegistryDep) -> list[MarketplaceOut]:
-    """The built-in marketplaces and those of the configuration file. Not paged: the list is
-    the installation's region table, a few dozen entries at most."""
-    return [MarketplaceOut(**m.__dict__) for m in registry.marketplaces]
-
-
-@router.post(
-    "/sellers",
-    status_code=201,
-    tags=["sellers"],
-    summary="Create a seller",
-    responses=documented(
-        413,
-        e400="The body is not JSON (`invalid_json`).",
-        e403="Called with an API token (`session_required`): sign in to create a seller.",
-        e422="Invalid body (`validation_error`), a blank name (`invalid_name`) or one with a "
-        "control character (`invalid_value`), no marketplace (`missing_marketplace`) or an "
-        "unknown one (`unknown_marketplace`).",
-    ),
-)
-def create_seller(
-    body: SellerCreate,
-    session: SessionDep,
-    registry: RegistryDep,
-    actor: SessionActorDep,
-    request: Request,
-) -> SellerOut:
-    """A seller (a business) with one store per marketplace it sells in; the signed-in caller
-    becomes its owner."""
-    now = utcnow()
-    seller = sellers_service.create_seller(
-        session, name=body.name, marketplaces=body.marketplaces, registry=registry, now=now
-    )
-    assert actor.principal_id is not None
-    access.grant_role(
-        session,
-        principal_id=actor.principal_id,
-        seller_id=seller.id,
-        role="owner",
-        now=now,
-        actor=actor.principal_id,
-        client=client_of(request),
-    )
-    shown = SellerOut.of(seller)
-    session.commit()
-    return shown
-
-
-@router.get(
-    "/sellers",
-    tags=["sellers"],
-    summary="List sellers",
-    responses=documented(
-        e422="Bad parameters, or a cursor tsunagu did not make (`invalid_cursor`)."
-    ),
-)
-def list_sellers(
-    session: SessionDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
-) -> SellerPage:
-    """The sellers the caller may see, by id; page with `cursor`."""
-    only = None if actor.sellers is None else sorted(actor.sellers)
-    after = decode_cursor(cursor, 1)[0] if cursor else None
-    rows = sellers_service.list_sellers(session, after=after, limit=limit + 1, only=only)
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return SellerPage(items=[SellerOut.of(s) for s in rows[:limit]], next_cursor=next_cursor)
-
-
-@router.get(
-    "/sellers/{seller_id}",
-    tags=["sellers"],
-    summary="One seller",
-    responses=documented(422, e404="No such seller, or not yours (`seller_not_found`)."),
-)
-def get_seller(seller_id: SellerIdDep, session: SessionDep) -> SellerOut:
-    """The seller with its stores (one per marketplace)."""
-    return SellerOut.of(sellers_service.get_seller(session, seller_id))
-
-
-@router.get(
-    "/sellers/{seller_id}/orders",
-    tags=["orders"],
-    summary="A seller's orders",
-    responses=documented(
-        e404="No such seller (`seller_not_found`).",
-        e422="Bad parameters, an unknown `marketplace` (`unknown_marketplace`) or `status` "
-        "(`invalid_status`), or a cursor tsunagu did not make (`invalid_cursor`).",
-    ),
-)
-def list_orders(
-    seller_id: SellerIdDep,
-    session: SessionDep,
-    registry: RegistryDep,
-    marketplace: Annotated[str | None, Query(max_length=20, examples=["JP"])] = None,
-    status: Annotated[
-        list[Annotated[str, WithJsonSchema({"type": "string", "enum": list(ORDER_STATUSES)})]]
-        | None,
-        Query(
-            description="Only orders in these states; repeatable. Another value is 422 "
-            "`invalid_status`."
-        ),
-    ] = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> OrderPage:
-    """Newest purchase first; page with `cursor`."""
-    code = registry.require(marketplace, InvalidInput).code if marketplace else None
-    rows, next_cursor = orders_service.list_orders(
-        session,
-        seller_id=seller_id,
-        marketplace=code,
-        statuses=status or (),
-        cursor=cursor,
-        limit=limit,
-    )
-    return OrderPage(items=[OrderOut.of(o) for o in rows], next_cursor=next_cursor)
-
-
-@router.get(
-    "/sellers/{seller_id}/orders/{marketplace}/{order_id}",
-    tags=["orders"],
-    summary="One order",
-    responses=documented(
-        422,
-        e404="No such seller (`seller_not_found`), marketplace (`unknown_marketplace`) or "
-        "order in that store (`order_not_found`).",
-    ),
-)
-def get_order(
-    seller_id: SellerIdDep,
-    marketplace: MarketplaceDep,
-    order_id: Annotated[str, Path(min_length=1, max_length=64, description="Amazon order id.")],
-    session: SessionDep,
-) -> OrderOut:
-    """The order's current state, folded from its events."""
-    sellers_service.get_seller(session, seller_id)
-    order = orders_repo.get_order(session, seller_id, marketplace.code, order_id)
-    if order is None:
-        raise NotFound(
-            N_("No order {order_id} in this store"),
-            code="order_not_found",
-            order_id=order_id,
-            details={"order_id": order_id},
-        )
-    return OrderOut.of(order)
-
-
 AsOf = Annotated[
     Day | None,
     Query(description="Evaluation day YYYY-MM-DD (default: today in each store's time zone)."),
@@ -262,15 +82,9 @@ def seller_health(
 ) -> list[StoreHealthOut]:
     """One entry per store (not paged: a seller has one store per marketplace). Today's
     figures come from the daily rollups."""
-    now = utcnow()
-    if as_of is None:
-        found = incremental.seller_health_now(
-            session, seller_id=seller_id, registry=registry, now=now
-        )
-    else:
-        found = health_service.seller_health(
-            session, seller_id=seller_id, registry=registry, day=as_of, now=now
-        )
+    found = incremental.seller_health_on(
+        session, seller_id=seller_id, registry=registry, day=as_of, now=utcnow()
+    )
     return [StoreHealthOut.of(h, with_ids=False) for h in found]
 
 
@@ -288,15 +102,9 @@ def store_health(
 ) -> StoreHealthOut:
     """The performance metrics and the Account Health Rating with every term explained. Today's
     figures come from the daily rollups; the ids behind each metric are listed by `/explain`."""
-    now = utcnow()
-    if as_of is None or as_of == local_date(now, marketplace.tz):
-        found = incremental.store_health_now(
-            session, seller_id=seller_id, marketplace=marketplace, now=now
-        )
-    else:
-        found = health_service.store_health(
-            session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=now
-        )
+    found = incremental.store_health_on(
+        session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=utcnow()
+    )
     return StoreHealthOut.of(found, with_ids=False)
 
 
@@ -595,11 +403,6 @@ def store_explain(
     return StoreHealthOut.of(found)
 
 
-class AlertPage(BaseModel):
-    items: list[AlertOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
-
-
 @router.get(
     "/sellers/{seller_id}/alerts",
     tags=["health"],
@@ -629,35 +432,16 @@ def list_alerts(
     The daily `health.alerts` job records them (or `POST …/alerts/check`); reading never checks.
     Page with `cursor`."""
     code = registry.require(marketplace, InvalidInput).code if marketplace else None
-    after = None
-    if cursor:
-        raised_on, alert_id = decode_cursor(cursor, 2)
-        if not _DAY.fullmatch(raised_on):  # a day, as every cursor this route makes has
-            raise InvalidInput(
-                N_("The cursor is not valid"), code="invalid_cursor", details={"field": "cursor"}
-            )
-        after = (raised_on, alert_id)
     found = alert_service.list_alerts(
         session,
         seller_id=seller_id,
         marketplace=code,
         active_only=active,
-        after=after,
+        after=paging.read_cursor(cursor, paging.day, paging.text),
         limit=limit + 1,
     )
-    next_cursor = None
-    if len(found) > limit:
-        found = found[:limit]
-        next_cursor = encode_cursor(found[-1].raised_on, found[-1].id)
-    return AlertPage(items=[AlertOut.of(a) for a in found], next_cursor=next_cursor)
-
-
-class AlertCheckOut(BaseModel):
-    marketplace: str = Field(examples=["JP"])
-    day: date = Field(description="The store's local day that was checked.")
-    raised: list[AlertOut] = Field(description="Alerts whose condition started that day.")
-    cleared: list[AlertOut] = Field(description="Alerts whose condition ended that day.")
-    active: int = Field(description="Alerts of the store still active after the check.")
+    page, next_cursor = paging.next_page(found, limit, lambda a: (a.raised_on, a.id))
+    return AlertPage(items=[AlertOut.of(a) for a in page], next_cursor=next_cursor)
 
 
 @router.post(
@@ -684,150 +468,13 @@ def check_alerts(
     one in `marketplace`) on the day, records new alerts and clears ended ones. Checking the
     same day again changes nothing. One entry per store checked."""
     market = registry.require(marketplace, InvalidInput) if marketplace else None
-    now = utcnow()
     with unit_of_work(request.app.state.factory) as session:
-        if market is not None:
-            found = [
-                alert_service.check_alerts(
-                    session, seller_id=seller_id, marketplace=market, day=as_of, now=now
-                )
-            ]
-        else:
-            found = alert_service.check_seller(
-                session, seller_id=seller_id, registry=registry, day=as_of, now=now
-            )
-        return [
-            AlertCheckOut(
-                marketplace=f.marketplace,
-                day=f.day,
-                raised=[AlertOut.of(a) for a in f.raised],
-                cleared=[AlertOut.of(a) for a in f.cleared],
-                active=len(f.active),
-            )
-            for f in found
-        ]
-
-
-class EventResult(BaseModel):
-    index: int = Field(description="Position of the event in the request array (0-based).")
-    event_id: str | None
-    status: str = Field(description="stored, duplicate or rejected.")
-    errors: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class EventsAnswer(BaseModel):
-    read: int
-    stored: int
-    duplicates: int
-    rejected: int
-    results: list[EventResult]
-
-
-_EVENTS_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "array",
-                    "maxItems": 10000,
-                    "items": {
-                        "description": "An event object. Each item is checked on its own: one "
-                        "that is not an object, or not a valid event, is `rejected` in its "
-                        "result; the request still succeeds."
-                    },
-                },
-                "example": [
-                    {
-                        "event_id": "e-1",
-                        "type": "order_placed",
-                        "seller": "sel_...",
-                        "marketplace": "JP",
-                        "at": "2026-10-02T12:00:00+09:00",
-                        "order_id": "503-1234567-1234567",
-                        "channel": "MFN",
-                        "currency": "JPY",
-                        "items": [{"sku": "MATCHA-100", "quantity": 1, "price": 1980}],
-                    }
-                ],
-            }
-        },
-    }
-}
-MAX_EVENTS = 10_000
-
-
-@router.post(
-    "/events",
-    tags=["events"],
-    summary="Send seller events",
-    openapi_extra=_EVENTS_BODY,
-    responses=documented(
-        e400="The body is not JSON (`invalid_json`) or not an array (`not_an_array`).",
-        e413="The body is larger than the limit (`payload_too_large`), or holds more than "
-        "10,000 events (`too_many_events`).",
-    ),
-)
-async def post_events(
-    request: Request,
-    actor: ActorDep,
-    settings: SettingsDep,
-    registry: RegistryDep,
-    response: Response,
-) -> EventsAnswer:
-    """Store events idempotently by `event_id`; one result per item (stored, duplicate, rejected).
-
-    Items are checked as one batch: an event may refer to an order placed later in the same array.
-    """
-    raw = await request.body()
-    try:
-        items = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise TsunaguError(
-            N_("The body is not valid JSON"),
-            code="invalid_json",
-            status=400,
-            details={"reason": str(exc)},
-        ) from exc
-    if not isinstance(items, list):
-        raise TsunaguError(
-            N_("The body must be a JSON array of events"), code="not_an_array", status=400
+        found = alert_service.check_stores(
+            session,
+            seller_id=seller_id,
+            registry=registry,
+            marketplace=market,
+            day=as_of,
+            now=utcnow(),
         )
-    if len(items) > MAX_EVENTS:
-        raise InvalidInput(
-            N_("At most {max} events per request"),
-            code="too_many_events",
-            status=413,
-            max=MAX_EVENTS,
-        )
-    factory = request.app.state.factory
-    report = await run_in_threadpool(
-        ingest.run,
-        factory,
-        lambda: enumerate(items),
-        registry=registry,
-        now=utcnow(),
-        source_label="api",
-        chunk_size=max(len(items), 1),
-        can_access=actor.can_access,
-        read_factory=request.app.state.read_factory,
-    )
-    lang = request_language(request)
-    results = []
-    for index, item in enumerate(items):
-        event_id = item.get("event_id") if isinstance(item, dict) else None
-        results.append(
-            EventResult(
-                index=index,
-                event_id=event_id if isinstance(event_id, str) else None,
-                status=report.outcomes.get(index, "rejected"),
-                errors=[e.to_dict(lang) for e in report.item_errors.get(index, [])],
-            )
-        )
-    return EventsAnswer(
-        read=report.read,
-        stored=report.stored,
-        duplicates=report.duplicates,
-        rejected=report.rejected,
-        results=results,
-    )
+        return [AlertCheckOut.of(f) for f in found]
