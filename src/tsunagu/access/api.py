@@ -27,10 +27,11 @@ from tsunagu.access.schemas import (
     UnlinkOut,
 )
 from tsunagu.core.clock import utcnow
+from tsunagu.http.calls import call_of, mailing_call_of
 from tsunagu.http.deps import SessionActorDep, SessionDep, SettingsDep, client_of
 from tsunagu.http.responses import documented, request_language
 from tsunagu.identity import tokens as identity_tokens
-from tsunagu.identity.api import LiveRow, mail_sender, remembered
+from tsunagu.identity.api import LiveRow, remembered
 from tsunagu.identity.models import AuthSession
 from tsunagu.identity.rules import IdentitySettings, require_recent_auth
 from tsunagu.identity.schemas import ApiTokenOut
@@ -57,20 +58,12 @@ def me(session: SessionDep, actor: SessionActorDep) -> MeOut:
         e401="Not signed in, or no step-up in the last 5 minutes (`reauth_required`)."
     ),
 )
-def end_other_sessions(
-    request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
-) -> Revoked:
+def end_other_sessions(request: Request, session: SessionDep, row: LiveRow) -> Revoked:
     """Sign out everywhere else (after a step-up); this session stays. For a linked account every
     session of the accounts linked with it ends too, and their API tokens that reached this
     account are revoked (they reached it through the link); all of them are told."""
     done = access.sign_out_everywhere(
-        session,
-        auth=row,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
-        sender=mail_sender(request),
-        lang=request_language(request),
+        session, auth=row, **mailing_call_of(request, lang=request_language(request))
     )
     session.commit()
     return Revoked(revoked=done.sessions_ended, tokens_revoked=len(done.revoked_tokens))
@@ -85,7 +78,7 @@ def end_other_sessions(
     ),
 )
 def complete_password_reset(
-    body: ResetCompletion, request: Request, session: SessionDep, settings: SettingsDep
+    body: ResetCompletion, request: Request, session: SessionDep
 ) -> ResetOut:
     """Signs nobody in; 2FA stays on. Every session of the account ends, and every API token of
     it is revoked. For a linked account the sessions of the linked accounts end too, with their
@@ -95,11 +88,7 @@ def complete_password_reset(
         session,
         token=body.token,
         new_password=body.new_password,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
-        sender=mail_sender(request),
-        lang=request_language(request),
+        **mailing_call_of(request, lang=request_language(request)),
         cut_links=body.cut_links,
     )
     remembered(session, result)
@@ -222,7 +211,6 @@ def confirm_unlink(
     request: Request,
     session: SessionDep,
     row: LiveRow,
-    settings: SettingsDep,
 ) -> UnlinkOut:
     """Each account keeps its own password and 2FA; every other session of the former group
     ends, and API tokens that reached across the link are revoked."""
@@ -230,9 +218,7 @@ def confirm_unlink(
         session,
         auth=row,
         code=body.code,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **call_of(request),
         lang=request_language(request),
     )
     remembered(session, result)

@@ -32,6 +32,34 @@ times are ISO-8601 in UTC. Errors always look like
 Lists page with `limit` (at most 100) and the `next_cursor` of the previous page.
 """
 
+#: the API description's tags, each saying what its operations are about
+TAGS: list[dict[str, Any]] = [
+    {"name": "sellers", "description": "Businesses and their stores per marketplace."},
+    {"name": "events", "description": "The append-only seller event log."},
+    {"name": "orders", "description": "Order state built from events."},
+    {
+        "name": "imports",
+        "description": "Amazon report files in, and the record of imports.",
+    },
+    {
+        "name": "marketplaces",
+        "description": "The Amazon marketplaces tsunagu knows (Amazon.co.jp, Amazon.com "
+        "and any configured one): marketplace id, currency and time zone.",
+    },
+    {"name": "jobs", "description": "Scheduled work (read-only: the worker runs it)."},
+    {
+        "name": "health",
+        "description": "Account health per store: the metrics, the 0–1000 Account "
+        "Health Rating with every point explained, history, forecasts, what-if, "
+        "Amazon's own report and alerts.",
+    },
+    {"name": "probes", "description": "Liveness and readiness for load balancers."},
+    {
+        "name": "auth",
+        "description": "Sign-in, 2FA, sessions, linked accounts and API tokens.",
+    },
+]
+
 _ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 
 
@@ -123,6 +151,50 @@ def _document_common_errors(url: str, method: str, operation: dict[str, Any]) ->
         )
 
 
+def _probes(database: ServedDatabase) -> APIRouter:
+    """``/healthz`` and ``/readyz`` for load balancers and orchestrators."""
+    probes = APIRouter()
+
+    @probes.get(
+        "/healthz",
+        tags=["probes"],
+        summary="The process is up",
+        responses=documented(e503="Never sent by tsunagu; a proxy may answer it."),
+    )
+    async def healthz() -> ProcessStatus:
+        """Answers without touching the database: for liveness probes."""
+        # async: answered on the event loop, so it stays quick while worker threads are busy
+        return ProcessStatus(status="ok")
+
+    @probes.get(
+        "/readyz",
+        tags=["probes"],
+        summary="The database answers and its schema is current",
+        response_model=ReadyStatus,
+        responses=documented(
+            e503="Not ready: `database_unavailable`, or `schema_outdated` (run "
+            "`tsunagu db upgrade`)."
+        ),
+    )
+    def readyz() -> ReadyStatus:
+        """For readiness probes: 200 once the database answers at the schema revision this
+        tsunagu expects, 503 with the envelope otherwise (also when the SQLite file was deleted
+        or replaced under the running server)."""
+        return ReadyStatus(status="ready", revision=database.ready())
+
+    return probes
+
+
+def _protect(app: FastAPI, settings: Settings) -> None:
+    """The error envelope and the middleware every request passes, outermost last."""
+    errors.install(app)
+    app.add_middleware(HostileText)
+    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(InFlightLimit)
+    # outermost: the real client, the host check and the headers come before anything else
+    app.add_middleware(Guard, hosts=settings.hosts, trusted_proxies=settings.trusted_proxies)
+
+
 def build_app(
     settings: Settings | None,
     *,
@@ -156,32 +228,7 @@ def build_app(
         title="tsunagu",
         version=__version__,
         description=DESCRIPTION,
-        openapi_tags=[
-            {"name": "sellers", "description": "Businesses and their stores per marketplace."},
-            {"name": "events", "description": "The append-only seller event log."},
-            {"name": "orders", "description": "Order state built from events."},
-            {
-                "name": "imports",
-                "description": "Amazon report files in, and the record of imports.",
-            },
-            {
-                "name": "marketplaces",
-                "description": "The Amazon marketplaces tsunagu knows (Amazon.co.jp, Amazon.com "
-                "and any configured one): marketplace id, currency and time zone.",
-            },
-            {"name": "jobs", "description": "Scheduled work (read-only: the worker runs it)."},
-            {
-                "name": "health",
-                "description": "Account health per store: the metrics, the 0–1000 Account "
-                "Health Rating with every point explained, history, forecasts, what-if, "
-                "Amazon's own report and alerts.",
-            },
-            {"name": "probes", "description": "Liveness and readiness for load balancers."},
-            {
-                "name": "auth",
-                "description": "Sign-in, 2FA, sessions, linked accounts and API tokens.",
-            },
-        ],
+        openapi_tags=TAGS,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -190,42 +237,12 @@ def build_app(
     app.state.read_factory = make_sessionmaker(read_engine)
     app.state.registry = registry
     app.state.job_kinds = job_kinds
-    errors.install(app)
-    app.add_middleware(HostileText)
-    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(InFlightLimit)
-    # outermost: the real client, the host check and the headers come before anything else
-    app.add_middleware(Guard, hosts=settings.hosts, trusted_proxies=settings.trusted_proxies)
+    _protect(app, settings)
     for router in routers:
         app.include_router(router)
     app.include_router(pages)
 
-    @app.get(
-        "/healthz",
-        tags=["probes"],
-        summary="The process is up",
-        responses=documented(e503="Never sent by tsunagu; a proxy may answer it."),
-    )
-    async def healthz() -> ProcessStatus:
-        """Answers without touching the database: for liveness probes."""
-        # async: answered on the event loop, so it stays quick while worker threads are busy
-        return ProcessStatus(status="ok")
-
-    @app.get(
-        "/readyz",
-        tags=["probes"],
-        summary="The database answers and its schema is current",
-        response_model=ReadyStatus,
-        responses=documented(
-            e503="Not ready: `database_unavailable`, or `schema_outdated` (run "
-            "`tsunagu db upgrade`)."
-        ),
-    )
-    def readyz() -> ReadyStatus:
-        """For readiness probes: 200 once the database answers at the schema revision this
-        tsunagu expects, 503 with the envelope otherwise (also when the SQLite file was deleted
-        or replaced under the running server)."""
-        return ReadyStatus(status="ready", revision=database.ready())
+    app.include_router(_probes(database))
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     # everything loaded so far (modules, the registry, the catalogs) lives as long as the server:

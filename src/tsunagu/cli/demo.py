@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tsunagu.cli.context import ctx, err, out, print_json
+from tsunagu.cli.context import Context, ctx, err, out, print_json
 from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
@@ -17,6 +17,9 @@ from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
 from tsunagu.health import incremental
 from tsunagu.settings import Settings
+
+if TYPE_CHECKING:
+    from tsunagu.demo.generate import DemoDataset
 
 app = typer.Typer(help="A realistic JP + US demo dataset.", no_args_is_help=True)
 
@@ -118,17 +121,28 @@ def run_cmd(
 ) -> None:
     """Load the demo into the database (once), print a summary, and serve the dashboard."""
     from tsunagu.demo.generate import generate
-    from tsunagu.demo.load import (
-        DEMO_EMAIL,
-        DEMO_PASSWORD,
-        already_loaded,
-        ensure_demo_owner,
-        load,
-        summary,
-    )
+    from tsunagu.demo.load import ensure_demo_owner
 
     c = ctx()
     dataset = generate(seed=seed, sellers=sellers, orders=orders, as_of=_as_of(as_of))
+    _load_once(c, dataset, quiet=json)
+    now = utcnow()
+    ensure_demo_owner(
+        c.factory, [s.id for s in dataset.sellers], now=now, settings=c.settings.identity
+    )
+    rows = _summary_rows(c, dataset, now=now)
+    if json:
+        print_json(rows)
+    else:
+        _print_summary(rows, dataset)
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+def _load_once(c: Context, dataset: DemoDataset, *, quiet: bool) -> None:
+    """Load the demo's events unless its sellers are already in the database."""
+    from tsunagu.demo.load import already_loaded, load
+
     with c.read_factory() as session:
         loaded = already_loaded(session, dataset)
     if loaded:
@@ -138,32 +152,34 @@ def run_cmd(
                 db=c.settings.database_url,
             )
         )
-    else:
-        with progress_for(len(dataset.events), quiet=json) as progress:
-            result = load(
-                c.factory,
-                dataset,
-                registry=c.registry,
-                now=utcnow(),
-                chunk_size=c.settings.import_chunk_size,
-                progress=progress,
-            )
-        incremental.refresh_all(c.factory, c.registry, utcnow())
-        err.print(
-            _(
-                "Loaded {stored} events ({duplicates} already there, {rejected} rejected).",
-                stored=result.report.stored,
-                duplicates=result.report.duplicates,
-                rejected=result.report.rejected,
-            )
+        return
+    with progress_for(len(dataset.events), quiet=quiet) as progress:
+        result = load(
+            c.factory,
+            dataset,
+            registry=c.registry,
+            now=utcnow(),
+            chunk_size=c.settings.import_chunk_size,
+            progress=progress,
         )
-    now = utcnow()
-    ensure_demo_owner(
-        c.factory, [s.id for s in dataset.sellers], now=now, settings=c.settings.identity
+    incremental.refresh_all(c.factory, c.registry, utcnow())
+    err.print(
+        _(
+            "Loaded {stored} events ({duplicates} already there, {rejected} rejected).",
+            stored=result.report.stored,
+            duplicates=result.report.duplicates,
+            rejected=result.report.rejected,
+        )
     )
+
+
+def _summary_rows(c: Context, dataset: DemoDataset, *, now: datetime) -> list[dict[str, object]]:
+    """The demo's stores, each with today's Account Health Rating from its rollups."""
+    from tsunagu.demo.load import summary
+
     with c.read_factory() as session:
         rows = summary(session, dataset)
-        for r in rows:  # today's Account Health Rating of each store, from its rollups
+        for r in rows:
             h = incremental.store_health_now(
                 session,
                 seller_id=str(r["seller_id"]),
@@ -171,43 +187,44 @@ def run_cmd(
                 now=now,
             )
             r["ahr"], r["band"] = h.rating.score, h.rating.band
-    if json:
-        print_json(rows)
-    else:
-        table = Table(
-            _("Seller"),
-            _("Id"),
-            _("Marketplace"),
-            _("Orders"),
-            _("Shipped"),
-            _("Cancelled"),
-            _("Open violations"),
-            _("AHR"),
-            title=_("Demo data"),
+    return rows
+
+
+def _print_summary(rows: list[dict[str, object]], dataset: DemoDataset) -> None:
+    from tsunagu.demo.load import DEMO_EMAIL, DEMO_PASSWORD
+
+    table = Table(
+        _("Seller"),
+        _("Id"),
+        _("Marketplace"),
+        _("Orders"),
+        _("Shipped"),
+        _("Cancelled"),
+        _("Open violations"),
+        _("AHR"),
+        title=_("Demo data"),
+    )
+    for r in rows:
+        table.add_row(
+            escape(str(r["name"])),
+            str(r["seller_id"]),
+            str(r["marketplace"]),
+            str(r["orders"]),
+            str(r["shipped"]),
+            str(r["cancelled"]),
+            str(r["open_violations"]),
+            f"{r['ahr']} ({_(_BANDS[str(r['band'])])})",
         )
-        for r in rows:
-            table.add_row(
-                escape(str(r["name"])),
-                str(r["seller_id"]),
-                str(r["marketplace"]),
-                str(r["orders"]),
-                str(r["shipped"]),
-                str(r["cancelled"]),
-                str(r["open_violations"]),
-                f"{r['ahr']} ({_(_BANDS[str(r['band'])])})",
-            )
-        out.print(table)
-        for s in dataset.sellers:
-            out.print(f"• {s.name}: {s.description}")
-        out.print(
-            _(
-                "Sign in to the dashboard as {email} with the password {password}.",
-                email=DEMO_EMAIL,
-                password=DEMO_PASSWORD,
-            )
+    out.print(table)
+    for s in dataset.sellers:
+        out.print(f"• {s.name}: {s.description}")
+    out.print(
+        _(
+            "Sign in to the dashboard as {email} with the password {password}.",
+            email=DEMO_EMAIL,
+            password=DEMO_PASSWORD,
         )
-    if not no_serve:
-        serve(host=host, port=port)
+    )
 
 
 def serve(

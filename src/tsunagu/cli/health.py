@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from datetime import date
 from typing import Annotated, Literal
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Column, Table
 
 from tsunagu.cli import snapshots
 from tsunagu.cli.context import ctx, optional_day, out, parse_day, print_json
+from tsunagu.cli.snapshots import reading_store
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
@@ -26,6 +28,7 @@ from tsunagu.health.schemas import (
     StoreWhatIfOut,
     TermOut,
 )
+from tsunagu.marketplaces.registry import Marketplace
 
 app = typer.Typer(help="Account health: performance metrics and the AHR.", no_args_is_help=True)
 
@@ -156,16 +159,21 @@ def explain(
         print_json(h.model_dump(mode="json"))
         return
     out.print(_("Profile: {profile}", profile=h.rating.profile))
-    table = Table(_("Points"), _("Term"))
-    for t in h.rating.terms:
-        table.add_row(f"{t.points:+d}", _describe(t))
-    out.print(table)
+    out.print(_rating_table(h.rating))
     total = sum(t.points for t in h.rating.terms)
     out.print(_("Check: the terms add up to {total}", total=total))
     out.print(_score_line(h))
     for m in h.metrics:
         if m.ids:
             out.print(f"{m.name}: {escape(', '.join(m.ids))}")
+
+
+def _rating_table(rating: RatingOut, title: str | None = None) -> Table:
+    """Every term of the rating with its points."""
+    table = Table(_("Points"), _("Term"), title=title)
+    for t in rating.terms:
+        table.add_row(f"{t.points:+d}", _describe(t))
+    return table
 
 
 def _band(value: str) -> str:
@@ -183,10 +191,7 @@ def forecast(
     json: JsonOpt = False,
 ) -> None:
     """The rating day by day if nothing new happens: violations age out, orders leave the window."""
-    c = ctx()
-    market = c.registry.require(marketplace, UsageError)
-    day = optional_day(as_of)
-    with c.read_factory() as session:
+    with reading_store(marketplace, as_of) as (session, market, day):
         found = StoreForecastOut.of(
             service.store_forecast(
                 session, seller_id=seller, marketplace=market, day=day, now=utcnow(), days=days
@@ -223,13 +228,6 @@ def forecast(
     out.print(table)
 
 
-def _rating_table(title: str, rating: RatingOut) -> Table:
-    table = Table(_("Points"), _("Term"), title=title)
-    for t in rating.terms:
-        table.add_row(f"{t.points:+d}", _describe(t))
-    return table
-
-
 @app.command("what-if")
 def what_if(
     seller: SellerOpt,
@@ -248,10 +246,7 @@ def what_if(
     json: JsonOpt = False,
 ) -> None:
     """The rating now and after hypothetical changes; nothing is written."""
-    c = ctx()
-    market = c.registry.require(marketplace, UsageError)
-    day = optional_day(as_of)
-    with c.read_factory() as session:
+    with reading_store(marketplace, as_of) as (session, market, day):
         found = StoreWhatIfOut.of(
             service.store_what_if(
                 session,
@@ -278,8 +273,8 @@ def what_if(
     after_title = _(
         "After: {score} ({band})", score=found.after.score, band=_band(found.after.band)
     )
-    out.print(_rating_table(now_title, found.now))
-    out.print(_rating_table(after_title, found.after))
+    out.print(_rating_table(found.now, now_title))
+    out.print(_rating_table(found.after, after_title))
     out.print(_("Change: {change} points", change=f"{found.change:+d}"))
 
 
@@ -290,10 +285,7 @@ def report(
     as_of: AsOfOpt = None,
 ) -> None:
     """JSON shaped like Amazon's GET_V2_SELLER_PERFORMANCE_REPORT (always JSON)."""
-    c = ctx()
-    market = c.registry.require(marketplace, UsageError)
-    day = optional_day(as_of)
-    with c.read_factory() as session:
+    with reading_store(marketplace, as_of) as (session, market, day):
         found = service.store_report(
             session, seller_id=seller, marketplace=market, day=day, now=utcnow()
         )
@@ -323,6 +315,57 @@ _HISTORY_COLUMNS = (
 )
 
 
+def _require_range(first: date, last: date) -> None:
+    """A usage error (``invalid_range``) unless ``first`` … ``last`` is 1 to
+    ``HISTORY_MAX_DAYS`` days."""
+    count = (last - first).days + 1
+    if count < 1 or count > service.HISTORY_MAX_DAYS:
+        raise UsageError(
+            N_("A history covers 1 to {limit} days; {first} to {last} is {count} days"),
+            code="invalid_range",
+            limit=service.HISTORY_MAX_DAYS,
+            first=first.isoformat(),
+            last=last.isoformat(),
+            count=count,
+            details={"field": "from", "from": first.isoformat(), "to": last.isoformat()},
+        )
+
+
+def _write_history_csv(found: StoreHistoryOut) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(_HISTORY_COLUMNS)
+    writer.writerows(_history_cells(d) for d in found.days)
+
+
+def _history_table(found: StoreHistoryOut) -> Table:
+    table = Table(
+        Column(_("Date"), no_wrap=True),
+        _("Score"),
+        _("Band"),
+        _("ODR (MFN)"),
+        _("Late shipment (30 days)"),
+        _("Cancel rate"),
+        _("Valid tracking"),
+        title=_(
+            "{market} history from {first} to {last}",
+            market=found.marketplace,
+            first=found.start.isoformat(),
+            last=found.end.isoformat(),
+        ),
+    )
+    for d in found.days:
+        table.add_row(
+            d.day.isoformat(),
+            str(d.score),
+            _band(d.band),
+            _percent(d.order_defect_rate_mfn),
+            _percent(d.late_shipment_rate_30),
+            _percent(d.pre_fulfillment_cancel_rate),
+            _percent(d.valid_tracking_rate),
+        )
+    return table
+
+
 @app.command("history")
 def history(
     seller: SellerOpt,
@@ -337,17 +380,7 @@ def history(
     c = ctx()
     market = c.registry.require(marketplace, UsageError)
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    count = (last - first).days + 1
-    if count < 1 or count > service.HISTORY_MAX_DAYS:
-        raise UsageError(
-            N_("A history covers 1 to {limit} days; {first} to {last} is {count} days"),
-            code="invalid_range",
-            limit=service.HISTORY_MAX_DAYS,
-            first=first.isoformat(),
-            last=last.isoformat(),
-            count=count,
-            details={"field": "from", "from": first.isoformat(), "to": last.isoformat()},
-        )
+    _require_range(first, last)
     with c.read_factory() as session:
         days = service.store_history(
             session, seller_id=seller, marketplace=market, start=first, end=last, now=utcnow()
@@ -357,36 +390,9 @@ def history(
         print_json(found.model_dump(mode="json"))
         return
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(_HISTORY_COLUMNS)
-        writer.writerows(_history_cells(d) for d in found.days)
+        _write_history_csv(found)
         return
-    table = Table(
-        Column(_("Date"), no_wrap=True),
-        _("Score"),
-        _("Band"),
-        _("ODR (MFN)"),
-        _("Late shipment (30 days)"),
-        _("Cancel rate"),
-        _("Valid tracking"),
-        title=_(
-            "{market} history from {first} to {last}",
-            market=found.marketplace,
-            first=first.isoformat(),
-            last=last.isoformat(),
-        ),
-    )
-    for d in found.days:
-        table.add_row(
-            d.day.isoformat(),
-            str(d.score),
-            _band(d.band),
-            _percent(d.order_defect_rate_mfn),
-            _percent(d.late_shipment_rate_30),
-            _percent(d.pre_fulfillment_cancel_rate),
-            _percent(d.valid_tracking_rate),
-        )
-    out.print(table)
+    out.print(_history_table(found))
 
 
 _ALERT_KIND = {
@@ -425,46 +431,23 @@ def _alert_value(a: AlertOut) -> str:
     )
 
 
-@app.command("alerts")
-def alerts(
-    seller: SellerOpt,
-    marketplace: Annotated[str | None, typer.Option("--marketplace", "-m")] = None,
-    active: Annotated[bool, typer.Option("--active", help="Only alerts not cleared yet.")] = False,
-    check: Annotated[
-        bool,
-        typer.Option("--check", help="Check the day first (records new and cleared alerts)."),
-    ] = False,
-    as_of: AsOfOpt = None,
-    json: JsonOpt = False,
-    lang: Annotated[
-        str | None, typer.Option("--lang", help="Language of messages: en or ja.")
-    ] = None,
-) -> None:
-    """Health alerts: a metric near its target, a drop into a lower band, or one forecast."""
-    if lang:
-        set_language(lang)
+def _check_alerts(
+    seller: str, market: Marketplace | None, day: date | None
+) -> list[tuple[str, str, int, int]]:
+    """Check the store in ``market`` (or every store of the seller) and record what changed:
+    (marketplace, day, raised, cleared) per store checked."""
     c = ctx()
-    market = c.registry.require(marketplace, UsageError) if marketplace else None
-    day = optional_day(as_of)
-    checked: list[tuple[str, str, int, int]] = []
-    if check:
-        now = utcnow()
-        with unit_of_work(c.factory) as session:
-            if market is not None:
-                found = [
-                    alert_service.check_alerts(
-                        session, seller_id=seller, marketplace=market, day=day, now=now
-                    )
-                ]
-            else:
-                found = alert_service.check_seller(
-                    session, seller_id=seller, registry=c.registry, day=day, now=now
-                )
-            checked = [
-                (f.marketplace, f.day.isoformat(), len(f.raised), len(f.cleared)) for f in found
-            ]
-    with c.read_factory() as session:
-        rows = [
+    now = utcnow()
+    with unit_of_work(c.factory) as session:
+        found = alert_service.check_stores(
+            session, seller_id=seller, registry=c.registry, marketplace=market, day=day, now=now
+        )
+        return [(f.marketplace, f.day.isoformat(), len(f.raised), len(f.cleared)) for f in found]
+
+
+def _read_alerts(seller: str, market: Marketplace | None, active: bool) -> list[AlertOut]:
+    with ctx().read_factory() as session:
+        return [
             AlertOut.of(a)
             for a in alert_service.list_alerts(
                 session,
@@ -473,9 +456,9 @@ def alerts(
                 active_only=active,
             )
         ]
-    if json:
-        print_json([r.model_dump(mode="json") for r in rows])
-        return
+
+
+def _print_checked(checked: list[tuple[str, str, int, int]]) -> None:
     for code, on, raised, cleared in checked:
         out.print(
             _(
@@ -486,12 +469,15 @@ def alerts(
                 cleared=cleared,
             )
         )
-    if not rows:
-        if active:
-            out.print(_("No active alerts for {seller}: nothing needs attention.", seller=seller))
-        else:
-            out.print(_("No alerts for {seller}: nothing needs attention.", seller=seller))
-        return
+
+
+def _no_alerts_line(seller: str, active: bool) -> str:
+    if active:
+        return _("No active alerts for {seller}: nothing needs attention.", seller=seller)
+    return _("No alerts for {seller}: nothing needs attention.", seller=seller)
+
+
+def _alerts_table(seller: str, rows: list[AlertOut]) -> Table:
     table = Table(
         Column(_("Raised on"), no_wrap=True),
         _("Store"),
@@ -510,7 +496,36 @@ def alerts(
             _alert_value(a),
             "-" if a.cleared_on is None else a.cleared_on.isoformat(),
         )
-    out.print(table)
+    return table
+
+
+@app.command("alerts")
+def alerts(
+    seller: SellerOpt,
+    marketplace: Annotated[str | None, typer.Option("--marketplace", "-m")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only alerts not cleared yet.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Check the day first (records new and cleared alerts)."),
+    ] = False,
+    as_of: AsOfOpt = None,
+    json: JsonOpt = False,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language of messages: en or ja.")
+    ] = None,
+) -> None:
+    """Health alerts: a metric near its target, a drop into a lower band, or one forecast."""
+    if lang:
+        set_language(lang)
+    market = ctx().registry.require(marketplace, UsageError) if marketplace else None
+    day = optional_day(as_of)
+    checked = _check_alerts(seller, market, day) if check else []
+    rows = _read_alerts(seller, market, active)
+    if json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    _print_checked(checked)
+    out.print(_alerts_table(seller, rows) if rows else _no_alerts_line(seller, active))
 
 
 @app.command("refresh")

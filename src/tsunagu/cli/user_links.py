@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, TypedDict
 
 import typer
 from rich.markup import escape
@@ -28,6 +29,7 @@ from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.identity import factors, links, service
 from tsunagu.identity.models import AuthSession
+from tsunagu.identity.rules import IdentitySettings
 
 
 class _Secrets:
@@ -100,6 +102,18 @@ def _acting_as(token: str) -> Iterator[tuple[Session, AuthSession]]:
         yield session, service.resolve(session, token=token, now=utcnow(), settings=settings)
 
 
+class _Call(TypedDict):
+    now: datetime
+    settings: IdentitySettings
+    lang: str
+
+
+def _call() -> _Call:
+    """What the link and unlink use cases are told about this command: now, the identity
+    settings and the language."""
+    return _Call(now=utcnow(), settings=ctx().settings.identity, lang=current_language())
+
+
 def _emails_of(session: Session, principal_ids: list[str]) -> list[str]:
     """The addresses of these principals, in the same order (for the accounts a link waits for)."""
     return [p.email for pid in principal_ids if (p := service.get_principal(session, pid))]
@@ -169,7 +183,6 @@ def _link_as(
     token: str, *, other: str, password: str, code: str | None
 ) -> tuple[links.Linked, list[str]]:
     """Link the signed-in account with ``other``; the result and the addresses it waits for."""
-    settings = ctx().settings.identity
     with _acting_as(token) as (session, auth):
         result = links.link_with(
             session,
@@ -177,9 +190,7 @@ def _link_as(
             email=other,
             password=password,
             code=code,
-            now=utcnow(),
-            settings=settings,
-            lang=current_language(),
+            **_call(),
             base_url=ctx().settings.public_url,
         )
         return result, _emails_of(session, result.waiting_for)
@@ -262,16 +273,9 @@ def accept_link_cmd(email: EmailArg, json: JsonOpt = False) -> None:
 def _accept_as(token: str, *, code: str) -> tuple[links.Linked, list[str]]:
     """Accept the link asked of the signed-in account; the result and the addresses it still
     waits for."""
-    settings = ctx().settings.identity
     with _acting_as(token) as (session, auth):
         result = links.accept_link(
-            session,
-            auth=auth,
-            token=code,
-            now=utcnow(),
-            settings=settings,
-            lang=current_language(),
-            base_url=ctx().settings.public_url,
+            session, auth=auth, token=code, **_call(), base_url=ctx().settings.public_url
         )
         return result, _emails_of(session, result.waiting_for)
 
@@ -303,31 +307,15 @@ def unlink_cmd(email: EmailArg, json: JsonOpt = False) -> None:
 
 
 def _begin_unlink_as(token: str, *, principal_id: str) -> None:
-    settings = ctx().settings.identity
     with _acting_as(token) as (session, auth):
-        links.begin_unlink(
-            session,
-            auth=auth,
-            principal_id=principal_id,
-            now=utcnow(),
-            settings=settings,
-            lang=current_language(),
-        )
+        links.begin_unlink(session, auth=auth, principal_id=principal_id, **_call())
 
 
 def _unlink_as(token: str, *, code: str) -> tuple[links.Unlinked, dict[str, str]]:
     """Confirm the unlink with the e-mailed code; the result and the former members' addresses
     by id."""
-    settings = ctx().settings.identity
     with _acting_as(token) as (session, auth):
-        result = access.unlink(
-            session,
-            auth=auth,
-            code=code,
-            now=utcnow(),
-            settings=settings,
-            lang=current_language(),
-        )
+        result = access.unlink(session, auth=auth, code=code, **_call())
         emails = {
             p: principal.email
             for p in result.former_members

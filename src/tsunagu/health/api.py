@@ -5,10 +5,12 @@ access, call a health service, commit, shape the answer."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.types import DecoratedCallable
 from pydantic import BeforeValidator, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
@@ -70,6 +72,18 @@ AsOf = Annotated[
     Query(description="Evaluation day YYYY-MM-DD (default: today in each store's time zone)."),
 ]
 
+#: the path of one store's health; its other routes are below it
+_STORE_PATH = "/sellers/{seller_id}/health/{marketplace}"
+
+
+def _store_get(
+    below: str, summary: str, **options: Any
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A GET route of one store's health at ``_STORE_PATH + below``; unless ``responses`` says
+    otherwise it answers 404 for an unknown store and 422 for bad parameters."""
+    options.setdefault("responses", documented(422, e404=STORE_404))
+    return router.get(_STORE_PATH + below, tags=["health"], summary=summary, **options)
+
 
 @router.get(
     "/sellers/{seller_id}/health",
@@ -88,12 +102,7 @@ def seller_health(
     return [StoreHealthOut.of(h, with_ids=False) for h in found]
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}",
-    tags=["health"],
-    summary="Account health of one store",
-    responses=documented(422, e404=STORE_404),
-)
+@_store_get("", "Account health of one store")
 def store_health(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
@@ -108,12 +117,7 @@ def store_health(
     return StoreHealthOut.of(found, with_ids=False)
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}/forecast",
-    tags=["health"],
-    summary="The Account Health Rating day by day if nothing new happens",
-    responses=documented(422, e404=STORE_404),
-)
+@_store_get("/forecast", "The Account Health Rating day by day if nothing new happens")
 def store_forecast(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
@@ -133,10 +137,9 @@ def store_forecast(
     return StoreForecastOut.of(found)
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}/what-if",
-    tags=["health"],
-    summary="The Account Health Rating after hypothetical changes",
+@_store_get(
+    "/what-if",
+    "The Account Health Rating after hypothetical changes",
     responses=documented(
         e404=STORE_404,
         e422="Bad parameters, or an unknown violation (`unknown_violation`).",
@@ -168,12 +171,7 @@ def store_what_if(
     return StoreWhatIfOut.of(found)
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}/report",
-    tags=["health"],
-    summary="Account health shaped like Amazon's V2 seller performance report",
-    responses=documented(422, e404=STORE_404),
-)
+@_store_get("/report", "Account health shaped like Amazon's V2 seller performance report")
 def store_report(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
@@ -191,10 +189,9 @@ def store_report(
     )
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}/compare",
-    tags=["health"],
-    summary="Amazon's imported health report beside tsunagu's figures for the same date",
+@_store_get(
+    "/compare",
+    "Amazon's imported health report beside tsunagu's figures for the same date",
     responses=documented(
         422,
         e404="No such seller, no store in that marketplace, or no imported report on or "
@@ -251,7 +248,7 @@ _REPORT_BODY = {
 
 
 @router.post(
-    "/sellers/{seller_id}/health/{marketplace}/amazon-report",
+    _STORE_PATH + "/amazon-report",
     tags=["health"],
     summary="Import Amazon's V2 seller performance report as a snapshot",
     openapi_extra=_REPORT_BODY,
@@ -305,10 +302,9 @@ async def import_amazon_report(
     return found
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}/history",
-    tags=["health"],
-    summary="The Account Health Rating and main metrics day by day",
+@_store_get(
+    "/history",
+    "The Account Health Rating and main metrics day by day",
     responses=documented(
         e404=STORE_404,
         e422="Bad parameters, or a range outside 1–366 days (`invalid_range`).",
@@ -378,10 +374,9 @@ _EXPLAIN_EXAMPLE = {
 }
 
 
-@router.get(
-    "/sellers/{seller_id}/health/{marketplace}/explain",
-    tags=["health"],
-    summary="Every term of the Account Health Rating and the ids behind each metric",
+@_store_get(
+    "/explain",
+    "Every term of the Account Health Rating and the ids behind each metric",
     responses={
         200: {"content": {"application/json": {"example": _EXPLAIN_EXAMPLE}}},
         **documented(422, e404=STORE_404),

@@ -109,45 +109,88 @@ def _common(m: MetricResult, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def _component(m: MetricResult, name: str) -> dict[str, Any]:
+    """One component of ``m`` (claims, missing invoices…): its count and its own status."""
+    count = m.components.get(name, 0)
+    return {"count": count, "status": _component_status(count, m.denominator, m)}
+
+
 def _odr(m: MetricResult, channel: str, zone: ZoneInfo) -> dict[str, Any]:
-    total = m.denominator
-
-    def part(count: int) -> dict[str, Any]:
-        return {"count": count, "status": _component_status(count, total, m)}
-
     return {
         "reportingDateRange": date_range(m.window[0], m.window[1], zone),
-        "orderCount": total,
+        "orderCount": m.denominator,
         "orderWithDefects": {"count": m.numerator, "status": m.status},
-        "claims": part(m.components.get("claims", 0)),
-        "chargebacks": part(m.components.get("chargebacks", 0)),
-        "negativeFeedback": part(m.components.get("negativeFeedback", 0)),
+        "claims": _component(m, "claims"),
+        "chargebacks": _component(m, "chargebacks"),
+        "negativeFeedback": _component(m, "negativeFeedback"),
         "fulfillmentType": channel,
         **_common(m, zone),
     }
 
 
+def _counted(m: MetricResult, zone: ZoneInfo, numerator: str, denominator: str) -> dict[str, Any]:
+    """A metric written as its two counts, under the schema's names, and the common fields."""
+    return {denominator: m.denominator, numerator: m.numerator, **_common(m, zone)}
+
+
 def _late_shipment(m: MetricResult, zone: ZoneInfo) -> dict[str, Any]:
-    return {"orderCount": m.denominator, "lateShipmentCount": m.numerator, **_common(m, zone)}
+    return _counted(m, zone, "lateShipmentCount", "orderCount")
 
 
 def _invoice(m: MetricResult, zone: ZoneInfo) -> dict[str, Any]:
-    total = m.denominator
-
-    def part(count: int) -> dict[str, Any]:
-        return {"count": count, "status": _component_status(count, total, m)}
-
     return {
-        "orderCount": total,
+        "orderCount": m.denominator,
         "invoiceDefect": {"count": m.numerator, "status": m.status},
-        "missingInvoice": part(m.components.get("missingInvoice", 0)),
-        "lateInvoice": part(m.components.get("lateInvoice", 0)),
+        "missingInvoice": _component(m, "missingInvoice"),
+        "lateInvoice": _component(m, "lateInvoice"),
         **_common(m, zone),
     }
 
 
-def _extra(m: MetricResult, zone: ZoneInfo, numerator: str, denominator: str) -> dict[str, Any]:
-    return {denominator: m.denominator, numerator: m.numerator, **_common(m, zone)}
+def _unit_on_time_delivery(otdr: MetricResult, zone: ZoneInfo) -> dict[str, Any]:
+    """Never measured (tsunagu does not count units): the on-time delivery window and target
+    with zero counts and status ``NONE``."""
+    return {
+        "reportingDateRange": date_range(otdr.window[0], otdr.window[1], zone),
+        "unitOnTimeDeliveryCount": 0,
+        "totalUnitCount": 0,
+        "status": "NONE",
+        "rate": 0.0,
+        "targetValue": otdr.target,
+        "targetCondition": "GREATER_THAN",
+        "tsunaguNote": (
+            "Amazon reports unit on-time delivery for the US marketplace only; "
+            "tsunagu does not count units, so this metric is never measured."
+        ),
+    }
+
+
+def _performance_metrics(metrics: Mapping[str, MetricResult], zone: ZoneInfo) -> dict[str, Any]:
+    """The metrics Amazon's schema has a place for, from ``orderDefectRate`` to
+    ``invoiceDefectRate``, in the schema's order."""
+    otdr = metrics["on_time_delivery_rate"]
+    return {
+        "orderDefectRate": {
+            "mfn": _odr(metrics["order_defect_rate_mfn"], "mfn", zone),
+            "afn": _odr(metrics["order_defect_rate_afn"], "afn", zone),
+        },
+        "lateShipmentRate": _late_shipment(metrics["late_shipment_rate_30"], zone),
+        "lateShipmentRateList": [
+            _late_shipment(metrics["late_shipment_rate_10"], zone),
+            _late_shipment(metrics["late_shipment_rate_30"], zone),
+        ],
+        "preFulfillmentCancellationRate": _counted(
+            metrics["pre_fulfillment_cancel_rate"], zone, "cancellationCount", "orderCount"
+        ),
+        "validTrackingRate": _counted(
+            metrics["valid_tracking_rate"], zone, "validTrackingCount", "shipmentCount"
+        ),
+        "onTimeDeliveryRate": _counted(
+            otdr, zone, "onTimeDeliveryCount", "shipmentCountWithValidTracking"
+        ),
+        "unitOnTimeDeliveryRate": _unit_on_time_delivery(otdr, zone),
+        "invoiceDefectRate": _invoice(metrics["invoice_defect_rate"], zone),
+    }
 
 
 def _open_by_policy(h: StoreHealth) -> Counter[str]:
@@ -159,6 +202,51 @@ def _open_by_policy(h: StoreHealth) -> Counter[str]:
         if t.kind in ("violation", "critical") and t.violation_id and t.policy:
             seen.setdefault(t.violation_id, t.policy)
     return Counter(seen.values())
+
+
+def _listing_violations(h: StoreHealth, ahr_range: dict[str, str]) -> dict[str, Any]:
+    """One entry per listing-level violation key: the open violations of its policies."""
+    open_by_policy = _open_by_policy(h)
+    counts = {key: open_by_policy.get(key, 0) for key in LISTING_VIOLATION_KEYS}
+    # policies tsunagu stores that have no V2 key are counted under otherPolicyViolations
+    counts["otherPolicyViolations"] += sum(
+        n for policy, n in open_by_policy.items() if policy not in counts
+    )
+    return {
+        key: {
+            "defectsCount": n,
+            "status": "BAD" if n else "GOOD",
+            "targetValue": 0,
+            "targetCondition": "EQUALS",
+            "reportingDateRange": ahr_range,
+        }
+        for key, n in counts.items()
+    }
+
+
+def _tsunagu_metrics(h: StoreHealth, zone: ZoneInfo) -> dict[str, Any]:
+    """What Amazon's schema has no place for, under keys prefixed ``tsunagu``."""
+    metrics = h.metrics
+    contact = metrics["contact_response"]
+    return {
+        "tsunaguContactResponse": {
+            **_counted(contact, zone, "responseUnder24HoursCount", "contactCount"),
+            "averageResponseTimeInHours": contact.average_response_hours,
+        },
+        "tsunaguReturnDissatisfactionRate": _counted(
+            metrics["return_dissatisfaction_rate"], zone, "negativeReturnCount", "returnCount"
+        ),
+        "tsunaguCustomerServiceDissatisfactionRate": _counted(
+            metrics["customer_service_dissatisfaction_rate"],
+            zone,
+            "dissatisfiedCount",
+            "responseCount",
+        ),
+        "tsunaguFulfilledOrders": h.fulfilled_orders,
+        "tsunaguBand": h.rating.band,
+        "tsunaguProfile": h.rating.profile,
+        "tsunaguNotMeasurable": {name: m.not_measurable for name, m in metrics.items()},
+    }
 
 
 def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
@@ -174,30 +262,8 @@ def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
     ``unitOnTimeDeliveryRate`` is always of that kind: tsunagu does not count units.
     """
     zone = marketplace.tz
-    metrics: Mapping[str, MetricResult] = h.metrics
     mid = marketplace.marketplace_id
     ahr_range = date_range(h.day - timedelta(days=_AHR_DAYS - 1), h.day, zone)
-    open_by_policy = _open_by_policy(h)
-    counts = {key: open_by_policy.get(key, 0) for key in LISTING_VIOLATION_KEYS}
-    # policies tsunagu stores that have no V2 key are counted under otherPolicyViolations
-    counts["otherPolicyViolations"] += sum(
-        n for policy, n in open_by_policy.items() if policy not in counts
-    )
-    listing = {
-        key: {
-            "defectsCount": n,
-            "status": "BAD" if n else "GOOD",
-            "targetValue": 0,
-            "targetCondition": "EQUALS",
-            "reportingDateRange": ahr_range,
-        }
-        for key, n in counts.items()
-    }
-
-    vtr = metrics["valid_tracking_rate"]
-    otdr = metrics["on_time_delivery_rate"]
-    cancel = metrics["pre_fulfillment_cancel_rate"]
-    contact = metrics["contact_response"]
     item: dict[str, Any] = {
         "marketplaceId": mid,
         "accountHealthRating": {
@@ -205,63 +271,10 @@ def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
             "ahrScore": h.rating.score,
             "reportingDateRange": ahr_range,
         },
-        "orderDefectRate": {
-            "mfn": _odr(metrics["order_defect_rate_mfn"], "mfn", zone),
-            "afn": _odr(metrics["order_defect_rate_afn"], "afn", zone),
-        },
-        "lateShipmentRate": _late_shipment(metrics["late_shipment_rate_30"], zone),
-        "lateShipmentRateList": [
-            _late_shipment(metrics["late_shipment_rate_10"], zone),
-            _late_shipment(metrics["late_shipment_rate_30"], zone),
-        ],
-        "preFulfillmentCancellationRate": {
-            "orderCount": cancel.denominator,
-            "cancellationCount": cancel.numerator,
-            **_common(cancel, zone),
-        },
-        "validTrackingRate": {
-            "shipmentCount": vtr.denominator,
-            "validTrackingCount": vtr.numerator,
-            **_common(vtr, zone),
-        },
-        "onTimeDeliveryRate": {
-            "shipmentCountWithValidTracking": otdr.denominator,
-            "onTimeDeliveryCount": otdr.numerator,
-            **_common(otdr, zone),
-        },
-        "unitOnTimeDeliveryRate": {
-            "reportingDateRange": date_range(otdr.window[0], otdr.window[1], zone),
-            "unitOnTimeDeliveryCount": 0,
-            "totalUnitCount": 0,
-            "status": "NONE",
-            "rate": 0.0,
-            "targetValue": otdr.target,
-            "targetCondition": "GREATER_THAN",
-            "tsunaguNote": (
-                "Amazon reports unit on-time delivery for the US marketplace only; "
-                "tsunagu does not count units, so this metric is never measured."
-            ),
-        },
-        "invoiceDefectRate": _invoice(metrics["invoice_defect_rate"], zone),
+        **_performance_metrics(h.metrics, zone),
         "warningStates": [],
-        **listing,
-        "tsunaguContactResponse": {
-            **_extra(contact, zone, "responseUnder24HoursCount", "contactCount"),
-            "averageResponseTimeInHours": contact.average_response_hours,
-        },
-        "tsunaguReturnDissatisfactionRate": _extra(
-            metrics["return_dissatisfaction_rate"], zone, "negativeReturnCount", "returnCount"
-        ),
-        "tsunaguCustomerServiceDissatisfactionRate": _extra(
-            metrics["customer_service_dissatisfaction_rate"],
-            zone,
-            "dissatisfiedCount",
-            "responseCount",
-        ),
-        "tsunaguFulfilledOrders": h.fulfilled_orders,
-        "tsunaguBand": h.rating.band,
-        "tsunaguProfile": h.rating.profile,
-        "tsunaguNotMeasurable": {name: m.not_measurable for name, m in metrics.items()},
+        **_listing_violations(h, ahr_range),
+        **_tsunagu_metrics(h, zone),
     }
     return {
         "accountStatuses": [{"marketplaceId": mid, "status": _ACCOUNT_STATUS[h.rating.band]}],

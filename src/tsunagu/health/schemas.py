@@ -15,6 +15,17 @@ from tsunagu.health.service import StoreForecast, StoreWhatIf
 from tsunagu.health.snapshots import RATE_TOLERANCE, Comparison, Snapshot, SnapshotImport
 
 
+def _store_day(found: StoreHealth | StoreForecast | StoreWhatIf) -> dict[str, Any]:
+    """The fields that open every answer about one store on one day."""
+    return {
+        "seller_id": found.seller_id,
+        "marketplace": found.marketplace,
+        "day": found.day,
+        "evaluated_at": found.evaluated_at,
+        "fulfilled_orders": found.fulfilled_orders,
+    }
+
+
 class MetricOut(BaseModel):
     name: str = Field(examples=["late_shipment_rate_30"])
     numerator: int
@@ -110,11 +121,7 @@ class StoreHealthOut(BaseModel):
     @classmethod
     def of(cls, h: StoreHealth, *, with_ids: bool = True) -> StoreHealthOut:
         return cls(
-            seller_id=h.seller_id,
-            marketplace=h.marketplace,
-            day=h.day,
-            evaluated_at=h.evaluated_at,
-            fulfilled_orders=h.fulfilled_orders,
+            **_store_day(h),
             rating=RatingOut.of(h.rating),
             metrics=[MetricOut.of(m, with_ids=with_ids) for m in h.metrics.values()],
         )
@@ -141,11 +148,7 @@ class StoreForecastOut(BaseModel):
     @classmethod
     def of(cls, f: StoreForecast) -> StoreForecastOut:
         return cls(
-            seller_id=f.seller_id,
-            marketplace=f.marketplace,
-            day=f.day,
-            evaluated_at=f.evaluated_at,
-            fulfilled_orders=f.fulfilled_orders,
+            **_store_day(f),
             current=RatingOut.of(f.current),
             days=[
                 ForecastDayOut(
@@ -176,11 +179,7 @@ class StoreWhatIfOut(BaseModel):
     @classmethod
     def of(cls, w: StoreWhatIf) -> StoreWhatIfOut:
         return cls(
-            seller_id=w.seller_id,
-            marketplace=w.marketplace,
-            day=w.day,
-            evaluated_at=w.evaluated_at,
-            fulfilled_orders=w.fulfilled_orders,
+            **_store_day(w),
             resolve=list(w.resolve),
             add_orders=w.add_orders,
             now=RatingOut.of(w.now),

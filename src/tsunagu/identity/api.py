@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from tsunagu.core.clock import utcnow
+from tsunagu.http.calls import call_of, mail_sender, mailing_call_of
 from tsunagu.http.deps import (
     AuthenticationRequired,
     SessionActorDep,
@@ -34,7 +35,6 @@ from tsunagu.identity import factors, link_requests, links, reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import Outcome
 from tsunagu.identity.joining import Linked
-from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession
 from tsunagu.identity.schemas import (
     CodeIn,
@@ -92,12 +92,6 @@ def live_row(session: SessionDep, actor: SessionActorDep) -> AuthSession:
 LiveRow = Annotated[AuthSession, Depends(live_row)]
 
 
-def mail_sender(request: Request) -> MailSender:
-    """The installation's mail sender (the outbox unless the app was given another)."""
-    sender: MailSender = getattr(request.app.state, "mail_sender", DEFAULT_SENDER)
-    return sender
-
-
 def _raw_token(request: Request) -> str:
     found = presented_token(request)
     if found is None:
@@ -133,18 +127,9 @@ def _signed_in(result: identity.SignIn) -> SignedIn:
         "(`sign_in_locked`).",
     ),
 )
-def sign_in(
-    body: SignInIn, request: Request, session: SessionDep, settings: SettingsDep
-) -> SignedIn:
+def sign_in(body: SignInIn, request: Request, session: SessionDep) -> SignedIn:
     """A session token. With 2FA on, the session waits for `POST /v1/auth/second-factor`."""
-    result = identity.sign_in(
-        session,
-        email=body.email,
-        password=body.password,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
-    )
+    result = identity.sign_in(session, email=body.email, password=body.password, **call_of(request))
     return _signed_in(remembered(session, result))
 
 
@@ -158,18 +143,11 @@ def sign_in(
         e429="Too many wrong codes (`too_many_attempts`).",
     ),
 )
-def second_factor(
-    body: CodeIn, request: Request, session: SessionDep, settings: SettingsDep
-) -> SignedIn:
+def second_factor(body: CodeIn, request: Request, session: SessionDep) -> SignedIn:
     """Send the pending session's token as the bearer; the answer is a new token (the pending one
     stops working)."""
     result = identity.complete_second_factor(
-        session,
-        token=_raw_token(request),
-        code=body.code,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        session, token=_raw_token(request), code=body.code, **call_of(request)
     )
     return _signed_in(remembered(session, result))
 
@@ -184,11 +162,7 @@ def second_factor(
     ),
 )
 def step_up(
-    body: StepUpIn,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: SessionActorDep,
+    body: StepUpIn, request: Request, session: SessionDep, actor: SessionActorDep
 ) -> SignedIn:
     """Password (and code when 2FA is on) again. For the next 5 minutes the new session may
     change 2FA, regenerate recovery codes, end other sessions and link or unlink accounts."""
@@ -197,9 +171,7 @@ def step_up(
         token=_raw_token(request),
         password=body.password,
         code=body.code,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **call_of(request),
     )
     return _signed_in(remembered(session, result))
 
@@ -291,17 +263,10 @@ def totp_begin(session: SessionDep, row: LiveRow, settings: SettingsDep) -> Totp
     ),
 )
 def totp_confirm(
-    body: CodeIn, request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
+    body: CodeIn, request: Request, session: SessionDep, row: LiveRow
 ) -> RecoveryCodes:
     """2FA is on (for every linked account too); the 10 recovery codes are shown once."""
-    result = factors.confirm_totp(
-        session,
-        auth=row,
-        code=body.code,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
-    )
+    result = factors.confirm_totp(session, auth=row, code=body.code, **call_of(request))
     return RecoveryCodes(recovery_codes=remembered(session, result).recovery_codes)
 
 
@@ -315,13 +280,9 @@ def totp_confirm(
         e409="2FA is not on (`totp_not_enrolled`).",
     ),
 )
-def totp_disable(
-    request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
-) -> Response:
+def totp_disable(request: Request, session: SessionDep, row: LiveRow) -> Response:
     """After a step-up; for linked accounts 2FA goes off for all of them."""
-    factors.disable_totp(
-        session, auth=row, now=utcnow(), settings=settings.identity, client=client_of(request)
-    )
+    factors.disable_totp(session, auth=row, **call_of(request))
     session.commit()
     return Response(status_code=204)
 
@@ -334,13 +295,9 @@ def totp_disable(
         e409="2FA is not on (`totp_not_enrolled`).",
     ),
 )
-def recovery_codes(
-    request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
-) -> RecoveryCodes:
+def recovery_codes(request: Request, session: SessionDep, row: LiveRow) -> RecoveryCodes:
     """Ten new codes, shown once; the old ones stop working."""
-    codes = factors.regenerate_recovery_codes(
-        session, auth=row, now=utcnow(), settings=settings.identity, client=client_of(request)
-    )
+    codes = factors.regenerate_recovery_codes(session, auth=row, **call_of(request))
     session.commit()
     return RecoveryCodes(recovery_codes=codes)
 
@@ -358,7 +315,7 @@ def recovery_codes(
     ),
 )
 def change_password(
-    body: PasswordChange, request: Request, session: SessionDep, row: LiveRow, settings: SettingsDep
+    body: PasswordChange, request: Request, session: SessionDep, row: LiveRow
 ) -> PasswordChangedOut:
     """Every other session ends; with `revoke_tokens` every API token of the account too."""
     result = identity.change_password(
@@ -366,9 +323,7 @@ def change_password(
         auth=row,
         current_password=body.current_password,
         new_password=body.new_password,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **call_of(request),
         sender=mail_sender(request),
         revoke_tokens=body.revoke_tokens,
     )
@@ -393,12 +348,8 @@ def request_password_reset(
     reset.request_reset(
         session,
         email=body.email,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **mailing_call_of(request, lang=request_language(request)),
         link_base=settings.link("/reset-password"),  # never from the request (AUTH-17)
-        lang=request_language(request),
-        sender=mail_sender(request),
     )
     session.commit()
     return Response(status_code=202)
@@ -428,12 +379,8 @@ def request_email_verification(
     sent = verify.request_unless_verified(
         session,
         principal_id=actor.principal_id or "",
-        now=utcnow(),
-        sender=mail_sender(request),
-        settings=settings.identity,
-        client=client_of(request),
+        **mailing_call_of(request, lang=request_language(request)),
         link_base=settings.link("/verify-email"),  # never from the request (AUTH-17)
-        lang=request_language(request),
     )
     if sent:
         session.commit()
@@ -517,9 +464,7 @@ def link(
         email=body.email,
         password=body.password,
         code=body.code,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **call_of(request),
         lang=request_language(request),
         base_url=settings.public_url,
     )
@@ -579,9 +524,7 @@ def accept(
         session,
         auth=row,
         token=body.token,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **call_of(request),
         lang=request_language(request),
         base_url=settings.public_url,
     )
@@ -634,7 +577,6 @@ def begin_unlink(
     request: Request,
     session: SessionDep,
     row: LiveRow,
-    settings: SettingsDep,
 ) -> Response:
     """E-mails you a confirmation code (valid 10 minutes) for detaching `principal_id` (yours
     or another account of the group); confirm with `POST /v1/auth/links/unlink/confirm`."""
@@ -642,13 +584,11 @@ def begin_unlink(
         session,
         auth=row,
         principal_id=principal_id,
-        now=utcnow(),
-        settings=settings.identity,
-        client=client_of(request),
+        **call_of(request),
         lang=request_language(request),
     )
     session.commit()
     return Response(status_code=202)
 
 
-__all__ = ["PUBLIC_PATHS", "LiveRow", "links_router", "mail_sender", "remembered", "router"]
+__all__ = ["PUBLIC_PATHS", "LiveRow", "links_router", "remembered", "router"]

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.ids import new_id
 from tsunagu.identity import audit, repo
@@ -17,6 +18,7 @@ from tsunagu.identity.audit import Client
 from tsunagu.identity.errors import Outcome
 from tsunagu.identity.mail import Mail, MailSender
 from tsunagu.identity.models import AuthSession, IdentityLink, LinkGroup, Principal
+from tsunagu.identity.unlinking import record_refusal
 
 LINKED_SUBJECT = N_("Your tsunagu account was linked")
 
@@ -65,6 +67,30 @@ class Linked(Outcome):
     pending: bool = False
     request_id: str | None = None
     waiting_for: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """Refuses a link attempt of ``actor``'s: records why (as ``action`` in the audit log), then
+    answers with the error."""
+
+    session: Session
+    action: str
+    actor: str
+    now: datetime
+    client: Client
+
+    def __call__(self, error: TsunaguError, reason: str, target: str | None) -> Linked:
+        record_refusal(
+            self.session,
+            self.action,
+            reason=reason,
+            now=self.now,
+            caller=self.actor,
+            target=target,
+            client=self.client,
+        )
+        return Linked(error)
 
 
 def _has_confirmed_factor(session: Session, principal_id: str) -> bool:

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tsunagu.core.errors import TsunaguError
 from tsunagu.identity import audit, link_requests, repo
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
@@ -20,6 +19,7 @@ from tsunagu.identity.errors import (
 )
 from tsunagu.identity.joining import (
     Linked,
+    Refusals,
     future_holder,
     group_emails,
     join_and_announce,
@@ -28,7 +28,7 @@ from tsunagu.identity.joining import (
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession, IdentityLink, LinkRequest, Principal
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings, require_recent_auth
-from tsunagu.identity.unlinking import caller_of, record_refusal
+from tsunagu.identity.unlinking import caller_of
 
 
 def ask_consent(
@@ -81,26 +81,8 @@ def ask_consent(
     )
 
 
-def _refusal(
-    session: Session,
-    error: TsunaguError,
-    *,
-    reason: str,
-    now: datetime,
-    actor: str,
-    target: str | None,
-    client: Client,
-) -> Linked:
-    record_refusal(
-        session,
-        "account_link_accepted",
-        reason=reason,
-        now=now,
-        caller=actor,
-        target=target,
-        client=client,
-    )
-    return Linked(error)
+def _refusals(session: Session, *, actor: str, now: datetime, client: Client) -> Refusals:
+    return Refusals(session, "account_link_accepted", actor=actor, now=now, client=client)
 
 
 def accept_link(
@@ -123,39 +105,14 @@ def accept_link(
     expired), ``link_request_other_account`` (sent to another account: nothing is recorded)."""
     require_recent_auth(auth, now, settings.recent_auth)
     me = caller_of(session, auth)
+    refuse = _refusals(session, actor=me.id, now=now, client=client)
     found = link_requests.find(session, token, now)
     if found is None:
-        return _refusal(
-            session,
-            LinkRequestInvalid(),
-            reason="invalid",
-            now=now,
-            actor=me.id,
-            target=None,
-            client=client,
-        )
+        return refuse(LinkRequestInvalid(), "invalid", None)
     request = found.request
     if found.approval.principal_id != me.id:
-        return _refusal(
-            session,
-            LinkRequestForAnotherAccount(),
-            reason="other_account",
-            now=now,
-            actor=me.id,
-            target=request.id,
-            client=client,
-        )
-    link_requests.approve(session, found.approval, now)
-    audit.append(
-        session,
-        action="account_link_accepted",
-        outcome="success",
-        now=now,
-        actor=me.id,
-        target=request.id,
-        client=client,
-    )
-    waiting = link_requests.missing(session, request.id)
+        return refuse(LinkRequestForAnotherAccount(), "other_account", request.id)
+    waiting = _agree(session, found, now=now, client=client)
     if waiting:
         return Linked(
             pending=True,
@@ -175,6 +132,23 @@ def accept_link(
     )
 
 
+def _agree(
+    session: Session, found: link_requests.Found, *, now: datetime, client: Client
+) -> list[str]:
+    """Record the acceptance of the account ``found`` names; the accounts still to accept."""
+    link_requests.approve(session, found.approval, now)
+    audit.append(
+        session,
+        action="account_link_accepted",
+        outcome="success",
+        now=now,
+        actor=found.approval.principal_id,
+        target=found.request.id,
+        client=client,
+    )
+    return link_requests.missing(session, found.request.id)
+
+
 def _complete(
     session: Session,
     *,
@@ -188,18 +162,7 @@ def _complete(
 ) -> Linked:
     """Make the link of a request every needed account accepted, after checking that the
     situation they agreed to still holds."""
-
-    def refuse(error: TsunaguError, reason: str) -> Linked:
-        return _refusal(
-            session,
-            error,
-            reason=reason,
-            now=now,
-            actor=auth.principal_id,
-            target=request.id,
-            client=client,
-        )
-
+    refuse = _refusals(session, actor=auth.principal_id, now=now, client=client)
     caller = session.get(Principal, request.requested_by)
     other = session.get(Principal, request.other_principal_id)
     caller_link = repo.link_of(session, caller.id) if caller is not None else None
@@ -211,9 +174,9 @@ def _complete(
         )
     ):
         link_requests.close(session, request, now=now, outcome=link_requests.STALE)
-        return refuse(LinkRequestStale(), "stale")
+        return refuse(LinkRequestStale(), "stale", request.id)
     if not link_requests.close(session, request, now=now, outcome=link_requests.LINKED):
-        return refuse(LinkRequestInvalid(), "closed")
+        return refuse(LinkRequestInvalid(), "closed", request.id)
     linked = join_and_announce(
         session,
         caller=caller,
@@ -227,7 +190,7 @@ def _complete(
         base_url=base_url,
         request_id=request.id,
     )
-    return linked if linked is not None else refuse(LinkRequestStale(), "stale")
+    return linked if linked is not None else refuse(LinkRequestStale(), "stale", request.id)
 
 
 def _as_agreed(

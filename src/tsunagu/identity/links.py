@@ -50,7 +50,7 @@ from tsunagu.identity.errors import (
     InvalidCredentials,
     LinkedElsewhere,
 )
-from tsunagu.identity.joining import Linked, join_and_announce, needs_consent
+from tsunagu.identity.joining import Linked, Refusals, join_and_announce, needs_consent
 from tsunagu.identity.link_consent import (
     RequestView,
     accept_link,
@@ -67,7 +67,6 @@ from tsunagu.identity.unlinking import (
     begin_unlink,
     caller_of,
     confirm_unlink,
-    record_refusal,
 )
 
 CUT_SUBJECT = N_("Linked tsunagu accounts were separated")
@@ -147,7 +146,7 @@ def list_linked(session: Session, *, principal_id: str) -> list[LinkedAccountOut
 
 @dataclass(frozen=True)
 class _Attempt:
-    """One attempt of ``caller`` to link another account: what its refusals record."""
+    """One attempt of ``caller`` to link another account."""
 
     session: Session
     caller: Principal
@@ -155,17 +154,12 @@ class _Attempt:
     settings: IdentitySettings
     client: Client
 
-    def refuse(self, error: TsunaguError, reason: str, target: str | None) -> Linked:
-        record_refusal(
-            self.session,
-            "account_linked",
-            reason=reason,
-            now=self.now,
-            caller=self.caller.id,
-            target=target,
-            client=self.client,
+    @property
+    def refuse(self) -> Refusals:
+        """Its refusals are recorded as ``account_linked`` failures."""
+        return Refusals(
+            self.session, "account_linked", actor=self.caller.id, now=self.now, client=self.client
         )
-        return Linked(error)
 
 
 def link_with(
@@ -204,29 +198,52 @@ def link_with(
     refused = _refuse_other(attempt, other=other, caller_link=caller_link, code=code)
     if refused is not None:
         return refused
-    needed = needs_consent(session, caller, other)
+    return _link_or_ask(
+        attempt,
+        auth=auth,
+        other=other,
+        caller_link=caller_link,
+        sender=sender,
+        lang=lang,
+        base_url=base_url,
+    )
+
+
+def _link_or_ask(
+    attempt: _Attempt,
+    *,
+    auth: AuthSession,
+    other: Principal,
+    caller_link: IdentityLink | None,
+    sender: MailSender,
+    lang: str,
+    base_url: str | None,
+) -> Linked:
+    """Link the caller's account with ``other`` (both proven) at once, or, when an account
+    has no second factor of its own, ask it to agree first."""
+    needed = needs_consent(attempt.session, attempt.caller, other)
     if needed:
         return ask_consent(
-            session,
-            caller=caller,
+            attempt.session,
+            caller=attempt.caller,
             other=other,
             caller_link=caller_link,
             needed=needed,
-            now=now,
-            settings=settings,
-            client=client,
+            now=attempt.now,
+            settings=attempt.settings,
+            client=attempt.client,
             sender=sender,
             lang=lang,
             base_url=base_url,
         )
     linked = join_and_announce(
-        session,
-        caller=caller,
+        attempt.session,
+        caller=attempt.caller,
         other=other,
         caller_link=caller_link,
         auth=auth,
-        now=now,
-        client=client,
+        now=attempt.now,
+        client=attempt.client,
         sender=sender,
         lang=lang,
         base_url=base_url,

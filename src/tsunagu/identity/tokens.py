@@ -80,6 +80,31 @@ def check_scope(scope: str) -> str:
     return scope
 
 
+def _check_expiry(
+    expires_at: datetime | None, *, now: datetime, max_lifetime: timedelta
+) -> datetime:
+    """The expiry of a new token: ``expires_at`` if it is in the future and at most
+    ``max_lifetime`` away, that far away when none is given."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput(
+            N_("The expiry must be in the future."),
+            code="invalid_expiry",
+            details={"field": "expires_at"},
+        )
+    latest = now + max_lifetime
+    if expires_at is None:
+        return latest
+    if expires_at > latest:
+        raise InvalidInput(
+            N_("An API token may live at most {days} days: choose an expiry before {latest}."),
+            code="expiry_too_late",
+            details={"field": "expires_at", "latest": latest.isoformat()},
+            days=max_lifetime.days,
+            latest=latest.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    return expires_at
+
+
 def create_token(
     session: Session,
     *,
@@ -100,23 +125,7 @@ def create_token(
         raise PrincipalNotFound()
     clean = _check_name(name)
     check_scope(scope)
-    if expires_at is not None and expires_at <= now:
-        raise InvalidInput(
-            N_("The expiry must be in the future."),
-            code="invalid_expiry",
-            details={"field": "expires_at"},
-        )
-    latest = now + max_lifetime
-    if expires_at is None:
-        expires_at = latest
-    elif expires_at > latest:
-        raise InvalidInput(
-            N_("An API token may live at most {days} days: choose an expiry before {latest}."),
-            code="expiry_too_late",
-            details={"field": "expires_at", "latest": latest.isoformat()},
-            days=max_lifetime.days,
-            latest=latest.strftime("%Y-%m-%d %H:%M UTC"),
-        )
+    expiry = _check_expiry(expires_at, now=now, max_lifetime=max_lifetime)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits from the CSPRNG
     row = ApiToken(
         id=new_id("tok"),
@@ -127,10 +136,17 @@ def create_token(
         scope=scope,
         resources=sorted(set(resources)),
         created_at=now,
-        expires_at=expires_at,
+        expires_at=expiry,
     )
     session.add(row)
     session.flush()
+    _record_created(session, row, now=now, actor=actor, client=client)
+    return NewToken(token=token, info=ApiTokenOut.model_validate(row))
+
+
+def _record_created(
+    session: Session, row: ApiToken, *, now: datetime, actor: str, client: Client
+) -> None:
     audit.append(
         session,
         action="authn_token_created",
@@ -140,14 +156,13 @@ def create_token(
         target=row.id,
         client=client,
         details={
-            "principal": principal_id,
-            "name": clean,
-            "scope": scope,
+            "principal": row.principal_id,
+            "name": row.name,
+            "scope": row.scope,
             "resources": row.resources,
-            "expires_at": expires_at.isoformat() if expires_at else None,
+            "expires_at": row.expires_at.isoformat() if row.expires_at else None,
         },
     )
-    return NewToken(token=token, info=ApiTokenOut.model_validate(row))
 
 
 def list_tokens(

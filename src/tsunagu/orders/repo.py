@@ -122,6 +122,31 @@ def _delete_children(
         )
 
 
+_ITEM_COLUMNS = (
+    "seller_id",
+    "marketplace",
+    "order_id",
+    "line_no",
+    "sku",
+    "quantity",
+    "price",
+    "tax",
+    "category",
+)
+_CASE_COLUMNS = (
+    "seller_id",
+    "marketplace",
+    "kind",
+    "case_id",
+    "order_id",
+    "reason",
+    "opened_at",
+    "outcome",
+    "decided_at",
+    "buyer_satisfied",
+)
+
+
 def write_orders(
     session: Session,
     seller_id: str,
@@ -144,68 +169,51 @@ def write_orders(
         conflict=_KEY,
         update=ORDER_COLUMNS[3:],
     )
+    bulk_insert(session, "order_items", _ITEM_COLUMNS, _item_rows(seller_id, marketplace, placed))
     bulk_insert(
-        session,
-        "order_items",
-        (
-            "seller_id",
-            "marketplace",
-            "order_id",
-            "line_no",
-            "sku",
-            "quantity",
-            "price",
-            "tax",
-            "category",
-        ),
-        [
-            (
-                seller_id,
-                marketplace,
-                s.order_id,
-                n,
-                it["sku"],
-                it["quantity"],
-                it["price"],
-                it.get("tax"),
-                it.get("category"),
-            )
-            for s in placed
-            for n, it in enumerate(s.items, start=1)
-        ],
+        session, "order_cases", _CASE_COLUMNS, _case_rows(seller_id, marketplace, placed, d)
     )
-    bulk_insert(
-        session,
-        "order_cases",
+
+
+def _item_rows(
+    seller_id: str, marketplace: str, placed: Sequence[OrderState]
+) -> list[tuple[object, ...]]:
+    return [
         (
-            "seller_id",
-            "marketplace",
-            "kind",
-            "case_id",
-            "order_id",
-            "reason",
-            "opened_at",
-            "outcome",
-            "decided_at",
-            "buyer_satisfied",
-        ),
-        [
-            (
-                seller_id,
-                marketplace,
-                c.kind,
-                c.case_id,
-                s.order_id,
-                c.reason,
-                raw_instant(c.opened_at, d),
-                c.outcome,
-                raw_instant(c.decided_at, d),
-                c.buyer_satisfied,
-            )
-            for s in placed
-            for c in s.cases.values()
-        ],
-    )
+            seller_id,
+            marketplace,
+            s.order_id,
+            n,
+            it["sku"],
+            it["quantity"],
+            it["price"],
+            it.get("tax"),
+            it.get("category"),
+        )
+        for s in placed
+        for n, it in enumerate(s.items, start=1)
+    ]
+
+
+def _case_rows(
+    seller_id: str, marketplace: str, placed: Sequence[OrderState], d: str
+) -> list[tuple[object, ...]]:
+    return [
+        (
+            seller_id,
+            marketplace,
+            c.kind,
+            c.case_id,
+            s.order_id,
+            c.reason,
+            raw_instant(c.opened_at, d),
+            c.outcome,
+            raw_instant(c.decided_at, d),
+            c.buyer_satisfied,
+        )
+        for s in placed
+        for c in s.cases.values()
+    ]
 
 
 def write_messages(

@@ -14,7 +14,7 @@ the ones the health metrics rely on:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,80 +115,132 @@ def _case(state: OrderState, kind: str, case_id: str) -> Case:
     return state.cases.setdefault((kind, case_id), Case(kind=kind, case_id=case_id))
 
 
-def _apply(state: OrderState, ev: StoredEvent) -> None:
+def _placed(state: OrderState, ev: StoredEvent) -> None:
     b = ev.body
-    t = ev.type
-    if t == "order_placed":
-        state.placed = True
-        state.channel = b["channel"]
-        state.purchased_at = ev.at
-        state.currency = b["currency"]
-        state.items = [dict(item) for item in b["items"]]
-        state.points = b.get("points")
-        state.is_business = bool(b.get("is_business", False))
-        state.ship_service = b.get("ship_service")
-        # a promise set by a correction event before this one (out of order) is kept
-        state.latest_ship_date = state.latest_ship_date or _instant(b, "latest_ship_date")
-        state.latest_delivery_date = state.latest_delivery_date or _instant(
-            b, "latest_delivery_date"
-        )
-    elif t == "order_promise_set":
-        if "latest_ship_date" in b:
-            state.latest_ship_date = _instant(b, "latest_ship_date")
-        if "latest_delivery_date" in b:
-            state.latest_delivery_date = _instant(b, "latest_delivery_date")
-    elif t == "order_shipped":
-        if state.shipped_at is None:
-            state.shipped_at = ev.at
-            state.ship_time_known = bool(b.get("ship_time_known", True))
-        if "tracking_id" in b:
-            state.tracking_id = b["tracking_id"]
-            state.carrier = b.get("carrier", state.carrier)
-        elif state.carrier is None:
-            state.carrier = b.get("carrier")
-    elif t == "tracking_scanned":
-        state.first_scan_at = state.first_scan_at or ev.at
-    elif t == "order_delivered":
-        state.delivered_at = state.delivered_at or ev.at
-    elif t == "order_cancelled":
-        if state.cancelled_at is None:
-            state.cancelled_at = ev.at
-            state.cancelled_by = b["by"]
-            state.cancel_reason = b.get("reason")
-    elif t == "feedback_posted":
-        state.feedback_rating = int(b["rating"])
-        state.feedback_at = ev.at
-        state.feedback_removed = False
-    elif t == "feedback_removed":
-        state.feedback_removed = state.feedback_rating is not None
-    elif t in ("claim_filed", "chargeback_filed", "return_requested"):
-        kind, key = {
-            "claim_filed": ("claim", "claim_id"),
-            "chargeback_filed": ("chargeback", "chargeback_id"),
-            "return_requested": ("return", "return_id"),
-        }[t]
-        case = _case(state, kind, b[key])
-        case.opened_at = case.opened_at or ev.at
-        case.reason = b.get("reason", case.reason)
-    elif t in ("claim_decided", "chargeback_decided", "return_resolved"):
-        kind, key = {
-            "claim_decided": ("claim", "claim_id"),
-            "chargeback_decided": ("chargeback", "chargeback_id"),
-            "return_resolved": ("return", "return_id"),
-        }[t]
-        case = _case(state, kind, b[key])
-        case.outcome = b["outcome"]
-        case.decided_at = ev.at
-        if "buyer_satisfied" in b:
-            case.buyer_satisfied = b["buyer_satisfied"]
-    elif t == "refund_issued":
-        state.refunded_total += int(b["amount"])
-        state.refund_count += 1
-    elif t == "invoice_uploaded":
-        state.invoice_uploaded_at = state.invoice_uploaded_at or ev.at
-    elif t == "cs_survey_answered":
-        state.cs_satisfied = bool(b["satisfied"])
-        state.cs_answered_at = ev.at
+    state.placed = True
+    state.channel = b["channel"]
+    state.purchased_at = ev.at
+    state.currency = b["currency"]
+    state.items = [dict(item) for item in b["items"]]
+    state.points = b.get("points")
+    state.is_business = bool(b.get("is_business", False))
+    state.ship_service = b.get("ship_service")
+    # a promise set by a correction event before this one (out of order) is kept
+    state.latest_ship_date = state.latest_ship_date or _instant(b, "latest_ship_date")
+    state.latest_delivery_date = state.latest_delivery_date or _instant(b, "latest_delivery_date")
+
+
+def _promise_set(state: OrderState, ev: StoredEvent) -> None:
+    b = ev.body
+    if "latest_ship_date" in b:
+        state.latest_ship_date = _instant(b, "latest_ship_date")
+    if "latest_delivery_date" in b:
+        state.latest_delivery_date = _instant(b, "latest_delivery_date")
+
+
+def _shipped(state: OrderState, ev: StoredEvent) -> None:
+    b = ev.body
+    if state.shipped_at is None:
+        state.shipped_at = ev.at
+        state.ship_time_known = bool(b.get("ship_time_known", True))
+    if "tracking_id" in b:
+        state.tracking_id = b["tracking_id"]
+        state.carrier = b.get("carrier", state.carrier)
+    elif state.carrier is None:
+        state.carrier = b.get("carrier")
+
+
+def _scanned(state: OrderState, ev: StoredEvent) -> None:
+    state.first_scan_at = state.first_scan_at or ev.at
+
+
+def _delivered(state: OrderState, ev: StoredEvent) -> None:
+    state.delivered_at = state.delivered_at or ev.at
+
+
+def _cancelled(state: OrderState, ev: StoredEvent) -> None:
+    if state.cancelled_at is None:
+        state.cancelled_at = ev.at
+        state.cancelled_by = ev.body["by"]
+        state.cancel_reason = ev.body.get("reason")
+
+
+def _feedback_posted(state: OrderState, ev: StoredEvent) -> None:
+    state.feedback_rating = int(ev.body["rating"])
+    state.feedback_at = ev.at
+    state.feedback_removed = False
+
+
+def _feedback_removed(state: OrderState, ev: StoredEvent) -> None:
+    state.feedback_removed = state.feedback_rating is not None
+
+
+# the event types that open and decide a case: the case's kind and the body field naming it
+_CASE_OPENED = {
+    "claim_filed": ("claim", "claim_id"),
+    "chargeback_filed": ("chargeback", "chargeback_id"),
+    "return_requested": ("return", "return_id"),
+}
+_CASE_DECIDED = {
+    "claim_decided": ("claim", "claim_id"),
+    "chargeback_decided": ("chargeback", "chargeback_id"),
+    "return_resolved": ("return", "return_id"),
+}
+
+
+def _case_opened(state: OrderState, ev: StoredEvent) -> None:
+    kind, key = _CASE_OPENED[ev.type]
+    case = _case(state, kind, ev.body[key])
+    case.opened_at = case.opened_at or ev.at
+    case.reason = ev.body.get("reason", case.reason)
+
+
+def _case_decided(state: OrderState, ev: StoredEvent) -> None:
+    b = ev.body
+    kind, key = _CASE_DECIDED[ev.type]
+    case = _case(state, kind, b[key])
+    case.outcome = b["outcome"]
+    case.decided_at = ev.at
+    if "buyer_satisfied" in b:
+        case.buyer_satisfied = b["buyer_satisfied"]
+
+
+def _refunded(state: OrderState, ev: StoredEvent) -> None:
+    state.refunded_total += int(ev.body["amount"])
+    state.refund_count += 1
+
+
+def _invoice_uploaded(state: OrderState, ev: StoredEvent) -> None:
+    state.invoice_uploaded_at = state.invoice_uploaded_at or ev.at
+
+
+def _survey_answered(state: OrderState, ev: StoredEvent) -> None:
+    state.cs_satisfied = bool(ev.body["satisfied"])
+    state.cs_answered_at = ev.at
+
+
+_APPLY: dict[str, Callable[[OrderState, StoredEvent], None]] = {
+    "order_placed": _placed,
+    "order_promise_set": _promise_set,
+    "order_shipped": _shipped,
+    "tracking_scanned": _scanned,
+    "order_delivered": _delivered,
+    "order_cancelled": _cancelled,
+    "feedback_posted": _feedback_posted,
+    "feedback_removed": _feedback_removed,
+    **dict.fromkeys(_CASE_OPENED, _case_opened),
+    **dict.fromkeys(_CASE_DECIDED, _case_decided),
+    "refund_issued": _refunded,
+    "invoice_uploaded": _invoice_uploaded,
+    "cs_survey_answered": _survey_answered,
+}
+
+
+def _apply(state: OrderState, ev: StoredEvent) -> None:
+    """What one event changes in its order; other event types change nothing."""
+    change = _APPLY.get(ev.type)
+    if change is not None:
+        change(state, ev)
 
 
 def fold_order(order_id: str, events: Iterable[StoredEvent]) -> OrderState:

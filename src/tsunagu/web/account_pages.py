@@ -24,7 +24,8 @@ from tsunagu.access import service as access
 from tsunagu.access.actor import Actor
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
-from tsunagu.http.deps import client_of, presented_token
+from tsunagu.http.calls import call_of, mail_sender, mailing_call_of
+from tsunagu.http.deps import client_of, get_settings, presented_token
 from tsunagu.identity import factors, link_requests, links, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import LinkNotFound, PasswordRejected, ReauthRequired
@@ -36,13 +37,11 @@ from tsunagu.web.session import (
     MAX_NEXT,
     Redirect,
     is_fresh,
-    mail_sender,
     private,
     redirect,
     safe_next,
     session_actor,
     set_session_cookie,
-    settings_of,
     step_up_url,
 )
 
@@ -79,7 +78,7 @@ def _row(session: Session, actor: Actor) -> AuthSession:
 
 def _fresh(request: Request, actor: Actor) -> bool:
     with request.app.state.read_factory() as session:
-        return is_fresh(_row(session, actor), utcnow(), settings_of(request))
+        return is_fresh(_row(session, actor), utcnow(), get_settings(request))
 
 
 def _require_fresh(request: Request, actor: Actor) -> None:
@@ -103,7 +102,7 @@ def account(request: Request, actor: SessionActor, done: Next = None) -> Respons
     with request.app.state.read_factory() as session:
         me = access.who_am_i(session, principal_id, actor.session_id or "")
         linked = links.list_linked(session, principal_id=principal_id)
-    lifetime = settings_of(request).identity.verification_lifetime
+    lifetime = get_settings(request).identity.verification_lifetime
     return form_page(
         request,
         "account.html",
@@ -119,17 +118,13 @@ def account(request: Request, actor: SessionActor, done: Next = None) -> Respons
 def send_verification(request: Request, actor: SessionActor) -> Response:
     """E-mails a link that verifies the address (earlier links stop working); nothing is sent
     when it is verified already."""
-    settings = settings_of(request)
+    settings = get_settings(request)
     with request.app.state.factory() as session:
         sent = verify.request_unless_verified(
             session,
             principal_id=_principal_id(actor),
-            now=utcnow(),
-            sender=mail_sender(request),
-            settings=settings.identity,
-            client=client_of(request),
+            **mailing_call_of(request, lang=page_language(request)),
             link_base=settings.link("/verify-email"),  # never from the request (AUTH-17)
-            lang=page_language(request),
         )
         if not sent:
             return redirect(ACCOUNT)
@@ -207,7 +202,6 @@ def change_password(
 
     if password != repeat:
         return refused(PasswordsDiffer(), "repeat")
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         try:
             result = identity.change_password(
@@ -215,9 +209,7 @@ def change_password(
                 auth=_row(session, actor),
                 current_password=current_password,
                 new_password=password,
-                now=utcnow(),
-                settings=settings.identity,
-                client=client_of(request),
+                **call_of(request),
                 sender=mail_sender(request),
                 revoke_tokens=bool(revoke_tokens),
             )
@@ -262,16 +254,9 @@ def step_up(
     target = safe_next(next, ACCOUNT)
     found = presented_token(request)
     assert found is not None  # session_actor found the session
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         result = identity.step_up(
-            session,
-            token=found[0],
-            password=password,
-            code=code or None,
-            now=utcnow(),
-            settings=settings.identity,
-            client=client_of(request),
+            session, token=found[0], password=password, code=code or None, **call_of(request)
         )
         session.commit()
     if result.failure is not None:
@@ -296,7 +281,7 @@ def two_factor(request: Request, actor: SessionActor, done: Next = None) -> Resp
     principal_id = _principal_id(actor)
     with request.app.state.read_factory() as session:
         factor = factors.factor_status(session, principal_id)
-        fresh = is_fresh(_row(session, actor), utcnow(), settings_of(request))
+        fresh = is_fresh(_row(session, actor), utcnow(), get_settings(request))
     return form_page(
         request, "two_factor.html", factor=factor, fresh=fresh, done=done or "", codes=None
     )
@@ -305,15 +290,8 @@ def two_factor(request: Request, actor: SessionActor, done: Next = None) -> Resp
 @router.post(TWO_FACTOR, response_class=HTMLResponse)
 def disable_two_factor(request: Request, actor: SessionActor) -> Response:
     """Turns 2FA off (for linked accounts too: they share it). Step-up first."""
-    settings = settings_of(request)
     with request.app.state.factory() as session:
-        factors.disable_totp(
-            session,
-            auth=_row(session, actor),
-            now=utcnow(),
-            settings=settings.identity,
-            client=client_of(request),
-        )
+        factors.disable_totp(session, auth=_row(session, actor), **call_of(request))
         session.commit()
     return redirect(f"{TWO_FACTOR}?done=disabled")
 
@@ -323,7 +301,7 @@ def two_factor_setup(request: Request, actor: SessionActor) -> Response:
     """A new seed (replacing one not yet confirmed), as a QR code and as text; only for a session
     that stepped up within the last minutes (otherwise the step-up page comes first)."""
     _require_fresh(request, actor)
-    settings = settings_of(request)
+    settings = get_settings(request)
     with request.app.state.factory() as session:
         if factors.factor_status(session, _principal_id(actor)).enrolled:
             return redirect(TWO_FACTOR)
@@ -344,15 +322,9 @@ def two_factor_setup(request: Request, actor: SessionActor) -> Response:
 @router.post(TWO_FACTOR_SETUP, response_class=HTMLResponse)
 def confirm_two_factor(request: Request, actor: SessionActor, code: CodeField = "") -> Response:
     """The first code from the app turns 2FA on; the recovery codes are shown once."""
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         result = factors.confirm_totp(
-            session,
-            auth=_row(session, actor),
-            code=code,
-            now=utcnow(),
-            settings=settings.identity,
-            client=client_of(request),
+            session, auth=_row(session, actor), code=code, **call_of(request)
         )
         session.commit()
     if result.failure is not None:
@@ -366,21 +338,16 @@ def confirm_two_factor(request: Request, actor: SessionActor, code: CodeField = 
 def recovery_codes_page(request: Request, actor: SessionActor) -> Response:
     with request.app.state.read_factory() as session:
         factor = factors.factor_status(session, _principal_id(actor))
-        fresh = is_fresh(_row(session, actor), utcnow(), settings_of(request))
+        fresh = is_fresh(_row(session, actor), utcnow(), get_settings(request))
     return form_page(request, "recovery_codes.html", factor=factor, fresh=fresh, codes=None)
 
 
 @router.post(RECOVERY_CODES, response_class=HTMLResponse)
 def regenerate_recovery_codes(request: Request, actor: SessionActor) -> Response:
     """Ten new codes, shown once; the old ones stop working. Step-up first."""
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         codes = factors.regenerate_recovery_codes(
-            session,
-            auth=_row(session, actor),
-            now=utcnow(),
-            settings=settings.identity,
-            client=client_of(request),
+            session, auth=_row(session, actor), **call_of(request)
         )
         session.commit()
     return form_page(request, "recovery_codes.html", codes=codes, enabled=False)
@@ -391,7 +358,7 @@ def regenerate_recovery_codes(request: Request, actor: SessionActor) -> Response
 
 @router.get(SESSIONS, response_class=HTMLResponse)
 def sessions_page(request: Request, actor: SessionActor, done: Next = None) -> Response:
-    settings = settings_of(request)
+    settings = get_settings(request)
     now = utcnow()
     with request.app.state.read_factory() as session:
         rows = identity.list_sessions(
@@ -417,18 +384,11 @@ def end_sessions(
 ) -> Response:
     """``end=<session id>`` ends one of your sessions; ``others=1`` every other one (after a
     step-up). Ending this session is signing out."""
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         row = _row(session, actor)
         if others:
             access.sign_out_everywhere(
-                session,
-                auth=row,
-                now=utcnow(),
-                settings=settings.identity,
-                client=client_of(request),
-                sender=mail_sender(request),
-                lang=page_language(request),
+                session, auth=row, **mailing_call_of(request, lang=page_language(request))
             )
             done = "others"
         else:
@@ -476,7 +436,7 @@ def link(
 ) -> Response:
     """Proves the other account by its password (and its code when it uses 2FA) in this one
     request; step-up first."""
-    settings = settings_of(request)
+    settings = get_settings(request)
     with request.app.state.factory() as session:
         result = links.link_with(
             session,
@@ -484,11 +444,7 @@ def link(
             email=email,
             password=password,
             code=code or None,
-            now=utcnow(),
-            settings=settings.identity,
-            client=client_of(request),
-            sender=mail_sender(request),
-            lang=page_language(request),
+            **mailing_call_of(request, lang=page_language(request)),
             base_url=settings.public_url,
         )
         session.commit()
@@ -501,18 +457,14 @@ def link(
 def accept_link(request: Request, actor: SessionActor, token: TokenField = "") -> Response:
     """Agree to a link asked of this account (signed in as it, after a step-up); the last
     agreement makes the link."""
-    settings = settings_of(request)
+    settings = get_settings(request)
     with request.app.state.factory() as session:
         try:
             result = links.accept_link(
                 session,
                 auth=_row(session, actor),
                 token=token,
-                now=utcnow(),
-                settings=settings.identity,
-                client=client_of(request),
-                sender=mail_sender(request),
-                lang=page_language(request),
+                **mailing_call_of(request, lang=page_language(request)),
                 base_url=settings.public_url,
             )
         except ReauthRequired:
@@ -562,18 +514,13 @@ def unlink_page(request: Request, actor: SessionActor, account: AccountQuery = "
 @router.post(UNLINK, response_class=HTMLResponse)
 def begin_unlink(request: Request, actor: SessionActor, account: IdField = "") -> Response:
     """E-mails you an 8-digit code that confirms the unlink (step-up first)."""
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         try:
             links.begin_unlink(
                 session,
                 auth=_row(session, actor),
                 principal_id=account,
-                now=utcnow(),
-                settings=settings.identity,
-                client=client_of(request),
-                sender=mail_sender(request),
-                lang=page_language(request),
+                **mailing_call_of(request, lang=page_language(request)),
             )
         except ReauthRequired:
             # back to this account's unlink page after the step-up, not to a bare POST address
@@ -597,17 +544,12 @@ def unlink_confirm_page(request: Request, actor: SessionActor) -> Response:
 def unlink(request: Request, actor: SessionActor, code: CodeField = "") -> Response:
     """The e-mailed code detaches the account; the side that gets its own copy of the
     authenticator gets new recovery codes, shown here once."""
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         result = access.unlink(
             session,
             auth=_row(session, actor),
             code=code,
-            now=utcnow(),
-            settings=settings.identity,
-            client=client_of(request),
-            sender=mail_sender(request),
-            lang=page_language(request),
+            **mailing_call_of(request, lang=page_language(request)),
         )
         session.commit()
         shown = {*result.recovery_codes, *([result.detached] if result.detached else [])}

@@ -21,7 +21,8 @@ from tsunagu.access import service as access
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
-from tsunagu.http.deps import client_of, optional_actor
+from tsunagu.http.calls import call_of, mail_sender, mailing_call_of
+from tsunagu.http.deps import client_of, get_settings, optional_actor
 from tsunagu.identity import links, reset, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import SessionInvalid
@@ -32,14 +33,12 @@ from tsunagu.web.session import (
     SIGN_IN_CODE,
     Redirect,
     clear_session_cookies,
-    mail_sender,
     private,
     redirect,
     safe_next,
     same_site,
     session_token,
     set_session_cookie,
-    settings_of,
     with_next,
 )
 
@@ -87,22 +86,13 @@ def sign_in(
 ) -> Response:
     same_site(request)
     target = safe_next(next)
-    settings = settings_of(request)
-    client = client_of(request)
-    now = utcnow()
+    call = call_of(request)
     previous = session_token(request)
     with request.app.state.factory() as session:
-        result = identity.sign_in(
-            session,
-            email=email,
-            password=password,
-            now=now,
-            settings=settings.identity,
-            client=client,
-        )
+        result = identity.sign_in(session, email=email, password=password, **call)
         if result.ok and previous:
             # the browser's earlier session (perhaps another account's) ends here
-            identity.sign_out(session, token=previous, now=now, client=client)
+            identity.sign_out(session, token=previous, now=call["now"], client=call["client"])
         session.commit()
     if result.failure is not None:
         return form_page(
@@ -131,7 +121,7 @@ def _pending_stage(request: Request, target: str) -> str:
     token = session_token(request)
     if token is None:
         raise Redirect(with_next(SIGN_IN, target))
-    settings = settings_of(request)
+    settings = get_settings(request)
     with request.app.state.read_factory() as session:
         try:
             row = identity.resolve(
@@ -164,16 +154,10 @@ def code(request: Request, code: CodeField = "", next: NextField = "/") -> Respo
     token = session_token(request)
     if token is None:
         raise Redirect(with_next(SIGN_IN, target))
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         try:
             result = identity.complete_second_factor(
-                session,
-                token=token,
-                code=code,
-                now=utcnow(),
-                settings=settings.identity,
-                client=client_of(request),
+                session, token=token, code=code, **call_of(request)
             )
         except SessionInvalid:
             raise Redirect(with_next(SIGN_IN, target), clear_session=True) from None
@@ -213,17 +197,13 @@ def forgot_page(request: Request) -> Response:
 def forgot(request: Request, email: EmailField = "") -> Response:
     """Always the same answer, whether or not the address has an account (no enumeration)."""
     same_site(request)
-    settings = settings_of(request)
+    settings = get_settings(request)
     with request.app.state.factory() as session:
         reset.request_reset(
             session,
             email=email,
-            now=utcnow(),
-            sender=mail_sender(request),
-            settings=settings.identity,
-            client=client_of(request),
+            **mailing_call_of(request, lang=page_language(request)),
             link_base=settings.link("/reset-password"),  # never from the request (AUTH-17)
-            lang=page_language(request),
         )
         session.commit()
     return form_page(request, "forgot_password.html", sent=True)
@@ -251,18 +231,13 @@ def reset_password(
         return form_page(
             request, "reset_password.html", error=PasswordsDiffer(), token=token, done=None
         )
-    settings = settings_of(request)
     with request.app.state.factory() as session:
         try:
             result = access.complete_reset(
                 session,
                 token=token,
                 new_password=password,
-                now=utcnow(),
-                sender=mail_sender(request),
-                settings=settings.identity,
-                client=client_of(request),
-                lang=page_language(request),
+                **mailing_call_of(request, lang=page_language(request)),
                 cut_links=bool(cut_links),
             )
         except TsunaguError as exc:  # the new password breaks the policy; the token still works

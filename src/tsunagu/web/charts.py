@@ -36,6 +36,20 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _svg_open(title: str, kind: str, testid: str) -> str:
+    """The chart's ``<svg>`` start tag and its title."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}" class="chart {kind}"{_testid(testid)}>'
+        f"<title>{escape(title)}</title>"
+    )
+
+
+def _svg(parts: list[str]) -> Markup:
+    """The chart's markup, closed."""
+    return Markup("".join([*parts, "</svg>"]))  # noqa: S704 - every text and label is escaped
+
+
 def waterfall(
     steps: Sequence[Step], total: int, *, title: str, total_label: str, testid: str = ""
 ) -> Markup:
@@ -55,9 +69,7 @@ def waterfall(
         return PAD_TOP + (top - v) / (top - bottom) * plot_h
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}" class="chart waterfall"{_testid(testid)}>'
-        f"<title>{escape(title)}</title>",
+        _svg_open(title, "waterfall", testid),
         f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{_num(y(0))}" y2="{_num(y(0))}" '
         'stroke="#57606a" stroke-width="1"/>',
     ]
@@ -86,14 +98,85 @@ def waterfall(
             f'<text x="{_num(x + w / 2)}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle" '
             f'font-size="11" fill="#1b1f23">{escape(short)}</text>'
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and label above is escaped
+    return _svg(parts)
 
 
 @dataclass(frozen=True)
 class Point:
     day: date
     value: float
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Where a line chart draws a day (x) and a value (y): from ``first`` over ``span_days``
+    days, and from 0 up to ``top``."""
+
+    first: date
+    span_days: int
+    top: float
+
+    def x(self, d: date) -> float:
+        plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
+        return PAD_LEFT + (d - self.first).days / self.span_days * plot_w
+
+    def y(self, v: float) -> float:
+        plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+        return PAD_TOP + (self.top - v) / self.top * plot_h
+
+    def path(self, series: Sequence[Point]) -> str:
+        return " ".join(f"{_num(self.x(p.day))},{_num(self.y(p.value))}" for p in series)
+
+
+def _guide(frame: _Frame, value: float, label: str) -> str:
+    """A dotted horizontal line at ``value``, labelled on the left."""
+    y = frame.y(value)
+    return (
+        f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{_num(y)}" '
+        f'y2="{_num(y)}" stroke="#8c959f" stroke-dasharray="2 3"/>'
+        f'<text x="{PAD_LEFT - 4}" y="{_num(y + 4)}" text-anchor="end" font-size="11" '
+        f'fill="#1b1f23">{escape(label)}</text>'
+    )
+
+
+def _series(
+    frame: _Frame,
+    history: Sequence[Point],
+    forecast: Sequence[Point],
+    alternative: Sequence[Point],
+) -> list[str]:
+    """The history solid with a marker at its last day, the forecast dashed from there and the
+    alternative dotted; each only when it has points."""
+    parts = []
+    if history:
+        today = frame.x(history[-1].day)
+        parts.append(
+            f'<polyline class="history" fill="none" stroke="{TOTAL}" stroke-width="2" '
+            f'points="{frame.path(history)}"/>'
+        )
+        parts.append(
+            f'<line class="today" x1="{_num(today)}" x2="{_num(today)}" y1="{PAD_TOP}" '
+            f'y2="{HEIGHT - PAD_BOTTOM}" stroke="#57606a" stroke-width="1"/>'
+        )
+    if forecast:
+        joined = [history[-1], *forecast] if history else list(forecast)
+        parts.append(
+            f'<polyline class="forecast" fill="none" stroke="{TOTAL}" stroke-width="2" '
+            f'stroke-dasharray="6 4" points="{frame.path(joined)}"/>'
+        )
+    if alternative:
+        parts.append(
+            f'<polyline class="alternative" fill="none" stroke="{UP}" stroke-width="2" '
+            f'stroke-dasharray="2 3" points="{frame.path(alternative)}"/>'
+        )
+    return parts
+
+
+def _day_label(frame: _Frame, d: date, anchor: str) -> str:
+    return (
+        f'<text x="{_num(frame.x(d))}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="{anchor}" '
+        f'font-size="11" fill="#1b1f23">{d.isoformat()}</text>'
+    )
 
 
 def line_chart(
@@ -109,65 +192,17 @@ def line_chart(
     last measured day and horizontal guides (e.g. the band limits 100 and 200). ``alternative``
     is a second forecast (a what-if), dotted."""
     points = [*history, *forecast, *alternative]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}" class="chart line"{_testid(testid)}>'
-        f"<title>{escape(title)}</title>"
-    ]
+    parts = [_svg_open(title, "line", testid)]
     if not points:
-        parts.append("</svg>")
-        return Markup("".join(parts))  # noqa: S704 - every text and label above is escaped
+        return _svg(parts)
     first, last = points[0].day, points[-1].day
-    span_days = max((last - first).days, 1)
     top = max([1.0, *(p.value for p in points), *(g for g, _ in guides)]) * 1.1
-    plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
-    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-
-    def x(d: date) -> float:
-        return PAD_LEFT + (d - first).days / span_days * plot_w
-
-    def y(v: float) -> float:
-        return PAD_TOP + (top - v) / top * plot_h
-
-    def path(series: Sequence[Point]) -> str:
-        return " ".join(f"{_num(x(p.day))},{_num(y(p.value))}" for p in series)
-
-    for value, label in guides:
-        parts.append(
-            f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{_num(y(value))}" '
-            f'y2="{_num(y(value))}" stroke="#8c959f" stroke-dasharray="2 3"/>'
-            f'<text x="{PAD_LEFT - 4}" y="{_num(y(value) + 4)}" text-anchor="end" font-size="11" '
-            f'fill="#1b1f23">{escape(label)}</text>'
-        )
+    frame = _Frame(first, max((last - first).days, 1), top)
+    parts += [_guide(frame, value, label) for value, label in guides]
+    zero = _num(frame.y(0))
     parts.append(
-        f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{_num(y(0))}" y2="{_num(y(0))}" '
-        'stroke="#57606a"/>'
+        f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{zero}" y2="{zero}" stroke="#57606a"/>'
     )
-    if history:
-        parts.append(
-            f'<polyline class="history" fill="none" stroke="{TOTAL}" stroke-width="2" '
-            f'points="{path(history)}"/>'
-        )
-        today = history[-1].day
-        parts.append(
-            f'<line class="today" x1="{_num(x(today))}" x2="{_num(x(today))}" y1="{PAD_TOP}" '
-            f'y2="{HEIGHT - PAD_BOTTOM}" stroke="#57606a" stroke-width="1"/>'
-        )
-    if forecast:
-        joined = [history[-1], *forecast] if history else list(forecast)
-        parts.append(
-            f'<polyline class="forecast" fill="none" stroke="{TOTAL}" stroke-width="2" '
-            f'stroke-dasharray="6 4" points="{path(joined)}"/>'
-        )
-    if alternative:
-        parts.append(
-            f'<polyline class="alternative" fill="none" stroke="{UP}" stroke-width="2" '
-            f'stroke-dasharray="2 3" points="{path(alternative)}"/>'
-        )
-    for d, anchor in ((first, "start"), (last, "end")):
-        parts.append(
-            f'<text x="{_num(x(d))}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="{anchor}" '
-            f'font-size="11" fill="#1b1f23">{d.isoformat()}</text>'
-        )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and label above is escaped
+    parts += _series(frame, history, forecast, alternative)
+    parts += [_day_label(frame, d, anchor) for d, anchor in ((first, "start"), (last, "end"))]
+    return _svg(parts)

@@ -7,7 +7,7 @@ import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -206,29 +206,42 @@ def _store_context(
     return context
 
 
+class StoreQuery:
+    """What the store page and its what-if fragment are asked for: the store and the what-if
+    form's fields."""
+
+    def __init__(
+        self,
+        request: Request,
+        seller_id: SellerIdDep,
+        marketplace: str,
+        resolve: Resolve = None,
+        add_orders: AddOrders = None,
+    ) -> None:
+        self.request, self.seller_id, self.marketplace = request, seller_id, marketplace
+        self.resolve, self.add_orders = resolve or [], add_orders
+
+    def page(self, template: str, *, full: bool) -> HTMLResponse:
+        """``template`` with the store's context: the whole page when ``full``, else what the
+        what-if fragment shows."""
+        context = _store_context(
+            self.request, self.seller_id, self.marketplace, self.resolve, self.add_orders, full=full
+        )
+        return render(self.request, template, seller_id=self.seller_id, **context)
+
+
+StoreQueryDep = Annotated[StoreQuery, Depends()]
+
+
 @router.get("/sellers/{seller_id}/stores/{marketplace}", response_class=HTMLResponse)
-def store_page(
-    request: Request,
-    seller_id: SellerIdDep,
-    marketplace: str,
-    resolve: Resolve = None,
-    add_orders: AddOrders = None,
-) -> HTMLResponse:
-    context = _store_context(request, seller_id, marketplace, resolve or [], add_orders, full=True)
-    return render(request, "store.html", seller_id=seller_id, **context)
+def store_page(query: StoreQueryDep) -> HTMLResponse:
+    return query.page("store.html", full=True)
 
 
 @router.get("/sellers/{seller_id}/stores/{marketplace}/what-if", response_class=HTMLResponse)
-def what_if_fragment(
-    request: Request,
-    seller_id: SellerIdDep,
-    marketplace: str,
-    resolve: Resolve = None,
-    add_orders: AddOrders = None,
-) -> HTMLResponse:
+def what_if_fragment(query: StoreQueryDep) -> HTMLResponse:
     """The what-if answer and, swapped out of band, the chart with the what-if forecast."""
-    context = _store_context(request, seller_id, marketplace, resolve or [], add_orders, full=False)
-    return render(request, "what_if_fragment.html", seller_id=seller_id, **context)
+    return query.page("what_if_fragment.html", full=False)
 
 
 @router.get("/sellers/{seller_id}/stores/{marketplace}/metrics/{name}", response_class=HTMLResponse)

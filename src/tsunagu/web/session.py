@@ -34,7 +34,6 @@ from tsunagu.http.deps import (
     session_cookie_name,
 )
 from tsunagu.identity.errors import ReauthRequired, SecondFactorRequired, SessionInvalid
-from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession
 from tsunagu.identity.rules import require_recent_auth
 from tsunagu.settings import Settings
@@ -91,17 +90,6 @@ def sign_in_url(request: Request) -> str:
 
 def step_up_url(next_path: str) -> str:
     return with_next(STEP_UP, safe_next(next_path))
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def mail_sender(request: Request) -> MailSender:
-    """The installation's mail sender (the outbox unless the app was given another)."""
-    sender: MailSender = getattr(request.app.state, "mail_sender", DEFAULT_SENDER)
-    return sender
 
 
 def session_token(request: Request) -> str | None:
