@@ -726,7 +726,7 @@ def free_port() -> int:
 
 
 def start_server(db_path: Path, port: int, log: Any) -> subprocess.Popen[bytes]:
-    """``tsunagu.api.app:create_app`` under uvicorn, one process; its output goes to ``log``."""
+    """``tsunagu.slices:create_app`` under uvicorn, one process; its output goes to ``log``."""
     env = dict(os.environ, TSUNAGU_DATABASE_URL=f"sqlite:///{db_path}")
     return subprocess.Popen(
         [
@@ -734,7 +734,7 @@ def start_server(db_path: Path, port: int, log: Any) -> subprocess.Popen[bytes]:
             "-m",
             "uvicorn",
             "--factory",
-            "tsunagu.api.app:create_app",
+            "tsunagu.slices:create_app",
             "--host",
             "127.0.0.1",
             "--port",

@@ -12,16 +12,14 @@ application with :func:`create_app`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from fastapi import APIRouter, FastAPI
 
-from tsunagu.access import api as access_api
-from tsunagu.api import app as application
 from tsunagu.cli import audit as audit_cli
 from tsunagu.cli import db as db_cli
 from tsunagu.cli import demo as demo_cli
@@ -36,28 +34,20 @@ from tsunagu.cli import sellers as sellers_cli
 from tsunagu.cli import tokens as tokens_cli
 from tsunagu.cli import users as users_cli
 from tsunagu.cli.context import Wiring
-from tsunagu.events import api as events_api
-from tsunagu.health import api as health_api
 from tsunagu.health import config as health_config
 from tsunagu.health import jobs as health_jobs
-from tsunagu.identity import api as identity_api
-from tsunagu.jobs import api as jobs_api
 from tsunagu.jobs.registry import JobKind, JobKinds, by_name
 from tsunagu.marketplaces import registry as regions
-from tsunagu.orders import api as orders_api
-from tsunagu.sellers import api as sellers_api
 from tsunagu.settings import Settings
-from tsunagu.web import (
-    account_pages,
-    auth_pages,
-    health_pages,
-    imports_pages,
-    order_pages,
-    seller_pages,
-)
-from tsunagu.web import pages as web_pages
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
 
 Command = Callable[..., Any]
+#: where a slice's routes or pages are: ``"package.module:name"`` (``name`` defaults to
+#: ``router``). They are imported when the application is built, so a command that serves no
+#: request never loads the web framework (``tsunagu import …`` starts in half the time).
+RouterRef = str
 
 
 @dataclass(frozen=True)
@@ -66,11 +56,11 @@ class Slice:
 
     name: str
     #: REST routes under ``/v1``; each router carries its own sign-in dependency
-    routers: tuple[APIRouter, ...] = ()
+    routers: tuple[RouterRef, ...] = ()
     #: dashboard pages that need a signed-in session
-    pages: tuple[APIRouter, ...] = ()
+    pages: tuple[RouterRef, ...] = ()
     #: dashboard pages anyone may open (sign-in, password reset)
-    public_pages: tuple[APIRouter, ...] = ()
+    public_pages: tuple[RouterRef, ...] = ()
     #: command groups: ``tsunagu <name> …``
     groups: tuple[tuple[str, typer.Typer], ...] = ()
     #: single commands: ``tsunagu <name>``
@@ -84,41 +74,45 @@ SLICES: tuple[Slice, ...] = (
     Slice("marketplaces", groups=(("marketplaces", marketplaces_cli.app),)),
     Slice(
         "sellers",
-        routers=(sellers_api.router,),
-        pages=(seller_pages.router,),
+        routers=("tsunagu.sellers.api",),
+        pages=("tsunagu.web.seller_pages",),
         groups=(("sellers", sellers_cli.app),),
     ),
     Slice(
         "events",
-        routers=(events_api.router,),
-        pages=(imports_pages.router,),
+        routers=("tsunagu.events.api",),
+        pages=("tsunagu.web.imports_pages",),
         groups=(("events", events_cli.app), ("import", imports_cli.app)),
     ),
     Slice(
         "orders",
-        routers=(orders_api.router,),
-        pages=(order_pages.router,),
+        routers=("tsunagu.orders.api",),
+        pages=("tsunagu.web.order_pages",),
         groups=(("orders", orders_cli.app),),
     ),
     Slice(
         "health",
-        routers=(health_api.router,),
-        pages=(health_pages.router,),
+        routers=("tsunagu.health.api",),
+        pages=("tsunagu.web.health_pages",),
         groups=(("health", health_cli.app),),
         jobs=health_jobs.KINDS,
         settings=(health_config.SECTION,),
     ),
     Slice(
         "jobs",
-        routers=(jobs_api.router,),
+        routers=("tsunagu.jobs.api",),
         groups=(("jobs", jobs_cli.app),),
         commands=(("worker", jobs_cli.worker),),
     ),
     Slice(
         "identity",
-        routers=(identity_api.router, access_api.router, identity_api.links_router),
-        pages=(account_pages.router,),
-        public_pages=(auth_pages.router,),
+        routers=(
+            "tsunagu.identity.api",
+            "tsunagu.access.api",
+            "tsunagu.identity.api:links_router",
+        ),
+        pages=("tsunagu.web.account_pages",),
+        public_pages=("tsunagu.web.auth_pages",),
         groups=(
             ("users", users_cli.app),
             ("tokens", tokens_cli.app),
@@ -148,18 +142,31 @@ def load_registry(config_path: Path | None) -> regions.Registry:
     return registry
 
 
+def router_of(ref: RouterRef) -> APIRouter:
+    """The router a slice names (``package.module:name``)."""
+    from fastapi import APIRouter
+
+    module, _, name = ref.partition(":")
+    found = getattr(importlib.import_module(module), name or "router", None)
+    if not isinstance(found, APIRouter):
+        raise TypeError(f"{ref} names no APIRouter")
+    return found
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     """The ASGI application with every slice's routes and pages."""
+    from tsunagu.api.app import build_app
     from tsunagu.settings import load_settings
+    from tsunagu.web.pages import assemble
 
     settings = settings or load_settings()
-    return application.build_app(
+    return build_app(
         settings,
         registry=load_registry(settings.config_path),
-        routers=[router for s in SLICES for router in s.routers],
-        pages=web_pages.assemble(
-            public=[page for s in SLICES for page in s.public_pages],
-            signed_in=[page for s in SLICES for page in s.pages],
+        routers=[router_of(ref) for s in SLICES for ref in s.routers],
+        pages=assemble(
+            public=[router_of(ref) for s in SLICES for ref in s.public_pages],
+            signed_in=[router_of(ref) for s in SLICES for ref in s.pages],
         ),
         job_kinds=job_kinds(),
         migrate=migrate,
