@@ -17,7 +17,8 @@ def test_every_slice_is_listed_once_and_every_router_it_names_exists():
     names = [s.name for s in slices.SLICES]
     assert len(names) == len(set(names))
     refs = [ref for s in slices.SLICES for ref in (*s.routers, *s.pages, *s.public_pages)]
-    assert refs and len(refs) == len(set(refs))
+    assert refs
+    assert len(refs) == len(set(refs))
     assert all(isinstance(slices.router_of(ref), APIRouter) for ref in refs)
 
 
