@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tsunagu.core.clock import utcnow
@@ -37,14 +37,14 @@ from tsunagu.http.deps import (
     SellerIdDep,
     SessionDep,
     SettingsDep,
-    current_actor,
+    signed_in_router,
 )
 from tsunagu.http.params import STORE_404, Cursor, Limit
 from tsunagu.http.responses import documented, request_language
 from tsunagu.sellers.service import get_seller
 
 #: every route here needs a signed-in caller
-router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
+router = signed_in_router()
 
 _EVENTS_BODY = {
     "requestBody": {

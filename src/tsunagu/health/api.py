@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.types import DecoratedCallable
 from pydantic import BeforeValidator, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
@@ -38,13 +38,13 @@ from tsunagu.http.deps import (
     RegistryDep,
     SellerIdDep,
     SessionDep,
-    current_actor,
+    signed_in_router,
 )
 from tsunagu.http.params import STORE_404, Cursor, Limit
 from tsunagu.http.responses import documented
 
 #: every route here needs a signed-in caller
-router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
+router = signed_in_router()
 
 #: years 1970–2999, as for instants in events: the health windows reach 180 days back and the
 #: forecast 365 days ahead, which must stay within what Python's dates can hold

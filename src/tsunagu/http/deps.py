@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.access.actor import Actor
@@ -294,3 +294,8 @@ async def path_marketplace(
 
 
 MarketplaceDep = Annotated[Marketplace, Depends(path_marketplace)]
+
+
+def signed_in_router() -> APIRouter:
+    """A slice's router under ``/v1`` whose every route needs a signed-in caller."""
+    return APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])

@@ -8,19 +8,19 @@ as done for good (a period key runs once). See README, REST API.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.paging import instant, next_page, read_cursor, text
-from tsunagu.http.deps import ActorDep, SessionDep, current_actor
+from tsunagu.http.deps import ActorDep, SessionDep, signed_in_router
 from tsunagu.http.params import Cursor, Limit
 from tsunagu.http.responses import documented
 from tsunagu.jobs import service
 from tsunagu.jobs.schemas import JobOut, JobPage
 
 #: every route here needs a signed-in caller
-router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
+router = signed_in_router()
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Path, Query
 from pydantic import WithJsonSchema
 
 from tsunagu.core.errors import InvalidInput
@@ -13,7 +13,7 @@ from tsunagu.http.deps import (
     RegistryDep,
     SellerIdDep,
     SessionDep,
-    current_actor,
+    signed_in_router,
 )
 from tsunagu.http.params import Cursor, Limit
 from tsunagu.http.responses import documented
@@ -22,7 +22,7 @@ from tsunagu.orders.schemas import OrderOut, OrderPage
 from tsunagu.orders.service import STATUSES as ORDER_STATUSES
 
 #: every route here needs a signed-in caller
-router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
+router = signed_in_router()
 
 
 @router.get(

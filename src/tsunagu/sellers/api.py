@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
 from tsunagu.access import service as access
 from tsunagu.core.clock import utcnow
@@ -14,7 +14,7 @@ from tsunagu.http.deps import (
     SessionActorDep,
     SessionDep,
     client_of,
-    current_actor,
+    signed_in_router,
 )
 from tsunagu.http.params import Cursor, Limit
 from tsunagu.http.responses import documented
@@ -22,7 +22,7 @@ from tsunagu.sellers import service as sellers_service
 from tsunagu.sellers.schemas import MarketplaceOut, SellerCreate, SellerOut, SellerPage
 
 #: every route here needs a signed-in caller
-router = APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
+router = signed_in_router()
 
 
 @router.get(
