@@ -317,3 +317,17 @@ def test_serve_answers_http(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_bad_slice_section_stops_every_command_that_reads_the_region_table(tmp_path: Path):
+    """The health slice reads its own ``[health]`` tables; the composition root has the CLI
+    check them at start, so a typo fails at once instead of at the first health figure."""
+    (tmp_path / "tsunagu.toml").write_text("[health]\nodr_targte = 0.01\n")
+    r = tsunagu(tmp_path, "marketplaces", "list")
+    assert r.returncode == 2
+    assert "invalid_config" in r.stderr
+    assert "[health] odr_targte" in " ".join(r.stderr.split())
+    (tmp_path / "tsunagu.toml").write_text("[health.marketplace.XX]\nodr_target = 0.01\n")
+    r = tsunagu(tmp_path, "marketplaces", "list")
+    assert r.returncode == 2
+    assert "[health.marketplace.XX] names no known" in " ".join(r.stderr.split())
