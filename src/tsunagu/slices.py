@@ -183,5 +183,12 @@ def cli() -> typer.Typer:
 
 def main() -> None:
     """The ``tsunagu`` console script."""
-    cli_main.wire(Wiring(job_kinds=job_kinds(), sections=sections(), application=create_app))
+    cli_main.wire(
+        Wiring(
+            job_kinds=job_kinds(),
+            sections=sections(),
+            application=create_app,
+            application_ref=f"{__name__}:create_app",
+        )
+    )
     cli_main.run(cli())

@@ -43,11 +43,19 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def served(folder: Path, **extra: str) -> Iterator[str]:
+    with serving(folder, **extra) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving(
+    folder: Path, *args: str, **extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _free_port()
     url = f"sqlite:///{folder / 'tsunagu.db'}"
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tsunagu.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "tsunagu.cli", "serve", "--port", str(port), *args],
         cwd=folder,
         env=_env(url, **extra),
         stdout=log,
@@ -65,7 +73,7 @@ def served(folder: Path, **extra: str) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -154,3 +162,52 @@ def test_item12_postgresql_without_a_seed_key_refuses_to_start(pg_db: Db, tmp_pa
     assert "secret_key_required" in done.stderr
     assert "TSUNAGU_SECRET_KEY" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _serving_processes(pid: int) -> list[int]:
+    """The server processes ``pid`` started (Linux: /proc), leaving out the helper that
+    Python's multiprocessing starts to track resources."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_workers_runs_that_many_processes_behind_one_port(tmp_path: Path):
+    """``serve --workers 2``: the schema and the seed key are made once before the processes
+    start; each answers on the one port, and sessions live in the database, so a session made
+    through one process works through any (issue 13, item 4)."""
+    with serving(tmp_path, "--workers", "2") as (base, proc):
+        deadline = time.monotonic() + 30
+        while len(workers := _serving_processes(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(workers) == 2, workers
+        ready = [httpx.get(f"{base}/readyz", timeout=5) for _ in range(20)]
+        assert {r.status_code for r in ready} == {200}
+        assert (tmp_path / "tsunagu.db.key").is_file()
+        missing = [httpx.get(f"{base}/v1/sellers", timeout=5).status_code for _ in range(10)]
+        assert set(missing) == {401}
+    assert proc.returncode is not None
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
+
+
+@pytest.mark.parametrize("workers", ["0", "65"])
+def test_serve_refuses_a_worker_count_out_of_range(tmp_path: Path, workers: str):
+    r = subprocess.run(
+        [sys.executable, "-m", "tsunagu.cli", "serve", "--workers", workers],
+        cwd=tmp_path,
+        env=_env(f"sqlite:///{tmp_path / 'tsunagu.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert "invalid_value" in r.stderr
+    assert "--workers" in r.stderr

@@ -93,6 +93,9 @@ class Wiring:
     job_kinds: JobKinds
     sections: tuple[SettingsSection, ...]
     application: Callable[[Settings], Any]
+    #: the same application as an import path (``module:factory``), for ``serve --workers N``,
+    #: whose processes each build their own from the environment
+    application_ref: str = "tsunagu.slices:create_app"
 
 
 @dataclass

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -16,7 +17,7 @@ from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
 from tsunagu.health import incremental
-from tsunagu.settings import Settings
+from tsunagu.settings import Settings, with_seed_key
 
 if TYPE_CHECKING:
     from tsunagu.demo.generate import DemoDataset
@@ -230,6 +231,14 @@ def _print_summary(rows: list[dict[str, object]], dataset: DemoDataset) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Processes serving requests behind the one port (production: about one per "
+            "core, on PostgreSQL).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the dashboard and the REST API.
 
@@ -237,9 +246,17 @@ def serve(
     left out: it is then http://HOST:PORT. Listening on any other address needs it."""
     import uvicorn
 
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(
+            N_("--workers must be a whole number from 1 to {most}, not {value}"),
+            code="invalid_value",
+            most=MAX_WORKERS,
+            value=workers,
+            details={"field": "workers", "value": workers},
+        )
     c = ctx()
     settings = serving_settings(c.settings, host=host, port=port)
-    app = c.wiring.application(settings)
+    app: Any = c.wiring.application(settings) if workers == 1 else _prepare_workers(c, settings)
     out.print(
         _(
             "tsunagu is serving on http://{host}:{port}/ (API description at /openapi.json). "
@@ -251,7 +268,34 @@ def serve(
     if settings.public_url and settings.public_url != local_url(host, port):
         out.print(_("Links in e-mails point at {url}.", url=settings.public_url))
     # forwarded headers are tsunagu's to judge (TSUNAGU_TRUSTED_PROXIES), never uvicorn's
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+#: more processes than this on one machine only add memory and database connections
+MAX_WORKERS = 64
+
+
+def _prepare_workers(c: Context, settings: Settings) -> str:
+    """What ``serve --workers N`` does once before the N processes start, so that they never race
+    each other: the schema is created or upgraded here, a SQLite file's seed key is made here,
+    and the settings this command worked out (the public URL of a loopback server) reach them
+    through the environment they inherit. Each process then builds its application from
+    :attr:`Wiring.application_ref`."""
+    c.engine  # noqa: B018 - creates or upgrades the schema once, here
+    key = with_seed_key(settings).identity.seed_key
+    if key is not None:
+        key.key()
+    if settings.public_url:
+        os.environ["TSUNAGU_PUBLIC_URL"] = settings.public_url
+    return c.wiring.application_ref
 
 
 def local_url(host: str, port: int) -> str:
