@@ -136,6 +136,7 @@ _PG_TABLES = (
     "health_alerts",
     "health_rollups",
     "health_rollup_state",
+    "health_day_history",
     "health_dirty_marks",
     "stores",
     "sellers",

@@ -28,8 +28,8 @@ BASE = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 _sellers = count(1)
 
 
-def ts(hours: float) -> str:
-    return format_instant(BASE + timedelta(hours=hours))
+def ts(hours: float, base: datetime = BASE) -> str:
+    return format_instant(base + timedelta(hours=hours))
 
 
 def ingest_all(db: Db, events: list[dict[str, Any]], now: datetime) -> None:
@@ -115,8 +115,13 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def build_events(seller: str, code: str, h: dict[str, Any]) -> list[list[dict[str, Any]]]:
+def build_events(
+    seller: str, code: str, h: dict[str, Any], base: datetime = BASE
+) -> list[list[dict[str, Any]]]:
     ids = count(1)
+
+    def ts(hours: float) -> str:
+        return format_instant(base + timedelta(hours=hours))
 
     def ev(type_: str, hours: float, **fields: Any) -> dict[str, Any]:
         return event(

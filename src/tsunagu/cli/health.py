@@ -193,7 +193,7 @@ def forecast(
     """The rating day by day if nothing new happens: violations age out, orders leave the window."""
     with reading_store(marketplace, as_of) as (session, market, day):
         found = StoreForecastOut.of(
-            service.store_forecast(
+            incremental.store_forecast(
                 session, seller_id=seller, marketplace=market, day=day, now=utcnow(), days=days
             )
         )
@@ -248,7 +248,7 @@ def what_if(
     """The rating now and after hypothetical changes; nothing is written."""
     with reading_store(marketplace, as_of) as (session, market, day):
         found = StoreWhatIfOut.of(
-            service.store_what_if(
+            incremental.store_what_if(
                 session,
                 seller_id=seller,
                 marketplace=market,
@@ -382,7 +382,7 @@ def history(
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
     _require_range(first, last)
     with c.read_factory() as session:
-        days = service.store_history(
+        days = incremental.store_history(
             session, seller_id=seller, marketplace=market, start=first, end=last, now=utcnow()
         )
         found = StoreHistoryOut.of(seller, market.code, first, last, days)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tsunagu.core.ids import new_id
-from tsunagu.health import repo, service
+from tsunagu.health import incremental, repo
 from tsunagu.health.alerts import KINDS, AlertInput, Condition, ForecastDay, conditions, still_holds
 from tsunagu.health.config import health_of
 from tsunagu.health.metrics import local_date
@@ -39,7 +39,7 @@ def alert_input(
     session: Session, *, seller_id: str, marketplace: Marketplace, day: date, now: datetime
 ) -> AlertInput:
     """The store's metrics and rating on ``day``, its band the day before and the forecast."""
-    before, today = service.store_history(
+    before, today = incremental.store_history(
         session,
         seller_id=seller_id,
         marketplace=marketplace,
@@ -50,7 +50,7 @@ def alert_input(
     ahead = health_of(marketplace).alerts.alert_forecast_days
     forecast: list[ForecastDay] = []
     if ahead > 0:
-        found = service.store_forecast(
+        found = incremental.store_forecast(
             session, seller_id=seller_id, marketplace=marketplace, day=day, now=now, days=ahead
         )
         forecast = [ForecastDay(d, r.score, r.band) for d, r in found.days]

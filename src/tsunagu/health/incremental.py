@@ -10,17 +10,35 @@ Nothing else here commits.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.core.db import unit_of_work
 from tsunagu.health import repo, rollup_repo
 from tsunagu.health.config import health_of
-from tsunagu.health.metrics import local_date, start_of_day
+from tsunagu.health.history import Chain, DayRecords, extend, series
+from tsunagu.health.metrics import DAY, Window, cutoff, local_date, start_of_day, window_span
+from tsunagu.health.models import HealthRollupState
 from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
 from tsunagu.health.rules import StoreHealth
-from tsunagu.health.service import assemble, seller_health, store_health
+from tsunagu.health.service import (
+    HISTORY_MAX_DAYS,
+    Basis,
+    StoreForecast,
+    StoreWhatIf,
+    assemble,
+    basis,
+    check_history_range,
+    forecast_of,
+    missed_metrics,
+    seller_health,
+    store_health,
+    what_if_of,
+)
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller, require_store
 
@@ -68,10 +86,12 @@ def current_tallies(
             session, seller_id, code, {d: v for d, v in fresh.items() if d >= need}, now
         )
         rollup_repo.set_state(session, seller_id, code, need, now)
+        _keep_history(session, seller_id, marketplace, today, marks.days, _Kept())
         rollup_repo.clear_marks(session, marks.ids)
         return {d: t for d, (t, _) in fresh.items() if need <= d <= today}
 
     marks = rollup_repo.dirty_marks(session, seller_id, code, zone)
+    kept = _Kept.of(built, zone)
     start = date.fromisoformat(built.built_from)
     stored = rollup_repo.read_days(session, seller_id, code, start, tallies=result)
     redo = {d for d in marks.days if d >= start}
@@ -83,6 +103,7 @@ def current_tallies(
         rollup_repo.write_days(session, seller_id, code, fresh, now)
         rollup_repo.drop_before(session, seller_id, code, need)
         rollup_repo.set_state(session, seller_id, code, need, now)
+        _keep_history(session, seller_id, marketplace, today, marks.days, kept)
         rollup_repo.clear_marks(session, marks.ids)
     per_day = {d: row.tallies for d, row in stored.items() if need <= d <= today}
     for d, (tallies, _) in fresh.items():
@@ -175,3 +196,208 @@ def _health(
     metrics, fulfilled = combine(today, zone, per_day, config.metrics)
     violations = repo.load_violations(session, seller_id, marketplace.code, zone)
     return assemble(seller_id, marketplace, today, now, metrics, fulfilled, violations, config.ahr)
+
+
+# --------------------------------------------------------------------------- history
+
+#: The history chains are kept for the windows of this many evaluation days up to yesterday, so
+#: any history of the last year is read from them (``/history`` takes up to 366 days).
+HISTORY_KEPT_DAYS = HISTORY_MAX_DAYS
+
+
+def _history_start(today: date, marketplace: Marketplace) -> date:
+    """The first selecting day whose chain is kept."""
+    first_evaluated = today - timedelta(days=HISTORY_KEPT_DAYS)
+    return first_day_needed(first_evaluated, health_of(marketplace).metrics)
+
+
+def _computed_chains(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    last: date,
+    fresh: set[date],
+    stale: dict[date, Chain],
+) -> dict[date, Chain]:
+    """New chains for the ``fresh`` days and ``stale`` chains carried on, up to evaluation day
+    ``last``, from one read of those days' records."""
+    days = fresh | stale.keys()
+    if not days:
+        return {}
+    zone = marketplace.tz
+    floor = start_of_day(min(days) - timedelta(days=ORDER_DAYS), zone)
+    records = rollup_repo.load_records(
+        session, seller_id, marketplace.code, zone, floor=floor, days=days
+    )
+    empty = DayRecords()
+    chains = {d: extend(d, records.get(d, empty), zone, last) for d in fresh}
+    for d, chain in stale.items():
+        chains[d] = extend(d, records.get(d, empty), zone, last, chain)
+    return chains
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The selecting days whose chains are kept: ``first`` to ``last`` (none when ``None``)."""
+
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def of(cls, built: HealthRollupState | None, zone: ZoneInfo) -> _Kept:
+        if built is None or built.history_from is None:
+            return cls()
+        # every refresh carries the chains up to the day before it ran
+        return cls(date.fromisoformat(built.history_from), local_date(built.built_at, zone) - DAY)
+
+    def missing(self, first: date, last: date) -> set[date]:
+        """The days from ``first`` to ``last`` outside the kept ones."""
+        every = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        if self.first is None or self.last is None:
+            return set(every)
+        return {d for d in every if d < self.first or d > self.last}
+
+
+def _keep_history(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    today: date,
+    dirty: frozenset[date],
+    kept: _Kept,
+) -> None:
+    """Brings the stored chains up to yesterday: new chains for the dirty and never built days,
+    the others carried on where a record's instant has passed; chains fallen out of the kept
+    year are dropped."""
+    code = marketplace.code
+    first, last = _history_start(today, marketplace), today - DAY
+    fresh = {d for d in dirty if first <= d <= last} | kept.missing(first, last)
+    stale = {
+        d: c
+        for d, c in rollup_repo.read_chains(
+            session, seller_id, code, first, last, stale_on=last
+        ).items()
+        if d not in fresh
+    }
+    chains = _computed_chains(session, seller_id, marketplace, last, fresh, stale)
+    rollup_repo.write_chains(session, [(seller_id, code, d, c) for d, c in chains.items()])
+    rollup_repo.drop_chains_before(session, seller_id, code, first)
+    rollup_repo.set_history_from(session, seller_id, code, first)
+
+
+def _chains_for(
+    session: Session,
+    seller_id: str,
+    marketplace: Marketplace,
+    first: date,
+    last: date,
+) -> dict[date, Chain]:
+    """Every chain the evaluation days ``first`` to ``last`` (before today) need: the kept ones,
+    with the days marked dirty since, never built or not carried far enough computed in memory.
+    Writes nothing."""
+    code = marketplace.code
+    start = first_day_needed(first, health_of(marketplace).metrics)
+    kept = rollup_repo.read_chains(session, seller_id, code, start, last)
+    built = rollup_repo.state(session, seller_id, code)
+    dirty = rollup_repo.dirty_marks(session, seller_id, code, marketplace.tz).days
+    fresh = {d for d in dirty if start <= d <= last}
+    fresh |= _Kept.of(built, marketplace.tz).missing(start, last)
+    stale = {d: c for d, c in kept.items() if d not in fresh and not c.covers(last)}
+    chains = {d: c for d, c in kept.items() if d not in fresh}
+    chains.update(_computed_chains(session, seller_id, marketplace, last, fresh, stale))
+    return chains
+
+
+def store_history(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    start: date,
+    end: date,
+    now: datetime,
+) -> list[StoreHealth]:
+    """The store's health on every day from ``start`` to ``end``, each evaluated at the earlier
+    of ``now`` and the end of that day, as ``service.store_history`` gives it (without the ids):
+    past days from the kept chains, today from the rollups."""
+    check_history_range(start, end)
+    require_store(session, seller_id, marketplace.code)
+    zone, config = marketplace.tz, health_of(marketplace)
+    today = local_date(now, zone)
+    result: list[StoreHealth] = []
+    last_past = min(end, today - DAY)
+    if start <= last_past:
+        chains = _chains_for(session, seller_id, marketplace, start, last_past)
+        violations = repo.load_violations(session, seller_id, marketplace.code, zone)
+        for day, metrics, fulfilled in series(start, last_past, zone, chains, config.metrics):
+            result.append(
+                assemble(
+                    seller_id, marketplace, day, now, metrics, fulfilled, violations, config.ahr
+                )
+            )
+    for n in range(max((end - max(start, today)).days + 1, 0)):
+        day = max(start, today) + timedelta(days=n)
+        result.append(
+            store_health_on(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- forecast
+
+
+def basis_now(
+    session: Session, *, seller_id: str, marketplace: Marketplace, day: date | None, now: datetime
+) -> Basis:
+    """What the forecast and the what-if start from on ``day``: today's from the rollups (the
+    fulfilled orders counted per purchase day), another day's, or a store never built, by the
+    full path."""
+    zone, config = marketplace.tz, health_of(marketplace)
+    today = local_date(now, zone)
+    per_day = None
+    if day is None or day == today:
+        require_store(session, seller_id, marketplace.code)
+        per_day = current_tallies(session, seller_id, marketplace, now, persist=False)
+    if per_day is None:
+        return basis(session, seller_id, marketplace, day, now, None, None)
+    metrics, _ = combine(today, zone, per_day, config.metrics)
+    span = window_span(today, zone, Window(config.metrics.fulfilled_window_days, 0))
+    dates = [
+        d
+        for d in sorted(per_day)
+        if span.first <= d <= span.last
+        for _ in range(per_day[d].get("fulfilled", (0,))[0])
+    ]
+    missed = missed_metrics(metrics) if config.ahr.profile == "metrics" else []
+    violations = repo.load_violations(session, seller_id, marketplace.code, zone)
+    return Basis(today, cutoff(today, zone, now), dates, violations, missed, config.ahr)
+
+
+def store_forecast(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+    days: int,
+) -> StoreForecast:
+    """``service.store_forecast``, today's from the rollups. Writes nothing."""
+    b = basis_now(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+    return forecast_of(seller_id, marketplace, b, days)
+
+
+def store_what_if(
+    session: Session,
+    *,
+    seller_id: str,
+    marketplace: Marketplace,
+    day: date | None,
+    now: datetime,
+    resolve: Collection[str] = (),
+    add_orders: int = 0,
+    forecast_days: int = 0,
+) -> StoreWhatIf:
+    """``service.store_what_if``, today's from the rollups. Writes nothing."""
+    b = basis_now(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+    return what_if_of(seller_id, marketplace, b, resolve, add_orders, forecast_days)

@@ -87,6 +87,26 @@ class HealthRollupState(Base):
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
     built_from: Mapped[str] = mapped_column(String(10))
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the first selecting day whose history chain is kept (``HealthDayHistory``); ``None``: the
+    #: history has not been built
+    history_from: Mapped[str | None] = mapped_column(String(10), default=None)
+
+
+class HealthDayHistory(Base):
+    """One selecting day's tallies on every evaluation day from the day itself (health/history.py):
+    the versions where they change and the first evaluation day not computed yet. A store's
+    history is computed from these rows instead of from every fact again."""
+
+    __tablename__ = "health_day_history"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: orjson-encoded [[first evaluation day, {metric kind: [counts]}], ...]
+    versions: Mapped[bytes] = mapped_column(LargeBinary)
+    #: ``None``: the last version holds for ever
+    next_day: Mapped[str | None] = mapped_column(String(10))
 
 
 class HealthDirtyMark(Base):

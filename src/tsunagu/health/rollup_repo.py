@@ -16,9 +16,15 @@ from sqlalchemy import TextClause, and_, delete, null, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tsunagu.core.db import bulk_insert, raw_instant
+from tsunagu.core.db import bulk_insert, placeholders, raw_instant
+from tsunagu.health.history import Chain, DayRecords, records_by_day
 from tsunagu.health.metrics import start_of_day
-from tsunagu.health.models import HealthDirtyMark, HealthRollup, HealthRollupState
+from tsunagu.health.models import (
+    HealthDayHistory,
+    HealthDirtyMark,
+    HealthRollup,
+    HealthRollupState,
+)
 from tsunagu.health.repo import (
     StoreFacts,
     message_facts,
@@ -284,3 +290,125 @@ def load_days(
     ).scalars()
     returns = return_facts(cases)
     return StoreFacts(orders, messages, returns, surveys_of(rows), ())
+
+
+# --------------------------------------------------------------------------- history chains
+
+
+def _encode_chain(chain: Chain) -> bytes:
+    return orjson.dumps([[d.isoformat(), tallies] for d, tallies in chain.versions])
+
+
+def _decode_chain(data: bytes, next_day: str | None) -> Chain:
+    versions = tuple(
+        (date.fromisoformat(d), {k: tuple(v) for k, v in tallies.items()})
+        for d, tallies in orjson.loads(data)
+    )
+    return Chain(versions, None if next_day is None else date.fromisoformat(next_day))
+
+
+def read_chains(
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    first: date,
+    last: date,
+    *,
+    stale_on: date | None = None,
+) -> dict[date, Chain]:
+    """The stored history chains of the selecting days ``first`` to ``last``; with
+    ``stale_on``, only those not computed as far as that evaluation day."""
+    h = HealthDayHistory
+    where = [
+        h.seller_id == seller_id,
+        h.marketplace == marketplace,
+        h.day >= first.isoformat(),
+        h.day <= last.isoformat(),
+    ]
+    if stale_on is not None:
+        where += [h.next_day.is_not(None), h.next_day <= stale_on.isoformat()]
+    rows = session.execute(select(h.day, h.versions, h.next_day).where(*where)).all()
+    return {date.fromisoformat(d): _decode_chain(data, nxt) for d, data, nxt in rows}
+
+
+def write_chains(session: Session, rows: Sequence[tuple[str, str, date, Chain]]) -> None:
+    """Store ``(seller, marketplace, day, chain)`` rows in one statement; a chain that never
+    holds anything is deleted instead (a day without a row has no records)."""
+    empty = [
+        (s, m, d.isoformat())
+        for s, m, d, chain in rows
+        if chain.next_day is None and not any(t for _, t in chain.versions)
+    ]
+    if empty:
+        mark = placeholders(session.get_bind().dialect.name, 1)
+        session.connection().exec_driver_sql(
+            f"DELETE FROM health_day_history WHERE seller_id = {mark} AND marketplace = {mark} "
+            f"AND day = {mark}",
+            empty,
+        )
+    bulk_insert(
+        session,
+        "health_day_history",
+        ("seller_id", "marketplace", "day", "versions", "next_day"),
+        [
+            (
+                s,
+                m,
+                d.isoformat(),
+                _encode_chain(chain),
+                chain.next_day and chain.next_day.isoformat(),
+            )
+            for s, m, d, chain in rows
+            if chain.next_day is not None or any(t for _, t in chain.versions)
+        ],
+        conflict=("seller_id", "marketplace", "day"),
+        update=("versions", "next_day"),
+    )
+
+
+def drop_chains_before(session: Session, seller_id: str, marketplace: str, first: date) -> None:
+    session.execute(
+        delete(HealthDayHistory).where(
+            HealthDayHistory.seller_id == seller_id,
+            HealthDayHistory.marketplace == marketplace,
+            HealthDayHistory.day < first.isoformat(),
+        )
+    )
+
+
+def set_history_from(session: Session, seller_id: str, marketplace: str, first: date) -> None:
+    row = state(session, seller_id, marketplace)
+    assert row is not None, "the rollups are built before the history"
+    row.history_from = first.isoformat()
+    session.flush()
+
+
+def load_records(
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    zone: ZoneInfo,
+    *,
+    floor: datetime,
+    days: Collection[date] | None,
+) -> dict[date, DayRecords]:
+    """Every record ``days`` (all days when ``None``) can hold, with the purchase day of each
+    order involved, among orders bought at or after ``floor``."""
+    facts = load_days(session, seller_id, marketplace, zone, floor=floor, days=days)
+    purchased = {o.order_id: o.purchased_at for o in facts.orders}
+    missing = sorted({r.order_id for r in facts.returns} - purchased.keys())
+    for start in range(0, len(missing), 500):
+        purchased.update(
+            session.execute(
+                select(Order.order_id, Order.purchased_at).where(
+                    Order.seller_id == seller_id,
+                    Order.marketplace == marketplace,
+                    Order.order_id.in_(missing[start : start + 500]),
+                )
+            ).tuples()
+        )
+    local = {i: at.astimezone(zone).date() for i, at in purchased.items()}
+    grouped = records_by_day(
+        zone, facts.orders, facts.messages, facts.returns, facts.surveys, local
+    )
+    return grouped if days is None else {d: r for d, r in grouped.items() if d in days}

@@ -232,30 +232,35 @@ def day_tallies(
 # --------------------------------------------------------------------------- validity
 
 
-def _order_instants(o: OrderFacts, zone: ZoneInfo) -> Iterator[datetime | None]:
+def _order_instants(o: OrderFacts, zone: ZoneInfo, floor: bool) -> Iterator[datetime | None]:
     yield from (o.purchased_at, o.latest_ship_date, o.latest_delivery_date, o.shipped_at)
     yield from (o.first_scan_at, o.delivered_at, o.cancelled_at, o.invoice_uploaded_at)
     yield from (o.feedback_at, o.feedback_removed_at)
     for case in (*o.claims, *o.chargebacks):
         yield from (case.filed_at, case.decided_at)
-    # the full path stops reading the order once it is more than ORDER_DAYS days old; that
-    # change happens *at* the instant (the others just after theirs), hence one µs earlier
-    yield (
-        start_of_day(local_date(o.purchased_at, zone) + timedelta(days=ORDER_DAYS + 1), zone)
-        - MICROSECOND
-    )
+    if floor:
+        # the full path stops reading the order once it is more than ORDER_DAYS days old; that
+        # change happens *at* the instant (the others just after theirs), hence one µs earlier
+        yield (
+            start_of_day(local_date(o.purchased_at, zone) + timedelta(days=ORDER_DAYS + 1), zone)
+            - MICROSECOND
+        )
 
 
-def valid_until(facts: DayFacts, zone: ZoneInfo, now: datetime) -> datetime | None:
+def valid_until(
+    facts: DayFacts, zone: ZoneInfo, now: datetime, *, floor: bool = True
+) -> datetime | None:
     """The last cut-off at which tallies computed at ``now`` still hold: every comparison in
     ``metrics.py`` changes only once the cut-off is strictly past one of the records' instants
     (a deadline, an event time, a 24- or 48-hour limit), so the tallies hold up to and including
-    the earliest such instant at or after ``now``. ``None``: nothing will ever change them."""
+    the earliest such instant at or after ``now``. ``None``: nothing will ever change them.
+    Without ``floor`` the day an order leaves the full path's reach is left out (the history
+    counts that in evaluation days, ``history.py``)."""
     instants: list[datetime | None] = []
     for o in {
         id(o): o for o in (*facts.by_purchase, *facts.by_promise, *facts.by_shipment)
     }.values():
-        instants.extend(_order_instants(o, zone))
+        instants.extend(_order_instants(o, zone, floor))
     for m in facts.messages:
         instants += [m.received_at, m.received_at + RESPONSE_LIMIT, m.answered_at]
         instants.append(m.no_response_needed_at)
@@ -270,11 +275,15 @@ def valid_until(facts: DayFacts, zone: ZoneInfo, now: datetime) -> datetime | No
 # --------------------------------------------------------------------------- windows
 
 
-def _sum(per_day: Mapping[date, Tallies], kind: str, first: date, last: date) -> list[int]:
-    width = 3 + len(COMPONENTS.get(kind, ())) + (2 if kind == "contact" else 0)
+def width(kind: str) -> int:
+    """How many counts a tally of ``kind`` holds."""
     if kind == "fulfilled":
-        width = 1
-    total = [0] * width
+        return 1
+    return 3 + len(COMPONENTS.get(kind, ())) + (2 if kind == "contact" else 0)
+
+
+def _sum(per_day: Mapping[date, Tallies], kind: str, first: date, last: date) -> list[int]:
+    total = [0] * width(kind)
     for d, tallies in per_day.items():
         if first <= d <= last and kind in tallies:
             for i, value in enumerate(tallies[kind]):
@@ -282,7 +291,7 @@ def _sum(per_day: Mapping[date, Tallies], kind: str, first: date, last: date) ->
     return total
 
 
-def _plan(c: MetricsConfig) -> list[tuple[str, str, Window, float, Comparison]]:
+def plan(c: MetricsConfig) -> list[tuple[str, str, Window, float, Comparison]]:
     """Each metric of ``evaluate``: its name, the tally it sums, its window, target and test."""
     return [
         ("order_defect_rate_mfn", "odr_mfn", c.odr_window, c.odr_target, "<"),
@@ -315,7 +324,7 @@ def combine(
     results as ``metrics.evaluate`` for that day and cut-off, except the ids."""
     c = config or MetricsConfig()
     results: dict[str, MetricResult] = {}
-    for name, kind, window, target, comparison in _plan(c):
+    for name, kind, window, target, comparison in plan(c):
         span = window_span(day, zone, window)
         total = _sum(per_day, kind, span.first, span.last)
         components = dict(zip(COMPONENTS[kind], total[3:], strict=False))
@@ -342,5 +351,5 @@ def combine(
 def first_day_needed(day: date, config: MetricsConfig | None = None) -> date:
     """The earliest local day any window of ``day`` covers."""
     c = config or MetricsConfig()
-    windows = [w for _, _, w, _, _ in _plan(c)] + [Window(c.fulfilled_window_days, 0)]
+    windows = [w for _, _, w, _, _ in plan(c)] + [Window(c.fulfilled_window_days, 0)]
     return min(day - timedelta(days=w.duration_days + w.offset_days - 1) for w in windows)

@@ -129,6 +129,23 @@ def assemble(
 HISTORY_MAX_DAYS = 366
 
 
+def check_history_range(start: date, end: date) -> int:
+    """The number of days from ``start`` to ``end``; ``invalid_range`` outside 1 to
+    :data:`HISTORY_MAX_DAYS`."""
+    days = (end - start).days + 1
+    if days < 1 or days > HISTORY_MAX_DAYS:
+        raise InvalidInput(
+            N_("A history covers 1 to {limit} days; {first} to {last} is {count} days"),
+            code="invalid_range",
+            limit=HISTORY_MAX_DAYS,
+            first=start.isoformat(),
+            last=end.isoformat(),
+            count=days,
+            details={"field": "from", "from": start.isoformat(), "to": end.isoformat()},
+        )
+    return days
+
+
 def store_history(
     session: Session,
     *,
@@ -143,17 +160,7 @@ def store_history(
     """The store's health on every day from ``start`` to ``end`` inclusive (at most
     :data:`HISTORY_MAX_DAYS`), each evaluated at the earlier of ``now`` and the end of that day.
     The facts are read once, for the whole range."""
-    days = (end - start).days + 1
-    if days < 1 or days > HISTORY_MAX_DAYS:
-        raise InvalidInput(
-            N_("A history covers 1 to {limit} days; {first} to {last} is {count} days"),
-            code="invalid_range",
-            limit=HISTORY_MAX_DAYS,
-            first=start.isoformat(),
-            last=end.isoformat(),
-            count=days,
-            details={"field": "from", "from": start.isoformat(), "to": end.isoformat()},
-        )
+    days = check_history_range(start, end)
     require_store(session, seller_id, marketplace.code)
     facts = repo.load_store_facts(
         session, seller_id, marketplace.code, end, marketplace.tz, since=start
@@ -232,16 +239,19 @@ class StoreWhatIf:
 
 
 @dataclass(frozen=True)
-class _Basis:
+class Basis:
+    """What the forecast and the what-if start from: the fulfilled orders' purchase days in the
+    window, the violations and the missed metrics on ``day``."""
+
     day: date
     evaluated_at: datetime
     dates: list[date]
-    facts: repo.StoreFacts
+    violations: tuple[Violation, ...]
     missed: list[str]
     config: AhrConfig
 
 
-def _basis(
+def basis(
     session: Session,
     seller_id: str,
     marketplace: Marketplace,
@@ -249,7 +259,8 @@ def _basis(
     now: datetime,
     metrics_config: MetricsConfig | None,
     ahr_config: AhrConfig | None,
-) -> _Basis:
+) -> Basis:
+    """The basis on ``day`` (default today) by the full path."""
     require_store(session, seller_id, marketplace.code)
     zone = marketplace.tz
     on = day if day is not None else local_date(now, zone)
@@ -263,7 +274,7 @@ def _basis(
         )
         missed = missed_metrics(metrics)
     dates = fulfilled_dates(on, zone, facts.orders, window_days=mc.fulfilled_window_days, as_of=now)
-    return _Basis(on, cutoff(on, zone, now), dates, facts, missed, config)
+    return Basis(on, cutoff(on, zone, now), dates, facts.violations, missed, config)
 
 
 def store_forecast(
@@ -279,11 +290,16 @@ def store_forecast(
 ) -> StoreForecast:
     """The rating on ``day`` and on each of the ``days`` following days if nothing new happens
     (orders leave the 180-day window, violations age out). Writes nothing."""
-    b = _basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
+    b = basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
+    return forecast_of(seller_id, marketplace, b, days)
+
+
+def forecast_of(seller_id: str, marketplace: Marketplace, b: Basis, days: int) -> StoreForecast:
+    """The forecast from its basis (by the full path or from the rollups)."""
     current = rate(
         on=b.day,
         fulfilled_orders=len(b.dates),
-        violations=b.facts.violations,
+        violations=b.violations,
         missed_metrics=b.missed,
         config=b.config,
     )
@@ -291,7 +307,7 @@ def store_forecast(
         start=b.day,
         days=days,
         fulfilled_dates=b.dates,
-        violations=b.facts.violations,
+        violations=b.violations,
         config=b.config,
         missed_metrics=b.missed,
     )
@@ -323,12 +339,24 @@ def store_what_if(
     fulfilled orders that day; with ``forecast_days``, also the rating after the changes on
     ``day`` and each of the ``forecast_days`` following days. Writes nothing; an unknown
     violation id is ``unknown_violation``."""
-    b = _basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
+    b = basis(session, seller_id, marketplace, day, now, metrics_config, ahr_config)
+    return what_if_of(seller_id, marketplace, b, resolve, add_orders, forecast_days)
+
+
+def what_if_of(
+    seller_id: str,
+    marketplace: Marketplace,
+    b: Basis,
+    resolve: Collection[str] = (),
+    add_orders: int = 0,
+    forecast_days: int = 0,
+) -> StoreWhatIf:
+    """The what-if from its basis (by the full path or from the rollups)."""
     wanted = tuple(dict.fromkeys(resolve))
     current, after = what_if(
         day=b.day,
         fulfilled_dates=b.dates,
-        violations=b.facts.violations,
+        violations=b.violations,
         config=b.config,
         resolve=wanted,
         add_orders=add_orders,
@@ -339,7 +367,7 @@ def store_what_if(
             day=b.day,
             days=forecast_days,
             fulfilled_dates=b.dates,
-            violations=b.facts.violations,
+            violations=b.violations,
             config=b.config,
             resolve=wanted,
             add_orders=add_orders,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.core.i18n import N_, translate
-from tsunagu.health import service
+from tsunagu.health import incremental, service
 from tsunagu.health.rules import Rating, Term
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
@@ -94,7 +94,7 @@ def _what_if(
         state.error = translate(N_("Enter a whole number of orders."), lang)
         return state
     try:
-        found = service.store_what_if(
+        found = incremental.store_what_if(
             session,
             seller_id=seller_id,
             marketplace=marketplace,
@@ -117,7 +117,7 @@ def _what_if(
 def _history(
     session: Session, seller_id: str, marketplace: Marketplace, now: datetime, today: date
 ) -> tuple[list[tuple[date, int, str, dict[str, float | None]]], list[tuple[date, int]]]:
-    days = service.store_history(
+    days = incremental.store_history(
         session,
         seller_id=seller_id,
         marketplace=marketplace,
@@ -134,7 +134,7 @@ def _history(
         )
         for h in days
     ]
-    ahead = service.store_forecast(
+    ahead = incremental.store_forecast(
         session,
         seller_id=seller_id,
         marketplace=marketplace,
