@@ -137,6 +137,7 @@ _PG_TABLES = (
     "health_rollups",
     "health_rollup_state",
     "health_day_history",
+    "health_store_summaries",
     "health_dirty_marks",
     "stores",
     "sellers",

@@ -31,7 +31,8 @@ from tests.integration.test_health_incremental import (
 )
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
-from tsunagu.health import incremental, service
+from tsunagu.health import incremental, rollup_repo, service
+from tsunagu.health import refresh as refresh_module
 from tsunagu.health.metrics import local_date
 from tsunagu.health.models import HealthDayHistory
 
@@ -70,10 +71,13 @@ def stored_days(
 
 
 def refresh(db: Db, seller: str, code: str, now: datetime) -> None:
+    """Today's rollups, then the kept chains carried on to yesterday (what a refresh does)."""
+    mp = db.registry.require(code)
     with unit_of_work(db.factory) as session:
-        incremental.refresh_store(
-            session, seller_id=seller, marketplace=db.registry.require(code), now=now
-        )
+        incremental.refresh_store(session, seller_id=seller, marketplace=mp, now=now)
+    with unit_of_work(db.factory) as session:
+        assert refresh_module.keep_history(session, seller, mp, now)
+        refresh_module.keep_summary(session, seller, mp, now)
 
 
 def assert_history_matches(db: Db, seller: str, code: str, now: datetime, days: int = 120) -> None:
@@ -85,9 +89,15 @@ def assert_history_matches(db: Db, seller: str, code: str, now: datetime, days: 
 
 
 def assert_forecast_matches(db: Db, seller: str, code: str, now: datetime) -> None:
-    """The forecast and the what-if from the rollups equal the full path's."""
+    """Today's health (from the stored summary while it holds), the forecast and the what-if
+    from the rollups equal the full path's."""
     mp = db.registry.require(code)
     with db.session() as session:
+        assert comparable(
+            incremental.store_health_now(session, seller_id=seller, marketplace=mp, now=now)
+        ) == comparable(
+            service.store_health(session, seller_id=seller, marketplace=mp, day=None, now=now)
+        )
         args: dict[str, Any] = {"seller_id": seller, "marketplace": mp, "day": None, "now": now}
         assert incremental.store_forecast(session, days=200, **args) == service.store_forecast(
             session, days=200, **args
@@ -251,3 +261,48 @@ def test_chains_are_kept_and_carried_on_without_new_events(db: Db) -> None:
         rows = session.query(HealthDayHistory).filter_by(seller_id=seller).all()
     assert all(r.next_day is None or r.next_day > "2026-05-16" for r in rows)
     assert_history_matches(db, seller, "JP", later, days=30)
+
+
+def test_a_store_summary_serves_today_until_an_event_or_a_deadline(db: Db) -> None:
+    """Today's health is read from one stored row while it holds; a new event (its dirty mark)
+    or the first deadline among the days in the windows makes the read fall back to the day rows,
+    and the result equals the full path either way."""
+    seller = make_seller(db, name="Summary", marketplaces=("JP",))
+    mp = db.registry.require("JP")
+    start = datetime(2026, 6, 1, 3, tzinfo=UTC)
+    orders = [_order(seller, "JP", f"s{n}", start + timedelta(days=n)) for n in range(8)]
+    now = start + timedelta(days=8, hours=1)  # 13:00 in Tokyo on 9 June
+    deadline = now + timedelta(hours=1)
+    orders.append(
+        placed(
+            seller,
+            "s8",
+            marketplace="JP",
+            when=format_instant(now - timedelta(hours=1)),
+            channel="MFN",
+            event_id="p-s8",
+            latest_ship_date=format_instant(deadline),
+        )
+    )
+    ingest_all(db, orders, now)
+    refresh(db, seller, "JP", now)
+
+    def kept(at: datetime) -> rollup_repo.Summary | None:
+        with db.session() as session:
+            return rollup_repo.summary(session, seller, "JP", at)
+
+    assert kept(now) is not None
+    # s8 must ship within the hour: unshipped past due from then on, so the summary stops
+    assert kept(deadline) is not None
+    assert kept(deadline + timedelta(microseconds=1)) is None
+    assert_forecast_matches(db, seller, "JP", deadline + timedelta(minutes=1))
+    ev = _events(seller, "JP")
+    ingest_all(db, [ev("order_shipped", now, order_id="s7", tracking_id="T")], now)
+    assert kept(now) is None  # a dirty mark waits
+    assert_forecast_matches(db, seller, "JP", now)
+    with unit_of_work(db.factory) as session:
+        incremental.refresh_store(session, seller_id=seller, marketplace=mp, now=now)
+    assert kept(now) is None  # the refresh consumed the mark and dropped the summary
+    refresh(db, seller, "JP", now)
+    assert kept(now) is not None
+    assert_forecast_matches(db, seller, "JP", now)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from tests.factories import event, ingest_events, make_seller, placed
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
 from tsunagu.health import incremental, service
+from tsunagu.health import refresh as refresh_module
 from tsunagu.health.models import HealthDirtyMark, HealthRollup
 from tsunagu.health.rules import StoreHealth
 
@@ -362,3 +364,41 @@ def test_an_import_leaves_the_rollups_current_and_refresh_has_nothing_left(tmp_p
     r = tsunagu(tmp_path, "health", "refresh")
     assert r.returncode == 0, r.stderr
     assert "0 store(s)" in r.stdout
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    stores=st.lists(st.tuples(histories(), st.sampled_from(["JP", "US"])), min_size=2, max_size=7)
+)
+def test_a_batched_refresh_of_many_stores_equals_full_recompute(
+    db: Db, monkeypatch: pytest.MonkeyPatch, stores: list[tuple[dict[str, Any], str]]
+) -> None:
+    """Issue 13, item 2: many stores touched at once, refreshed in batches (three stores per
+    transaction here), each store equals its full recompute after every step."""
+    monkeypatch.setattr(refresh_module, "BATCH_STORES", 3)
+    sellers = [
+        (make_seller(db, name=f"Batch {next(_sellers)}", marketplaces=(code,)), code, h)
+        for h, code in stores
+    ]
+    plans = [
+        (seller, code, _answers_need_their_message(build_events(seller, code, h)))
+        for seller, code, h in sellers
+    ]
+    steps = max(len(events) for _, _, events in plans)
+    first = stores[0][0]
+    now = BASE + timedelta(hours=first["start"])
+    for step in range(steps):
+        batch = [e for _, _, events in plans if step < len(events) for e in events[step]]
+        if batch:
+            ingest_all(db, batch, now)
+        now += timedelta(hours=first["advances"][step % len(first["advances"])])
+        refresh_module.refresh_all(db.factory, db.registry, now)
+        with db.session() as session:
+            assert not session.query(HealthDirtyMark).count()
+        for seller, code, _ in plans:
+            fast, full = both(db, seller, code, now)
+            assert comparable(fast) == comparable(full)

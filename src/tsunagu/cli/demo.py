@@ -16,7 +16,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
-from tsunagu.health import incremental
+from tsunagu.health import incremental, refresh
 from tsunagu.settings import Settings, with_seed_key
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _load_once(c: Context, dataset: DemoDataset, *, quiet: bool) -> None:
             chunk_size=c.settings.import_chunk_size,
             progress=progress,
         )
-    incremental.refresh_all(c.factory, c.registry, utcnow())
+    refresh.refresh_all(c.factory, c.registry, utcnow())
     err.print(
         _(
             "Loaded {stored} events ({duplicates} already there, {rejected} rejected).",

@@ -16,7 +16,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, set_language
-from tsunagu.health import alert_service, incremental, service
+from tsunagu.health import alert_service, incremental, refresh, service
 from tsunagu.health.schemas import (
     AlertOut,
     HistoryDayOut,
@@ -535,7 +535,7 @@ def refresh_cmd(json: JsonOpt = False) -> None:
     Imports and the worker do this on their own; run it after writing events another way
     (e.g. through the API) or from cron. Today's health is exact without it, only slower."""
     c = ctx()
-    done = incremental.refresh_all(c.factory, c.registry, utcnow())
+    done = refresh.refresh_all(c.factory, c.registry, utcnow())
     if json:
         print_json({"refreshed": [{"seller_id": s, "marketplace": m} for s, m in done]})
         return

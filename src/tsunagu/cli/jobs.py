@@ -12,7 +12,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.timeutil import InstantError, parse_instant
-from tsunagu.health import incremental
+from tsunagu.health import refresh
 from tsunagu.jobs import service
 
 app = typer.Typer(help="Scheduled work.", no_args_is_help=True)
@@ -87,7 +87,7 @@ def worker(
             summary = service.run_due(
                 ctx().factory, as_of=utcnow(), registry=ctx().registry, kinds=ctx().wiring.job_kinds
             )
-            incremental.refresh_all(ctx().factory, ctx().registry, utcnow())
+            refresh.refresh_all(ctx().factory, ctx().registry, utcnow())
             for entry in summary.ran:
                 out.print(
                     f"{utcnow():%Y-%m-%d %H:%M:%S} {entry['kind']} [{entry['key']}]: "

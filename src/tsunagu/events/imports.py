@@ -30,7 +30,7 @@ from tsunagu.core.errors import TsunaguError
 from tsunagu.core.uploads import SAVED_NAME
 from tsunagu.events import ingest, runs
 from tsunagu.events.jsonl import jsonl_source
-from tsunagu.health import incremental
+from tsunagu.health import refresh
 from tsunagu.marketplaces.registry import Marketplace, Registry
 
 #: ``import_runs.kind`` of an events file; an Amazon report's is ``amazon-<report>``
@@ -125,7 +125,7 @@ def load(
     with bar() as progress:
         result = _through_pipeline(factory, job, registry, clock(), progress, read_factory)
     if not job.dry_run:
-        incremental.refresh_all(factory, registry, clock())
+        refresh.refresh_all(factory, registry, clock())
     return result.as_dict(lang)
 
 

@@ -4,8 +4,8 @@
 (without the ids behind the numerators; ``health explain`` reads those from the full path). It
 writes nothing, so it serves read-only API requests: days marked dirty since the last refresh are
 computed in memory. ``refresh_store`` does the same and stores the result (the first call builds
-every day); ``refresh_all`` refreshes every store with dirty marks, one transaction each.
-Nothing else here commits.
+every day); ``refresh.py`` refreshes many stores at once. The history of past days comes from
+the kept chains (``history.py``), carried on by ``refresh.keep_history``. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -13,17 +13,22 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from tsunagu.core.db import unit_of_work
 from tsunagu.health import repo, rollup_repo
 from tsunagu.health.config import health_of
 from tsunagu.health.history import Chain, DayRecords, extend, series
 from tsunagu.health.metrics import DAY, Window, cutoff, local_date, start_of_day, window_span
 from tsunagu.health.models import HealthRollupState
-from tsunagu.health.rollups import ORDER_DAYS, Tallies, combine, day_tallies, first_day_needed
+from tsunagu.health.rollups import (
+    ORDER_DAYS,
+    Tallies,
+    combine,
+    day_tallies,
+    first_day_needed,
+    results,
+)
 from tsunagu.health.rules import StoreHealth
 from tsunagu.health.service import (
     HISTORY_MAX_DAYS,
@@ -86,12 +91,15 @@ def current_tallies(
             session, seller_id, code, {d: v for d, v in fresh.items() if d >= need}, now
         )
         rollup_repo.set_state(session, seller_id, code, need, now)
-        _keep_history(session, seller_id, marketplace, today, marks.days, _Kept())
+        rollup_repo.invalidate_chains(
+            session, {(seller_id, code): Kept.of(built).holding(marks.days)}
+        )
+        rollup_repo.drop_summaries(session, [(seller_id, code)])
         rollup_repo.clear_marks(session, marks.ids)
         return {d: t for d, (t, _) in fresh.items() if need <= d <= today}
 
     marks = rollup_repo.dirty_marks(session, seller_id, code, zone)
-    kept = _Kept.of(built, zone)
+    kept = Kept.of(built)
     start = date.fromisoformat(built.built_from)
     stored = rollup_repo.read_days(session, seller_id, code, start, tallies=result)
     redo = {d for d in marks.days if d >= start}
@@ -103,7 +111,8 @@ def current_tallies(
         rollup_repo.write_days(session, seller_id, code, fresh, now)
         rollup_repo.drop_before(session, seller_id, code, need)
         rollup_repo.set_state(session, seller_id, code, need, now)
-        _keep_history(session, seller_id, marketplace, today, marks.days, kept)
+        rollup_repo.invalidate_chains(session, {(seller_id, code): kept.holding(marks.days)})
+        rollup_repo.drop_summaries(session, [(seller_id, code)])
         rollup_repo.clear_marks(session, marks.ids)
     per_day = {d: row.tallies for d, row in stored.items() if need <= d <= today}
     for d, (tallies, _) in fresh.items():
@@ -115,8 +124,17 @@ def current_tallies(
 def store_health_now(
     session: Session, *, seller_id: str, marketplace: Marketplace, now: datetime
 ) -> StoreHealth:
-    """The store's health today, from the rollups when they exist (else the full path)."""
+    """The store's health today: from its stored summary while that holds, else from the day
+    rows, else (never built) by the full path."""
     require_store(session, seller_id, marketplace.code)
+    zone, config = marketplace.tz, health_of(marketplace)
+    kept = rollup_repo.summary(session, seller_id, marketplace.code, now)
+    if kept is not None and kept.day == local_date(now, zone):
+        metrics, fulfilled = results(kept.day, zone, kept.totals, config.metrics)
+        violations = repo.load_violations(session, seller_id, marketplace.code, zone)
+        return assemble(
+            seller_id, marketplace, kept.day, now, metrics, fulfilled, violations, config.ahr
+        )
     per_day = current_tallies(session, seller_id, marketplace, now, persist=False)
     if per_day is None:
         return store_health(
@@ -166,24 +184,6 @@ def refresh_store(
     return _health(session, seller_id, marketplace, now, per_day)
 
 
-def refresh_all(
-    factory: sessionmaker[Session], registry: Registry, now: datetime
-) -> list[tuple[str, str]]:
-    """Refreshes every dirty store, one transaction per store, so a long refresh never holds
-    the writer lock for long. Used after imports, by the worker and by ``health refresh``."""
-    with factory() as session:
-        stores = rollup_repo.dirty_stores(session)
-    done = []
-    for seller_id, code in stores:
-        marketplace = registry.get(code)
-        if marketplace is None:
-            continue
-        with unit_of_work(factory) as session:
-            current_tallies(session, seller_id, marketplace, now, persist=True, result=False)
-        done.append((seller_id, code))
-    return done
-
-
 def _health(
     session: Session,
     seller_id: str,
@@ -205,13 +205,13 @@ def _health(
 HISTORY_KEPT_DAYS = HISTORY_MAX_DAYS
 
 
-def _history_start(today: date, marketplace: Marketplace) -> date:
+def history_start(today: date, marketplace: Marketplace) -> date:
     """The first selecting day whose chain is kept."""
     first_evaluated = today - timedelta(days=HISTORY_KEPT_DAYS)
     return first_day_needed(first_evaluated, health_of(marketplace).metrics)
 
 
-def _computed_chains(
+def computed_chains(
     session: Session,
     seller_id: str,
     marketplace: Marketplace,
@@ -237,18 +237,25 @@ def _computed_chains(
 
 
 @dataclass(frozen=True)
-class _Kept:
+class Kept:
     """The selecting days whose chains are kept: ``first`` to ``last`` (none when ``None``)."""
 
     first: date | None = None
     last: date | None = None
 
     @classmethod
-    def of(cls, built: HealthRollupState | None, zone: ZoneInfo) -> _Kept:
-        if built is None or built.history_from is None:
+    def of(cls, built: HealthRollupState | None) -> Kept:
+        if built is None or built.history_from is None or built.history_through is None:
             return cls()
-        # every refresh carries the chains up to the day before it ran
-        return cls(date.fromisoformat(built.history_from), local_date(built.built_at, zone) - DAY)
+        return cls(
+            date.fromisoformat(built.history_from), date.fromisoformat(built.history_through)
+        )
+
+    def holding(self, days: Collection[date]) -> set[date]:
+        """The kept ones among ``days``."""
+        if self.first is None or self.last is None:
+            return set()
+        return {d for d in days if self.first <= d <= self.last}
 
     def missing(self, first: date, last: date) -> set[date]:
         """The days from ``first`` to ``last`` outside the kept ones."""
@@ -256,33 +263,6 @@ class _Kept:
         if self.first is None or self.last is None:
             return set(every)
         return {d for d in every if d < self.first or d > self.last}
-
-
-def _keep_history(
-    session: Session,
-    seller_id: str,
-    marketplace: Marketplace,
-    today: date,
-    dirty: frozenset[date],
-    kept: _Kept,
-) -> None:
-    """Brings the stored chains up to yesterday: new chains for the dirty and never built days,
-    the others carried on where a record's instant has passed; chains fallen out of the kept
-    year are dropped."""
-    code = marketplace.code
-    first, last = _history_start(today, marketplace), today - DAY
-    fresh = {d for d in dirty if first <= d <= last} | kept.missing(first, last)
-    stale = {
-        d: c
-        for d, c in rollup_repo.read_chains(
-            session, seller_id, code, first, last, stale_on=last
-        ).items()
-        if d not in fresh
-    }
-    chains = _computed_chains(session, seller_id, marketplace, last, fresh, stale)
-    rollup_repo.write_chains(session, [(seller_id, code, d, c) for d, c in chains.items()])
-    rollup_repo.drop_chains_before(session, seller_id, code, first)
-    rollup_repo.set_history_from(session, seller_id, code, first)
 
 
 def _chains_for(
@@ -301,10 +281,10 @@ def _chains_for(
     built = rollup_repo.state(session, seller_id, code)
     dirty = rollup_repo.dirty_marks(session, seller_id, code, marketplace.tz).days
     fresh = {d for d in dirty if start <= d <= last}
-    fresh |= _Kept.of(built, marketplace.tz).missing(start, last)
+    fresh |= Kept.of(built).missing(start, last)
     stale = {d: c for d, c in kept.items() if d not in fresh and not c.covers(last)}
     chains = {d: c for d, c in kept.items() if d not in fresh}
-    chains.update(_computed_chains(session, seller_id, marketplace, last, fresh, stale))
+    chains.update(computed_chains(session, seller_id, marketplace, last, fresh, stale))
     return chains
 
 

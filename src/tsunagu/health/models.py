@@ -87,9 +87,28 @@ class HealthRollupState(Base):
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
     built_from: Mapped[str] = mapped_column(String(10))
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: the first selecting day whose history chain is kept (``HealthDayHistory``); ``None``: the
-    #: history has not been built
+    #: the selecting days whose history chains are kept (``HealthDayHistory``), each computed up
+    #: to evaluation day ``history_through`` at least; ``None``: the history was never built
     history_from: Mapped[str | None] = mapped_column(String(10), default=None)
+    history_through: Mapped[str | None] = mapped_column(String(10), default=None)
+
+
+class HealthStoreSummary(Base):
+    """One store's window totals on local day ``day`` as computed at ``computed_at``: today's
+    health without reading the day rows, while no dirty mark arrives and ``valid_until`` (the
+    first instant any day in the windows changes, at the latest the end of ``day``) has not
+    passed."""
+
+    __tablename__ = "health_store_summaries"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    seller_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: orjson-encoded {metric name: [counts], "fulfilled": [count]} (rollups.window_totals)
+    totals: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class HealthDayHistory(Base):

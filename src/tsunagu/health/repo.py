@@ -10,10 +10,10 @@ alerts and imported Amazon reports.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import TextClause, or_, select, type_coerce
@@ -136,7 +136,7 @@ class OrderRow(NamedTuple):
     cs_satisfied: bool | None
 
 
-class _CaseRow(NamedTuple):
+class CaseRow(NamedTuple):
     kind: str
     case_id: str
     order_id: str
@@ -146,6 +146,15 @@ class _CaseRow(NamedTuple):
 
 
 _ORDER_COLUMNS = [getattr(Order, name) for name in OrderRow._fields]
+#: a claim or chargeback as :class:`CaseRow` reads it
+CASE_COLUMNS = (
+    OrderCase.kind,
+    OrderCase.case_id,
+    OrderCase.order_id,
+    OrderCase.outcome,
+    OrderCase.opened_at,
+    OrderCase.decided_at,
+)
 _INSTANTS = frozenset(
     i for i, name in enumerate(OrderRow._fields) if name.endswith(("_at", "_date"))
 )
@@ -157,52 +166,74 @@ _MAYBE_BOOLEANS = frozenset(
 )
 
 
+#: the order columns whose local day selects an order in some metric
+SELECTING = ("purchased_at", "latest_delivery_date", "shipped_at", "cs_answered_at")
+_SELECTING = tuple(OrderRow._fields.index(name) for name in SELECTING)
+
+
+def _order_row(values: Sequence[Any]) -> OrderRow:
+    row = list(values)
+    for i in _INSTANTS:
+        row[i] = read_instant(row[i])
+    for i in _BOOLEANS:
+        row[i] = bool(row[i])
+    for i in _MAYBE_BOOLEANS:
+        if row[i] is not None:
+            row[i] = bool(row[i])
+    return OrderRow(*row)
+
+
 def order_rows(session: Session, *where: ColumnElement[bool] | TextClause) -> list[OrderRow]:
     """Orders matching ``where``, read as plain values: the columns are fetched without
     SQLAlchemy's per-value type processing (the costly part of reading many orders) and the
     instants parsed once here, on SQLite from their stored text."""
     raw = [type_coerce(column, NullType()) for column in _ORDER_COLUMNS]
-    result = []
-    for values in session.execute(select(*raw).where(*where)):
-        row = list(values)
-        for i in _INSTANTS:
-            row[i] = read_instant(row[i])
-        for i in _BOOLEANS:
-            row[i] = bool(row[i])
-        for i in _MAYBE_BOOLEANS:
-            if row[i] is not None:
-                row[i] = bool(row[i])
-        result.append(OrderRow(*row))
-    return result
+    return [_order_row(values) for values in session.execute(select(*raw).where(*where))]
+
+
+def order_rows_by_store(
+    session: Session,
+    *where: ColumnElement[bool] | TextClause,
+    keep: Callable[[tuple[str, str], Sequence[datetime | None]], bool] | None = None,
+) -> dict[tuple[str, str], list[OrderRow]]:
+    """:func:`order_rows` of several stores at once, by ``(seller, marketplace)``. ``keep``
+    sees each row's store and :data:`SELECTING` instants first; a row it refuses is not read
+    further."""
+    raw = [type_coerce(column, NullType()) for column in _ORDER_COLUMNS]
+    found: dict[tuple[str, str], list[OrderRow]] = defaultdict(list)
+    for values in session.execute(select(Order.seller_id, Order.marketplace, *raw).where(*where)):
+        key = (values[0], values[1])
+        if keep is None or keep(key, [read_instant(values[2 + i]) for i in _SELECTING]):
+            found[key].append(_order_row(values[2:]))
+    return found
 
 
 def order_facts(
     session: Session, seller_id: str, marketplace: str, rows: Sequence[OrderRow]
 ) -> tuple[OrderFacts, ...]:
     """The orders as metric facts, with their claims and chargebacks."""
-    claims: dict[str, list[CaseFacts]] = defaultdict(list)
-    chargebacks: dict[str, list[CaseFacts]] = defaultdict(list)
     wanted = {o.order_id for o in rows}
-    query = select(
-        OrderCase.kind,
-        OrderCase.case_id,
-        OrderCase.order_id,
-        OrderCase.outcome,
-        OrderCase.opened_at,
-        OrderCase.decided_at,
-    ).where(
+    query = select(*CASE_COLUMNS).where(
         OrderCase.seller_id == seller_id,
         OrderCase.marketplace == marketplace,
         OrderCase.kind.in_(("claim", "chargeback")),
     )
-    found: list[_CaseRow] = []
+    found: list[CaseRow] = []
     if len(wanted) <= _CASE_LOOKUP_LIMIT:
         ids = sorted(wanted)
         for part in range(0, len(ids), 500):
             part_query = query.where(OrderCase.order_id.in_(ids[part : part + 500]))
-            found += [_CaseRow(*r) for r in session.execute(part_query)]
+            found += [CaseRow(*r) for r in session.execute(part_query)]
     else:  # many orders: one pass over the store's cases beats many lookups
-        found = [_CaseRow(*r) for r in session.execute(query)]
+        found = [CaseRow(*r) for r in session.execute(query)]
+    return orders_with_cases(rows, found)
+
+
+def orders_with_cases(rows: Sequence[OrderRow], found: Iterable[CaseRow]) -> tuple[OrderFacts, ...]:
+    """The order rows as metric facts, each with its claims and chargebacks among ``found``."""
+    claims: dict[str, list[CaseFacts]] = defaultdict(list)
+    chargebacks: dict[str, list[CaseFacts]] = defaultdict(list)
+    wanted = {o.order_id for o in rows}
     for kind, case_id, order_id, outcome, opened_at, decided_at in sorted(
         found, key=lambda c: (c.kind, c.case_id, c.order_id)
     ):

@@ -6,13 +6,14 @@ writer does not know the store's time zone); the refresh turns each into its loc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import TextClause, and_, delete, null, select, text
+from sqlalchemy import TextClause, and_, delete, null, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,12 +25,18 @@ from tsunagu.health.models import (
     HealthDirtyMark,
     HealthRollup,
     HealthRollupState,
+    HealthStoreSummary,
 )
 from tsunagu.health.repo import (
+    CASE_COLUMNS,
+    SELECTING,
+    CaseRow,
     StoreFacts,
     message_facts,
     order_facts,
     order_rows,
+    order_rows_by_store,
+    orders_with_cases,
     return_facts,
     surveys_of,
 )
@@ -398,17 +405,367 @@ def load_records(
     purchased = {o.order_id: o.purchased_at for o in facts.orders}
     missing = sorted({r.order_id for r in facts.returns} - purchased.keys())
     for start in range(0, len(missing), 500):
-        purchased.update(
-            session.execute(
-                select(Order.order_id, Order.purchased_at).where(
-                    Order.seller_id == seller_id,
-                    Order.marketplace == marketplace,
-                    Order.order_id.in_(missing[start : start + 500]),
-                )
-            ).tuples()
+        rows = session.execute(
+            select(Order.order_id, Order.purchased_at).where(
+                Order.seller_id == seller_id,
+                Order.marketplace == marketplace,
+                Order.order_id.in_(missing[start : start + 500]),
+            )
         )
+        for order_id, at in rows:  # a Result has keys(): dict() would take it for a mapping
+            purchased[order_id] = at
     local = {i: at.astimezone(zone).date() for i, at in purchased.items()}
     grouped = records_by_day(
         zone, facts.orders, facts.messages, facts.returns, facts.surveys, local
     )
     return grouped if days is None else {d: r for d, r in grouped.items() if d in days}
+
+
+# --------------------------------------------------------------------------- many stores at once
+
+StoreKey = tuple[str, str]
+
+
+def locked_states(session: Session, keys: Sequence[StoreKey]) -> dict[StoreKey, HealthRollupState]:
+    """The rollup states of ``keys``, locked for this transaction on PostgreSQL (in key order,
+    skipping stores another refresh holds: that one brings them up to date). SQLite's writer
+    lock already serialises refreshes."""
+    found: dict[StoreKey, HealthRollupState] = {}
+    for start in range(0, len(keys), 500):
+        part = keys[start : start + 500]
+        query = (
+            select(HealthRollupState)
+            .where(tuple_(HealthRollupState.seller_id, HealthRollupState.marketplace).in_(part))
+            .order_by(HealthRollupState.seller_id, HealthRollupState.marketplace)
+            .with_for_update(skip_locked=True)
+        )
+        found.update({(r.seller_id, r.marketplace): r for r in session.execute(query).scalars()})
+    return found
+
+
+@dataclass(frozen=True)
+class StoreMarks:
+    ids: list[int]
+    minutes: set[str]
+
+    def days(self, zone: ZoneInfo) -> frozenset[date]:
+        return frozenset(
+            datetime.fromisoformat(m).replace(tzinfo=UTC).astimezone(zone).date()
+            for m in self.minutes
+        )
+
+
+def marks_of(session: Session, keys: Collection[StoreKey]) -> dict[StoreKey, StoreMarks]:
+    """The dirty marks of ``keys`` (one read of the table)."""
+    wanted = set(keys)
+    found: dict[StoreKey, StoreMarks] = {}
+    rows = session.execute(
+        select(
+            HealthDirtyMark.id,
+            HealthDirtyMark.seller_id,
+            HealthDirtyMark.marketplace,
+            HealthDirtyMark.at_minute,
+        )
+    ).all()
+    for mark_id, seller_id, marketplace, minute in rows:
+        key = (seller_id, marketplace)
+        if key in wanted:
+            marks = found.setdefault(key, StoreMarks([], set()))
+            marks.ids.append(mark_id)
+            marks.minutes.add(minute)
+    return found
+
+
+def expired_days(
+    session: Session, firsts: Mapping[StoreKey, date], now: datetime
+) -> dict[StoreKey, set[date]]:
+    """The stored days (from each store's first kept day) whose tallies no longer hold at
+    ``now``, by store."""
+    dialect = session.get_bind().dialect.name
+    at = raw_instant(now, dialect)
+    h = HealthRollup
+    found: dict[StoreKey, set[date]] = defaultdict(set)
+    keys = sorted(firsts)
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(h.seller_id, h.marketplace, h.day).where(
+                tuple_(h.seller_id, h.marketplace).in_(keys[start : start + 500]),
+                text("(valid_until < :at OR computed_at > :at)").bindparams(at=at),
+            )
+        ).all()
+        for seller_id, marketplace, day in rows:
+            d = date.fromisoformat(day)
+            if d >= firsts[(seller_id, marketplace)]:
+                found[(seller_id, marketplace)].add(d)
+    return found
+
+
+@dataclass(frozen=True)
+class DaysWanted:
+    """The local days one store needs, among orders bought at or after ``floor``."""
+
+    zone: ZoneInfo
+    floor: datetime
+    days: frozenset[date]
+
+
+def load_days_of_stores(
+    session: Session, wanted: Mapping[StoreKey, DaysWanted]
+) -> dict[StoreKey, StoreFacts]:
+    """:func:`load_days` for many stores in four queries: orders, their claims and chargebacks,
+    messages and return requests, each over every store's days at once (the union of their UTC
+    ranges); records of another store's days are harmless extras (a day only reads its own)."""
+    keys = sorted(k for k, w in wanted.items() if w.days)
+    if not keys:
+        return {}
+    dialect = session.get_bind().dialect.name
+    ranges = _merged(r for k in keys for r in _ranges(wanted[k].days, wanted[k].zone))
+    floor = min(wanted[k].floor for k in keys)
+    selecting = SELECTING
+    in_keys = tuple_(Order.seller_id, Order.marketplace).in_(keys)
+    orders_where = (
+        in_keys,
+        Order.purchased_at >= floor,
+        _within([f"orders.{c}" for c in selecting], ranges, dialect),
+    )
+    rows = order_rows_by_store(session, *orders_where, keep=lambda k, i: _selected(i, wanted[k]))
+    cases: dict[StoreKey, list[CaseRow]] = defaultdict(list)
+    join = and_(
+        Order.seller_id == OrderCase.seller_id,
+        Order.marketplace == OrderCase.marketplace,
+        Order.order_id == OrderCase.order_id,
+    )
+    for row in session.execute(
+        select(OrderCase.seller_id, OrderCase.marketplace, *CASE_COLUMNS)
+        .join(Order, join)
+        .where(*orders_where, OrderCase.kind.in_(("claim", "chargeback")))
+    ):
+        cases[(row[0], row[1])].append(CaseRow(*row[2:]))
+    messages: dict[StoreKey, list[Message]] = defaultdict(list)
+    for m in session.execute(
+        select(Message).where(
+            tuple_(Message.seller_id, Message.marketplace).in_(keys),
+            Message.received_at.is_not(None),
+            _within(["messages.received_at"], ranges, dialect),
+        )
+    ).scalars():
+        messages[(m.seller_id, m.marketplace)].append(m)
+    returns: dict[StoreKey, list[OrderCase]] = defaultdict(list)
+    for return_case, bought in session.execute(
+        select(OrderCase, Order.purchased_at)
+        .join(Order, join)
+        .where(
+            in_keys,
+            Order.purchased_at >= floor,
+            OrderCase.kind == "return",
+            OrderCase.opened_at.is_not(None),
+            _within(["order_cases.opened_at"], ranges, dialect),
+        )
+    ):
+        key = (return_case.seller_id, return_case.marketplace)
+        if bought >= wanted[key].floor:
+            returns[key].append(return_case)
+    return {
+        k: StoreFacts(
+            orders_with_cases(rows.get(k, []), cases.get(k, [])),
+            message_facts(messages.get(k, [])),
+            return_facts(returns.get(k, [])),
+            surveys_of(rows.get(k, [])),
+            (),
+        )
+        for k in keys
+    }
+
+
+def _selected(instants: Sequence[datetime | None], wanted: DaysWanted) -> bool:
+    """Whether an order is within the store's floor and one of its selecting instants (bought
+    first) falls on one of the store's own days: the batch query reads every store's rows over
+    the union of all their days."""
+    if instants[0] is None or instants[0] < wanted.floor:
+        return False
+    days, zone = wanted.days, wanted.zone
+    return any(i is not None and i.astimezone(zone).date() in days for i in instants)
+
+
+def _merged(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    result: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(ranges):
+        if result and lo <= result[-1][1]:
+            result[-1] = (result[-1][0], max(hi, result[-1][1]))
+        else:
+            result.append((lo, hi))
+    return result
+
+
+def write_days_of_stores(
+    session: Session,
+    days: Mapping[StoreKey, Mapping[date, tuple[Tallies, datetime | None]]],
+    now: datetime,
+) -> None:
+    """:func:`write_days` for many stores: one delete and one upsert statement."""
+    dialect = session.get_bind().dialect.name
+    empty = [
+        (s, m, d.isoformat())
+        for (s, m), per_day in days.items()
+        for d, (tallies, until) in per_day.items()
+        if not tallies and until is None
+    ]
+    if empty:
+        mark = placeholders(dialect, 1)
+        session.connection().exec_driver_sql(
+            f"DELETE FROM health_rollups WHERE seller_id = {mark} AND marketplace = {mark} "
+            f"AND day = {mark}",
+            empty,
+        )
+    computed = raw_instant(now, dialect)
+    bulk_insert(
+        session,
+        "health_rollups",
+        ("seller_id", "marketplace", "day", "tallies", "computed_at", "valid_until"),
+        [
+            (s, m, d.isoformat(), orjson.dumps(tallies), computed, raw_instant(until, dialect))
+            for (s, m), per_day in sorted(days.items())
+            for d, (tallies, until) in sorted(per_day.items())
+            if tallies or until is not None
+        ],
+        conflict=("seller_id", "marketplace", "day"),
+        update=("tallies", "computed_at", "valid_until"),
+    )
+
+
+def advance_states(session: Session, needs: Mapping[StoreKey, date], now: datetime) -> None:
+    """Drops each store's days before its first needed day and records the refresh (stores
+    whose state exists): one statement per distinct first day, one for the states."""
+    by_need: dict[date, list[StoreKey]] = defaultdict(list)
+    for key, need in needs.items():
+        by_need[need].append(key)
+    h = HealthRollup
+    for need, keys in by_need.items():
+        for start in range(0, len(keys), 500):
+            session.execute(
+                delete(h).where(
+                    tuple_(h.seller_id, h.marketplace).in_(keys[start : start + 500]),
+                    h.day < need.isoformat(),
+                )
+            )
+    if not needs:
+        return
+    dialect = session.get_bind().dialect.name
+    mark = placeholders(dialect, 1)
+    session.connection().exec_driver_sql(
+        f"UPDATE health_rollup_state SET built_from = {mark}, built_at = {mark} "
+        f"WHERE seller_id = {mark} AND marketplace = {mark}",
+        [(need.isoformat(), raw_instant(now, dialect), s, m) for (s, m), need in needs.items()],
+    )
+
+
+def invalidate_chains(session: Session, days: Mapping[StoreKey, Collection[date]]) -> None:
+    """Marks the kept chains of ``days`` as to be computed again from their first day (their
+    records changed): one upsert."""
+    bulk_insert(
+        session,
+        "health_day_history",
+        ("seller_id", "marketplace", "day", "versions", "next_day"),
+        [(s, m, d.isoformat(), b"[]", d.isoformat()) for (s, m), ds in days.items() for d in ds],
+        conflict=("seller_id", "marketplace", "day"),
+        update=("versions", "next_day"),
+    )
+
+
+def history_through(session: Session) -> dict[StoreKey, date | None]:
+    """Every built store and the last evaluation day its chains were carried to."""
+    s = HealthRollupState
+    return {
+        (seller_id, marketplace): None if through is None else date.fromisoformat(through)
+        for seller_id, marketplace, through in session.execute(
+            select(s.seller_id, s.marketplace, s.history_through)
+        )
+    }
+
+
+def invalidated_history(session: Session) -> set[StoreKey]:
+    """The stores with a kept chain marked for computing again (or not carried far enough)."""
+    h, s = HealthDayHistory, HealthRollupState
+    rows = session.execute(
+        select(h.seller_id, h.marketplace)
+        .distinct()
+        .join(s, and_(s.seller_id == h.seller_id, s.marketplace == h.marketplace))
+        .where(h.next_day.is_not(None), h.next_day <= s.history_through)
+    )
+    return set(rows)
+
+
+# --------------------------------------------------------------------------- store summaries
+
+
+@dataclass(frozen=True)
+class Summary:
+    day: date
+    totals: dict[str, list[int]]
+
+
+def summary(session: Session, seller_id: str, marketplace: str, now: datetime) -> Summary | None:
+    """The store's stored window totals if they hold at ``now`` and no dirty mark is waiting."""
+    s = HealthStoreSummary
+    row = session.execute(
+        select(s.day, s.totals).where(
+            s.seller_id == seller_id,
+            s.marketplace == marketplace,
+            s.computed_at <= now,
+            s.valid_until >= now,
+            ~select(HealthDirtyMark.id)
+            .where(
+                HealthDirtyMark.seller_id == seller_id, HealthDirtyMark.marketplace == marketplace
+            )
+            .exists(),
+        )
+    ).first()
+    if row is None:
+        return None
+    return Summary(date.fromisoformat(row[0]), orjson.loads(row[1]))
+
+
+def write_summary(
+    session: Session,
+    key: StoreKey,
+    day: date,
+    totals: Mapping[str, Sequence[int]],
+    now: datetime,
+    until: datetime,
+) -> None:
+    dialect = session.get_bind().dialect.name
+    bulk_insert(
+        session,
+        "health_store_summaries",
+        ("seller_id", "marketplace", "day", "computed_at", "valid_until", "totals"),
+        [
+            (
+                *key,
+                day.isoformat(),
+                raw_instant(now, dialect),
+                raw_instant(until, dialect),
+                orjson.dumps(totals),
+            )
+        ],
+        conflict=("seller_id", "marketplace"),
+        update=("day", "computed_at", "valid_until", "totals"),
+    )
+
+
+def summaries_wanted(session: Session, now: datetime) -> set[StoreKey]:
+    """Built stores without a summary that holds at ``now``."""
+    s, st = HealthStoreSummary, HealthRollupState
+    holding = select(s.seller_id, s.marketplace).where(s.computed_at <= now, s.valid_until >= now)
+    fresh = set(session.execute(holding).all())
+    return {(r[0], r[1]) for r in session.execute(select(st.seller_id, st.marketplace))} - {
+        (r[0], r[1]) for r in fresh
+    }
+
+
+def drop_summaries(session: Session, keys: Collection[StoreKey]) -> None:
+    s = HealthStoreSummary
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        session.execute(
+            delete(s).where(tuple_(s.seller_id, s.marketplace).in_(ordered[start : start + 500]))
+        )

@@ -15,7 +15,7 @@ explanation reads those from the full path).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -314,6 +314,60 @@ def plan(c: MetricsConfig) -> list[tuple[str, str, Window, float, Comparison]]:
     ]
 
 
+def window_totals(
+    day: date,
+    zone: ZoneInfo,
+    per_day: Mapping[date, Tallies],
+    config: MetricsConfig | None = None,
+) -> dict[str, list[int]]:
+    """Each metric's tally summed over its window on ``day``, and ``fulfilled`` (the sales
+    count): what :func:`results` turns into the metrics, and what a store's summary keeps."""
+    c = config or MetricsConfig()
+    totals = {
+        name: _sum(per_day, kind, *_bounds(day, zone, window))
+        for name, kind, window, _, _ in plan(c)
+    }
+    totals["fulfilled"] = _sum(
+        per_day, "fulfilled", *_bounds(day, zone, Window(c.fulfilled_window_days, 0))
+    )
+    return totals
+
+
+def _bounds(day: date, zone: ZoneInfo, window: Window) -> tuple[date, date]:
+    span = window_span(day, zone, window)
+    return span.first, span.last
+
+
+def results(
+    day: date,
+    zone: ZoneInfo,
+    totals: Mapping[str, Sequence[int]],
+    config: MetricsConfig | None = None,
+) -> tuple[dict[str, MetricResult], int]:
+    """The metrics of ``day`` and its fulfilled-order count from :func:`window_totals`."""
+    c = config or MetricsConfig()
+    found: dict[str, MetricResult] = {}
+    for name, kind, window, target, comparison in plan(c):
+        total = totals[name]
+        components = dict(zip(COMPONENTS[kind], total[3:], strict=False))
+        answered = micro = 0
+        if kind == "contact":
+            answered, micro = total[-2], total[-1]
+        found[name] = counted(
+            name,
+            total[0],
+            total[1],
+            target,
+            comparison,
+            window_span(day, zone, window),
+            not_measurable=total[2],
+            components=components,
+            answered=answered,
+            response_microseconds=micro,
+        )
+    return found, totals["fulfilled"][0]
+
+
 def combine(
     day: date,
     zone: ZoneInfo,
@@ -322,30 +376,7 @@ def combine(
 ) -> tuple[dict[str, MetricResult], int]:
     """The metrics of ``day`` and its fulfilled-order count from the daily tallies: the same
     results as ``metrics.evaluate`` for that day and cut-off, except the ids."""
-    c = config or MetricsConfig()
-    results: dict[str, MetricResult] = {}
-    for name, kind, window, target, comparison in plan(c):
-        span = window_span(day, zone, window)
-        total = _sum(per_day, kind, span.first, span.last)
-        components = dict(zip(COMPONENTS[kind], total[3:], strict=False))
-        answered = micro = 0
-        if kind == "contact":
-            answered, micro = total[-2], total[-1]
-        results[name] = counted(
-            name,
-            total[0],
-            total[1],
-            target,
-            comparison,
-            span,
-            not_measurable=total[2],
-            components=components,
-            answered=answered,
-            response_microseconds=micro,
-        )
-    fulfilled_span = window_span(day, zone, Window(c.fulfilled_window_days, 0))
-    fulfilled = _sum(per_day, "fulfilled", fulfilled_span.first, fulfilled_span.last)[0]
-    return results, fulfilled
+    return results(day, zone, window_totals(day, zone, per_day, config), config)
 
 
 def first_day_needed(day: date, config: MetricsConfig | None = None) -> date:

@@ -179,7 +179,8 @@ def _store_context(
     now = utcnow()
     with request.app.state.read_factory() as session:
         name = get_seller(session, seller_id).name
-        h = service.store_health(session, seller_id=seller_id, marketplace=mp, day=None, now=now)
+        # today from the rollups; the metric page reads the ids behind a numerator
+        h = incremental.store_health_now(session, seller_id=seller_id, marketplace=mp, now=now)
         what = _what_if(session, seller_id, mp, now, resolve, add_orders, lang)
         history, ahead = _history(session, seller_id, mp, now, h.day)
     context: dict[str, Any] = {

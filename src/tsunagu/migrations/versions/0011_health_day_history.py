@@ -1,5 +1,6 @@
-"""Health history from stored days (issue 13): each selecting day's tallies as they stood on
-every later evaluation day (``health_day_history``), and how far back a store keeps them.
+"""Health from stored days (issue 13): each selecting day's tallies as they stood on every later
+evaluation day (``health_day_history``), how far a store keeps them, and each store's window
+totals for today (``health_store_summaries``).
 
 Revision ID: 0011
 Revises: 0010
@@ -30,11 +31,27 @@ def upgrade() -> None:
         ),
         sqlite_with_rowid=False,
     )
+    op.create_table(
+        "health_store_summaries",
+        sa.Column("seller_id", sa.String(length=40), nullable=False),
+        sa.Column("marketplace", sa.String(length=8), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("totals", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "seller_id", "marketplace", name=op.f("pk_health_store_summaries")
+        ),
+        sqlite_with_rowid=False,
+    )
     with op.batch_alter_table("health_rollup_state") as batch:
         batch.add_column(sa.Column("history_from", sa.String(length=10), nullable=True))
+        batch.add_column(sa.Column("history_through", sa.String(length=10), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("health_rollup_state") as batch:
+        batch.drop_column("history_through")
         batch.drop_column("history_from")
+    op.drop_table("health_store_summaries")
     op.drop_table("health_day_history")
