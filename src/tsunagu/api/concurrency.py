@@ -10,6 +10,12 @@ nothing moves until the pool gives up after 30 seconds. Letting at most :data:`L
 past this point (the others wait here, on the event loop, holding nothing) keeps both the threads
 and the connections in surplus. ``/healthz`` and the static files, which touch neither, pass
 freely.
+
+The cap is per process by design (ADR 0022). The threads and the pool it protects belong to one
+process, so a cap shared through the database would protect nothing and cost every request a
+round trip. With ``tsunagu serve --workers N`` (or N processes on several machines) up to
+N × :data:`LIMIT` requests are in flight and up to N × 15 connections are open. What must hold
+across processes (sessions, sign-in throttles, one-time codes) lives in the database.
 """
 
 from __future__ import annotations
