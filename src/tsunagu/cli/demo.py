@@ -289,7 +289,8 @@ def _prepare_workers(c: Context, settings: Settings) -> str:
     and the settings this command worked out (the public URL of a loopback server) reach them
     through the environment they inherit. Each process then builds its application from
     :attr:`Wiring.application_ref`."""
-    c.engine  # noqa: B018 - creates or upgrades the schema once, here
+    # creates or upgrades the schema once, here; the supervisor then holds no connection
+    c.engine.dispose()
     key = with_seed_key(settings).identity.seed_key
     if key is not None:
         key.key()
