@@ -120,3 +120,21 @@ def test_settings_give_a_sqlite_file_its_key_and_refuse_a_server_database_withou
         with_seed_key(Settings(database_url="sqlite://"))  # in memory: nowhere to keep a key
     given = Settings(database_url="postgresql://x@y/z", identity=IdentitySettings(seed_key=KEY))
     assert with_seed_key(given) is given
+
+
+def _key_of(path: str) -> bytes:
+    return SeedKey(path=Path(path)).key()
+
+
+def test_processes_making_the_key_file_at_once_all_read_one_whole_key(tmp_path: Path):
+    """Eight processes asking for a key file that does not exist yet: one key wins, every
+    process reads it whole (none reads an empty file), and no temporary file is left behind."""
+    import multiprocessing
+
+    path = tmp_path / "tsunagu.key"
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        keys = pool.map(_key_of, [str(path)] * 8)
+    assert len(set(keys)) == 1
+    assert keys[0] == SeedKey(path=path).key()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tsunagu.key"]
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,12 +103,22 @@ class SeedKey:
 
 
 def _read_or_create(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return parse_key(path.read_text(encoding="ascii"))
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(new_key_text() + "\n")
+    """The key in ``path``, made first if the file does not exist. The new key is written to a
+    file of its own and linked into place, so a process that starts at the same moment reads
+    either nothing (and links its own, which fails: it then reads the winner's) or a whole key,
+    never an empty file."""
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(prefix=".key-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(new_key_text() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o600)
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return parse_key(path.read_text(encoding="ascii"))
 
 
