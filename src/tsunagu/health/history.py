@@ -30,18 +30,17 @@ from tsunagu.health.metrics import (
     ReturnFacts,
     SurveyFacts,
     Window,
-    counted,
     end_of_day,
     local_date,
     window_span,
 )
 from tsunagu.health.rollups import (
-    COMPONENTS,
     ORDER_DAYS,
     Tallies,
     group_by_day,
     one_day,
     plan,
+    results,
     valid_until,
     width,
 )
@@ -198,8 +197,6 @@ class _Sliding:
     name: str
     kind: str
     window: Window
-    target: float
-    comparison: str
     total: list[int]
 
 
@@ -215,10 +212,9 @@ def series(
     records). Every chain must cover ``last``."""
     c = config or MetricsConfig()
     slides = [
-        _Sliding(name, kind, window, target, comparison, [0] * width(kind))
-        for name, kind, window, target, comparison in plan(c)
+        _Sliding(name, kind, window, [0] * width(kind)) for name, kind, window, _, _ in plan(c)
     ]
-    slides.append(_Sliding("", "fulfilled", Window(c.fulfilled_window_days, 0), 0.0, "<", [0]))
+    slides.append(_Sliding("fulfilled", "fulfilled", Window(c.fulfilled_window_days, 0), [0]))
     changes: dict[date, list[tuple[date, Tallies, Tallies]]] = {}
     for x, chain in chains.items():
         previous: Tallies = {}
@@ -235,7 +231,8 @@ def series(
     result = []
     on = first
     while True:
-        result.append((on, *_results(on, zone, slides)))
+        totals = {s.name: s.total for s in slides}
+        result.append((on, *results(on, zone, totals, c)))
         if on >= last:
             return result
         on += DAY
@@ -256,32 +253,3 @@ def series(
             entering = current.get(span.last, {}).get(s.kind)
             if entering is not None:
                 _add(s.total, entering, 1)
-
-
-def _results(
-    on: date, zone: ZoneInfo, slides: Sequence[_Sliding]
-) -> tuple[dict[str, MetricResult], int]:
-    results: dict[str, MetricResult] = {}
-    fulfilled = 0
-    for s in slides:
-        if s.kind == "fulfilled":
-            fulfilled = s.total[0]
-            continue
-        total = s.total
-        components = dict(zip(COMPONENTS[s.kind], total[3:], strict=False))
-        answered = micro = 0
-        if s.kind == "contact":
-            answered, micro = total[-2], total[-1]
-        results[s.name] = counted(
-            s.name,
-            total[0],
-            total[1],
-            s.target,
-            s.comparison,  # type: ignore[arg-type]
-            window_span(on, zone, s.window),
-            not_measurable=total[2],
-            components=components,
-            answered=answered,
-            response_microseconds=micro,
-        )
-    return results, fulfilled
