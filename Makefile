@@ -1,6 +1,7 @@
 # tsunagu — everything a fresh machine needs, from Python 3.11+ and git.
 # make demo   load the demo data into ./tsunagu.db and serve (ARGS=--no-serve: summary only)
 # make test   unit, integration, API and PostgreSQL tests (CI=true makes a missing PostgreSQL fatal)
+# make bench  every benchmark in one table, tsunagu against a reference (ARGS=--quick: minutes)
 
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
@@ -14,7 +15,7 @@ PYTEST_ARGS ?=
 .PHONY: help venv demo serve test test-fast lint format bench clean browser
 
 help:
-	@echo "make demo | serve | test | lint | bench | clean"
+	@echo "make demo | serve | test | lint | bench (ARGS=--quick) | clean"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "tsunagu needs Python 3.11 or newer on PATH"; exit 1; fi
@@ -57,15 +58,11 @@ format: venv
 	$(BIN)/ruff format src tests benchmarks scripts
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 
-# make bench ARGS="--rows 100000" HEALTH_ARGS="--sellers 100 --orders 100000": ARGS go to the
-# import benchmark, HEALTH_ARGS to the account-health one
-HEALTH_ARGS ?=
-
+# make bench: every benchmark in one table (python -m benchmarks); ARGS go to it, e.g.
+# ARGS=--quick (a few minutes), ARGS="--json", ARGS="--save DIR", ARGS="--only health"
 bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	$(BIN)/python -m benchmarks.import_orders $(ARGS)
-	$(BIN)/python -m benchmarks.health $(HEALTH_ARGS)
-	$(BIN)/python -m benchmarks.dashboard $(DASHBOARD_ARGS)
+	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

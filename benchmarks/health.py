@@ -3,11 +3,11 @@
     python -m benchmarks.health [--sellers 1000] [--orders 1000000] [--seed 1] [--db PATH]
                                 [--seconds 10] [--rate 200] [--json]
 
-Builds (once; the database file is cached, keyed by the parameters) ``--sellers`` sellers with a
-JP and a US store and ``--orders`` orders spread over the 205 days before a fixed instant ``NOW``,
-with feedback, claims, chargebacks, cancellations, late shipments and deliveries, written as
-seller events through tsunagu's own import pipeline (``events.ingest``: event log and order
-projection). Then measures, in one run on that database:
+Builds (once; the database file is cached, keyed by the parameters and the migrations' text)
+``--sellers`` sellers with a JP and a US store and ``--orders`` orders spread over the 205 days
+before a fixed instant ``NOW``, with feedback, claims, chargebacks, cancellations, late shipments
+and deliveries, written as seller events through tsunagu's own import pipeline
+(``events.ingest``: event log and order projection). Then measures, in one run on that database:
 
 * tsunagu: every store through ``health.service.store_health`` (:func:`tsunagu_full`); every
   store's daily rollups built from nothing, then today's health read from them (ADR 0011);
@@ -23,10 +23,12 @@ projection). Then measures, in one run on that database:
   interleaving ``/healthz`` and ``/v1/sellers/{id}/health/{mp}``.
 
 Every store's counts from tsunagu must equal the reference's: mismatches are printed and the exit
-status is 1. Times are only reported. Targets (issue 4): full recompute ≤ 1.5× the bare SQLite
-query; 1,000 events absorbed ≥ 100× faster than a full recompute; the health route's p99 within
-3× the p99 of ``/healthz``. Each run works on a copy of the cached database (new events never
-change the cache), deleted at the end.
+status is 1. Times are only reported. Targets (issue 13): today's health from the stored rollups
+≤ 1.5× the bare SQLite query, rollups built from nothing ≤ 1× the full recompute (which is
+reported); 1,000 events absorbed ≥ 100× faster than a full recompute; at 200 requests/s the health
+route's p99 within 3× the p99 of ``/healthz``, no request failed. ``--json`` prints the results as
+JSON (``python -m benchmarks`` reads it). Each run works on a copy of the cached database (new
+events never change the cache), deleted at the end.
 
 The local days of every window are turned into UTC bounds in Python, per marketplace
 (``metrics.window_span``: Los Angeles has DST, so no fixed offset is right), and passed to the SQL
@@ -47,13 +49,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchmarks.rss import own_peak_mb, peak_mb_of, reset_own_peak
 from tsunagu.core.db import raw_instant
 from tsunagu.health.config import health_of
 from tsunagu.health.metrics import Window, cutoff, local_date, window_span
@@ -279,12 +282,32 @@ def default_db(sellers: int, orders: int, seed: int) -> Path:
     return Path(folder) / f"health-s{sellers}-o{orders}-seed{seed}.db"
 
 
+def schema_fingerprint() -> str:
+    """A digest of every migration's text: a new migration, or one edited while it is being
+    written, makes the cached database stale."""
+    import hashlib
+
+    import tsunagu
+
+    digest = hashlib.sha256()
+    for path in sorted((Path(tsunagu.__file__).parent / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def ensure_db(
     db_path: Path, *, sellers: int, orders: int, seed: int, now: datetime
 ) -> tuple[float | None, int]:
-    """Build unless a finished build with the same parameters is there; (build seconds, events)."""
+    """Build unless a finished build with the same parameters and schema is there; (build
+    seconds, events)."""
     marker = Path(f"{db_path}.done")
-    key = {"sellers": sellers, "orders": orders, "seed": seed, "now": now.isoformat()}
+    key = {
+        "sellers": sellers,
+        "orders": orders,
+        "seed": seed,
+        "now": now.isoformat(),
+        "schema": schema_fingerprint(),
+    }
     if db_path.exists() and marker.exists():
         saved = json.loads(marker.read_text())
         if saved.get("key") == key:
@@ -438,10 +461,19 @@ def store_new_events(
 
 
 def absorb(writer: sessionmaker[Session], registry: Registry, now: datetime) -> int:
-    """The incremental health update: refresh the rollups of the stores with dirty marks."""
-    from tsunagu.health import incremental
+    """The incremental health update: today's rollups of the stores with dirty marks, in
+    batches (``health.refresh.refresh_all`` without its second stage, timed apart below)."""
+    from tsunagu.health import refresh
 
-    return len(incremental.refresh_all(writer, registry, now))
+    return len(refresh.refresh_all(writer, registry, now, history=False))
+
+
+def keep_history(writer: sessionmaker[Session], registry: Registry, now: datetime) -> int:
+    """The refresh's second stage: every store's history chains carried on to yesterday and its
+    summary of today written (``health.refresh.keep_history_all``)."""
+    from tsunagu.health import refresh
+
+    return len(refresh.keep_history_all(writer, registry, now))
 
 
 def refresh_every_store(
@@ -883,8 +915,9 @@ def load_test(
     seconds: float,
     now: datetime,
     seed: int,
-) -> dict[str, dict[str, Any]]:
-    """Serve the database on a free local port and run the open-loop client against it.
+) -> tuple[dict[str, dict[str, Any]], float | None]:
+    """Serve the database on a free local port and run the open-loop client against it; the
+    results per route and the server's peak RSS in MB (None where it cannot be read).
 
     The health requests ask for today's health, as a dashboard does: the server evaluates at its
     own clock from the daily rollups (:func:`refresh_every_store` brings them to that clock
@@ -906,7 +939,7 @@ def load_test(
             paths.append(
                 ("/v1/sellers/{id}/health/{mp}", f"/v1/sellers/{sid}/health/{market.code}")
             )
-        return asyncio.run(_load(port, paths, rate, seconds, token))
+        return asyncio.run(_load(port, paths, rate, seconds, token)), peak_mb_of(proc.pid)
     finally:
         stop_server(proc)
         log.close()
@@ -975,14 +1008,20 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 @dataclass
 class Step:
-    """One timed line of the results table; ``ratio_to`` names the step it is compared with."""
+    """One timed line of the results table. ``key`` names it for ``python -m benchmarks``;
+    ``peak_rss_mb`` is this process's peak RSS during the step (:func:`timed` resets the peak
+    where Linux allows; elsewhere it is the peak since start), made right after the step."""
 
+    key: str
     name: str
     seconds: float
     note: str = ""
+    peak_rss_mb: float = field(default_factory=own_peak_mb)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()`` and its seconds; the process's peak RSS starts again here (see :class:`Step`)."""
+    reset_own_peak()
     started = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - started
@@ -1015,13 +1054,34 @@ def main() -> None:
     build_seconds, events = ensure_db(
         db_path, sellers=args.sellers, orders=args.orders, seed=args.seed, now=now
     )
-    from tsunagu.core.db import make_engine, make_sessionmaker
-
     registry: Registry = load_registry(None)
     markets = [registry.require(code) for code in MARKETS]
     stores = [(seller_id(s), m) for s in range(args.sellers) for m in markets]
     work, copy_seconds = timed(lambda: working_copy(db_path))
     print(f"working copy of the database: {copy_seconds:.1f} s", file=sys.stderr)
+    try:
+        problems = measure(args, db_path, work, build_seconds, events, registry, stores)
+    finally:  # the copy is as large as the cache: never leave it behind
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
+    if problems:
+        sys.exit(1)
+
+
+def measure(
+    args: argparse.Namespace,
+    db_path: Path,
+    work: Path,
+    build_seconds: float | None,
+    events: int,
+    registry: Registry,
+    stores: Sequence[tuple[str, Marketplace]],
+) -> list[str]:
+    """Every step on the working copy, then the report; the mismatches found."""
+    from tsunagu.core.db import make_engine, make_sessionmaker
+
+    now = NOW
+    markets = [registry.require(code) for code in MARKETS]
     url = f"sqlite:///{work}"
     factory = make_sessionmaker(make_engine(url, read_only=True))
     writer = make_sessionmaker(make_engine(url))
@@ -1029,40 +1089,76 @@ def main() -> None:
     # Every timed step is one entry here; the first is the baseline the others are compared to.
     steps: list[Step] = []
     problems: list[str] = []
+    incremental: list[dict[str, Any]] = []
 
     sqlite_counts, seconds = timed(lambda: reference_sqlite(work, markets, now))
-    steps.append(Step("reference: one SQL GROUP BY on SQLite (sqlite3)", seconds))
+    steps.append(Step("sqlite", "reference: one SQL GROUP BY on SQLite (sqlite3)", seconds))
     ours, seconds = timed(lambda: tsunagu_full(factory, stores, now))
-    steps.append(Step("tsunagu full recompute: store_health for every store", seconds))
+    steps.append(Step("full", "tsunagu full recompute: store_health for every store", seconds))
     problems += compare(ours, sqlite_counts, "sqlite")
     if _has_duckdb():
         tables, seconds = timed(lambda: to_arrow(work))
-        steps.append(Step("DuckDB input: SQLite rows -> pyarrow tables", seconds, "transfer"))
+        steps.append(
+            Step("duckdb_input", "DuckDB input: SQLite rows -> pyarrow tables", seconds, "transfer")
+        )
         duck_counts, seconds = timed(lambda: reference_duckdb(tables, markets, now))
-        steps.append(Step("reference: the same SQL in DuckDB over Arrow", seconds))
+        steps.append(Step("duckdb", "reference: the same SQL in DuckDB over Arrow", seconds))
         problems += compare(ours, duck_counts, "duckdb")
         del tables
     else:
-        print("duckdb/pyarrow not installed (pip install -e '.[bench]'): DuckDB skipped")
+        print(
+            "duckdb/pyarrow not installed (pip install -e '.[bench]'): DuckDB skipped",
+            file=sys.stderr,
+        )
     built, seconds = timed(lambda: tsunagu_build_rollups(writer, stores, now))
-    steps.append(Step("tsunagu rollups built from nothing for every store", seconds))
+    steps.append(
+        Step("rollups_built", "tsunagu rollups built from nothing for every store", seconds)
+    )
     problems += compare(built, sqlite_counts, "sqlite (rollups built)")
+    _, seconds = timed(lambda: keep_history(writer, registry, now))
+    steps.append(
+        Step(
+            "history_built",
+            "tsunagu history chains and store summaries built from nothing (second stage)",
+            seconds,
+        )
+    )
     read, seconds = timed(lambda: tsunagu_from_rollups(factory, stores, now))
-    steps.append(Step("tsunagu today from the stored rollups, every store", seconds))
+    steps.append(
+        Step("rollups_read", "tsunagu today from the stored rollups, every store", seconds)
+    )
     problems += compare(read, sqlite_counts, "sqlite (rollups read)")
 
     for one_store in (False, True):
         fresh = new_events(work, 1000, args.seed, now, one_store=one_store)
         where = "one store" if one_store else "random stores"
+        tag = "one" if one_store else "spread"
         stored, seconds = timed(
             lambda fresh=fresh: store_new_events(writer, registry, fresh, now)  # type: ignore[misc]
         )
-        steps.append(Step(f"1,000 new events for {where}: stored (import pipeline)", seconds))
+        steps.append(
+            Step(f"store_{tag}", f"1,000 new events for {where}: stored (import pipeline)", seconds)
+        )
         if stored != len(fresh):
             problems.append(f"new events for {where}: {stored} of {len(fresh)} stored")
         refreshed, seconds = timed(lambda: absorb(writer, registry, now))
         steps.append(
-            Step(f"tsunagu incremental: absorbed into {refreshed:,} stores' rollups", seconds)
+            Step(
+                f"absorb_{tag}",
+                f"tsunagu incremental: absorbed into {refreshed:,} stores' rollups",
+                seconds,
+            )
+        )
+        kept, seconds = timed(lambda: keep_history(writer, registry, now))
+        steps.append(
+            Step(
+                f"history_{tag}",
+                f"tsunagu history chains and summaries caught up for {kept:,} stores",
+                seconds,
+            )
+        )
+        incremental.append(
+            {"events": len(fresh), "where": where, "stored": stored, "stores": refreshed}
         )
         touched = sorted(
             {(str(e["seller"]), registry.require(str(e["marketplace"]))) for e in fresh},
@@ -1075,17 +1171,23 @@ def main() -> None:
         )
 
     load: dict[str, dict[str, Any]] = {}
+    extra: dict[str, Any] = {
+        "incremental": incremental,
+        "server_peak_rss_mb": None,
+        "server_log": f"{work}.server.log",
+    }
     if args.seconds > 0:
         _, seconds = timed(lambda: refresh_every_store(writer, stores, datetime.now(UTC)))
         print(f"rollups brought to the server's clock: {seconds:.1f} s", file=sys.stderr)
-        load = load_test(
-            work, stores, rate=args.rate, seconds=args.seconds, now=now, seed=args.seed
-        )
-    report(args, db_path, build_seconds, events, steps, load, problems, ours)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{work}{suffix}").unlink(missing_ok=True)
-    if problems:
-        sys.exit(1)
+        try:
+            load, extra["server_peak_rss_mb"] = load_test(
+                work, stores, rate=args.rate, seconds=args.seconds, now=now, seed=args.seed
+            )
+        except (Exception, SystemExit) as exc:  # the table shows why, the other rows stand
+            extra["load_error"] = f"{type(exc).__name__}: {exc}"
+            print(f"load test failed: {extra['load_error']}", file=sys.stderr)
+    report(args, db_path, build_seconds, events, steps, load, problems, ours, extra)
+    return problems
 
 
 def _ms(value: float) -> str:
@@ -1107,6 +1209,7 @@ def report(
     load: Mapping[str, Mapping[str, Any]],
     problems: Sequence[str],
     ours: Mapping[StoreKey, Counts],
+    extra: Mapping[str, Any],
 ) -> None:
     full = next(s for s in steps if s.name.startswith("tsunagu full"))
     sqlite_ref = steps[0]
@@ -1145,6 +1248,9 @@ def report(
                     ),
                     "totals": dict(zip(COUNT_NAMES, totals, strict=True)),
                     "mismatches": list(problems),
+                    "rate": args.rate,
+                    "seconds": args.seconds,
+                    **extra,
                 },
                 indent=2,
             )
@@ -1189,7 +1295,7 @@ def report(
         print(
             f"Open-loop load: {args.rate:.0f} requests/s for {args.seconds:.0f} s, half to each "
             "route, one uvicorn process on localhost; latency from the scheduled send time, "
-            f"a failed or unanswered request counts as a timeout (server log: {db_path}.server.log)"
+            f"a failed or unanswered request counts as a timeout (server log: {extra['server_log']})"
         )
         print()
         print("| route | sent | ok | errors | unfinished | p50 ms | p90 ms | p99 ms |")
@@ -1206,11 +1312,16 @@ def report(
             print(f"p99 ratio health / healthz: {ratio} (target ≤ 3)")
         lag = next(iter(load.values()))["client_send_lag_p99_ms"]
         print(f"client send lag p99: {lag:.1f} ms (the client kept its schedule if small)")
+        if extra.get("server_peak_rss_mb") is not None:
+            print(f"server peak RSS: {extra['server_peak_rss_mb']:.0f} MB")
         if any(r["errors"] or r["unfinished"] for r in load.values()):
             print(
                 "WARNING: requests failed or went unanswered (counted as infinitely slow in "
                 "the percentiles): the server could not keep up with the offered load"
             )
+    if extra.get("load_error"):
+        print()
+        print(f"load test not run to the end: {extra['load_error']}")
     print()
     if problems:
         print(f"MISMATCHES ({len(problems)} stores):")

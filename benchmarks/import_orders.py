@@ -1,6 +1,6 @@
 """Import speed of Amazon All Orders files, against a bare reference on the same files.
 
-    python -m benchmarks.import_orders [--rows 1000000] [--sellers 1000] [--seed 1]
+    python -m benchmarks.import_orders [--rows 1000000] [--sellers 1000] [--seed 1] [--json]
 
 Generates one All Orders file per seller (``--rows`` rows in all, US layout, tab-separated), then
 measures in the same run, each in its own child process so peak memory is its own:
@@ -10,7 +10,8 @@ measures in the same run, each in its own child process so peak memory is its ow
 * tsunagu: ``import amazon-orders`` for every seller into a fresh SQLite database (grouping,
   events, idempotency checks, order projection, personal data).
 
-Prints rows/s of both, their ratio (target ≥ 0.33) and tsunagu's peak RSS (target < 500 MB).
+Prints rows/s of both, their ratio (target ≥ 0.33) and tsunagu's peak RSS (target < 500 MB);
+``--json`` prints the same as JSON (``python -m benchmarks`` reads it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from benchmarks.rows import error_line
 
 HEADER = [
     "amazon-order-id",
@@ -213,7 +217,8 @@ def child_tsunagu(folder: Path, db_path: Path) -> dict[str, float]:
     }
 
 
-def run_child(kind: str, folder: Path, db_path: Path) -> dict[str, float]:
+def run_child(kind: str, folder: Path, db_path: Path) -> dict[str, Any]:
+    """One importer in its own process; its report, or ``{"error": ...}`` if it failed."""
     out = subprocess.run(
         [
             sys.executable,
@@ -226,11 +231,41 @@ def run_child(kind: str, folder: Path, db_path: Path) -> dict[str, float]:
             "--db",
             str(db_path),
         ],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        why = error_line(out.stderr.splitlines())
+        return {"error": f"{kind} importer exited with status {out.returncode}: {why}"}
+    return dict(json.loads(lines[-1]))
+
+
+def measure(rows: int, sellers: int, seed: int) -> dict[str, Any]:
+    """Generate the files, run both importers on them, return what each reported."""
+    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
+        folder = Path(tmp) / "files"
+        t0 = time.perf_counter()
+        generate(folder, rows, sellers, seed)
+        gen_seconds = time.perf_counter() - t0
+        size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+        ref = run_child("reference", folder, Path(tmp) / "reference.db")
+        ours = run_child("tsunagu", folder, Path(tmp) / "tsunagu.db")
+    result: dict[str, Any] = {
+        "rows": rows,
+        "sellers": sellers,
+        "files_mb": size_mb,
+        "generate_seconds": gen_seconds,
+        "reference": ref,
+        "tsunagu": ours,
+    }
+    for side in (ref, ours):
+        if "error" not in side:
+            side["rows_per_second"] = side["rows"] / side["seconds"]
+    if "error" not in ref and "error" not in ours:
+        result["ratio"] = ours["rows_per_second"] / ref["rows_per_second"]
+    return result
 
 
 def main() -> None:
@@ -238,6 +273,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sellers", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--child", choices=["reference", "tsunagu"])
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--db", type=Path)
@@ -246,34 +282,41 @@ def main() -> None:
         fn = child_reference if args.child == "reference" else child_tsunagu
         print(json.dumps(fn(args.folder, args.db)))
         return
-    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
-        folder = Path(tmp) / "files"
-        t0 = time.perf_counter()
-        generate(folder, args.rows, args.sellers, args.seed)
-        gen_seconds = time.perf_counter() - t0
-        size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
-        ref = run_child("reference", folder, Path(tmp) / "reference.db")
-        ours = run_child("tsunagu", folder, Path(tmp) / "tsunagu.db")
-    ref_rate = ref["rows"] / ref["seconds"]
-    our_rate = ours["rows"] / ours["seconds"]
+    result = measure(args.rows, args.sellers, args.seed)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        report(result)
+    if "ratio" not in result:
+        sys.exit(1)
+
+
+def report(result: dict[str, Any]) -> None:
+    ref, ours = result["reference"], result["tsunagu"]
     print(
-        f"All Orders import: {args.rows:,} rows in {args.sellers:,} seller files "
-        f"({size_mb:.0f} MB, generated in {gen_seconds:.1f} s), SQLite, {os.cpu_count()} cores"
+        f"All Orders import: {result['rows']:,} rows in {result['sellers']:,} seller files "
+        f"({result['files_mb']:.0f} MB, generated in {result['generate_seconds']:.1f} s), "
+        f"SQLite, {os.cpu_count()} cores"
     )
     print()
     print("| importer | rows | seconds | rows/s | peak RSS |")
     print("|---|---:|---:|---:|---:|")
-    print(
-        f"| reference: csv + sqlite3 executemany, one table | {ref['rows']:,.0f} | "
-        f"{ref['seconds']:.1f} | {ref_rate:,.0f} | {ref['peak_rss_mb']:.0f} MB |"
-    )
-    print(
-        f"| tsunagu import amazon-orders | {ours['rows']:,.0f} | {ours['seconds']:.1f} | "
-        f"{our_rate:,.0f} | {ours['peak_rss_mb']:.0f} MB |"
-    )
+    for label, side in (
+        ("reference: csv + sqlite3 executemany, one table", ref),
+        ("tsunagu import amazon-orders", ours),
+    ):
+        if "error" in side:
+            print(f"| {label} | {side['error']} | | | |")
+            continue
+        print(
+            f"| {label} | {side['rows']:,.0f} | {side['seconds']:.1f} | "
+            f"{side['rows_per_second']:,.0f} | {side['peak_rss_mb']:.0f} MB |"
+        )
+    if "ratio" not in result:
+        return
     print()
     print(
-        f"ratio tsunagu / reference: {our_rate / ref_rate:.2f} (target ≥ 0.33); "
+        f"ratio tsunagu / reference: {result['ratio']:.2f} (target ≥ 0.33); "
         f"tsunagu peak RSS {ours['peak_rss_mb']:.0f} MB (target < 500 MB); "
         f"events stored {ours['events_stored']:,.0f}, rows rejected {ours['rejected']:,.0f}"
     )
