@@ -32,7 +32,6 @@ from tsunagu.health.metrics import (
     Window,
     end_of_day,
     local_date,
-    window_span,
 )
 from tsunagu.health.rollups import (
     ORDER_DAYS,
@@ -192,12 +191,23 @@ def _add(total: list[int], values: Sequence[int], sign: int) -> None:
 
 @dataclass
 class _Sliding:
-    """One metric's window sum, kept as the window slides day by day."""
+    """One metric's window sum, kept as the window slides day by day: on day D it covers the
+    selecting days D − ``far`` to D − ``near``."""
 
     name: str
     kind: str
-    window: Window
+    near: timedelta
+    far: timedelta
     total: list[int]
+
+    @classmethod
+    def of(cls, name: str, kind: str, window: Window) -> _Sliding:
+        near = timedelta(days=window.offset_days)
+        far = timedelta(days=window.offset_days + window.duration_days - 1)
+        return cls(name, kind, near, far, [0] * width(kind))
+
+    def holds(self, day: date, on: date) -> bool:
+        return on - self.far <= day <= on - self.near
 
 
 def series(
@@ -211,10 +221,11 @@ def series(
     the end of that day, from the chains of the selecting days (a day without a chain has no
     records). Every chain must cover ``last``."""
     c = config or MetricsConfig()
-    slides = [
-        _Sliding(name, kind, window, [0] * width(kind)) for name, kind, window, _, _ in plan(c)
-    ]
-    slides.append(_Sliding("fulfilled", "fulfilled", Window(c.fulfilled_window_days, 0), [0]))
+    slides = [_Sliding.of(name, kind, window) for name, kind, window, _, _ in plan(c)]
+    slides.append(_Sliding.of("fulfilled", "fulfilled", Window(c.fulfilled_window_days, 0)))
+    by_kind: dict[str, list[_Sliding]] = {}
+    for s in slides:
+        by_kind.setdefault(s.kind, []).append(s)
     changes: dict[date, list[tuple[date, Tallies, Tallies]]] = {}
     for x, chain in chains.items():
         previous: Tallies = {}
@@ -223,11 +234,11 @@ def series(
                 changes.setdefault(since, []).append((x, previous, tallies))
             previous = tallies
     current = {x: chain.on(first) for x, chain in chains.items()}
-    for s in slides:
-        span = window_span(first, zone, s.window)
-        for x, tallies in current.items():
-            if span.first <= x <= span.last and s.kind in tallies:
-                _add(s.total, tallies[s.kind], 1)
+    for x, tallies in current.items():
+        for kind, values in tallies.items():
+            for s in by_kind.get(kind, ()):
+                if s.holds(x, first):
+                    _add(s.total, values, 1)
     result = []
     on = first
     while True:
@@ -235,21 +246,20 @@ def series(
         result.append((on, *results(on, zone, totals, c)))
         if on >= last:
             return result
-        on += DAY
+        before, on = on, on + DAY
         for x, old, new in changes.get(on, ()):
             current[x] = new
-            for s in slides:
-                span = window_span(on - DAY, zone, s.window)
-                if span.first <= x <= span.last:
-                    if s.kind in old:
-                        _add(s.total, old[s.kind], -1)
-                    if s.kind in new:
-                        _add(s.total, new[s.kind], 1)
+            for kind in old.keys() | new.keys():
+                for s in by_kind.get(kind, ()):
+                    if s.holds(x, before):
+                        if kind in old:
+                            _add(s.total, old[kind], -1)
+                        if kind in new:
+                            _add(s.total, new[kind], 1)
         for s in slides:
-            span = window_span(on, zone, s.window)
-            leaving = current.get(span.first - DAY, {}).get(s.kind)
-            if leaving is not None:
-                _add(s.total, leaving, -1)
-            entering = current.get(span.last, {}).get(s.kind)
-            if entering is not None:
-                _add(s.total, entering, 1)
+            leaving = current.get(before - s.far)
+            if leaving is not None and s.kind in leaving:
+                _add(s.total, leaving[s.kind], -1)
+            entering = current.get(on - s.near)
+            if entering is not None and s.kind in entering:
+                _add(s.total, entering[s.kind], 1)
