@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tsunagu.access import repo
+from tsunagu.access.actor import Actor
 from tsunagu.access.errors import (
     InvalidRole,
     LastOwner,
@@ -33,7 +35,12 @@ from tsunagu.access.schemas import MemberOut, MeOut, SellerRole, TwoFactorOut
 from tsunagu.identity import audit, factors, links, reset, tokens
 from tsunagu.identity import service as identity
 from tsunagu.identity.audit import NO_CLIENT, Client
-from tsunagu.identity.errors import Outcome, PrincipalNotFound, SessionInvalid, TokenScopeDenied
+from tsunagu.identity.errors import (
+    Outcome,
+    PrincipalNotFound,
+    SessionInvalid,
+    TokenScopeDenied,
+)
 from tsunagu.identity.mail import DEFAULT_SENDER, MailSender
 from tsunagu.identity.models import AuthSession, Principal
 from tsunagu.identity.rules import PRODUCTION, IdentitySettings, token_allows
@@ -61,19 +68,77 @@ def own_roles(session: Session, principal_id: str) -> PrincipalRoles:
 
 def roles_of(session: Session, principal_id: str) -> PrincipalRoles:
     """What the principal may do: its own grants united with those of the principals linked with
-    it (per seller the strongest role; operator if any of them is one)."""
+    it (per seller the strongest role; operator if any of them is one). One statement: the link
+    group's active members (``links.acting_ids``) are found by the same query as their grants."""
     # a disabled member's roles are not reachable through a linked sign-in either
-    return _roles(session, links.acting_ids(session, principal_id))
+    return _united(repo.grants_of(session, principal_id))
 
 
 def _roles(session: Session, principal_ids: Sequence[str]) -> PrincipalRoles:
+    grants: list[tuple[str | None, str]] = list(repo.roles_held(session, principal_ids))
+    if repo.any_operator(session, principal_ids):
+        grants.append((None, repo.OPERATOR_GRANT))
+    return _united(grants)
+
+
+def _united(grants: Sequence[tuple[str | None, str]]) -> PrincipalRoles:
+    """Per seller the strongest role granted; operator if any grant says so."""
     memberships: dict[str, str] = {}
-    for seller_id, role in repo.roles_held(session, principal_ids):
+    operator = False
+    for seller_id, role in grants:
+        if seller_id is None:
+            operator = operator or role == repo.OPERATOR_GRANT
+            continue
         held = memberships.get(seller_id)
         if held is None or _STRENGTH.get(role, 0) > _STRENGTH.get(held, 0):
             memberships[seller_id] = role
-    operator = repo.any_operator(session, principal_ids)
     return PrincipalRoles(memberships=memberships, operator=operator)
+
+
+@dataclass(frozen=True)
+class SessionCaller:
+    """The caller behind a session token, its session and when that was last seen (the reader
+    decides whether to move the idle clock)."""
+
+    actor: Actor
+    session_id: str
+    last_seen_at: datetime
+
+
+def session_caller(
+    connection: Connection,
+    *,
+    token: str,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+) -> SessionCaller:
+    """The signed-in caller of a request: what ``identity.service.resolve`` (without touching
+    the idle clock) and :func:`roles_of` answer together, in one statement.
+
+    The same refusals in the same order: an unknown or revoked session, or a principal that is
+    not active, is :class:`SessionInvalid`, as is a session past its idle or absolute limit
+    (AUTH-15); a live session still waiting for its second factor is
+    :class:`SecondFactorRequired`. Reads only, so it runs on a read-only connection."""
+    found = repo.session_with_grants(connection, identity.hash_token(token))
+    if found is None:
+        raise SessionInvalid()
+    identity.check_live(
+        revoked_at=found.revoked_at,
+        principal_status=found.principal_status,
+        stage=found.stage,
+        started_at=found.started_at,
+        last_seen_at=found.last_seen_at,
+        now=now,
+        settings=settings,
+    )
+    actor = Actor(
+        name=found.principal_id,
+        principal_id=found.principal_id,
+        roles=_united(found.grants),
+        via="session",
+        session_id=found.session_id,
+    )
+    return SessionCaller(actor, found.session_id, found.last_seen_at)
 
 
 def _keep_an_owner(session: Session, seller_id: str, losing: str) -> None:

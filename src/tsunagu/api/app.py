@@ -234,6 +234,7 @@ def build_app(
     app.state.engine = engine
     app.state.factory = make_sessionmaker(engine)
     read_engine = database.read_engine
+    app.state.read_engine = read_engine
     app.state.read_factory = make_sessionmaker(read_engine)
     app.state.registry = registry
     app.state.job_kinds = job_kinds

@@ -22,6 +22,8 @@ from tsunagu.core.uploads import file_label
 from tsunagu.health import alert_service, incremental
 from tsunagu.health import service as health_service
 from tsunagu.health import snapshots as health_snapshots
+from tsunagu.health.metrics import MetricResult
+from tsunagu.health.rules import StoreHealth, Term
 from tsunagu.health.schemas import (
     AlertCheckOut,
     AlertOut,
@@ -41,7 +43,7 @@ from tsunagu.http.deps import (
     signed_in_router,
 )
 from tsunagu.http.params import STORE_404, Cursor, Limit
-from tsunagu.http.responses import documented
+from tsunagu.http.responses import documented, json_answer
 
 #: every route here needs a signed-in caller
 router = signed_in_router()
@@ -85,36 +87,93 @@ def _store_get(
     return router.get(_STORE_PATH + below, tags=["health"], summary=summary, **options)
 
 
+def _metric_summary(m: MetricResult) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "numerator": m.numerator,
+        "denominator": m.denominator,
+        "rate": None if m.rate is None else float(m.rate),
+        "target": float(m.target),
+        "comparison": m.comparison,
+        "status": m.status,
+        "not_measurable": m.not_measurable,
+        "window_from": m.window[0],
+        "window_to": m.window[1],
+        "components": dict(m.components),
+        "ids": [],
+        "average_response_hours": (
+            None if m.average_response_hours is None else float(m.average_response_hours)
+        ),
+    }
+
+
+def _term(t: Term) -> dict[str, Any]:
+    return {
+        "kind": t.kind,
+        "points": t.points,
+        "label": t.label,
+        "violation_id": t.violation_id,
+        "policy": t.policy,
+        "severity": t.severity,
+        "repeat": t.repeat,
+        "opened_on": t.opened_on,
+        "ages_out_on": t.ages_out_on,
+        "orders": t.orders,
+        "metric": t.metric,
+    }
+
+
+def health_summary(h: StoreHealth) -> dict[str, Any]:
+    """``StoreHealthOut.of(h, with_ids=False)`` as plain values, key for key in the model's
+    order: the summary routes send it through :func:`json_answer` (one serialisation, no model
+    built and validated per request); their ``response_model`` documents the shape."""
+    return {
+        "seller_id": h.seller_id,
+        "marketplace": h.marketplace,
+        "day": h.day,
+        "evaluated_at": h.evaluated_at,
+        "fulfilled_orders": h.fulfilled_orders,
+        "rating": {
+            "score": h.rating.score,
+            "band": h.rating.band,
+            "profile": h.rating.profile,
+            "terms": [_term(t) for t in h.rating.terms],
+        },
+        "metrics": [_metric_summary(m) for m in h.metrics.values()],
+    }
+
+
 @router.get(
     "/sellers/{seller_id}/health",
     tags=["health"],
     summary="Account health of every store of a seller",
+    response_model=list[StoreHealthOut],
     responses=documented(422, e404="No such seller (`seller_not_found`)."),
 )
 def seller_health(
     seller_id: SellerIdDep, session: SessionDep, registry: RegistryDep, as_of: AsOf = None
-) -> list[StoreHealthOut]:
+) -> Response:
     """One entry per store (not paged: a seller has one store per marketplace). Today's
     figures come from the daily rollups."""
     found = incremental.seller_health_on(
         session, seller_id=seller_id, registry=registry, day=as_of, now=utcnow()
     )
-    return [StoreHealthOut.of(h, with_ids=False) for h in found]
+    return json_answer([health_summary(h) for h in found])
 
 
-@_store_get("", "Account health of one store")
+@_store_get("", "Account health of one store", response_model=StoreHealthOut)
 def store_health(
     seller_id: SellerIdDep,
     marketplace: MarketplaceDep,
     session: SessionDep,
     as_of: AsOf = None,
-) -> StoreHealthOut:
+) -> Response:
     """The performance metrics and the Account Health Rating with every term explained. Today's
     figures come from the daily rollups; the ids behind each metric are listed by `/explain`."""
     found = incremental.store_health_on(
         session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=utcnow()
     )
-    return StoreHealthOut.of(found, with_ids=False)
+    return json_answer(health_summary(found))
 
 
 @_store_get("/forecast", "The Account Health Rating day by day if nothing new happens")
@@ -126,7 +185,7 @@ def store_forecast(
     days: Annotated[int, Query(ge=1, le=365, description="Days ahead (1–365).")] = 90,
 ) -> StoreForecastOut:
     """Violations age out and orders leave the 180-day window; no new orders or violations."""
-    found = health_service.store_forecast(
+    found = incremental.store_forecast(
         session,
         seller_id=seller_id,
         marketplace=marketplace,
@@ -159,7 +218,7 @@ def store_what_if(
     ] = 0,
 ) -> StoreWhatIfOut:
     """Nothing is written: the rating now and with the changes applied on the day."""
-    found = health_service.store_what_if(
+    found = incremental.store_what_if(
         session,
         seller_id=seller_id,
         marketplace=marketplace,
@@ -318,7 +377,7 @@ def store_history(
     end: Annotated[Day, Query(alias="to", description="Last day YYYY-MM-DD (≤ 366 days).")],
 ) -> StoreHistoryOut:
     """Each day evaluated at the earlier of now and the end of that day."""
-    days = health_service.store_history(
+    days = incremental.store_history(
         session, seller_id=seller_id, marketplace=marketplace, start=start, end=end, now=utcnow()
     )
     return StoreHistoryOut.of(seller_id, marketplace.code, start, end, days)

@@ -2,10 +2,11 @@
 
 Every request except the probes, the sign-in steps and the API description names its caller: a
 session token (``Authorization: Bearer …`` from ``POST /v1/auth/sign-in``, or the dashboard's
-session cookie) or an API token (``Authorization: Bearer tsu_…``). :func:`current_actor` turns
-it into an :class:`Actor`, and every seller-scoped route depends on :func:`seller_access`, which
-asks the access rule (``access.rules.can``) whether the actor may read (GET, HEAD) or write
-(everything else) that seller. A seller the caller may not read is "not found", exactly like one
+session cookie) or an API token (``Authorization: Bearer tsu_…``). :func:`request_actor` (and
+:func:`current_actor`, for code on a worker thread) turns it into an :class:`Actor`, and every
+seller-scoped route depends on :func:`seller_access`, which asks the access rule
+(``access.rules.can``) whether the actor may read (GET, HEAD) or write (everything else) that
+seller. A seller the caller may not read is "not found", exactly like one
 that does not exist (no existence leak). The local CLI does not come through here: it acts as the
 installation's owner (:data:`tsunagu.access.actor.LOCAL_OWNER`).
 """
@@ -13,14 +14,16 @@ installation's owner (:data:`tsunagu.access.actor.LOCAL_OWNER`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from tsunagu.access.actor import Actor
-from tsunagu.access.service import roles_of
+from tsunagu.access.service import SessionCaller, roles_of, session_caller
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
@@ -88,6 +91,12 @@ def get_factory(request: Request) -> sessionmaker[Session]:
 def get_read_factory(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.read_factory
     return factory
+
+
+def get_read_engine(request: Request) -> Engine:
+    """The read-only engine (what :func:`get_read_factory`'s sessions are bound to)."""
+    engine: Engine = request.app.state.read_engine
+    return engine
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -170,25 +179,32 @@ def same_origin(request: Request) -> bool:
     )
 
 
-def _session_actor(request: Request, token: str) -> Actor:
-    now = utcnow()
+def _read_session_caller(request: Request, token: str, now: datetime) -> SessionCaller:
+    """Session, principal and roles in one read on the read-only engine (``session_caller``)."""
     settings = get_settings(request).identity
-    with get_read_factory(request)() as session:
-        row = identity.resolve(session, token=token, now=now, settings=settings, touch=False)
-        roles = roles_of(session, row.principal_id)
-        principal_id, session_id = row.principal_id, row.id
-        stale = row.last_seen_at <= now - TOUCH_EVERY
-    if stale:
-        with get_factory(request)() as write:
-            identity.mark_seen(write, session_id=session_id, now=now)
-            write.commit()
-    return Actor(
-        name=principal_id,
-        principal_id=principal_id,
-        roles=roles,
-        via="session",
-        session_id=session_id,
-    )
+    with get_read_engine(request).connect() as connection:
+        return session_caller(connection, token=token, now=now, settings=settings)
+
+
+def _needs_touch(found: SessionCaller, now: datetime) -> bool:
+    return found.last_seen_at <= now - TOUCH_EVERY
+
+
+def _touch(request: Request, session_id: str, now: datetime) -> None:
+    """Restart the session's idle clock (a write: it may wait for SQLite's write lock)."""
+    with get_factory(request)() as write:
+        identity.mark_seen(write, session_id=session_id, now=now)
+        write.commit()
+
+
+def _session_actor(request: Request, token: str) -> Actor:
+    """The session's caller; the idle clock is written only when it is more than
+    :data:`TOUCH_EVERY` behind."""
+    now = utcnow()
+    found = _read_session_caller(request, token, now)
+    if _needs_touch(found, now):
+        _touch(request, found.session_id, now)
+    return found.actor
 
 
 def _token_actor(request: Request, token: str) -> Actor:
@@ -211,22 +227,62 @@ def _token_actor(request: Request, token: str) -> Actor:
     )
 
 
-def current_actor(request: Request) -> Actor:
-    """The authenticated caller (401 ``authentication_required`` without credentials); computed
-    once per request."""
-    cached = getattr(request.state, "actor", None)
-    if isinstance(cached, Actor):
-        return cached
+def _credentials(request: Request) -> str:
+    """The token the request presents: 401 ``authentication_required`` without one, 403
+    ``cross_site_request`` for a cookie on a write from another site."""
     found = presented_token(request)
     if found is None:
         raise AuthenticationRequired()
     token, carrier = found
     if carrier == "cookie" and request.method not in SAFE_METHODS and not same_origin(request):
         raise CrossSiteRequest()
+    return token
+
+
+def current_actor(request: Request) -> Actor:
+    """The authenticated caller (401 ``authentication_required`` without credentials); computed
+    once per request. For code already on a worker thread (the pages); the routes depend on
+    :func:`request_actor`, which answers the same."""
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
+    token = _credentials(request)
     if token.startswith(TOKEN_PREFIX):
         actor = _token_actor(request, token)
     else:
         actor = _session_actor(request, token)
+    request.state.actor = actor
+    return actor
+
+
+async def request_actor(request: Request) -> Actor:
+    """:func:`current_actor` as the dependency of every signed-in route, without a worker
+    thread where none is needed.
+
+    On SQLite a session's caller is one read of a few index pages of a local file (WAL readers
+    never wait for a writer): cheaper than handing the request to a worker thread and back,
+    and each hand-off also waits for the interpreter lock behind whatever the workers are
+    computing, which under load is most of a request's latency. So that read runs here, on the
+    event loop. What can wait goes to a worker thread as before: the idle-clock write (SQLite's
+    write lock), an API token (its last-used time is written on every use), and every read on
+    PostgreSQL (a network round trip). The read borrows a connection from the read-only pool,
+    which always has one free: the in-flight cap (``api/concurrency.py``) lets fewer requests
+    past than the pool lends.
+    """
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
+    if get_read_engine(request).dialect.name != "sqlite":
+        return await run_in_threadpool(current_actor, request)
+    token = _credentials(request)
+    if token.startswith(TOKEN_PREFIX):
+        actor = await run_in_threadpool(_token_actor, request, token)
+    else:
+        now = utcnow()
+        found = _read_session_caller(request, token, now)
+        if _needs_touch(found, now):
+            await run_in_threadpool(_touch, request, found.session_id, now)
+        actor = found.actor
     request.state.actor = actor
     return actor
 
@@ -249,7 +305,7 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
+ActorDep = Annotated[Actor, Depends(request_actor)]
 
 
 async def session_actor(actor: ActorDep) -> Actor:
@@ -298,4 +354,4 @@ MarketplaceDep = Annotated[Marketplace, Depends(path_marketplace)]
 
 def signed_in_router() -> APIRouter:
     """A slice's router under ``/v1`` whose every route needs a signed-in caller."""
-    return APIRouter(prefix="/v1", dependencies=[Depends(current_actor)])
+    return APIRouter(prefix="/v1", dependencies=[Depends(request_actor)])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from tsunagu.core.errors import TsunaguError
@@ -87,3 +88,16 @@ def error_headers(exc: TsunaguError) -> dict[str, str] | None:
     if isinstance(retry, int) and retry > 0:
         headers["Retry-After"] = str(retry)
     return headers or None
+
+
+def json_answer(content: Any, *, status_code: int = 200) -> Response:
+    """``content`` (plain dicts, lists, strings, numbers, dates and aware instants) serialised
+    once, by orjson, into the bytes FastAPI would have sent for the same values through the
+    route's response model: compact, UTF-8, dates ``YYYY-MM-DD`` and UTC instants ending in
+    ``Z``. For hot routes whose answer is built as a plain dict; the route still names its
+    ``response_model`` so that the API description documents the shape."""
+    return Response(
+        orjson.dumps(content, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        media_type="application/json",
+    )

@@ -516,6 +516,33 @@ def rotate(
     return token, row
 
 
+def check_live(
+    *,
+    revoked_at: datetime | None,
+    principal_status: str | None,
+    stage: str,
+    started_at: datetime,
+    last_seen_at: datetime,
+    now: datetime,
+    settings: IdentitySettings = PRODUCTION,
+    second_factor_ok: bool = False,
+) -> None:
+    """The rules a session must pass at ``now``, in this order: not revoked, its principal
+    active, within its idle and absolute limits (AUTH-15), else :class:`SessionInvalid`; past
+    its second factor unless ``second_factor_ok``, else :class:`SecondFactorRequired`. Shared by
+    :func:`resolve` and the one-statement reader of requests (``access.service``)."""
+    if revoked_at is not None or principal_status != "active":
+        raise SessionInvalid()
+    full = stage == FULL
+    expires = session_expiry(
+        settings.sessions, started_at=started_at, last_seen_at=last_seen_at, full=full
+    )
+    if now >= expires:
+        raise SessionInvalid()
+    if not full and not second_factor_ok:
+        raise SecondFactorRequired()
+
+
 def resolve(
     session: Session,
     *,
@@ -529,21 +556,19 @@ def resolve(
     :class:`SessionInvalid`: unknown, revoked, idle for 30 min or older than 12 h (AUTH-15).
     A reader on a read-only connection passes ``touch=False`` and writes the clock itself."""
     row = repo.session_by_token_hash(session, hash_token(token))
-    if row is None or row.revoked_at is not None:
+    if row is None:
         raise SessionInvalid()
     principal = session.get(Principal, row.principal_id)
-    if principal is None or principal.status != "active":
-        raise SessionInvalid()
-    expires = session_expiry(
-        settings.sessions,
+    check_live(
+        revoked_at=row.revoked_at,
+        principal_status=None if principal is None else principal.status,
+        stage=row.stage,
         started_at=row.started_at,
         last_seen_at=row.last_seen_at,
-        full=row.stage == FULL,
+        now=now,
+        settings=settings,
+        second_factor_ok=second_factor_ok,
     )
-    if now >= expires:
-        raise SessionInvalid()
-    if row.stage != FULL and not second_factor_ok:
-        raise SecondFactorRequired()
     if touch:
         row.last_seen_at = max(row.last_seen_at, now)
     return row
