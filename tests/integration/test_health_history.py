@@ -89,10 +89,21 @@ def assert_history_matches(db: Db, seller: str, code: str, now: datetime, days: 
 
 
 def assert_forecast_matches(db: Db, seller: str, code: str, now: datetime) -> None:
-    """Today's health (from the stored summary while it holds), the forecast and the what-if
-    from the rollups equal the full path's."""
+    """The store page's points (kept by the second stage while they hold), today's health (from
+    the stored summary while it holds), the forecast and the what-if equal the full path's."""
     mp = db.registry.require(code)
+    today = local_date(now, mp.tz)
     with db.session() as session:
+        drawn = incremental.history_points(
+            session, seller_id=seller, marketplace=mp, days=40, now=now
+        )
+        expected = [
+            incremental.point_of(
+                service.store_health(session, seller_id=seller, marketplace=mp, day=d, now=now)
+            )
+            for d in (today - timedelta(days=n) for n in range(39, -1, -1))
+        ]
+        assert drawn == expected
         assert comparable(
             incremental.store_health_now(session, seller_id=seller, marketplace=mp, now=now)
         ) == comparable(
@@ -306,3 +317,39 @@ def test_a_store_summary_serves_today_until_an_event_or_a_deadline(db: Db) -> No
     refresh(db, seller, "JP", now)
     assert kept(now) is not None
     assert_forecast_matches(db, seller, "JP", now)
+
+
+def test_the_page_points_are_kept_and_a_violation_or_an_event_sets_them_aside(db: Db) -> None:
+    seller = make_seller(db, name="Points", marketplaces=("US",))
+    mp = db.registry.require("US")
+    ev = _events(seller, "US")
+    start = datetime(2026, 2, 1, 18, tzinfo=UTC)
+    orders = [_order(seller, "US", f"p{n}", start + timedelta(days=2 * n)) for n in range(30)]
+    now = start + timedelta(days=62)
+    ingest_all(db, orders, now)
+    refresh(db, seller, "US", now)
+    yesterday = local_date(now, mp.tz) - timedelta(days=1)
+
+    def kept() -> list[Any] | None:
+        with db.session() as session:
+            key = incremental.points_key(session, seller, mp)
+            return rollup_repo.points(session, seller, "US", yesterday, key)
+
+    assert len(kept() or []) == incremental.KEPT_POINTS_DAYS
+    assert_forecast_matches(db, seller, "US", now)
+    opened = ev(
+        "violation_opened",
+        start + timedelta(days=3),
+        violation_id="v1",
+        policy="p",
+        severity="critical",
+    )
+    ingest_all(db, [opened], now)
+    assert kept() is None  # the violations changed: drawn from the chains until kept again
+    assert_forecast_matches(db, seller, "US", now)
+    refresh(db, seller, "US", now)
+    assert kept() is not None
+    assert_forecast_matches(db, seller, "US", now)
+    ingest_all(db, [ev("order_shipped", now, order_id="p29", tracking_id="T")], now)
+    assert kept() is None  # a dirty mark waits
+    assert_forecast_matches(db, seller, "US", now)

@@ -10,10 +10,12 @@ the kept chains (``history.py``), carried on by ``refresh.keep_history``. Nothin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import orjson
 from sqlalchemy.orm import Session
 
 from tsunagu.health import repo, rollup_repo
@@ -381,3 +383,68 @@ def store_what_if(
     """``service.store_what_if``, today's from the rollups. Writes nothing."""
     b = basis_now(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
     return what_if_of(seller_id, marketplace, b, resolve, add_orders, forecast_days)
+
+
+# --------------------------------------------------------------------------- the page's points
+
+#: How many past days the store page draws; the refresh's second stage keeps them computed.
+KEPT_POINTS_DAYS = 179
+
+#: One day of the store page's chart: the day, the score, the band and each metric's rate.
+Point = tuple[date, int, str, dict[str, float | None]]
+
+
+def point_of(h: StoreHealth) -> Point:
+    return (h.day, h.rating.score, h.rating.band, {k: m.rate for k, m in h.metrics.items()})
+
+
+def points_key(session: Session, seller_id: str, marketplace: Marketplace) -> str:
+    """What the kept points depend on besides the chains: the store's violations (read live,
+    they mark no day dirty) and the health settings."""
+    violations = repo.load_violations(session, seller_id, marketplace.code, marketplace.tz)
+    text = repr((violations, health_of(marketplace)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def history_points(
+    session: Session, *, seller_id: str, marketplace: Marketplace, days: int, now: datetime
+) -> list[Point]:
+    """Today and the ``days`` − 1 days before it, as the store page draws them: the past days
+    as the second stage kept them when they still hold (else from the chains), today live."""
+    today = local_date(now, marketplace.tz)
+    yesterday = today - DAY
+    first = today - timedelta(days=days - 1)
+    kept = None
+    if days - 1 <= KEPT_POINTS_DAYS:
+        key = points_key(session, seller_id, marketplace)
+        kept = rollup_repo.points(session, seller_id, marketplace.code, yesterday, key)
+    if kept is None:
+        found = store_history(
+            session, seller_id=seller_id, marketplace=marketplace, start=first, end=today, now=now
+        )
+        return [point_of(h) for h in found]
+    past = [
+        (date.fromisoformat(d), score, band, rates)
+        for d, score, band, rates in kept
+        if date.fromisoformat(d) >= first
+    ]
+    now_health = store_health_now(session, seller_id=seller_id, marketplace=marketplace, now=now)
+    return [*past, point_of(now_health)]
+
+
+def kept_points(
+    session: Session, seller_id: str, marketplace: Marketplace, now: datetime
+) -> tuple[date, str, bytes]:
+    """The past days the second stage keeps: up to yesterday, their key and their encoding."""
+    today = local_date(now, marketplace.tz)
+    yesterday = today - DAY
+    found = store_history(
+        session,
+        seller_id=seller_id,
+        marketplace=marketplace,
+        start=today - timedelta(days=KEPT_POINTS_DAYS),
+        end=yesterday,
+        now=now,
+    )
+    encoded = orjson.dumps([(d.isoformat(), s, b, r) for d, s, b, r in map(point_of, found)])
+    return yesterday, points_key(session, seller_id, marketplace), encoded

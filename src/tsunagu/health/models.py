@@ -109,6 +109,12 @@ class HealthStoreSummary(Base):
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
     #: orjson-encoded {metric name: [counts], "fulfilled": [count]} (rollups.window_totals)
     totals: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the store page's past days (``incremental.KEPT_POINTS_DAYS`` up to ``history_through``):
+    #: orjson [[day, score, band, {metric: rate}], ...], valid while ``history_through`` is
+    #: yesterday and ``history_key`` (the violations and the health settings) is unchanged
+    history_through: Mapped[str | None] = mapped_column(String(10), default=None)
+    history_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    history: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class HealthDayHistory(Base):

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.core.db import unit_of_work
 from tsunagu.health import rollup_repo
 from tsunagu.health.config import health_of
-from tsunagu.health.incremental import Kept, computed_chains, current_tallies, history_start
+from tsunagu.health.incremental import (
+    Kept,
+    computed_chains,
+    current_tallies,
+    history_start,
+    kept_points,
+)
 from tsunagu.health.metrics import DAY, end_of_day, local_date, start_of_day
 from tsunagu.health.rollups import (
     ORDER_DAYS,
@@ -187,7 +193,9 @@ def keep_summary(session: Session, seller_id: str, marketplace: Marketplace, now
         ]
     )
     totals = window_totals(today, zone, per_day, config.metrics)
-    rollup_repo.write_summary(session, (seller_id, marketplace.code), today, totals, now, until)
+    key = (seller_id, marketplace.code)
+    rollup_repo.write_summary(session, key, today, totals, now, until)
+    rollup_repo.write_points(session, key, *kept_points(session, seller_id, marketplace, now))
 
 
 def keep_history_all(

@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import TextClause, and_, delete, null, select, text, tuple_
+from sqlalchemy import TextClause, and_, delete, null, select, text, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -769,3 +770,40 @@ def drop_summaries(session: Session, keys: Collection[StoreKey]) -> None:
         session.execute(
             delete(s).where(tuple_(s.seller_id, s.marketplace).in_(ordered[start : start + 500]))
         )
+
+
+def write_points(
+    session: Session, key: StoreKey, through: date, fingerprint: str, points: bytes
+) -> None:
+    """The store page's past days, beside the store's summary (written just before)."""
+    s = HealthStoreSummary
+    session.execute(
+        update(s)
+        .where(s.seller_id == key[0], s.marketplace == key[1])
+        .values(history_through=through.isoformat(), history_key=fingerprint, history=points)
+    )
+
+
+def points(
+    session: Session, seller_id: str, marketplace: str, through: date, fingerprint: str
+) -> list[Any] | None:
+    """The kept past days if they were computed up to ``through`` with the same violations and
+    settings, and no dirty mark waits."""
+    s = HealthStoreSummary
+    row = session.execute(
+        select(s.history).where(
+            s.seller_id == seller_id,
+            s.marketplace == marketplace,
+            s.history_through == through.isoformat(),
+            s.history_key == fingerprint,
+            ~select(HealthDirtyMark.id)
+            .where(
+                HealthDirtyMark.seller_id == seller_id, HealthDirtyMark.marketplace == marketplace
+            )
+            .exists(),
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    found: list[Any] = orjson.loads(row[0])
+    return found

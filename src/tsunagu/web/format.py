@@ -1,5 +1,8 @@
 """Numbers, money, rates and times as a seller reads them, in the page's language.
 
+Rates and days are memoised: a store page shows hundreds of them (its history table), and most
+recur from one page to the next.
+
 Money is integer minor units plus its currency (¥1,234 / $12.34); times are shown in the
 marketplace's zone with the zone's abbreviation (JST, PST/PDT), whatever the page's language.
 """
@@ -7,6 +10,7 @@ marketplace's zone with the zone's abbreviation (JST, PST/PDT), whatever the pag
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -24,6 +28,7 @@ def number(value: int | float, lang: str) -> str:
     return str(format_decimal(value, locale=lang))
 
 
+@lru_cache(maxsize=4096)
 def percent(rate: float | None, lang: str) -> str:
     """A metric rate with two decimals (``1.23%``); ``–`` when there is nothing to measure."""
     if rate is None:
@@ -42,6 +47,7 @@ def instant(value: datetime | None, zone: ZoneInfo, lang: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def day(value: date | None, lang: str) -> str:
     if value is None:
         return "–"

@@ -4,7 +4,7 @@ forecast chart, and the what-if form (an htmx fragment, or the full page without
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -117,22 +117,12 @@ def _what_if(
 def _history(
     session: Session, seller_id: str, marketplace: Marketplace, now: datetime, today: date
 ) -> tuple[list[tuple[date, int, str, dict[str, float | None]]], list[tuple[date, int]]]:
-    days = incremental.store_history(
-        session,
-        seller_id=seller_id,
-        marketplace=marketplace,
-        start=today - timedelta(days=HISTORY_DAYS - 1),
-        end=today,
-        now=now,
+    points = incremental.history_points(
+        session, seller_id=seller_id, marketplace=marketplace, days=HISTORY_DAYS, now=now
     )
     history = [
-        (
-            h.day,
-            h.rating.score,
-            h.rating.band,
-            {k: h.metrics[k].rate for k in KEY_METRICS if k in h.metrics},
-        )
-        for h in days
+        (day, score, band, {k: rates[k] for k in KEY_METRICS if k in rates})
+        for day, score, band, rates in points
     ]
     ahead = incremental.store_forecast(
         session,

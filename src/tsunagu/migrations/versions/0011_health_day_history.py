@@ -39,6 +39,9 @@ def upgrade() -> None:
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("totals", sa.LargeBinary(), nullable=False),
+        sa.Column("history_through", sa.String(length=10), nullable=True),
+        sa.Column("history_key", sa.String(length=64), nullable=True),
+        sa.Column("history", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint(
             "seller_id", "marketplace", name=op.f("pk_health_store_summaries")
         ),
