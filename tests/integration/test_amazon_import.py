@@ -109,10 +109,11 @@ def event_bodies(db: Db, seller: str) -> list[str]:
 
 def personal_values(db: Db, seller: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    for field, value in query(
-        db, "SELECT field, value FROM personal_records WHERE seller_id = :s", s=seller
+    for (fields,) in query(
+        db, "SELECT fields FROM personal_records WHERE seller_id = :s", s=seller
     ):
-        found.setdefault(field, set()).add(value)
+        for field, value in orjson.loads(fields).items():
+            found.setdefault(field, set()).add(value)
     return found
 
 

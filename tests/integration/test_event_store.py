@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -192,7 +193,11 @@ def test_message_text_goes_to_personal_store_not_the_log(db: Db):
     )
     with db.engine.connect() as conn:
         bodies = " ".join(r[0] for r in conn.execute(text("SELECT body FROM events")))
-        personal = [r[0] for r in conn.execute(text("SELECT value FROM personal_records"))]
+        personal = [
+            value
+            for (fields,) in conn.execute(text("SELECT fields FROM personal_records"))
+            for value in json.loads(fields).values()
+        ]
         message = conn.execute(text("SELECT order_id FROM messages")).scalar_one()
     assert "090-1111-2222" not in bodies
     assert personal == ["My phone is 090-1111-2222"]

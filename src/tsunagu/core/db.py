@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -336,6 +337,49 @@ def bulk_insert(
         else:
             sql += f" ON CONFLICT ({target}) DO NOTHING"
     return int(conn.exec_driver_sql(sql, list(rows)).rowcount)
+
+
+def sparse_insert(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    nullable: Sequence[str],
+    conflict: Sequence[str] | None = None,
+    update: Sequence[str] | None = None,
+) -> int:
+    """:func:`bulk_insert` that does not bind the ``None`` values of the ``nullable`` columns.
+
+    Rows are grouped by which of those columns hold ``None``, and each group's statement leaves
+    them out, so they take their default, NULL; on conflict the ``update`` columns take the new
+    row's values, left-out ones NULL too (``excluded`` holds the defaults). Binding a ``None``
+    costs SQLite's driver about a quarter of a microsecond, as much as a short row's own insert,
+    and a new order's projection row has a dozen of them (ADR 0023).
+    """
+    if not rows:
+        return 0
+    at = [columns.index(name) for name in nullable]
+    groups: dict[tuple[bool, ...], list[Sequence[object]]] = {}
+    for row in rows:
+        given = tuple([row[i] is not None for i in at])
+        found = groups.get(given)
+        if found is None:
+            groups[given] = [row]
+        else:
+            found.append(row)
+    written = 0
+    for given, members in groups.items():
+        left_out = {i for i, present in zip(at, given, strict=True) if not present}
+        keep = [i for i in range(len(columns)) if i not in left_out]
+        picked: Sequence[Sequence[object]] = members
+        if left_out:
+            pick = itemgetter(*keep)
+            picked = [pick(row) if len(keep) > 1 else (pick(row),) for row in members]
+        written += bulk_insert(
+            session, table, [columns[i] for i in keep], picked, conflict=conflict, update=update
+        )
+    return written
 
 
 # -- migrations -------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def existing_hashes(session: Session, seller_id: str, event_ids: Sequence[str]) 
         rows = conn.exec_driver_sql(
             sql.format(p=mark, ids=_in_list(session, len(part))), (seller_id, *part)
         )
-        found.update((row[0], row[1]) for row in rows)
+        found.update(rows.all())  # all at once: iterating fetches row by row
     return found
 
 
@@ -52,7 +52,7 @@ def existing_orders(
             f"AND order_id IN ({_in_list(session, len(part))})",
             (seller_id, marketplace, *part),
         )
-        found.update(row[0] for row in rows)
+        found.update(rows.scalars().all())
     return found
 
 
@@ -71,7 +71,7 @@ def prior_events(
             f"AND {column} IN ({_in_list(session, len(part))})",
             (seller_id, marketplace, *part),
         )
-        for key, type_, at, event_id, body in rows:
+        for key, type_, at, event_id, body in rows.all():
             at_value = read_instant(at)
             assert at_value is not None
             result.setdefault(key, []).append(
@@ -131,6 +131,7 @@ def insert_events(
         )
         for c, ref in rows
     ]
+    # in chunk order, one statement: ``seq`` follows the order the events were given in
     return bulk_insert(session, "events", EVENT_COLUMNS, values, conflict=("seller_id", "event_id"))
 
 

@@ -116,8 +116,8 @@ def _refresh_store(
 ) -> None:
     new_by_order: dict[str, list[StoredEvent]] = defaultdict(list)
     new_by_ref: dict[str, list[StoredEvent]] = defaultdict(list)
-    #: instants whose days the health rollups must compute again
-    touched: list[datetime | None] = []
+    #: instants whose days the health rollups must compute again (each once)
+    touched: set[datetime | None] = set()
     for i in indexes:
         c = candidates[i]
         event = StoredEvent(c.type, c.at, c.event_id, bodies[i])
@@ -135,7 +135,8 @@ def _refresh_store(
         ]
         orders_repo.write_orders(session, seller_id, marketplace, states, replace=list(prior))
         before = [fold_order(order_id, events) for order_id, events in prior.items()]
-        touched.extend(i for state in (*before, *states) for i in order_instants(state))
+        for state in (*before, *states):
+            touched.update(order_instants(state))
     if new_by_ref:
         prior = repo.prior_events(session, seller_id, marketplace, "ref_id", list(new_by_ref))
         messages, violations = [], []
@@ -144,12 +145,13 @@ def _refresh_store(
             if everything[0].type.startswith("message_"):
                 messages.append(fold_message(ref, everything))
                 if ref in prior:
-                    touched.append(fold_message(ref, prior[ref]).received_at)
-                touched.append(messages[-1].received_at)
+                    touched.add(fold_message(ref, prior[ref]).received_at)
+                touched.add(messages[-1].received_at)
             else:
                 violations.append(fold_violation(ref, everything))
         orders_repo.write_messages(session, seller_id, marketplace, messages)
         violations_repo.write_violations(session, seller_id, marketplace, violations)
+    touched.discard(None)
     rollup_repo.mark_dirty(session, seller_id, marketplace, touched)
 
 
@@ -171,7 +173,8 @@ def _keep_personal(
     now: datetime,
 ) -> None:
     """Message texts lifted out of events go to the personal-data store, keyed by subject."""
-    rows: list[tuple[str, str, str]] = []
+    values: dict[str, dict[str, str]] = {}
+    pairs: list[tuple[str, str]] = []
     for i in indexes:
         c = candidates[i]
         if not c.personal:
@@ -184,13 +187,15 @@ def _keep_personal(
             if isinstance(customer, str)
             else personal.pseudonym(session, seller_id, marketplace, "message", message_id)
         )
-        rows.extend((subject, f"message:{message_id}:{name}", text) for name, text in c.personal)
+        fields = values.setdefault(subject, {})
+        for name, text in c.personal:
+            fields[f"message:{message_id}:{name}"] = text
         if c.order_id is not None:
-            personal.link(
-                session, seller_id=seller_id, marketplace=marketplace, pairs=[(c.order_id, subject)]
-            )
-    if rows:
-        personal.record(session, seller_id=seller_id, rows=rows, source="message", now=now)
+            pairs.append((c.order_id, subject))
+    if pairs:
+        personal.link(session, seller_id=seller_id, marketplace=marketplace, pairs=pairs)
+    if values:
+        personal.record(session, seller_id=seller_id, values=values, source="message", now=now)
 
 
 def start_run(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.core.db import bulk_insert, placeholders, raw_instant
+from tsunagu.core.db import bulk_insert, placeholders, raw_instant, sparse_insert
 from tsunagu.events.repo import batched
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
 from tsunagu.orders.rules import MessageState, OrderState
@@ -52,11 +52,13 @@ ORDER_COLUMNS = (
     "last_event_at",
 )
 _KEY = ("seller_id", "marketplace", "order_id")
+#: the columns a new order mostly leaves NULL, not bound when they are (``sparse_insert``)
+_ORDER_NULLABLE = tuple(c.name for c in Order.__table__.columns if c.nullable)
 
 
 def _order_row(seller_id: str, marketplace: str, s: OrderState, d: str) -> tuple[object, ...]:
     t = _instant_writer(d)
-
+    flag = _flag_writer(d)
     kinds = [case.kind for case in s.cases.values()]
     return (
         seller_id,
@@ -71,10 +73,10 @@ def _order_row(seller_id: str, marketplace: str, s: OrderState, d: str) -> tuple
         s.items_total,
         s.tax_total,
         s.points,
-        s.is_business,
+        flag(s.is_business),
         s.ship_service,
         t(s.shipped_at),
-        s.ship_time_known,
+        flag(s.ship_time_known),
         s.carrier,
         s.tracking_id,
         t(s.first_scan_at),
@@ -84,15 +86,15 @@ def _order_row(seller_id: str, marketplace: str, s: OrderState, d: str) -> tuple
         s.cancel_reason,
         s.feedback_rating,
         t(s.feedback_at),
-        s.feedback_removed,
+        flag(s.feedback_removed),
         s.refunded_total,
         s.refund_count,
         t(s.invoice_uploaded_at),
-        s.cs_satisfied,
+        flag(s.cs_satisfied),
         t(s.cs_answered_at),
-        kinds.count("claim"),
-        kinds.count("chargeback"),
-        kinds.count("return"),
+        kinds.count("claim") if kinds else 0,
+        kinds.count("chargeback") if kinds else 0,
+        kinds.count("return") if kinds else 0,
         s.event_count,
         t(s.last_event_at),
     )
@@ -101,12 +103,26 @@ def _order_row(seller_id: str, marketplace: str, s: OrderState, d: str) -> tuple
 def _instant_writer(dialect: str) -> Callable[[datetime | None], object]:
     """The hot path of projection writes: one function call per instant, nothing more."""
     if dialect != "sqlite":
-        return lambda value: value
+        return _same
 
     def sqlite_text(value: datetime | None) -> object:
         return None if value is None else raw_instant(value, "sqlite")
 
     return sqlite_text
+
+
+def _flag_writer(dialect: str) -> Callable[[bool | None], object]:
+    """Booleans as 0 and 1 on SQLite: its driver binds a ``bool`` (like ``None``) about twenty
+    times slower than an ``int``, and stores the same number."""
+    return _same if dialect != "sqlite" else _sqlite_flag
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _sqlite_flag(value: bool | None) -> object:
+    return None if value is None else int(value)
 
 
 def _delete_children(
@@ -161,15 +177,22 @@ def write_orders(
     if replace:
         _delete_children(session, "order_items", seller_id, marketplace, replace)
         _delete_children(session, "order_cases", seller_id, marketplace, replace)
-    bulk_insert(
+    sparse_insert(
         session,
         "orders",
         ORDER_COLUMNS,
         [_order_row(seller_id, marketplace, s, d) for s in placed],
+        nullable=_ORDER_NULLABLE,
         conflict=_KEY,
         update=ORDER_COLUMNS[3:],
     )
-    bulk_insert(session, "order_items", _ITEM_COLUMNS, _item_rows(seller_id, marketplace, placed))
+    sparse_insert(
+        session,
+        "order_items",
+        _ITEM_COLUMNS,
+        _item_rows(seller_id, marketplace, placed),
+        nullable=("tax", "category"),
+    )
     bulk_insert(
         session, "order_cases", _CASE_COLUMNS, _case_rows(seller_id, marketplace, placed, d)
     )

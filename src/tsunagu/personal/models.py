@@ -15,14 +15,22 @@ from tsunagu.core.db import Base, UTCDateTime
 
 
 class PersonalRecord(Base):
+    """The personal values of one subject, or of one thing of theirs, as a JSON object.
+
+    ``about`` is ``""`` for the person (name, e-mail, phone, address) and otherwise names what the
+    values belong to (``message:<id>``, ``feedback:<order>``): the part of each field name before
+    its last ``:``. So an order's buyer is one row however many fields the file gives, and a
+    customer's hundredth message does not rewrite the ninety-nine before it (ADR 0023).
+    """
+
     __tablename__ = "personal_records"
     __table_args__ = {"sqlite_with_rowid": False}
 
     subject_id: Mapped[str] = mapped_column(String(60), primary_key=True)
-    #: e.g. ``email``, ``name``, ``phone``, ``ship_city``, ``message:<id>:body``
-    field: Mapped[str] = mapped_column(String(200), primary_key=True)
+    about: Mapped[str] = mapped_column(String(200), primary_key=True)
     seller_id: Mapped[str] = mapped_column(String(40))
-    value: Mapped[str] = mapped_column(Text)
+    #: JSON object, full field name -> value: ``{"ship_city": "Kyoto", ...}``
+    fields: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

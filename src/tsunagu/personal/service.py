@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+import orjson
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.core.db import bulk_insert, raw_instant
-from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
+from tsunagu.personal import repo
+from tsunagu.personal.models import InstallationSecret
 
 _KEY_NAME = "pseudonym_key"
 
@@ -48,75 +50,71 @@ def pseudonym(session: Session, seller_id: str, *parts: str) -> str:
     so an import touches a few pages instead of pages all over an ever larger table. It is a plain
     hash of the seller id, which is not personal data; the person stays behind the keyed hash.
     """
-    digest = hmac.new(
-        _key(session), "\x1f".join((seller_id, *parts)).encode(), hashlib.sha256
-    ).hexdigest()
-    return "subj_" + hashlib.sha256(seller_id.encode()).hexdigest()[:8] + digest[:24]
+    return pseudonyms(session, seller_id, [parts])[0]
+
+
+def pseudonyms(session: Session, seller_id: str, keys: Iterable[Sequence[str]]) -> list[str]:
+    """:func:`pseudonym` of each of ``keys`` (the ``parts`` of one subject each), in order."""
+    key = _key(session)
+    prefix = "subj_" + hashlib.sha256(seller_id.encode()).hexdigest()[:8]
+    return [
+        prefix + hmac.digest(key, "\x1f".join((seller_id, *parts)).encode(), "sha256").hex()[:24]
+        for parts in keys
+    ]
 
 
 def record(
     session: Session,
     *,
     seller_id: str,
-    rows: Iterable[tuple[str, str, str]],
+    values: Mapping[str, Mapping[str, str]],
     source: str,
     now: datetime,
 ) -> int:
-    """Upsert ``(subject_id, field, value)`` rows; the newest value of a field wins."""
-    d = session.get_bind().dialect.name
-    values = [
-        (subject, field, seller_id, value, source, raw_instant(now, d))
-        for subject, field, value in rows
-        if value
-    ]
-    bulk_insert(
-        session,
-        "personal_records",
-        ("subject_id", "field", "seller_id", "value", "source", "updated_at"),
-        values,
-        conflict=("subject_id", "field"),
-        update=("value", "source", "updated_at"),
-    )
-    return len(values)
+    """Store ``values`` (subject -> field -> value); the number of values stored.
+
+    A newer value of a field replaces the older one; fields not given keep their values; empty
+    values are not stored. The fields of one subject are one row, or one per thing they are
+    about (``message:<id>:body`` goes with the message, see :class:`PersonalRecord`).
+    """
+    updated = raw_instant(now, session.get_bind().dialect.name)
+    rows: list[tuple[object, ...]] = []
+    count = 0
+    for subject in sorted(values):  # the order of the table's key
+        by_about: dict[str, dict[str, str]] = {}
+        for name, value in values[subject].items():
+            if value:
+                by_about.setdefault(name.rpartition(":")[0], {})[name] = value
+        for about in sorted(by_about):
+            fields = by_about[about]
+            count += len(fields)
+            text = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+            rows.append((subject, about, seller_id, text, source, updated))
+    repo.upsert_records(session, rows)
+    return count
 
 
 def link(
     session: Session, *, seller_id: str, marketplace: str, pairs: Iterable[tuple[str, str]]
 ) -> None:
     """Connect orders to subjects: ``(order_id, subject_id)`` pairs."""
-    bulk_insert(
-        session,
-        "personal_links",
-        ("seller_id", "marketplace", "order_id", "subject_id"),
-        [(seller_id, marketplace, order_id, subject) for order_id, subject in pairs],
-        conflict=("seller_id", "marketplace", "order_id", "subject_id"),
+    repo.insert_links(
+        session, [(seller_id, marketplace, order_id, subject) for order_id, subject in pairs]
     )
 
 
 def records_of(session: Session, subject_id: str) -> dict[str, str]:
-    rows = session.execute(
-        select(PersonalRecord.field, PersonalRecord.value).where(
-            PersonalRecord.subject_id == subject_id
-        )
-    )
-    return dict(rows)
+    """Every personal value stored about the subject, by field name."""
+    return repo.fields_of(session, subject_id)
 
 
 def subjects_of_order(
     session: Session, seller_id: str, marketplace: str, order_id: str
 ) -> list[str]:
-    return list(
-        session.execute(
-            select(PersonalLink.subject_id).where(
-                PersonalLink.seller_id == seller_id,
-                PersonalLink.marketplace == marketplace,
-                PersonalLink.order_id == order_id,
-            )
-        ).scalars()
-    )
+    return repo.subjects_of_order(session, seller_id, marketplace, order_id)
 
 
 def erase_subject(session: Session, subject_id: str) -> int:
-    """Delete everything stored about one person; events and figures are untouched."""
-    result = session.execute(delete(PersonalRecord).where(PersonalRecord.subject_id == subject_id))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """Delete everything stored about one person (the number of values); events, projections
+    and the links of orders to the pseudonym are untouched. Erasing twice erases nothing."""
+    return repo.delete_subject(session, subject_id)

@@ -9,9 +9,10 @@ then, so a rejected or dry-run import leaves no personal data behind and no even
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy.orm import Session
@@ -69,19 +70,19 @@ class BadValue(Exception):
 
 
 class PersonalRow(NamedTuple):
-    """One personal value of an order, held until the import has run.
+    """The personal values of one report row, held until the import has run.
 
     The subject is named by ``(kind, key)``: ``("buyer", e-mail)`` when the file gives an e-mail,
     otherwise ``("order", order id)``. The pseudonym is computed at write time because computing it
-    may create the installation's key, which is a write. A named tuple because a file yields
-    several per row: it is built about three times faster than a frozen dataclass.
+    may create the installation's key, which is a write. A named tuple, one per report row: it is
+    built about three times faster than a frozen dataclass.
     """
 
     order_id: str
-    field: str
-    value: str
     kind: str
     key: str
+    #: ``(field, value)`` pairs, values not empty
+    values: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -99,48 +100,38 @@ class Prepared:
         """The pipeline's source: re-iterable, in line order (the events are built already)."""
         return iter(self.items)
 
+    def keep_personal(self, row: PersonalRow | None) -> None:
+        if row is not None:
+            self.personal_rows.append(row)
+
     def write_personal(self, session: Session, now: datetime) -> int:
         """Store the personal rows of orders that exist now; returns the number of values.
 
-        A field given twice for one subject keeps its last value in file order. The rows of one
-        report row come one after another with the same order and subject, so the order and
-        subject are looked up once per run of such rows rather than once per value.
+        One record per subject (ADR 0023): a field given twice for one subject keeps its last
+        value in file order.
         """
         order_ids = sorted({r.order_id for r in self.personal_rows})
         if not order_ids:
             return 0
         existing = repo.existing_orders(session, self.seller_id, self.marketplace, order_ids)
-        subjects: dict[tuple[str, str], str] = {}
-        values: dict[str, dict[str, str]] = {}  # subject -> field -> value
+        wanted = [r for r in self.personal_rows if r.order_id in existing]
+        keys = list(dict.fromkeys((r.kind, r.key) for r in wanted))
+        names = personal.pseudonyms(
+            session, self.seller_id, [(self.marketplace, kind, key) for kind, key in keys]
+        )
+        subject_of = dict(zip(keys, names, strict=True))
+        values: dict[str, dict[str, str]] = {}
         pairs: set[tuple[str, str]] = set()
-        last: tuple[str, str, str] | None = None
-        fields: dict[str, str] | None = None  # the current run's subject's values, if stored
-        for order_id, name, value, kind, key in self.personal_rows:
-            if last is None or order_id != last[0] or key != last[2] or kind != last[1]:
-                last = (order_id, kind, key)
-                fields = None
-                if order_id in existing:
-                    subject = subjects.get((kind, key))
-                    if subject is None:
-                        subject = personal.pseudonym(
-                            session, self.seller_id, self.marketplace, kind, key
-                        )
-                        subjects[(kind, key)] = subject
-                    fields = values.setdefault(subject, {})
-                    pairs.add((order_id, subject))
-            if fields is not None:
-                fields[name] = value
+        for r in wanted:
+            subject = subject_of[(r.kind, r.key)]
+            fields = values.get(subject)
+            if fields is None:
+                values[subject] = dict(r.values)
+            else:
+                fields.update(r.values)
+            pairs.add((r.order_id, subject))
         count = personal.record(
-            session,
-            seller_id=self.seller_id,
-            # sorted by subject, then field: the order of the table's key
-            rows=[
-                (subject, name, value)
-                for subject in sorted(values)
-                for name, value in sorted(values[subject].items())
-            ],
-            source=self.label,
-            now=now,
+            session, seller_id=self.seller_id, values=values, source=self.label, now=now
         )
         personal.link(
             session, seller_id=self.seller_id, marketplace=self.marketplace, pairs=sorted(pairs)
@@ -148,15 +139,45 @@ class Prepared:
         return count
 
 
-def personal_rows_of(order_id: str, row: Mapping[str, str]) -> list[PersonalRow]:
-    """The personal columns of one report row, tied to the buyer's e-mail when there is one."""
-    email = row.get("buyer-email", "").strip().lower()
+@dataclass(frozen=True)
+class PersonalColumns:
+    """Which of :data:`PERSONAL_COLUMNS` one file has: looked up once, read from every row."""
+
+    names: tuple[str, ...]
+    values: Callable[[Mapping[str, str]], tuple[str, ...]]
+    has_email: bool
+
+
+def personal_columns(columns: Iterable[str]) -> PersonalColumns:
+    header = set(columns)
+    found = [(column, name) for column, name in PERSONAL_COLUMNS.items() if column in header]
+    getter = itemgetter(*(column for column, _ in found)) if found else None
+
+    def values(row: Mapping[str, str]) -> tuple[str, ...]:
+        if getter is None:
+            return ()
+        got = getter(row)
+        return got if len(found) > 1 else (got,)
+
+    return PersonalColumns(tuple(name for _, name in found), values, "buyer-email" in header)
+
+
+def personal_row_of(
+    order_id: str, row: Mapping[str, str], columns: PersonalColumns
+) -> PersonalRow | None:
+    """The personal values of one report row, tied to the buyer's e-mail when there is one."""
+    values = columns.values(row)
+    if all(values):
+        pairs = tuple(zip(columns.names, values, strict=True))
+    else:
+        pairs = tuple(
+            [(name, value) for name, value in zip(columns.names, values, strict=True) if value]
+        )
+    if not pairs:
+        return None
+    email = row["buyer-email"].strip().lower() if columns.has_email else ""
     kind, key = ("buyer", email) if email else ("order", order_id)
-    return [
-        PersonalRow(order_id, name, value, kind, key)
-        for column, name in PERSONAL_COLUMNS.items()
-        if (value := row.get(column))
-    ]
+    return PersonalRow(order_id, kind, key, pairs)
 
 
 # -- value parsers: return the value or raise BadValue ----------------------------------------

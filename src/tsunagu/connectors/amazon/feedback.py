@@ -83,7 +83,7 @@ def _event(row: Mapping[str, str], seller_id: str, mp: Marketplace) -> dict[str,
     }
 
 
-def _personal(row: Mapping[str, str], order_id: str) -> list[c.PersonalRow]:
+def _personal(row: Mapping[str, str], order_id: str) -> c.PersonalRow | None:
     email = row.get("rater email", "").lower()
     kind, key = ("buyer", email) if email else ("order", order_id)
     values = (
@@ -91,7 +91,8 @@ def _personal(row: Mapping[str, str], order_id: str) -> list[c.PersonalRow]:
         (f"feedback:{order_id}:comment", row.get("comments", "")),
         (f"feedback:{order_id}:response", row.get("your response", "")),
     )
-    return [c.PersonalRow(order_id, name, value, kind, key) for name, value in values if value]
+    given = tuple((name, value) for name, value in values if value)
+    return c.PersonalRow(order_id, kind, key, given) if given else None
 
 
 def translate_feedback(
@@ -100,7 +101,7 @@ def translate_feedback(
     """One ``feedback_posted`` per row; pure (the pipeline checks that the orders exist)."""
     prepared = c.Prepared(seller_id, marketplace.code, "amazon-feedback")
     for line, row in report.rows:
-        hostile = c.control_cells(row)
+        hostile = c.control_cells(row) if report.cell_controls else None
         if hostile:
             prepared.items.extend((line, bad.at(line)) for bad in hostile)
             continue
@@ -110,7 +111,7 @@ def translate_feedback(
             prepared.items.append((line, bad.at(line)))
             continue
         prepared.items.append((line, event))
-        prepared.personal_rows.extend(_personal(row, event["order_id"]))
+        prepared.keep_personal(_personal(row, event["order_id"]))
     prepared.stats = {"rows": len(report.rows), "encoding": report.encoding}
     return prepared
 

@@ -249,26 +249,29 @@ def _group(
     """Pass over the rows: errors go to ``items``, good rows to their order (any position)."""
     orders: dict[str, _Order] = {}
     other_channel = 0
+    personal = c.personal_columns(report.columns)
     for line, row in report.rows:
-        hostile = c.control_cells(row)
+        hostile = c.control_cells(row) if report.cell_controls else None
         if hostile:
             items.extend((line, bad.at(line)) for bad in hostile)
             named = row.get("amazon-order-id", "")
             if c.ORDER_ID.fullmatch(named):  # the order's other rows must not stand alone
                 orders.setdefault(named, _Order(named, line)).rejected = True
             continue
-        try:
-            if c.sales_channel_ok(row, mp.sales_channel) is None:
-                other_channel += 1
+        order_id = row.get("amazon-order-id", "")
+        if row.get("sales-channel") != mp.sales_channel or not c.ORDER_ID.fullmatch(order_id):
+            try:  # the common case above, spelled out; here every check with its error
+                if c.sales_channel_ok(row, mp.sales_channel) is None:
+                    other_channel += 1
+                    continue
+                order_id = c.order_id(row, "amazon-order-id")
+            except c.BadValue as bad:
+                items.append((line, bad.at(line)))
                 continue
-            order_id = c.order_id(row, "amazon-order-id")
-        except c.BadValue as bad:
-            items.append((line, bad.at(line)))
-            continue
         order = orders.get(order_id)
         if order is None:
             order = orders[order_id] = _Order(order_id, line)
-        prepared.personal_rows.extend(c.personal_rows_of(order_id, row))
+        prepared.keep_personal(c.personal_row_of(order_id, row, personal))
         parsed = _parse_row(line, row, mp)
         if isinstance(parsed, list):
             items.extend((line, bad.at(line)) for bad in parsed)
@@ -285,51 +288,66 @@ def _group(
 
 def _events(order: _Order, seller_id: str, mp: Marketplace, known: bool) -> list[dict[str, Any]]:
     first = order.rows[0]
-    base = {
-        "seller": seller_id,
-        "marketplace": mp.code,
-        "at": format_instant(first.purchased),
-        "order_id": order.order_id,
-    }
-    prefix = f"amzn:{order.order_id}"
+    at = format_instant(first.purchased)
+    order_id = order.order_id
     events: list[dict[str, Any]] = []
     if not known:
-        items = [r.item for r in order.rows if r.item is not None]
+        rows = order.rows
+        items = [r.item for r in rows if r.item is not None]
+        if len(items) > 1:  # sorted so that the body does not depend on where rows sit
+            items.sort(key=_item_order)
         placed: dict[str, Any] = {
-            "event_id": f"{prefix}:placed",
+            "event_id": f"amzn:{order_id}:placed",
             "type": "order_placed",
-            **base,
+            "seller": seller_id,
+            "marketplace": mp.code,
+            "at": at,
+            "order_id": order_id,
             "channel": first.channel,
             "currency": mp.currency,
-            # sorted so that the body does not depend on where the rows sit in the file
-            "items": sorted(items, key=lambda i: (i["sku"], i["quantity"], i["price"])),
-            "is_business": any(r.is_business for r in order.rows),
+            "items": items,
+            "is_business": first.is_business,
         }
-        service = next((r.ship_service for r in order.rows if r.ship_service), "")
+        service = first.ship_service
+        amounts_known = first.amounts_known
+        for r in rows[1:]:  # an order of one item row (most) skips this
+            placed["is_business"] = placed["is_business"] or r.is_business
+            service = service or r.ship_service
+            amounts_known = amounts_known and r.amounts_known
         if service:
             placed["ship_service"] = service
-        if not all(r.amounts_known for r in order.rows):
+        if not amounts_known:
             placed["amounts_known"] = False
         events.append(placed)
     if first.status == "shipped":
         events.append(
             {
-                "event_id": f"{prefix}:shipped",
+                "event_id": f"amzn:{order_id}:shipped",
                 "type": "order_shipped",
-                **base,
+                "seller": seller_id,
+                "marketplace": mp.code,
+                "at": at,
+                "order_id": order_id,
                 "ship_time_known": False,
             }
         )
     elif first.status == "cancelled":
         events.append(
             {
-                "event_id": f"{prefix}:cancelled",
+                "event_id": f"amzn:{order_id}:cancelled",
                 "type": "order_cancelled",
-                **base,
+                "seller": seller_id,
+                "marketplace": mp.code,
+                "at": at,
+                "order_id": order_id,
                 "by": "unknown",
             }
         )
     return events
+
+
+def _item_order(item: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (item["sku"], item["quantity"], item["price"])
 
 
 def translate_orders(

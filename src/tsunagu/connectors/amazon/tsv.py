@@ -22,6 +22,7 @@ them per row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from tsunagu.core.i18n import N_
 from tsunagu.core.text import SNIFF_BYTES, control_character, not_text_error, require_text
 
 _BOM = "\ufeff"
+#: What may put a control character into a cell: any but the tab and line feed that separate
+#: cells and lines, and the carriage return of a CRLF line end. Searched once in the whole text.
+_CELL_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,9 @@ class ReportFile:
     encoding: str
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    #: False when no line can hold a control character in a cell, so that importers need not
+    #: look row by row (:data:`_CELL_CONTROL`); True means "look".
+    cell_controls: bool = True
 
 
 def _normalise_name(name: str) -> str:
@@ -202,4 +209,5 @@ def parse_report(
                 for name, pos in positions.items()
             }
         rows.append((index + 1, values))
-    return ReportFile(encoding=encoding, columns=columns, rows=rows)
+    controls = _CELL_CONTROL.search(text) is not None
+    return ReportFile(encoding=encoding, columns=columns, rows=rows, cell_controls=controls)

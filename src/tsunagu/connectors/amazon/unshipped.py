@@ -66,8 +66,9 @@ def translate_unshipped(
     promises: dict[str, _Promise] = {}
     rejected: set[str] = set()
     other_channel = 0
+    personal = c.personal_columns(report.columns)
     for line, row in report.rows:
-        hostile = c.control_cells(row)
+        hostile = c.control_cells(row) if report.cell_controls else None
         if hostile:
             items.extend((line, bad.at(line)) for bad in hostile)
             if c.ORDER_ID.fullmatch(row.get("order-id", "")):
@@ -83,7 +84,7 @@ def translate_unshipped(
             if row.get("order-id"):
                 rejected.add(row["order-id"])
             continue
-        prepared.personal_rows.extend(c.personal_rows_of(order_id, row))
+        prepared.keep_personal(c.personal_row_of(order_id, row, personal))
         known = promises.get(order_id)
         if known is None:
             promises[order_id] = _Promise(line, purchased, promise)

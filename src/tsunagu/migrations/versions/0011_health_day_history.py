@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.Column("history_through", sa.String(length=10), nullable=True),
         sa.Column("history_key", sa.String(length=64), nullable=True),
         sa.Column("history", sa.LargeBinary(), nullable=True),
-        sa.PrimaryKeyConstraint(
-            "seller_id", "marketplace", name=op.f("pk_health_store_summaries")
-        ),
+        sa.PrimaryKeyConstraint("seller_id", "marketplace", name=op.f("pk_health_store_summaries")),
         sqlite_with_rowid=False,
     )
     with op.batch_alter_table("health_rollup_state") as batch:
