@@ -11,7 +11,7 @@ transaction per store (after imports, in the worker's loop and in ``tsunagu heal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -51,12 +51,13 @@ def refresh_all(
     ``history`` is false) carries the history chains on. The stores refreshed, sorted."""
     with factory() as session:
         dirty = rollup_repo.dirty_stores(session)
+        expired = rollup_repo.expired_days(session, now) if dirty else {}
     stores = [(s, m) for s, code in dirty if (m := registry.get(code)) is not None]
     done: list[tuple[str, str]] = []
     for start in range(0, len(stores), BATCH_STORES):
         batch = stores[start : start + BATCH_STORES]
         with unit_of_work(factory) as session:
-            done += refresh_batch(session, batch, now)
+            done += refresh_batch(session, batch, now, expired)
     if history:
         keep_history_all(factory, registry, now)
     return sorted(done)
@@ -67,6 +68,7 @@ class _Plan:
     seller_id: str
     marketplace: Marketplace
     need: date
+    first: date  # the first day kept before this refresh
     redo: frozenset[date]
     dirty: frozenset[date]
     kept: Kept
@@ -77,10 +79,15 @@ class _Plan:
 
 
 def refresh_batch(
-    session: Session, stores: Sequence[tuple[str, Marketplace]], now: datetime
+    session: Session,
+    stores: Sequence[tuple[str, Marketplace]],
+    now: datetime,
+    expired: Mapping[StoreKey, set[date]] | None = None,
 ) -> list[StoreKey]:
     """Brings the stored days of ``stores`` up to ``now`` in this transaction; the stores done
-    (a store another refresh holds is left to it)."""
+    (a store another refresh holds is left to it). ``expired``: the days that no longer hold,
+    read once for several batches (a day expiring meanwhile is computed on read until the next
+    refresh)."""
     keys = [(s, m.code) for s, m in stores]
     states = rollup_repo.locked_states(session, keys)
     marks = rollup_repo.marks_of(session, keys)  # before any record is read
@@ -96,7 +103,8 @@ def refresh_batch(
             done.append(key)
         else:
             firsts[key] = date.fromisoformat(built.built_from)
-    expired = rollup_repo.expired_days(session, firsts, now)
+    if expired is None:
+        expired = rollup_repo.expired_days(session, now)
     plans = []
     for seller_id, marketplace in stores:
         key = (seller_id, marketplace.code)
@@ -104,9 +112,11 @@ def refresh_batch(
             continue
         found = marks.get(key)
         dirty = found.days(marketplace.tz) if found else frozenset()
-        redo = frozenset({d for d in dirty if d >= firsts[key]} | expired.get(key, set()))
+        lapsed = {d for d in expired.get(key, ()) if d >= firsts[key]}
+        redo = frozenset({d for d in dirty if d >= firsts[key]} | lapsed)
         need = first_day_needed(local_date(now, marketplace.tz), health_of(marketplace).metrics)
-        plans.append(_Plan(seller_id, marketplace, need, redo, dirty, Kept.of(states[key])))
+        kept = Kept.of(states[key])
+        plans.append(_Plan(seller_id, marketplace, need, firsts[key], redo, dirty, kept))
     _refresh_planned(session, plans, now)
     rollup_repo.drop_summaries(session, done + [p.key for p in plans])
     rollup_repo.clear_marks(
@@ -140,7 +150,9 @@ def _refresh_planned(session: Session, plans: Sequence[_Plan], now: datetime) ->
             p.marketplace.tz, f.orders, f.messages, f.returns, f.surveys, now, days=p.redo
         )
     rollup_repo.write_days_of_stores(session, fresh, now)
-    rollup_repo.advance_states(session, {p.key: p.need for p in plans}, now)
+    rollup_repo.advance_states(
+        session, {p.key: p.need for p in plans}, {p.key: p.first for p in plans}, now
+    )
     rollup_repo.invalidate_chains(session, {p.key: p.kept.holding(p.dirty) for p in plans})
 
 

@@ -477,27 +477,19 @@ def marks_of(session: Session, keys: Collection[StoreKey]) -> dict[StoreKey, Sto
     return found
 
 
-def expired_days(
-    session: Session, firsts: Mapping[StoreKey, date], now: datetime
-) -> dict[StoreKey, set[date]]:
-    """The stored days (from each store's first kept day) whose tallies no longer hold at
-    ``now``, by store."""
-    dialect = session.get_bind().dialect.name
-    at = raw_instant(now, dialect)
+def expired_days(session: Session, now: datetime) -> dict[StoreKey, set[date]]:
+    """Every stored day whose tallies no longer hold at ``now``, by store: one pass over the
+    table, which finds few at any moment."""
+    at = raw_instant(now, session.get_bind().dialect.name)
     h = HealthRollup
     found: dict[StoreKey, set[date]] = defaultdict(set)
-    keys = sorted(firsts)
-    for start in range(0, len(keys), 500):
-        rows = session.execute(
-            select(h.seller_id, h.marketplace, h.day).where(
-                tuple_(h.seller_id, h.marketplace).in_(keys[start : start + 500]),
-                text("(valid_until < :at OR computed_at > :at)").bindparams(at=at),
-            )
-        ).all()
-        for seller_id, marketplace, day in rows:
-            d = date.fromisoformat(day)
-            if d >= firsts[(seller_id, marketplace)]:
-                found[(seller_id, marketplace)].add(d)
+    rows = session.execute(
+        select(h.seller_id, h.marketplace, h.day).where(
+            text("(valid_until < :at OR computed_at > :at)").bindparams(at=at)
+        )
+    ).all()
+    for seller_id, marketplace, day in rows:
+        found[(seller_id, marketplace)].add(date.fromisoformat(day))
     return found
 
 
@@ -634,12 +626,19 @@ def write_days_of_stores(
     )
 
 
-def advance_states(session: Session, needs: Mapping[StoreKey, date], now: datetime) -> None:
-    """Drops each store's days before its first needed day and records the refresh (stores
-    whose state exists): one statement per distinct first day, one for the states."""
+def advance_states(
+    session: Session,
+    needs: Mapping[StoreKey, date],
+    built: Mapping[StoreKey, date],
+    now: datetime,
+) -> None:
+    """Drops each store's days before its first needed day when that moved since ``built``
+    (once a day) and records the refresh (stores whose state exists): one statement per distinct
+    first day, one for the states."""
     by_need: dict[date, list[StoreKey]] = defaultdict(list)
     for key, need in needs.items():
-        by_need[need].append(key)
+        if built[key] < need:
+            by_need[need].append(key)
     h = HealthRollup
     for need, keys in by_need.items():
         for start in range(0, len(keys), 500):
