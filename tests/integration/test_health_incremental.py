@@ -21,7 +21,7 @@ from tests.conftest import Db
 from tests.factories import event, ingest_events, make_seller, placed
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.timeutil import format_instant
-from tsunagu.health import incremental, service
+from tsunagu.health import incremental, rollup_repo, service
 from tsunagu.health import refresh as refresh_module
 from tsunagu.health.models import HealthDirtyMark, HealthRollup
 from tsunagu.health.rules import StoreHealth
@@ -402,3 +402,27 @@ def test_a_batched_refresh_of_many_stores_equals_full_recompute(
         for seller, code, _ in plans:
             fast, full = both(db, seller, code, now)
             assert comparable(fast) == comparable(full)
+
+
+def test_a_store_another_refresh_holds_is_left_to_it(pg_db: Db) -> None:
+    """PostgreSQL: a batch skips a store whose state another refresh has locked (SKIP LOCKED),
+    leaving its marks for that refresh or the next one, instead of rebuilding it (issue 13)."""
+    seller = make_seller(pg_db, name="Held", marketplaces=("JP",))
+    mp = pg_db.registry.require("JP")
+    now = BASE + timedelta(days=3)
+    ingest_all(pg_db, [placed(seller, "h1", marketplace="JP", when=ts(1), event_id="p-h1")], now)
+    refresh_module.refresh_all(pg_db.factory, pg_db.registry, now)
+    ingest_all(pg_db, [placed(seller, "h2", marketplace="JP", when=ts(30), event_id="p-h2")], now)
+    holder = pg_db.factory()
+    try:
+        assert rollup_repo.locked_states(holder, [(seller, "JP")])  # the other refresh
+        with unit_of_work(pg_db.factory) as session:
+            assert refresh_module.refresh_batch(session, [(seller, mp)], now) == []
+        with pg_db.session() as session:
+            assert session.query(HealthDirtyMark).filter_by(seller_id=seller).count() > 0
+    finally:
+        holder.rollback()
+        holder.close()
+    assert refresh_module.refresh_all(pg_db.factory, pg_db.registry, now) == [(seller, "JP")]
+    fast, full = both(pg_db, seller, "JP", now)
+    assert comparable(fast) == comparable(full)

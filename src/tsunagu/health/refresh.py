@@ -96,6 +96,8 @@ def refresh_batch(
     for seller_id, marketplace in stores:
         key = (seller_id, marketplace.code)
         built = states.get(key)
+        if built is None and rollup_repo.state(session, seller_id, marketplace.code) is not None:
+            continue  # another refresh holds it (PostgreSQL's SKIP LOCKED) and brings it up
         need = first_day_needed(local_date(now, marketplace.tz), health_of(marketplace).metrics)
         if built is None or date.fromisoformat(built.built_from) > need:
             # never built, or built too long ago: the whole store, as one store's refresh does
