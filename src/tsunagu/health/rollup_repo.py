@@ -384,13 +384,6 @@ def drop_chains_before(session: Session, seller_id: str, marketplace: str, first
     )
 
 
-def set_history_from(session: Session, seller_id: str, marketplace: str, first: date) -> None:
-    row = state(session, seller_id, marketplace)
-    assert row is not None, "the rollups are built before the history"
-    row.history_from = first.isoformat()
-    session.flush()
-
-
 def load_records(
     session: Session,
     seller_id: str,
