@@ -20,24 +20,32 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from tsunagu.appeals import jobs as appeals_jobs
+from tsunagu.cli import appeals as appeals_cli
 from tsunagu.cli import audit as audit_cli
 from tsunagu.cli import db as db_cli
 from tsunagu.cli import demo as demo_cli
+from tsunagu.cli import enforcement as enforcement_cli
 from tsunagu.cli import events as events_cli
 from tsunagu.cli import health as health_cli
 from tsunagu.cli import imports as imports_cli
 from tsunagu.cli import jobs as jobs_cli
 from tsunagu.cli import main as cli_main
 from tsunagu.cli import marketplaces as marketplaces_cli
+from tsunagu.cli import notifications as notifications_cli
 from tsunagu.cli import orders as orders_cli
 from tsunagu.cli import sellers as sellers_cli
+from tsunagu.cli import settlement as settlement_cli
 from tsunagu.cli import tokens as tokens_cli
 from tsunagu.cli import users as users_cli
 from tsunagu.cli.context import Wiring
+from tsunagu.enforcement import jobs as enforcement_jobs
 from tsunagu.health import config as health_config
 from tsunagu.health import jobs as health_jobs
 from tsunagu.jobs.registry import JobKind, JobKinds, by_name
 from tsunagu.marketplaces import registry as regions
+from tsunagu.notifications import jobs as notifications_jobs
+from tsunagu.settlement import jobs as settlement_jobs
 from tsunagu.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,6 +105,30 @@ SLICES: tuple[Slice, ...] = (
         groups=(("health", health_cli.app),),
         jobs=health_jobs.KINDS,
         settings=(health_config.SECTION,),
+    ),
+    Slice(
+        "settlement",
+        routers=("tsunagu.settlement.api",),
+        groups=(("settlement", settlement_cli.app),),
+        jobs=settlement_jobs.KINDS,
+    ),
+    Slice(
+        "enforcement",
+        routers=("tsunagu.enforcement.api",),
+        groups=(("enforcement", enforcement_cli.app),),
+        jobs=enforcement_jobs.KINDS,
+    ),
+    Slice(
+        "appeals",
+        routers=("tsunagu.appeals.api",),
+        groups=(("appeals", appeals_cli.app),),
+        jobs=appeals_jobs.KINDS,
+    ),
+    Slice(
+        "notifications",
+        routers=("tsunagu.notifications.api",),
+        groups=(("notifications", notifications_cli.app),),
+        jobs=notifications_jobs.KINDS,
     ),
     Slice(
         "jobs",

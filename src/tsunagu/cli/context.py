@@ -188,9 +188,21 @@ def write_json_lines(lines: Iterable[str]) -> None:
         sys.stdout.write(json_for_terminal(line) + "\n")
 
 
-def fail(error: TsunaguError) -> NoReturn:
-    """Print an expected error (never a traceback) and exit: 2 for usage errors, else 1."""
+def exit_code(error: TsunaguError) -> int:
+    """2 for bad input (a usage error, or an error the API answers with 400 or 422), else 1."""
+    return 2 if isinstance(error, UsageError) or error.status in (400, 422) else 1
+
+
+def fail(error: TsunaguError, *, as_json: bool = False) -> NoReturn:
+    """Print an expected error (never a traceback) and exit (:func:`exit_code`).
+
+    With ``as_json`` (the command was given ``--json``) the error is the API's one envelope,
+    ``{"error": {"code", "message", "details"}}``, on standard output, so a script reads one
+    JSON document whatever happened."""
+    if as_json:
+        print_json(error.envelope(current_language()))
+        raise SystemExit(exit_code(error))
     label = _("Error")
     text = escape(error.message(current_language()))  # "[marketplaces.UK]" is text, not markup
     err.print(f"[red]{label}[/red] ({error.code}): {text}")
-    raise SystemExit(2 if isinstance(error, UsageError) else 1)
+    raise SystemExit(exit_code(error))

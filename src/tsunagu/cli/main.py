@@ -85,7 +85,7 @@ def run(app: typer.Typer) -> None:
         check_arguments(sys.argv[1:])
         app()
     except TsunaguError as error:
-        fail(error)
+        fail(error, as_json="--json" in sys.argv[1:])
     except OperationalError as error:
         label = _("Error")
         err.print(f"[red]{label}[/red] (database_unavailable): {escape(str(error.orig))}")

@@ -1,0 +1,1 @@
+"""The appeals slice (issue 14)."""

@@ -1,0 +1,1 @@
+"""The enforcement slice (issue 14)."""

@@ -1,0 +1,1 @@
+"""The notifications slice (issue 14)."""

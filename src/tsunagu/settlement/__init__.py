@@ -1,0 +1,1 @@
+"""The settlement slice (issue 14)."""
