@@ -103,68 +103,19 @@ def pg_database(worker_id: str) -> Iterator[str]:
         admin.dispose()
 
 
-_PG_TABLES = (
-    "link_approvals",
-    "link_requests",
-    "link_confirmations",
-    "identity_links",
-    "identity_link_groups",
-    "email_verifications",
-    "seller_memberships",
-    "platform_operators",
-    "api_tokens",
-    "password_resets",
-    "outbox",
-    "audit_log",
-    "recovery_codes",
-    "totp_factors",
-    "auth_sessions",
-    "auth_throttles",
-    "principals",
-    "events",
-    "orders",
-    "order_items",
-    "order_cases",
-    "messages",
-    "violations",
-    "personal_records",
-    "personal_links",
-    "installation_secrets",
-    "import_runs",
-    "jobs",
-    "health_snapshots",
-    "health_alerts",
-    "health_rollups",
-    "health_rollup_state",
-    "health_day_history",
-    "health_store_summaries",
-    "health_dirty_marks",
-    "enforcement_states",
-    "enforcement_evaluations",
-    "enforcement_changes",
-    "enforcement_deactivations",
-    "settlement_entries",
-    "settlement_cursors",
-    "settlement_holds",
-    "settlement_reports",
-    "appeals",
-    "appeal_sections",
-    "appeal_attachments",
-    "appeal_transitions",
-    "notifications",
-    "notification_webhooks",
-    "notification_deliveries",
-    "stores",
-    "sellers",
-)
-
-
 def _pg_db(url: str) -> Iterator[Db]:
     engine = make_engine(url)
     with engine.begin() as conn:
         # the event log refuses TRUNCATE; only the test reset, as superuser, skips the triggers
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {', '.join(_PG_TABLES)} CASCADE"))
+        # every table of the schema but Alembic's: a new table needs no list to be reset
+        tables = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                " AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
     yield Db("pg", url, engine, make_sessionmaker(engine), load_registry(None))
     engine.dispose()
 
