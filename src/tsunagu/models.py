@@ -1,7 +1,14 @@
 """Every table, imported in one place so Alembic sees the whole schema."""
 
 from tsunagu.access.models import Membership, PlatformOperator
+from tsunagu.appeals.models import Appeal, AppealAttachment, AppealSection, AppealTransition
 from tsunagu.core.db import Base
+from tsunagu.enforcement.models import (
+    EnforcementChange,
+    EnforcementDeactivation,
+    EnforcementEvaluation,
+    EnforcementState,
+)
 from tsunagu.events.models import Event, ImportRun
 from tsunagu.health.models import (
     HealthAlert,
@@ -28,19 +35,35 @@ from tsunagu.identity.models import (
     TotpFactor,
 )
 from tsunagu.jobs.models import Job
+from tsunagu.notifications.models import Delivery, Notification, Webhook
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
 from tsunagu.sellers.models import Seller, Store
+from tsunagu.settlement.models import (
+    SettlementCursor,
+    SettlementEntry,
+    SettlementHold,
+    SettlementReport,
+)
 from tsunagu.violations.models import Violation
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "Appeal",
+    "AppealAttachment",
+    "AppealSection",
+    "AppealTransition",
     "AuditEntry",
     "AuthSession",
     "AuthThrottle",
+    "Delivery",
     "EmailVerification",
+    "EnforcementChange",
+    "EnforcementDeactivation",
+    "EnforcementEvaluation",
+    "EnforcementState",
     "Event",
     "HealthAlert",
     "HealthDirtyMark",
@@ -57,6 +80,7 @@ __all__ = [
     "LinkRequest",
     "Membership",
     "Message",
+    "Notification",
     "Order",
     "OrderCase",
     "OrderItem",
@@ -68,8 +92,13 @@ __all__ = [
     "Principal",
     "RecoveryCode",
     "Seller",
+    "SettlementCursor",
+    "SettlementEntry",
+    "SettlementHold",
+    "SettlementReport",
     "Store",
     "TotpFactor",
     "Violation",
+    "Webhook",
     "metadata",
 ]

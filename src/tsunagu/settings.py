@@ -52,6 +52,17 @@ class Settings:
     #: Proxy addresses (or CIDR blocks) whose ``X-Forwarded-For``/``-Proto`` are believed
     #: (API-11); empty: forwarded headers are ignored.
     trusted_proxies: tuple[Network, ...] = ()
+    #: Where uploaded files are kept (appeal evidence under ``appeals/``):
+    #: ``TSUNAGU_FILES_DIR``; None: a ``tsunagu-files`` folder beside the SQLite database file,
+    #: or ``./tsunagu-files`` (see :attr:`files_folder`).
+    files_dir: Path | None = None
+
+    @cached_property
+    def files_folder(self) -> Path:
+        """:attr:`files_dir`, or its default for this database."""
+        return (
+            self.files_dir if self.files_dir is not None else default_files_dir(self.database_url)
+        )
 
     @cached_property
     def origin(self) -> Origin | None:
@@ -69,6 +80,17 @@ class Settings:
         """An absolute link for an e-mail, or None without a public URL (never from a request)."""
         origin = self.origin
         return origin.link(path) if origin else None
+
+
+def default_files_dir(database_url: str) -> Path:
+    """A ``tsunagu-files`` folder beside the SQLite database file; ``./tsunagu-files`` for
+    PostgreSQL and in-memory databases."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix):
+        name = database_url.removeprefix(prefix).split("?", 1)[0]
+        if name and name != ":memory:" and not name.startswith("file:"):
+            return Path(name).resolve().parent / "tsunagu-files"
+    return Path("tsunagu-files")
 
 
 def _public_url_env() -> str | None:
@@ -128,6 +150,7 @@ def load_settings() -> Settings:
         public_url=_public_url_env(),
         allowed_hosts=_hosts_env(),
         trusted_proxies=_proxies_env(),
+        files_dir=Path(files) if (files := os.environ.get("TSUNAGU_FILES_DIR")) else None,
     )
 
 

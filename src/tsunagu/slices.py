@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from tsunagu.appeals import config as appeals_config
 from tsunagu.appeals import jobs as appeals_jobs
 from tsunagu.cli import appeals as appeals_cli
 from tsunagu.cli import audit as audit_cli
@@ -39,14 +40,17 @@ from tsunagu.cli import settlement as settlement_cli
 from tsunagu.cli import tokens as tokens_cli
 from tsunagu.cli import users as users_cli
 from tsunagu.cli.context import Wiring
+from tsunagu.enforcement import config as enforcement_config
 from tsunagu.enforcement import jobs as enforcement_jobs
 from tsunagu.health import config as health_config
 from tsunagu.health import jobs as health_jobs
 from tsunagu.jobs.registry import JobKind, JobKinds, by_name
 from tsunagu.marketplaces import registry as regions
+from tsunagu.notifications import config as notifications_config
 from tsunagu.notifications import jobs as notifications_jobs
-from tsunagu.settlement import jobs as settlement_jobs
 from tsunagu.settings import Settings
+from tsunagu.settlement import config as settlement_config
+from tsunagu.settlement import jobs as settlement_jobs
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -111,24 +115,29 @@ SLICES: tuple[Slice, ...] = (
         routers=("tsunagu.settlement.api",),
         groups=(("settlement", settlement_cli.app),),
         jobs=settlement_jobs.KINDS,
+        settings=(settlement_config.SECTION,),
     ),
     Slice(
         "enforcement",
         routers=("tsunagu.enforcement.api",),
         groups=(("enforcement", enforcement_cli.app),),
         jobs=enforcement_jobs.KINDS,
+        settings=(enforcement_config.SECTION,),
     ),
     Slice(
         "appeals",
         routers=("tsunagu.appeals.api",),
+        pages=("tsunagu.web.enforcement_pages",),
         groups=(("appeals", appeals_cli.app),),
         jobs=appeals_jobs.KINDS,
+        settings=(appeals_config.SECTION,),
     ),
     Slice(
         "notifications",
         routers=("tsunagu.notifications.api",),
         groups=(("notifications", notifications_cli.app),),
         jobs=notifications_jobs.KINDS,
+        settings=(notifications_config.SECTION,),
     ),
     Slice(
         "jobs",

@@ -260,7 +260,7 @@ def test_every_list_route_pages_and_caps_its_page_size(client: TestClient):
     for path in routes:
         if path == "/v1/jobs":  # an operator's list: paged in test_jobs_are_listed_in_pages…
             continue
-        url = path.replace("{seller_id}", seller)
+        url = path.replace("{seller_id}", seller).replace("{marketplace}", "JP")
         for bad in (0, 101, "many"):
             error = assert_envelope(client.get(url, params={"limit": bad}), 422, "validation_error")
             assert error["details"]["errors"][0]["field"] == "query.limit"

@@ -372,6 +372,10 @@ BODIES: dict[str, Any] = {
         "text/tab-separated-values",
         (DATA / "feedback-jp.txt").read_bytes(),
     ),
+    "POST /v1/sellers/{seller_id}/imports/{marketplace}/amazon-settlement": (
+        "text/tab-separated-values",
+        (DATA / "settlement_v2_jp.txt").read_bytes(),
+    ),
 }
 
 

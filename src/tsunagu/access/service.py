@@ -33,6 +33,7 @@ from tsunagu.access.models import Membership, PlatformOperator
 from tsunagu.access.rules import OPERATOR, ROLES, PrincipalRoles, can
 from tsunagu.access.schemas import MemberOut, MeOut, SellerRole, TwoFactorOut
 from tsunagu.identity import audit, factors, links, reset, tokens
+from tsunagu.identity import repo as identity_repo
 from tsunagu.identity import service as identity
 from tsunagu.identity.audit import NO_CLIENT, Client
 from tsunagu.identity.errors import (
@@ -539,3 +540,63 @@ def sign_out_everywhere(
             reaching=auth.principal_id,
         )
     return SignedOutEverywhere(sessions_ended=ended, revoked_tokens=revoked)
+
+
+# -- enforcement: related sellers, and cutting a deactivated seller's access (issue 14) -------
+
+
+def linked_sellers(session: Session, seller_id: str) -> list[str]:
+    """The other sellers related to ``seller_id`` through its owners (ADR 0024): every seller
+    owned by one of its owners or by a principal in the same link group as one of them (ADR
+    0014), sorted, ``seller_id`` itself left out."""
+    owners = [
+        m.principal_id
+        for m, _p in repo.memberships(session, seller_id=seller_id, principal_id=None)
+        if m.role == "owner"
+    ]
+    group = sorted({p for owner in owners for p in links.linked_ids(session, owner)})
+    related = {s for s, role in repo.roles_held(session, group) if role == "owner"}
+    related.discard(seller_id)
+    return sorted(related)
+
+
+@dataclass(frozen=True)
+class AccessCut:
+    sessions_ended: int
+    revoked_tokens: list[str]
+
+
+def cut_seller_access(
+    session: Session, *, seller_id: str, now: datetime, actor: str, reason: str
+) -> AccessCut:
+    """End every session of the principals that reach ``seller_id`` (its members and the
+    accounts linked with them) and revoke every live API token that names it (SH-03: a
+    deactivation). Nothing comes back with a reinstatement; signing in again still works, so
+    the seller can appeal."""
+    members = sorted(
+        {
+            m.principal_id
+            for m, _p in repo.memberships(session, seller_id=seller_id, principal_id=None)
+        }
+    )
+    reaching = sorted({p for member in members for p in links.linked_ids(session, member)})
+    ended = sum(
+        identity_repo.revoke_sessions_of(session, principal_id=p, now=now, reason=reason)
+        for p in reaching
+    )
+    revoked = [
+        token.id
+        for token in tokens.live_tokens(session, reaching)
+        if seller_id in token.resources
+        and tokens.revoke_token(session, token_id=token.id, now=now, actor=actor)
+    ]
+    audit.append(
+        session,
+        action="seller_access_cut",
+        outcome="success",
+        now=now,
+        actor=actor,
+        target=seller_id,
+        details={"reason": reason, "sessions_ended": ended, "tokens_revoked": len(revoked)},
+    )
+    return AccessCut(sessions_ended=ended, revoked_tokens=revoked)

@@ -53,6 +53,25 @@ TAGS: list[dict[str, Any]] = [
         "Health Rating with every point explained, history, forecasts, what-if, "
         "Amazon's own report and alerts.",
     },
+    {
+        "name": "enforcement",
+        "description": "Account status per store (NORMAL, AT_RISK, UNDER_REVIEW, DEACTIVATED) "
+        "with the issues behind it, Account Health Assurance and operators' overrides.",
+    },
+    {
+        "name": "appeals",
+        "description": "Appeals of a deactivation: a Plan of Action per issue, evidence, "
+        "review before submission, drafts from the seller's data and operators' decisions.",
+    },
+    {
+        "name": "settlement",
+        "description": "Each store's settlement ledger, balance, disbursements and funds hold.",
+    },
+    {
+        "name": "notifications",
+        "description": "Notifications of status changes and appeal decisions, and the signed "
+        "webhooks that receive them.",
+    },
     {"name": "probes", "description": "Liveness and readiness for load balancers."},
     {
         "name": "auth",

@@ -16,6 +16,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, set_language
+from tsunagu.enforcement import service as enforcement
 from tsunagu.health import alert_service, incremental, refresh, service
 from tsunagu.health.schemas import (
     AlertOut,
@@ -286,8 +287,14 @@ def report(
 ) -> None:
     """JSON shaped like Amazon's GET_V2_SELLER_PERFORMANCE_REPORT (always JSON)."""
     with reading_store(marketplace, as_of) as (session, market, day):
+        status = enforcement.reported_status(session, seller_id=seller, marketplace=market.code)
         found = service.store_report(
-            session, seller_id=seller, marketplace=market, day=day, now=utcnow()
+            session,
+            seller_id=seller,
+            marketplace=market,
+            day=day,
+            now=utcnow(),
+            account_status=status,
         )
     print_json(found)
 

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tsunagu.cli import snapshots
-from tsunagu.cli.context import ctx
+from tsunagu.cli.context import ctx, out
 from tsunagu.cli.reporting import count_lines, progress_for, render, require_file
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import current_language
+from tsunagu.core.i18n import _, current_language
+from tsunagu.core.money import Money
 from tsunagu.events import imports
 
 app = typer.Typer(help="Import Amazon Seller Central report files.", no_args_is_help=True)
@@ -23,7 +24,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.
 
 
 def _import(
-    kind: str, file: Path, seller: str, marketplace: str, strict: bool, dry_run: bool, json: bool
+    kind: str,
+    file: Path,
+    seller: str,
+    marketplace: str,
+    strict: bool,
+    dry_run: bool,
+    json: bool,
+    summary: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     require_file(file)
     c = ctx()
@@ -45,6 +53,8 @@ def _import(
         lang=current_language(),
         bar=lambda: progress_for(count_lines(file), quiet=False),
     )
+    if summary is not None and not json:
+        summary(found.report)
     render(found.report, as_json=json, dry_run=dry_run)
 
 
@@ -77,6 +87,38 @@ app.command("amazon-unshipped")(
 app.command("amazon-feedback")(
     _command("feedback", "Seller Feedback report (GET_SELLER_FEEDBACK_DATA).")
 )
+
+
+@app.command("amazon-settlement")
+def amazon_settlement(
+    file: Path,
+    seller: SellerOpt,
+    marketplace: MarketOpt,
+    strict: StrictOpt = False,
+    dry_run: DryOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Settlement report (GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2): the store's ledger,
+    refunds, A-to-z claims and chargebacks."""
+    _import("settlement", file, seller, marketplace, strict, dry_run, json, _settlement_line)
+
+
+def _settlement_line(report: dict[str, Any]) -> None:
+    stats = report.get("file", {})
+    if "settlement_id" not in stats:
+        return
+    out.print(
+        _(
+            "settlement {settlement_id}: total {total}, {entries} entries ({new} new), "
+            "{events} events",
+            settlement_id=stats["settlement_id"],
+            total=Money(int(stats["total"]), str(stats["currency"])).format(),
+            entries=stats["entries"],
+            new=stats.get("posted", stats.get("new_entries", 0)),
+            events=stats["events"],
+        ),
+        markup=False,
+    )
 
 
 # ``tsunagu import amazon-health`` lives with the other snapshot commands

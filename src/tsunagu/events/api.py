@@ -175,6 +175,21 @@ _KINDS = {
         "GET_SELLER_FEEDBACK_DATA: buyer ratings and comments per order.",
         "Date\tRating\tComments\tOrder ID\n2026/11/20\t5\tGreat tea\t503-1234567-1234567\n",
     ),
+    "settlement": (
+        "Import a settlement report",
+        "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2: every amount posted to the store's "
+        "settlement ledger (it must add up to the report's total: `settlement_total_mismatch` "
+        "otherwise, nothing written); refunds, A-to-z claims and lost chargebacks become events.",
+        "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\t"
+        "total-amount\tcurrency\ttransaction-type\torder-id\tamount-type\t"
+        "amount-description\tamount\tposted-date-time\n"
+        "11223344\t2026-11-01 00:00:00 UTC\t2026-11-15 00:00:00 UTC\t"
+        "2026-11-17 00:00:00 UTC\t1782\tJPY\t\t\t\t\t\t\n"
+        "11223344\t\t\t\t\t\tOrder\t503-1234567-1234567\tItemPrice\tPrincipal\t1980\t"
+        "2026-11-03 01:00:00 UTC\n"
+        "11223344\t\t\t\t\t\tOrder\t503-1234567-1234567\tItemFees\tCommission\t-198\t"
+        "2026-11-03 01:00:00 UTC\n",
+    ),
 }
 
 

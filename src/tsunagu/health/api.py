@@ -19,6 +19,7 @@ from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.uploads import file_label
+from tsunagu.enforcement import service as enforcement
 from tsunagu.health import alert_service, incremental
 from tsunagu.health import service as health_service
 from tsunagu.health import snapshots as health_snapshots
@@ -239,12 +240,14 @@ def store_report(
 ) -> dict[str, Any]:
     """`accountStatuses` and `performanceMetrics[]` as in `GET_V2_SELLER_PERFORMANCE_REPORT`;
     rates are fractions, date ranges UTC; tsunagu's own metrics are under `tsunagu…` keys."""
+    status = enforcement.reported_status(session, seller_id=seller_id, marketplace=marketplace.code)
     return health_service.store_report(
         session,
         seller_id=seller_id,
         marketplace=marketplace,
         day=as_of,
         now=utcnow(),
+        account_status=status,
     )
 
 

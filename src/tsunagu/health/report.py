@@ -11,8 +11,9 @@ marketplace, and returns plain JSON-ready dicts. Nothing is recomputed here.
   zone: ``reportingDateFrom`` is local midnight at the start of the first day and
   ``reportingDateTo`` is local midnight after the last day (end exclusive), both as
   ``YYYY-MM-DDTHH:MM:SSZ``.
-- ``accountStatuses`` follows the AHR band (NORMAL, AT_RISK, DEACTIVATED) — a placeholder until
-  enforcement decisions exist.
+- ``accountStatuses`` carries the store's account status as the enforcement slice decided it,
+  in Amazon's words (``UNDER_REVIEW`` is shown as ``AT_RISK``), passed in by the caller; without
+  one it follows the AHR band (NORMAL, AT_RISK, DEACTIVATED).
 - Metrics Amazon's schema has no place for are under keys prefixed ``tsunagu``.
 """
 
@@ -249,7 +250,9 @@ def _tsunagu_metrics(h: StoreHealth, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
+def v2_report(
+    h: StoreHealth, marketplace: Marketplace, account_status: str | None = None
+) -> dict[str, Any]:
     """The V2 performance report of one store on ``h.day``, valid for Amazon's schema.
 
     The schema is ``schemas/reports/accountHealthReport-2020-11-18.json`` in Amazon's
@@ -277,6 +280,8 @@ def v2_report(h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
         **_tsunagu_metrics(h, zone),
     }
     return {
-        "accountStatuses": [{"marketplaceId": mid, "status": _ACCOUNT_STATUS[h.rating.band]}],
+        "accountStatuses": [
+            {"marketplaceId": mid, "status": account_status or _ACCOUNT_STATUS[h.rating.band]}
+        ],
         "performanceMetrics": [item],
     }

@@ -186,10 +186,12 @@ def store_report(
     marketplace: Marketplace,
     day: date | None,
     now: datetime,
+    account_status: str | None = None,
 ) -> dict[str, Any]:
-    """The store's health shaped like Amazon's V2 seller performance report."""
+    """The store's health shaped like Amazon's V2 seller performance report; ``account_status``
+    (Amazon's words: NORMAL, AT_RISK, DEACTIVATED) is the store's, from the enforcement slice."""
     h = store_health(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
-    return v2_report(h, marketplace)
+    return v2_report(h, marketplace, account_status)
 
 
 def seller_health(

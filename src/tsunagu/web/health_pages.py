@@ -21,6 +21,7 @@ from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import charts, labels
+from tsunagu.web.enforcement_pages import status_banner
 from tsunagu.web.render import PageRoute, page_language, render
 from tsunagu.web.seller_pages import metric_row, store_summary
 
@@ -173,9 +174,11 @@ def _store_context(
         h = incremental.store_health_now(session, seller_id=seller_id, marketplace=mp, now=now)
         what = _what_if(session, seller_id, mp, now, resolve, add_orders, lang)
         history, ahead = _history(session, seller_id, mp, now, h.day)
+        banner = status_banner(session, seller_id=seller_id, marketplace=mp, lang=lang)
     context: dict[str, Any] = {
         "seller_name": name,
         "store": store_summary(h, mp, lang),
+        "banner": banner,
         "what_if": what,
         "violations": [
             {

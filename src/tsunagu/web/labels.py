@@ -27,13 +27,6 @@ ID_KINDS = {"contact_response": "message", "return_dissatisfaction_rate": "retur
 
 BANDS = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
 
-#: the account status of the V2 report follows the band (health/report.py)
-ACCOUNT_STATUS = {
-    "healthy": N_("Normal"),
-    "at_risk": N_("At risk of deactivation"),
-    "unhealthy": N_("Deactivated"),
-}
-
 STATUS = {"GOOD": N_("meets target"), "BAD": N_("misses target"), "NONE": N_("no data")}
 
 SEVERITY = {
@@ -78,4 +71,66 @@ ROLES = {
     "manager": N_("manager"),
     "viewer": N_("viewer"),
     "operator": N_("operator (read-only)"),
+}
+
+#: a store's account status (the enforcement slice); replaces the band-derived status
+ENFORCEMENT_STATUS = {
+    "NORMAL": N_("Normal"),
+    "AT_RISK": N_("At risk of deactivation"),
+    "UNDER_REVIEW": N_("Under review"),
+    "DEACTIVATED": N_("Deactivated"),
+}
+
+#: the issues behind an enforcement decision, as a seller reads them
+ISSUES = {
+    "ORDER_DEFECT_RATE": N_("Order defect rate over its target"),
+    "LATE_SHIPMENT_RATE": N_("Late shipment rate over its target"),
+    "CANCELLATION_RATE": N_("Pre-fulfilment cancel rate over its target"),
+    "VALID_TRACKING_RATE": N_("Valid tracking rate under its target"),
+    "POLICY_VIOLATION": N_("Policy violations"),
+    "LOW_ACCOUNT_HEALTH": N_("Account Health Rating too low"),
+    "RELATED_ACCOUNT": N_("Related account deactivated"),
+}
+
+#: what caused an issue: claim and cancellation reasons, defect kinds
+CAUSES = {
+    "not_received": N_("orders not received"),
+    "not_as_described": N_("item not as described"),
+    "damaged": N_("item damaged"),
+    "other": N_("other reasons"),
+    "negative_feedback": N_("negative feedback"),
+    "a_to_z_claim": N_("A-to-z Guarantee claims"),
+    "claim": N_("A-to-z Guarantee claims"),
+    "chargeback": N_("chargebacks"),
+    "out_of_stock": N_("out of stock"),
+    "buyer_request": N_("buyer's request"),
+    "address_issue": N_("address problem"),
+    "pricing_error": N_("pricing error"),
+    "unknown": N_("reason not recorded"),
+}
+
+APPEAL_STATUS = {
+    "DRAFT": N_("Draft"),
+    "SUBMITTED": N_("Submitted"),
+    "UNDER_REVIEW": N_("Under review"),
+    "ACCEPTED": N_("Accepted"),
+    "REJECTED": N_("Rejected"),
+    "INFO_REQUESTED": N_("More information needed"),
+    "WITHDRAWN": N_("Withdrawn"),
+    "EXPIRED": N_("Expired"),
+}
+
+PLAN_PARTS = {
+    "section": N_("the whole section"),
+    "root_cause": N_("Root cause"),
+    "actions": N_("Actions taken"),
+    "prevention": N_("Preventive measures"),
+    "evidence": N_("Evidence"),
+}
+
+FINDING_RULES = {
+    "apology": N_("Apology instead of facts"),
+    "vague_promise": N_("Promise without a number, date or tool"),
+    "action_mismatch": N_("Action does not answer this issue"),
+    "missing_evidence": N_("Evidence missing"),
 }

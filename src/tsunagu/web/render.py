@@ -109,6 +109,7 @@ def signed_in_header(request: Request) -> dict[str, Any] | None:
         "name": name,
         "email": email,
         "account": actor.via == "session",
+        "operator": actor.roles is not None and actor.roles.operator,
         "current_seller": current_seller if current_name is not None else None,
         "current_name": current_name,
         "current_store": current_store,

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from tsunagu.core.clock import utcnow
 from tsunagu.core.i18n import translate
+from tsunagu.enforcement import service as enforcement
 from tsunagu.health import alert_service, incremental
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.models import HealthAlert
@@ -53,7 +54,6 @@ def store_summary(h: StoreHealth, marketplace: Marketplace, lang: str) -> dict[s
         "score": h.rating.score,
         "band": band,
         "band_label": translate(labels.BANDS.get(band, band), lang),
-        "account_status": translate(labels.ACCOUNT_STATUS.get(band, band), lang),
         "fulfilled_orders": h.fulfilled_orders,
         "open_violations": len(h.open_violations),
         "metrics": [metric_row(m, lang) for m in h.metrics.values()],
@@ -96,6 +96,12 @@ def overview(request: Request, seller_id: SellerIdDep) -> HTMLResponse:
             session, seller_id=seller_id, registry=registry, now=now
         )
         stores = [store_summary(h, registry.require(h.marketplace), lang) for h in found]
+        for store in stores:
+            status = enforcement.store_status(
+                session, seller_id=seller_id, marketplace=store["code"]
+            ).status
+            store["account_status"] = translate(labels.ENFORCEMENT_STATUS.get(status, status), lang)
+            store["account_status_code"] = status
         alerts = alert_service.list_alerts(session, seller_id=seller_id, active_only=True)
         rows = alert_rows(alerts, registry, lang)
     return render(

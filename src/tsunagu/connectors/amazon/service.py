@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.connectors.amazon.common import Prepared
 from tsunagu.connectors.amazon.feedback import prepare_feedback
 from tsunagu.connectors.amazon.orders import prepare_orders
+from tsunagu.connectors.amazon.settlement import prepare_settlement
 from tsunagu.connectors.amazon.unshipped import prepare_unshipped
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
@@ -34,6 +35,7 @@ PREPARERS: dict[str, Preparer] = {
     "orders": prepare_orders,
     "unshipped": prepare_unshipped,
     "feedback": prepare_feedback,
+    "settlement": prepare_settlement,
 }
 
 
@@ -73,7 +75,8 @@ def import_file(
     progress: ingest.Progress | None = None,
     read_factory: sessionmaker[Session] | None = None,
 ) -> ImportResult:
-    """Import one Amazon report file of ``kind`` (``orders``, ``unshipped`` or ``feedback``)."""
+    """Import one Amazon report file of ``kind`` (``orders``, ``unshipped``, ``feedback`` or
+    ``settlement``)."""
     preparer = PREPARERS.get(kind)
     if preparer is None:
         raise UsageError(
