@@ -232,7 +232,8 @@ def _walk_jobs(client: TestClient, db: Db) -> None:
         page = client.get("/v1/jobs", params={"limit": 2, "cursor": cursor}).json()
         seen += [j["id"] for j in page["items"]]
         cursor = page["next_cursor"]
-    assert len(seen) == len(set(seen)) == 3 * len(first["kinds"])
+    periodic = [k for k in job_kinds().values() if k.period is not None]  # one-offs: enqueued
+    assert len(seen) == len(set(seen)) == 3 * len(periodic)
     due = [j["due_at"] for j in client.get("/v1/jobs").json()["items"]]
     assert due == sorted(due, reverse=True)
     assert_envelope(client.get("/v1/jobs", params={"cursor": "x"}), 422, "invalid_cursor")
@@ -259,6 +260,8 @@ def test_every_list_route_pages_and_caps_its_page_size(client: TestClient):
     } <= set(routes)
     for path in routes:
         if path == "/v1/jobs":  # an operator's list: paged in test_jobs_are_listed_in_pages…
+            continue
+        if "{webhook_id}" in path:  # a webhook's deliveries: tests/api/test_notifications_api.py
             continue
         url = path.replace("{seller_id}", seller).replace("{marketplace}", "JP")
         for bad in (0, 101, "many"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,19 @@ from tests.api.test_api import assert_envelope
 from tests.auth import PASSWORD, app_settings, create_user, sign_in
 from tests.conftest import Db
 from tests.factories import at, event, placed
+from tsunagu.access.actor import LOCAL_OWNER
+from tsunagu.enforcement import service as enforcement
 from tsunagu.slices import create_app
 
 DATA = Path(__file__).parent.parent / "data" / "amazon"
 DAY = "2026-11-25"
+HOOK = "https://hooks.example.com/tsunagu"
+#: a multipart body with one evidence file (``POST /v1/appeals/{appeal_id}/attachments``)
+_BOUNDARY = "tsunagu-idor-boundary"
+EVIDENCE = (
+    f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n'
+    f"Content-Type: text/plain\r\n\r\nTracking numbers of every order.\r\n--{_BOUNDARY}--\r\n"
+).encode()
 
 A_EMAIL = "alpha-owner@example.test"
 B_EMAIL = "bravo-owner@example.test"
@@ -66,6 +76,8 @@ B_VALUES = (
     "session_id",
     "token_id",
     "principal_id",
+    "appeal_id",
+    "webhook_id",
 )
 
 
@@ -87,6 +99,8 @@ class Seller:
     snapshot_id: str
     api_token: str = ""
     api_token_id: str = ""
+    appeal_id: str = ""
+    webhook_id: str = ""
     order_ids: list[str] = field(default_factory=list)
     alert_ids: list[str] = field(default_factory=list)
 
@@ -100,6 +114,8 @@ class Seller:
             "session_id": self.owner_session,
             "token_id": self.api_token_id,
             "principal_id": self.owner_principal,
+            "appeal_id": self.appeal_id,
+            "webhook_id": self.webhook_id,
         }
 
     def secrets(self) -> set[str]:
@@ -114,6 +130,8 @@ class Seller:
             self.snapshot_id,
             self.api_token,
             self.api_token_id,
+            self.appeal_id,
+            self.webhook_id,
             *self.order_ids,
             *self.alert_ids,
         } - {""}
@@ -231,9 +249,34 @@ def _api_token(client: TestClient, owner: Seller, seller: str, scope: str) -> tu
     return created["token"], created["info"]["id"]
 
 
+def _deactivated_with_appeal(client: TestClient, db: Db, b: Seller) -> None:
+    """B's JP store deactivated by an operator (its US store goes with it), an appeal of it and a
+    webhook. A deactivation ends the owner's sessions (SH-03): the owner signs in again."""
+    with db.factory() as session:
+        enforcement.override(
+            session,
+            seller_id=b.id,
+            marketplace=db.registry.require("JP"),
+            status="DEACTIVATED",
+            reason="a deactivated store for the IDOR walk",
+            actor=LOCAL_OWNER,
+            now=datetime.now(UTC),
+            registry=db.registry,
+        )
+        session.commit()
+    signed = _ok(client.post("/v1/auth/sign-in", json={"email": B_EMAIL, "password": PASSWORD}))
+    b.owner_token, b.owner_session = signed["token"], signed["session_id"]
+    auth = _bearer(b.owner_token)
+    b.appeal_id = _ok(client.post(f"/v1/sellers/{b.id}/stores/JP/appeals", headers=auth), 201)["id"]
+    hook = {"url": HOOK, "kinds": ["ACCOUNT_STATUS_CHANGED"], "seller_id": b.id}
+    b.webhook_id = _ok(client.post("/v1/webhooks", json=hook, headers=auth), 201)["webhook"]["id"]
+
+
 @pytest.fixture
-def world(db: Db) -> Iterator[World]:
-    with TestClient(create_app(app_settings(db), migrate=False)) as client:
+def world(db: Db, tmp_path: Path) -> Iterator[World]:
+    config = tmp_path / "tsunagu.toml"
+    config.write_text('[notifications]\nallowed_hosts = ["hooks.example.com"]\n')
+    with TestClient(create_app(app_settings(db, config_path=config), migrate=False)) as client:
         a = _seller(
             client,
             db,
@@ -251,6 +294,7 @@ def world(db: Db) -> Iterator[World]:
             orders_file=("JP", "all-orders-jp-utf8.txt"),
         )
         assert not set(a.order_ids) & set(b.order_ids)
+        _deactivated_with_appeal(client, db, b)
         b.api_token, b.api_token_id = _api_token(client, b, b.id, "write")
         a_read, a.api_token_id = _api_token(client, a, a.id, "read")
         create_user(db, VIEWER_EMAIL, owner_of=[a.id], role="viewer")
@@ -375,6 +419,10 @@ BODIES: dict[str, Any] = {
     "POST /v1/sellers/{seller_id}/imports/{marketplace}/amazon-settlement": (
         "text/tab-separated-values",
         (DATA / "settlement_v2_jp.txt").read_bytes(),
+    ),
+    "POST /v1/appeals/{appeal_id}/attachments": (
+        f"multipart/form-data; boundary={_BOUNDARY}",
+        EVIDENCE,
     ),
 }
 
@@ -533,14 +581,38 @@ def test_limited_callers_read_a_and_cannot_write_it_nor_reach_b(
     assert not problems, "\n".join(problems)
 
 
+#: path parameters that name an object of one seller (not of the caller's account)
+SELLER_OBJECTS = frozenset({"appeal_id", "webhook_id"})
+
+
 def test_an_api_token_cannot_manage_the_account(world: World):
     """API-03: account operations need a signed-in session; an API token gets 403
     ``session_required`` on every one of them that names an object."""
     spec, client = world.spec, world.client
     for op in non_public(spec):
+        if SELLER_OBJECTS & set(op.path_params):
+            continue  # a seller's object: see the test below
         if op.path_params and "seller_id" not in op.path_params:
             r = call(client, request_for(op, spec, world.a.values()), world.tokens["a_read_token"])
             assert_envelope(r, 403, "session_required")
+
+
+@pytest.mark.parametrize("caller", ["a_read_token", "viewer"])
+def test_a_sellers_objects_named_by_their_own_id_stay_hidden(world: World, caller: str):
+    """API-03: B's appeal and webhook, named by their own ids, are "not found" to A's read
+    token and to A's viewer, whatever the method; nothing of B shows."""
+    spec, client, b = world.spec, world.client, world.b
+    seen = set()
+    for op in non_public(spec):
+        params = set(op.path_params)
+        if not SELLER_OBJECTS & params or "seller_id" in params:
+            continue
+        sent = request_for(op, spec, b.values())
+        r = call(client, sent, world.tokens[caller])
+        assert r.status_code in (403, 404), f"{op.label}: {r.status_code} {r.text}"
+        assert_no_leak(r, b.secrets(), sent, op.label)
+        seen.add(op.label)
+    assert {"GET /v1/appeals/{appeal_id}", "GET /v1/webhooks/{webhook_id}"} <= seen
 
 
 def test_an_operator_reads_every_seller_and_changes_none(world: World):

@@ -167,3 +167,17 @@ def test_lists_page(client: TestClient, db: Db):
     assert_envelope(
         client.get("/v1/notifications", params={"cursor": "garbage"}), 422, "invalid_cursor"
     )
+
+
+def test_a_webhooks_deliveries_page_and_cap_their_page_size(client: TestClient):
+    """The deliveries list follows every list route's paging rules (limit 1–100, a cursor)."""
+    seller = new_seller(client)
+    body = {"url": HOOK, "kinds": ["ACCOUNT_STATUS_CHANGED"], "seller_id": seller}
+    hook = client.post("/v1/webhooks", json=body).json()["webhook"]["id"]
+    url = f"/v1/webhooks/{hook}/deliveries"
+    for bad in (0, 101, "many"):
+        error = assert_envelope(client.get(url, params={"limit": bad}), 422, "validation_error")
+        assert error["details"]["errors"][0]["field"] == "query.limit"
+    ok = client.get(url, params={"limit": 100})
+    assert ok.status_code == 200, ok.text
+    assert set(ok.json()) >= {"items", "next_cursor"}

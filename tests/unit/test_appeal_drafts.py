@@ -392,3 +392,33 @@ def test_the_checker_and_the_drafts_load_no_database_code() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_config_files_templates_key_is_read_from_the_config_files_folder(tmp_path: Path):
+    """``[appeals] templates = "own.toml"`` names a file beside the config file; the appeals
+    section hands it to the drafts, and a file that cannot be read is refused when the config
+    is checked, naming it."""
+    from tsunagu.appeals.config import SECTION, appeals_of, templates_at
+    from tsunagu.core.errors import UsageError
+    from tsunagu.marketplaces.registry import load_registry
+
+    (tmp_path / "own.toml").write_text(
+        '[suggestions.CANCELLATION_RATE.out_of_stock]\nactions_en = "We use {sku_phrase}."\n',
+        "utf-8",
+    )
+    config = tmp_path / "tsunagu.toml"
+    config.write_text('[appeals]\ntemplates = "own.toml"\n', "utf-8")
+    registry = load_registry(config)
+    SECTION.check(registry)
+    path = appeals_of(registry.require("US")).templates
+    assert path == tmp_path / "own.toml"
+    assert path is not None
+    section = draft_plan(ISSUES[:1], FACTS, lang="en", templates=templates_at(path)).sections[0]
+    assert section.actions == "We use the 4 SKUs concerned (A, B, C, D)."
+
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[appeals]\ntemplates = "missing.toml"\n', "utf-8")
+    with pytest.raises(UsageError) as raised:
+        SECTION.check(load_registry(broken))
+    assert raised.value.code == "invalid_config"
+    assert "missing.toml" in str(raised.value)

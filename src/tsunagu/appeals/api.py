@@ -171,6 +171,7 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
@@ -178,7 +179,8 @@ _UPLOAD_BODY = {
                             "description": "A PDF, PNG, JPEG, UTF-8 text or CSV file.",
                         }
                     },
-                }
+                },
+                "example": {"file": "Tracking numbers of the 7 orders, one per line."},
             }
         },
     }
@@ -233,7 +235,7 @@ async def _upload(request: Request) -> UploadFile:
     """The form's ``file``, read here (after the caller is known) rather than by the framework
     before any dependency runs: a malformed body from someone who is not signed in is a 401."""
     try:
-        form = await request.form(max_files=1, max_fields=5)
+        form = await request.form(max_files=1, max_fields=20)
     except (HTTPException, MultiPartException, ValueError, AssertionError):
         raise UsageError(
             N_("The body is not a multipart form with a file."), code="usage_error"

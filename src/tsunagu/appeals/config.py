@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+from tsunagu.appeals.drafts import Templates, load_templates
 from tsunagu.appeals.plan import MIN_PART_CHARS
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
@@ -34,6 +36,9 @@ class AppealsConfig:
     min_part_chars: int = MIN_PART_CHARS
     max_attachment_bytes: int = 10 * 1024 * 1024
     info_request_days: int = 17
+    #: a TOML file laid over the shipped draft templates (``appeals/data/templates.toml``):
+    #: a relative path is read from the config file's folder; None: the shipped ones only
+    templates: Path | None = None
 
 
 DEFAULT = AppealsConfig()
@@ -57,10 +62,16 @@ def _configured(file: ConfigFile, code: str) -> AppealsConfig:
 def _apply(
     base: AppealsConfig, table: Mapping[str, object], *, source: Path, where: str
 ) -> AppealsConfig:
-    changes: dict[str, int] = {}
+    changes: dict[str, Any] = {}
     for key, raw in table.items():
         if key not in _KEYS:
             raise _invalid(source, where, key, N_("unknown key"))
+        if key == "templates":
+            if not isinstance(raw, str) or not raw.strip():
+                raise _invalid(source, where, key, N_("expected the path of a TOML file"))
+            path = Path(raw)
+            changes[key] = path if path.is_absolute() else source.parent / path
+            continue
         if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
             raise _invalid(source, where, key, N_("expected a whole number ≥ 1"))
         changes[key] = raw
@@ -81,7 +92,15 @@ def _invalid(source: Path, where: str, key: str, reason: str) -> UsageError:
 
 def _check(registry: Registry) -> None:
     for marketplace in registry.marketplaces:
-        appeals_of(marketplace)
+        found = appeals_of(marketplace)
+        if found.templates is not None:
+            templates_at(found.templates)  # a bad file is refused at start, naming it
+
+
+@cache
+def templates_at(path: Path) -> Templates:
+    """The draft templates with the file of ``[appeals] templates`` laid over them (read once)."""
+    return load_templates(path)
 
 
 #: the appeals slice's section of the config file, for the composition root

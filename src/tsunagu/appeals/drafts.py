@@ -389,6 +389,7 @@ def _root_cause(w: _Writer, f: IssueFacts, facts: Facts) -> list[str]:
     if f.code == POLICY_VIOLATION and f.affected:
         return [
             w.sentence("policy_summary", f.affected, **window, breakdown=_policies(w, f)),
+            w.sentence("policy_cause", f.affected),
             _asins(w, f),
         ]
     if f.code == LOW_ACCOUNT_HEALTH:

@@ -207,7 +207,7 @@ class FindingOut(BaseModel):
 
     @classmethod
     def of(cls, f: Finding) -> FindingOut:
-        return cls(rule=f.rule, issue=f.issue, part=f.part, text=f.text, explanation=f.explanation)
+        return cls(rule=f.rule, issue=f.issue, part=f.part, text=f.text, explanation=f.message())
 
 
 class CheckOut(BaseModel):

@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tsunagu.access.actor import Actor
 from tsunagu.appeals import repo, rules, storage
 from tsunagu.appeals.checker import Finding, check_plan
-from tsunagu.appeals.config import AppealsConfig, appeals_of
+from tsunagu.appeals.config import AppealsConfig, appeals_of, templates_at
 from tsunagu.appeals.drafts import draft_plan
 from tsunagu.appeals.facts import gather
 from tsunagu.appeals.models import Appeal, AppealAttachment, AppealSection, AppealTransition
@@ -688,7 +688,9 @@ def draft(
     appeal = _load(session, appeal_id, actor, write=save, for_update=save)
     deactivation = enforcement.get_deactivation(session, appeal.deactivation_id)
     facts = gather(session, deactivation=deactivation, registry=registry)
-    drafted = draft_plan(_issues(session, appeal), facts, lang=lang)
+    configured = _config(registry, appeal).templates
+    templates = templates_at(configured) if configured is not None else None
+    drafted = draft_plan(_issues(session, appeal), facts, lang=lang, templates=templates)
     # evidence is the seller's to attach: a draft names none
     plan = Plan(
         tuple(Section(s.issue, s.root_cause, s.actions, s.prevention) for s in drafted.sections)
