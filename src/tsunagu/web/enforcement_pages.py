@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 from tsunagu.access.actor import LOCAL_OWNER, Actor
 from tsunagu.appeals import rules as appeal_rules
 from tsunagu.appeals import service as appeals
-from tsunagu.appeals.plan import PARTS, Plan, Section
+from tsunagu.appeals.plan import PARTS, SECTION, Plan, Section
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, TsunaguError
 from tsunagu.core.i18n import N_, translate
@@ -33,7 +33,7 @@ from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import format as fmt
 from tsunagu.web import labels
-from tsunagu.web.render import PageRoute, page_language, render
+from tsunagu.web.render import PageRoute, failure, page_language, render
 from tsunagu.web.session import page_actor, redirect
 
 router = APIRouter(route_class=PageRoute)
@@ -85,10 +85,13 @@ def status_banner(
     found = enforcement.store_status(session, seller_id=seller_id, marketplace=marketplace.code)
     deactivation = None
     appeal = None
+    previous = None
     if found.status == DEACTIVATED and found.deactivation_id is not None:
         d = enforcement.get_deactivation(session, found.deactivation_id)
         deactivation = {"id": d.id, "at": d.at, "deadline": d.appeal_deadline}
-        appeal = _open_appeal(session, seller_id, marketplace.code, d.id)
+        appeal, previous = _appeals_of(session, seller_id, marketplace.code, d.id, lang)
+        if appeal is not None:  # a request for information may have moved the deadline
+            deactivation["deadline"] = appeal["deadline"]
     return {
         "status": found.status,
         "label": translate(labels.ENFORCEMENT_STATUS.get(found.status, found.status), lang),
@@ -98,20 +101,33 @@ def status_banner(
         "probation_until": found.probation_until,
         "deactivation": deactivation,
         "appeal": appeal,
+        "previous_appeal": previous,
         "zone": marketplace.tz,
     }
 
 
-def _open_appeal(
-    session: Session, seller_id: str, marketplace: str, deactivation_id: str
-) -> dict[str, Any] | None:
+def _appeals_of(
+    session: Session, seller_id: str, marketplace: str, deactivation_id: str, lang: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The appeal in progress for this deactivation, and the latest closed one (withdrawn,
+    rejected, expired: the seller may start another)."""
     # the page already checked that the caller may read this seller
-    for a in appeals.list_appeals(
-        session, actor=LOCAL_OWNER, seller_id=seller_id, marketplace=marketplace, limit=20
-    ):
-        if a.deactivation_id == deactivation_id:
-            return {"id": a.id, "status": a.status}
-    return None
+    found: list[dict[str, Any]] = [
+        {
+            "id": a.id,
+            "status": a.status,
+            "status_label": translate(labels.APPEAL_STATUS.get(a.status, a.status), lang),
+            "deadline": a.deadline,
+            "open": a.status not in appeal_rules.FINAL,
+        }
+        for a in appeals.list_appeals(
+            session, actor=LOCAL_OWNER, seller_id=seller_id, marketplace=marketplace, limit=50
+        )
+        if a.deactivation_id == deactivation_id
+    ]
+    current = next((a for a in found if a["open"]), None)
+    previous = next((a for a in found if not a["open"]), None) if current is None else None
+    return current, previous
 
 
 # -- starting an appeal --------------------------------------------------------------------------
@@ -216,14 +232,27 @@ def _editor(
                 {
                     "rule": translate(labels.FINDING_RULES.get(finding.rule, finding.rule), lang),
                     "part": translate(labels.PLAN_PARTS.get(finding.part, finding.part), lang),
-                    "text": finding.text,
+                    # a missing-evidence finding names the issue: nothing of the plan to quote
+                    "text": finding.text if finding.part in PARTS else "",
                     "explanation": finding.message(lang),
                 }
             )
         for missing in check.missing:
-            missing_by_issue.setdefault(missing.issue, []).append(
-                translate(labels.PLAN_PARTS.get(missing.part, missing.part), lang)
-            )
+            missing_by_issue.setdefault(missing.issue, []).append(missing.part)
+    missing = {
+        code: {
+            "whole": SECTION in parts,
+            "parts": fmt_list(
+                [translate(labels.PLAN_PARTS[p], lang) for p in parts if p != SECTION], lang
+            ),
+        }
+        for code, parts in missing_by_issue.items()
+    }
+    unanswered = [
+        translate(labels.ISSUES.get(code, code), lang)
+        for code in appeal.issues
+        if code in missing_by_issue
+    ]
     return render(
         request,
         "appeal.html",
@@ -236,9 +265,10 @@ def _editor(
             "id": appeal.id,
             "status": appeal.status,
             "status_label": translate(labels.APPEAL_STATUS.get(appeal.status, appeal.status), lang),
-            "deadline": deactivation.appeal_deadline,
+            "deadline": appeal.deadline,
             "deactivated_at": deactivation.at,
         },
+        reviewer_note=_reviewer_note(detail, lang),
         sections=_sections(detail, issues, mp, lang),
         attachments=[
             {"id": a.id, "label": a.label, "size": a.size, "type": a.media_type}
@@ -266,10 +296,39 @@ def _editor(
         can_decide=operator and appeal.status in ("SUBMITTED", "UNDER_REVIEW"),
         check=check,
         findings=findings_by_issue,
-        missing=missing_by_issue,
-        error=({"code": error.code, "message": error.message(lang)} if error is not None else None),
+        missing=missing,
+        unanswered=fmt_list(unanswered, lang),
+        error=_readable(failure(request, error), appeal.issues) if error is not None else None,
         notice=notice,
     )
+
+
+def fmt_list(items: Sequence[str], lang: str) -> str:
+    """Names in a run of text: "a, b, c" in English, "a、b、c" in Japanese."""
+    return ("、" if lang == "ja" else ", ").join(items)
+
+
+def _readable(error: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
+    """A service's message as the page shows it: without the issue codes it names in
+    parentheses for the command line ("cancellations (CANCELLATION_RATE)")."""
+    message = str(error["message"])
+    for code in codes:
+        message = message.replace(f" ({code})", "").replace(f"（{code}）", "")
+        message = message.replace(f"({code})", "")
+    return {**error, "message": message}
+
+
+def _reviewer_note(detail: appeals.AppealDetail, lang: str) -> dict[str, Any] | None:
+    """The operator's latest decision with its note, while it is what the seller must read:
+    a request for more information, or the final word."""
+    if detail.appeal.status not in appeal_rules.DECIDED:
+        return None
+    decided = next(
+        (t for t in reversed(detail.transitions) if t.to_status == detail.appeal.status), None
+    )
+    if decided is None:
+        return None
+    return {"status": detail.appeal.status, "at": decided.at, "note": decided.note}
 
 
 @router.get("/appeals/{appeal_id}", response_class=HTMLResponse)
@@ -307,18 +366,19 @@ def _plan_of(form: FormData, issues: Sequence[str], evidence: Mapping[str, Seque
             )
         return value.replace("\r\n", "\n")
 
-    return Plan(
-        tuple(
-            Section(
-                issue=code,
-                root_cause=text(f"root_cause:{code}"),
-                actions=text(f"actions:{code}"),
-                prevention=text(f"prevention:{code}"),
-                evidence=tuple(evidence.get(code, ())),
-            )
-            for code in issues
+    sections = [
+        Section(
+            issue=code,
+            root_cause=text(f"root_cause:{code}"),
+            actions=text(f"actions:{code}"),
+            prevention=text(f"prevention:{code}"),
+            evidence=tuple(evidence.get(code, ())),
         )
-    )
+        for code in issues
+    ]
+    # a section left blank (no words, no evidence) does not answer its issue: the plan has no
+    # section for it, and the refusal says the plan "does not address" it
+    return Plan(tuple(s for s in sections if s.evidence or any(s.part(p).strip() for p in PARTS)))
 
 
 @router.post("/appeals/{appeal_id}", response_class=HTMLResponse)
@@ -334,6 +394,8 @@ async def _in_thread(fn: Any, *args: Any) -> Response:
 
 
 def _save(request: Request, appeal_id: str, actor: Actor, form: FormData) -> Response:
+    """The plan is saved first, in its own transaction, so that a refused submission keeps
+    what the seller typed, and the check shown with the refusal is about that text."""
     action = form.get("action")
     lang = page_language(request)
     registry: Registry = request.app.state.registry
@@ -341,39 +403,43 @@ def _save(request: Request, appeal_id: str, actor: Actor, form: FormData) -> Res
     with request.app.state.read_factory() as session:
         detail = appeals.show(session, appeal_id=appeal_id, actor=actor)
         kept = {s.issue: s.evidence for s in detail.plan.sections}
+    posted: Plan | None = None
     try:
         posted = _plan_of(form, detail.appeal.issues, kept)
-    except TsunaguError as error:
-        return _editor(request, appeal_id, actor, status=422, error=error)
-    try:
         with request.app.state.factory() as session:
             appeals.set_plan(session, appeal_id=appeal_id, plan=posted, actor=actor, now=now)
-            if action == "submit":
+            session.commit()
+    except TsunaguError as error:  # nothing saved: the editor shows what was typed
+        return _editor(
+            request, appeal_id, actor, status=_status_of(error), error=error, posted=posted
+        )
+    if action == "submit":
+        try:
+            with request.app.state.factory() as session:
                 appeals.submit(
                     session, appeal_id=appeal_id, actor=actor, now=now, registry=registry
                 )
-            session.commit()
-    except TsunaguError as error:
-        with request.app.state.read_factory() as session:
-            found = appeals.check(
-                session, appeal_id=appeal_id, actor=actor, lang=lang, registry=registry
+                session.commit()
+        except TsunaguError as error:
+            with request.app.state.read_factory() as session:
+                found = appeals.check(
+                    session, appeal_id=appeal_id, actor=actor, lang=lang, registry=registry
+                )
+            return _editor(
+                request, appeal_id, actor, status=_status_of(error), check=found, error=error
             )
-        return _editor(
-            request,
-            appeal_id,
-            actor,
-            status=error.status if error.status >= 400 else 422,
-            check=found,
-            error=error,
-            posted=posted,
-        )
+        return redirect(f"/appeals/{appeal_id}?done=submitted")
     if action == "check":
         with request.app.state.read_factory() as session:
             found = appeals.check(
                 session, appeal_id=appeal_id, actor=actor, lang=lang, registry=registry
             )
         return _editor(request, appeal_id, actor, check=found, notice=_NOTICES["saved"])
-    return redirect(f"/appeals/{appeal_id}?done={'submitted' if action == 'submit' else 'saved'}")
+    return redirect(f"/appeals/{appeal_id}?done=saved")
+
+
+def _status_of(error: TsunaguError) -> int:
+    return error.status if error.status >= 400 else 422
 
 
 @router.post("/appeals/{appeal_id}/draft", response_class=HTMLResponse)
