@@ -206,7 +206,9 @@ def test_item_11d_every_paged_route_refuses_a_cursor_it_did_not_make(client: Tes
         assert "/v1/sellers" in routes
         assert len(routes) >= 5, routes
         for url in routes:
-            path = url.replace("{seller_id}", seller)
+            if "{webhook_id}" in url:  # a webhook's deliveries: test_notifications_api.py
+                continue
+            path = url.replace("{seller_id}", seller).replace("{marketplace}", "JP")
             assert operator.get(path).status_code == 200, path
             for cursor in ["garbage", "nope", *forged_nul]:
                 r = operator.get(path, params={"cursor": cursor})

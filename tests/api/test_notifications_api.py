@@ -14,6 +14,7 @@ from tests.api.test_api import assert_envelope, new_seller
 from tests.auth import api_client, create_user, sign_in
 from tests.conftest import Db
 from tests.factories import NOW
+from tsunagu.core.paging import encode_cursor
 from tsunagu.core.db import unit_of_work
 from tsunagu.notifications import service
 
@@ -181,3 +182,5 @@ def test_a_webhooks_deliveries_page_and_cap_their_page_size(client: TestClient):
     ok = client.get(url, params={"limit": 100})
     assert ok.status_code == 200, ok.text
     assert set(ok.json()) >= {"items", "next_cursor"}
+    for cursor in ("garbage", encode_cursor("x\x00")):  # API-10: never a cursor it did not make
+        assert_envelope(client.get(url, params={"cursor": cursor}), 422, "invalid_cursor")

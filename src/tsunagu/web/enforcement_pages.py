@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from tsunagu.access.actor import LOCAL_OWNER, Actor
 from tsunagu.appeals import rules as appeal_rules
@@ -230,6 +231,7 @@ def _editor(
         for finding in check.findings:
             findings_by_issue.setdefault(finding.issue, []).append(
                 {
+                    "code": finding.rule,
                     "rule": translate(labels.FINDING_RULES.get(finding.rule, finding.rule), lang),
                     "part": translate(labels.PLAN_PARTS.get(finding.part, finding.part), lang),
                     # a missing-evidence finding names the issue: nothing of the plan to quote
@@ -460,18 +462,43 @@ def appeal_draft(request: Request, appeal_id: str, actor: PageActor) -> Response
 
 
 @router.post("/appeals/{appeal_id}/attachments", response_class=HTMLResponse)
-def appeal_attach(
+async def appeal_attach(request: Request, appeal_id: str, actor: PageActor) -> Response:
+    """One evidence file (multipart ``file``) for one section (``issue``): stored, then named in
+    that section's evidence. The editor posts the plan as typed along with it (``<part>:<ISSUE>``
+    fields), which is saved first: attaching a file never loses words not saved yet."""
+    form = await request.form(max_files=1, max_fields=50)
+    upload = form.get("file")
+    content = b""
+    filename: str | None = None
+    if isinstance(upload, StarletteUpload):
+        content = await upload.read()
+        filename = upload.filename
+    return await _in_thread(_attach, request, appeal_id, actor, form, content, filename)
+
+
+def _attach(
     request: Request,
     appeal_id: str,
-    actor: PageActor,
-    issue: Annotated[str, Form(max_length=40)],
-    file: Annotated[UploadFile, File()],
+    actor: Actor,
+    form: FormData,
+    content: bytes,
+    filename: str | None,
 ) -> Response:
-    """One evidence file for one section: stored, then named in that section's evidence."""
     now = utcnow()
-    label = file_label(file.filename, fallback="evidence")
-    content = file.file.read()
+    chosen = form.get("issue")
+    issue = chosen if isinstance(chosen, str) else ""
+    with request.app.state.read_factory() as session:
+        detail = appeals.show(session, appeal_id=appeal_id, actor=actor)
+        kept = {s.issue: s.evidence for s in detail.plan.sections}
+    typed = any(name.partition(":")[0] in PARTS for name in form)
+    posted: Plan | None = None
     try:
+        if typed:
+            posted = _plan_of(form, detail.appeal.issues, kept)
+            with request.app.state.factory() as session:
+                appeals.set_plan(session, appeal_id=appeal_id, plan=posted, actor=actor, now=now)
+                session.commit()
+        label = file_label(filename, fallback="evidence")
         with request.app.state.factory() as session:
             attachment = appeals.attach(
                 session,
@@ -493,11 +520,19 @@ def appeal_attach(
                 current.prevention,
                 tuple(dict.fromkeys((*current.evidence, attachment.id))),
             )
-            plan = Plan(tuple(sections[c] for c in detail.appeal.issues if c in sections))
+            plan = Plan(
+                tuple(
+                    sections[c]
+                    for c in dict.fromkeys((*detail.appeal.issues, issue))
+                    if c in sections
+                )
+            )
             appeals.set_plan(session, appeal_id=appeal_id, plan=plan, actor=actor, now=now)
             session.commit()
     except TsunaguError as error:
-        return _editor(request, appeal_id, actor, status=error.status, error=error)
+        return _editor(
+            request, appeal_id, actor, status=_status_of(error), error=error, posted=posted
+        )
     return redirect(f"/appeals/{appeal_id}?done=attached")
 
 

@@ -107,6 +107,10 @@ CAUSES = {
     "address_issue": N_("address problem"),
     "pricing_error": N_("pricing error"),
     "unknown": N_("reason not recorded"),
+    "unspecified": N_("not recorded"),
+    "noTracking": N_("shipped without a tracking number"),
+    "unscanned": N_("tracking number never scanned by the carrier"),
+    "fraud": N_("suspected fraud"),
 }
 
 APPEAL_STATUS = {
