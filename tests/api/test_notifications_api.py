@@ -14,8 +14,8 @@ from tests.api.test_api import assert_envelope, new_seller
 from tests.auth import api_client, create_user, sign_in
 from tests.conftest import Db
 from tests.factories import NOW
-from tsunagu.core.paging import encode_cursor
 from tsunagu.core.db import unit_of_work
+from tsunagu.core.paging import encode_cursor
 from tsunagu.notifications import service
 
 OTHER = "other-owner@example.test"
