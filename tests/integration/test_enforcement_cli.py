@@ -97,3 +97,15 @@ def test_status_reads_in_japanese(tmp_path: Path):
     assert ja.returncode == 0, ja.stderr
     assert "アカウント停止" in ja.stdout
     assert "アカウント健全性" in ja.stdout
+
+
+def test_a_day_that_has_not_ended_is_refused_and_records_nothing(tmp_path: Path):
+    """An evaluation of a day after tomorrow would make the real one a no-op when it comes: the
+    command refuses it as the API does (``day_not_over``, exit 2) and records nothing."""
+    seller = deactivated_seller(tmp_path)
+    r = tsunagu(tmp_path, "enforcement", "evaluate", "--seller", seller, "--as-of", "2999-01-01",
+                "--json")  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert json.loads(r.stdout)["error"]["code"] == "day_not_over"
+    status = tsunagu(tmp_path, "enforcement", "status", "--seller", seller, "-m", "JP", "--json")
+    assert json.loads(status.stdout)["status"] == "NORMAL"

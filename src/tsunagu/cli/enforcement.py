@@ -103,6 +103,7 @@ def evaluate(
     c = ctx()
     market = c.registry.require(marketplace, UsageError) if marketplace else None
     day = parse_day(as_of)
+    service.check_day(day, utcnow(), field="as_of")
     with unit_of_work(c.factory) as session:
         found = service.evaluate_stores(
             session,

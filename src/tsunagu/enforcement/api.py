@@ -8,7 +8,6 @@ about it, which only operators take."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Body
@@ -16,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from tsunagu.access.actor import Actor
 from tsunagu.core.clock import utcnow
-from tsunagu.core.errors import InvalidInput, TsunaguError
+from tsunagu.core.errors import TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.paging import instant, next_page, read_cursor, text
 from tsunagu.enforcement import service
@@ -174,13 +173,7 @@ def evaluate(
     as of the end of that local day; a day evaluated already changes nothing."""
     _require_operator(actor)
     market = registry.require(body.marketplace) if body.marketplace else None
-    if body.as_of > utcnow().date() + timedelta(days=1):
-        raise InvalidInput(
-            N_("Day {day} has not ended yet anywhere"),
-            code="day_not_over",
-            day=body.as_of.isoformat(),
-            details={"field": "as_of", "value": body.as_of.isoformat()},
-        )
+    service.check_day(body.as_of, utcnow(), field="as_of")
     found = service.evaluate_stores(
         session,
         registry=registry,

@@ -388,6 +388,18 @@ def _assurance(
     return assured([h.rating.score for h in days], config)
 
 
+def check_day(day: date, now: datetime, *, field: str) -> None:
+    """``day_not_over`` for a day after tomorrow (UTC): no time zone has finished it, and an
+    evaluation recorded for it would make the real one a no-op when that day comes."""
+    if day > now.date() + timedelta(days=1):
+        raise InvalidInput(
+            N_("Day {day} has not ended yet anywhere"),
+            code="day_not_over",
+            day=day.isoformat(),
+            details={"field": field, "value": day.isoformat()},
+        )
+
+
 def evaluate_store(
     session: Session,
     *,
