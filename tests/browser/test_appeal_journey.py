@@ -11,7 +11,7 @@ other), checks it, is refused on submission, repairs it, attaches evidence and s
 operator asks for more information; the seller answers and submits again; the operator accepts
 and the store is Normal. The same editor is then read in Japanese and on a 390-pixel phone.
 
-Screenshots go to ``/tmp/shots`` (or ``TSUNAGU_SCREENSHOT_DIR``) to be looked at.
+Screenshots go to ``/tmp/shots`` (or ``TSUNAGU_APPEAL_SHOTS``), to be looked at.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 PASSWORD = "appeal-harbour-lantern"
 SELLER_EMAIL = "appeal-seller@example.test"
 OPERATOR_EMAIL = "appeal-operator@example.test"
-SHOTS = Path(os.environ.get("TSUNAGU_SCREENSHOT_DIR") or "/tmp/shots")
+SHOTS = Path(os.environ.get("TSUNAGU_APPEAL_SHOTS") or "/tmp/shots")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: issue codes, cause ids and statuses that must never reach a seller's eyes as they are
 RAW_CODES = re.compile(
@@ -327,7 +327,7 @@ ODR_PREVENTION = (
 TRACKING_FILE = "tracking-records.txt"
 
 
-def test_the_whole_appeal_journey(tabs, server, deactivated, operator, tmp_path) -> None:
+def test_the_whole_appeal_journey(tabs, server, server_db, deactivated, operator, tmp_path) -> None:
     """Deactivated by the rules → banner → appeal → draft → spoilt plan checked and refused →
     repaired, evidence attached, submitted → more information asked → resubmitted →
     accepted → the store is Normal (issue 14, items 5, 6, 9 and 10)."""
@@ -458,6 +458,22 @@ def test_the_whole_appeal_journey(tabs, server, deactivated, operator, tmp_path)
     review.wait_for_url(f"**{appeal_path}")
     assert review.locator("[data-testid=decision]").is_visible()
     assert section(review, ODR).locator("[data-testid=evidence]").inner_text() == TRACKING_FILE
+    with review.expect_download() as download:
+        section(review, ODR).locator("[data-testid=evidence]").click()
+    assert download.value.suggested_filename == TRACKING_FILE
+    assert Path(download.value.path()).read_bytes() == evidence.read_bytes()
+    href = section(review, ODR).locator("[data-testid=evidence]").get_attribute("href")
+    answer = review.request.get(href)
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    # API-03: someone signed in who may not read this seller gets "not found", like a stranger
+    stranger_email = f"appeal-stranger-{uuid.uuid4().hex[:8]}@example.test"
+    make_account(server_db, email=stranger_email, password=PASSWORD, name="Stranger")
+    stranger = tabs().page
+    sign_in(stranger, "/?lang=en", stranger_email)
+    for path in (href, appeal_path):
+        assert stranger.request.get(path).status == 404, path
+    assert page.request.get(f"{appeal_path}/attachments/att_nothing").status == 404
     review.locator("[data-testid=decision-note]").fill(NOTE)
     shot(review, "09-operator-decides-en")
     press(review, "decide-request-info")
@@ -565,3 +581,27 @@ def test_the_appeal_editor_in_japanese_and_on_a_phone(tabs, deactivated) -> None
         page.locator("[data-testid=status-banner]").screenshot(
             path=str(SHOTS / f"15-banner-{lang}-390.png")
         )
+
+
+def test_after_a_withdrawn_appeal_the_seller_can_appeal_again(tabs, deactivated) -> None:
+    """A withdrawn appeal no longer stands for the deactivation: the banner offers a new appeal
+    (and links the withdrawn one), and starting it opens a new draft."""
+    store = f"/sellers/{deactivated.seller}/stores/US"
+    page = tabs().page
+    sign_in(page, f"{store}/appeal?lang=en", deactivated.email)
+    press(page, "start-appeal")
+    first = page.url.rsplit("/", 1)[1]
+    press(page, "withdraw")
+    assert appeal_status(page) == "WITHDRAWN"
+    assert page.locator("[data-testid=plan-form] textarea[readonly]").count() == 6
+    page.goto(store)
+    assert page.locator("[data-testid=appeal-link]").inner_text() == "Appeal this deactivation"
+    assert page.locator("[data-testid=banner-appeal]").count() == 0
+    previous = page.locator("[data-testid=previous-appeal]")
+    assert "Withdrawn" in previous.inner_text()
+    assert previous.get_attribute("href") == f"/appeals/{first}"
+    page.locator("[data-testid=appeal-link]").click()
+    press(page, "start-appeal")
+    second = page.url.rsplit("/", 1)[1]
+    assert second != first
+    assert appeal_status(page) == "DRAFT"

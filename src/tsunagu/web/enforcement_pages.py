@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,20 +23,28 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from tsunagu.access.actor import LOCAL_OWNER, Actor
 from tsunagu.appeals import rules as appeal_rules
 from tsunagu.appeals import service as appeals
+from tsunagu.appeals import storage
+from tsunagu.appeals.library import name_of
 from tsunagu.appeals.plan import PARTS, SECTION, Plan, Section
 from tsunagu.core.clock import utcnow
-from tsunagu.core.errors import InvalidInput, TsunaguError
+from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
 from tsunagu.core.i18n import N_, translate
 from tsunagu.core.uploads import file_label
 from tsunagu.enforcement import service as enforcement
-from tsunagu.enforcement.rules import DEACTIVATED, NORMAL, Issue
+from tsunagu.enforcement.rules import (
+    DEACTIVATED,
+    LOW_ACCOUNT_HEALTH,
+    NORMAL,
+    POLICY_VIOLATION,
+    Issue,
+)
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller
 from tsunagu.web import format as fmt
 from tsunagu.web import labels
 from tsunagu.web.render import PageRoute, failure, page_language, render
-from tsunagu.web.session import page_actor, redirect
+from tsunagu.web.session import page_actor, private, redirect
 
 router = APIRouter(route_class=PageRoute)
 
@@ -50,6 +59,17 @@ MAX_FORM_TEXT = 20_000
 # -- the status banner (store page, overview) ----------------------------------------------------
 
 
+def cause_name(code: str, cause: str, lang: str) -> str:
+    """A cause as a seller reads it: tsunagu's words for reasons and defect kinds, the policy's
+    name (Seller Central's words, from the appeal templates) for a policy violation, else a
+    ship service or carrier as it was recorded."""
+    if cause in labels.CAUSES:
+        return translate(labels.CAUSES[cause], lang)
+    if code in (POLICY_VIOLATION, LOW_ACCOUNT_HEALTH):
+        return name_of("policies", cause, lang)
+    return cause
+
+
 def issue_row(issue: Issue, zone: Any, lang: str) -> dict[str, Any]:
     """One issue as a seller reads it: its name, value against target, what caused it."""
 
@@ -61,7 +81,7 @@ def issue_row(issue: Issue, zone: Any, lang: str) -> dict[str, Any]:
         return fmt.percent(float(value), lang)
 
     causes = [
-        (translate(labels.CAUSES.get(name, name.replace("_", " ")), lang), count)
+        (cause_name(issue.code, name, lang), count)
         for name, count in sorted(issue.causes.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     related = None
@@ -194,6 +214,7 @@ def _sections(
                     for part in PARTS
                 ],
                 "evidence": [(ref, names.get(ref, ref)) for ref in section.evidence],
+                "appeal_id": detail.appeal.id,
             }
         )
     return rows
@@ -239,8 +260,8 @@ def _editor(
                     "explanation": finding.message(lang),
                 }
             )
-        for missing in check.missing:
-            missing_by_issue.setdefault(missing.issue, []).append(missing.part)
+        for gap in check.missing:
+            missing_by_issue.setdefault(gap.issue, []).append(gap.part)
     missing = {
         code: {
             "whole": SECTION in parts,
@@ -536,6 +557,32 @@ def _attach(
     return redirect(f"/appeals/{appeal_id}?done=attached")
 
 
+@router.get("/appeals/{appeal_id}/attachments/{attachment_id}")
+def appeal_attachment(
+    request: Request, appeal_id: str, attachment_id: str, actor: PageActor
+) -> Response:
+    """One evidence file, for the seller and the reviewer (whoever may read the appeal). Always
+    a download, never shown in the page's origin: only PDF, images and text were accepted."""
+    with request.app.state.read_factory() as session:
+        detail = appeals.show(session, appeal_id=appeal_id, actor=actor)
+    found = next((a for a in detail.attachments if a.id == attachment_id), None)
+    if found is None:
+        raise NotFound(
+            N_("No evidence file {attachment_id} in this appeal."),
+            attachment_id=attachment_id,
+            details={"attachment_id": attachment_id},
+        )
+    content = storage.read(request.app.state.settings.files_folder, appeal_id, found.sha256)
+    media_type = found.media_type
+    if media_type.startswith("text/"):
+        media_type += "; charset=utf-8"
+    response = Response(content, media_type=media_type)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{found.id}\"; filename*=UTF-8''{quote(found.label)}"
+    )
+    return private(response)
+
+
 @router.post("/appeals/{appeal_id}/withdraw", response_class=HTMLResponse)
 def appeal_withdraw(request: Request, appeal_id: str, actor: PageActor) -> Response:
     with request.app.state.factory() as session:
@@ -595,7 +642,9 @@ def review_queue(request: Request, actor: PageActor, status: str | None = None) 
                     "store": a.marketplace,
                     "status": a.status,
                     "status_label": translate(labels.APPEAL_STATUS.get(a.status, a.status), lang),
-                    "issues": [translate(labels.ISSUES.get(c, c), lang) for c in a.issues],
+                    "issues": fmt_list(
+                        [translate(labels.ISSUES.get(c, c), lang) for c in a.issues], lang
+                    ),
                     "updated_at": a.updated_at,
                     "zone": mp.tz if mp is not None else None,
                 }
