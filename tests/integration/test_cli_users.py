@@ -183,7 +183,7 @@ def test_reset_through_the_outbox(tmp_path: Path):
     assert "Reset your tsunagu password" in ok(run(tmp_path, "outbox", "list"))
     ok(run(tmp_path, "users", "complete-reset", stdin=f"{code}\n{PASSWORD}\n"))
     again = run(tmp_path, "users", "complete-reset", stdin=f"{code}\n{PASSWORD}\n")
-    assert again.returncode == 1
+    assert again.returncode == 2  # bad input (400/422): exit 2
     assert "reset_token_invalid" in again.stderr
 
 
@@ -280,7 +280,7 @@ def test_usage_and_lookup_errors(tmp_path: Path):
         "--password-stdin",
         stdin="password\n",
     )
-    assert weak.returncode == 1
+    assert weak.returncode == 2  # bad input (400/422): exit 2
     assert "password_too_common" in weak.stderr
 
 
@@ -386,7 +386,7 @@ def test_verify_then_link_proving_both_accounts(tmp_path: Path):
     assert found is not None
     ok(run(tmp_path, "users", "confirm-email", stdin=found.group(1) + "\n"))
     reused = run(tmp_path, "users", "confirm-email", stdin=found.group(1) + "\n")
-    assert reused.returncode == 1
+    assert reused.returncode == 2  # bad input (400/422): exit 2
     assert "verification_invalid" in reused.stderr
 
     wrong = run(

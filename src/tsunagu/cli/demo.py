@@ -2,20 +2,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from tsunagu.cli.context import Context, ctx, err, out, print_json
 from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
+from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
+from tsunagu.demo.profiles import CANCELS_US
 from tsunagu.health import incremental, refresh
 from tsunagu.settings import Settings, with_seed_key
 
@@ -104,7 +106,12 @@ def load_cmd(
     render(result, as_json=json, dry_run=False)
 
 
-_BANDS = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
+_STATUSES = {
+    "NORMAL": N_("Normal"),
+    "AT_RISK": N_("At risk of deactivation"),
+    "UNDER_REVIEW": N_("Under review"),
+    "DEACTIVATED": N_("Deactivated"),
+}
 
 
 @app.command("run")
@@ -129,8 +136,13 @@ def run_cmd(
     _load_once(c, dataset, quiet=json)
     now = utcnow()
     ensure_demo_owner(
-        c.factory, [s.id for s in dataset.sellers], now=now, settings=c.settings.identity
+        c.factory,
+        [s.id for s in dataset.sellers],
+        now=now,
+        settings=c.settings.identity,
+        managed=[s.id for s in dataset.sellers if s.profile == CANCELS_US],
     )
+    _evaluate(c, dataset.as_of, now)
     rows = _summary_rows(c, dataset, now=now)
     if json:
         print_json(rows)
@@ -174,9 +186,21 @@ def _load_once(c: Context, dataset: DemoDataset, *, quiet: bool) -> None:
     )
 
 
+def _evaluate(c: Context, as_of: date, now: datetime) -> None:
+    """The account status of every store as the daily job would have decided it on the day
+    before the data's ``as_of`` and a week earlier (idempotent: a day evaluated already changes
+    nothing)."""
+    from tsunagu.enforcement import service as enforcement
+
+    for day in (as_of - timedelta(days=8), as_of - timedelta(days=1)):
+        with unit_of_work(c.factory) as session:
+            enforcement.evaluate_stores(session, registry=c.registry, day=day, now=now)
+
+
 def _summary_rows(c: Context, dataset: DemoDataset, *, now: datetime) -> list[dict[str, object]]:
     """The demo's stores, each with today's Account Health Rating from its rollups."""
     from tsunagu.demo.load import summary
+    from tsunagu.enforcement import service as enforcement
 
     with c.read_factory() as session:
         rows = summary(session, dataset)
@@ -188,37 +212,39 @@ def _summary_rows(c: Context, dataset: DemoDataset, *, now: datetime) -> list[di
                 now=now,
             )
             r["ahr"], r["band"] = h.rating.score, h.rating.band
+            r["status"] = enforcement.store_status(
+                session, seller_id=str(r["seller_id"]), marketplace=str(r["marketplace"])
+            ).status
     return rows
 
 
 def _print_summary(rows: list[dict[str, object]], dataset: DemoDataset) -> None:
     from tsunagu.demo.load import DEMO_EMAIL, DEMO_PASSWORD
 
+    # fits 80 columns: the ids are under the table, with each seller's story
     table = Table(
         _("Seller"),
-        _("Id"),
-        _("Marketplace"),
-        _("Orders"),
-        _("Shipped"),
-        _("Cancelled"),
-        _("Open violations"),
-        _("AHR"),
+        Column(_("Store"), no_wrap=True),
+        Column(_("Orders"), justify="right"),
+        Column(_("Cancelled"), justify="right"),
+        Column(_("Violations"), justify="right"),
+        Column(_("AHR"), justify="right", no_wrap=True),
+        _("Account status"),
         title=_("Demo data"),
     )
     for r in rows:
         table.add_row(
             escape(str(r["name"])),
-            str(r["seller_id"]),
             str(r["marketplace"]),
             str(r["orders"]),
-            str(r["shipped"]),
             str(r["cancelled"]),
             str(r["open_violations"]),
-            f"{r['ahr']} ({_(_BANDS[str(r['band'])])})",
+            str(r["ahr"]),
+            _(_STATUSES.get(str(r["status"]), str(r["status"]))),
         )
     out.print(table)
     for s in dataset.sellers:
-        out.print(f"• {s.name}: {s.description}")
+        out.print(f"• {escape(s.name)} ({s.id}): {s.description}")
     out.print(
         _(
             "Sign in to the dashboard as {email} with the password {password}.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ import orjson
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.access.service import grant_role, roles_of
+from tsunagu.access.service import grant_role, roles_of, set_operator
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
@@ -93,8 +94,15 @@ def ensure_demo_owner(
     *,
     now: datetime,
     settings: IdentitySettings = PRODUCTION,
+    managed: Sequence[str] = (),
 ) -> str:
-    """The demo owner (created once, e-mail marked verified) owning every demo seller; its id."""
+    """The demo user (created once, e-mail marked verified) owning every demo seller but those in
+    ``managed``, which another demo principal owns and the demo user manages; its id.
+
+    Sellers with one owner are *related accounts* (ADR 0024): a deactivation of one deactivates
+    the others. ``managed`` keeps the demo's troubled seller apart from the other two, as an
+    agency's client would be. The demo user is also a platform operator, so that both sides of
+    an appeal can be tried from one sign-in."""
     with unit_of_work(factory) as session:
         principal = session.scalars(
             select(Principal).where(Principal.email == DEMO_EMAIL)
@@ -113,7 +121,19 @@ def ensure_demo_owner(
             principal.email_verified_at = now
         roles = roles_of(session, principal.id)
         for seller_id in seller_ids:
-            if roles.memberships.get(seller_id) != "owner":
+            held = roles.memberships.get(seller_id)
+            if seller_id in managed and held is None:
+                owner = _own_owner(session, seller_id, now=now, settings=settings)
+                for who, role in ((owner, "owner"), (principal.id, "manager")):
+                    grant_role(
+                        session,
+                        principal_id=who,
+                        seller_id=seller_id,
+                        role=role,
+                        now=now,
+                        actor="demo",
+                    )
+            elif seller_id not in managed and held != "owner":
                 grant_role(
                     session,
                     principal_id=principal.id,
@@ -122,7 +142,28 @@ def ensure_demo_owner(
                     now=now,
                     actor="demo",
                 )
+        set_operator(session, principal_id=principal.id, operator=True, now=now, actor="demo")
         return principal.id
+
+
+def _own_owner(
+    session: Session, seller_id: str, *, now: datetime, settings: IdentitySettings
+) -> str:
+    """A principal that owns one demo seller and that nobody signs in as (random password)."""
+    email = f"owner.{seller_id.lower().replace('_', '-')}@tsunagu.test"
+    found = session.scalars(select(Principal).where(Principal.email == email)).one_or_none()
+    if found is not None:
+        return found.id
+    created = create_principal(
+        session,
+        email=email,
+        display_name=f"Owner of {seller_id}",
+        password=secrets.token_urlsafe(24),
+        now=now,
+        settings=settings,
+        actor="demo",
+    )
+    return created.id
 
 
 def read_sellers(path: Path) -> list[DemoSeller]:
