@@ -17,18 +17,20 @@ the table and the key.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from tsunagu.appeals.drafts import Templates, load_templates
 from tsunagu.appeals.plan import MIN_PART_CHARS
-from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
-from tsunagu.marketplaces.registry import ConfigFile, Marketplace, Registry, SettingsSection
+from tsunagu.marketplaces.registry import (
+    BadSetting,
+    Marketplace,
+    MarketplaceSettings,
+    Registry,
+    SettingsSection,
+)
 
 
 @dataclass(frozen=True)
@@ -42,52 +44,25 @@ class AppealsConfig:
 
 
 DEFAULT = AppealsConfig()
-_KEYS = frozenset(f.name for f in dataclasses.fields(AppealsConfig))
+
+
+def _value(key: str, raw: object, current: object, source: Path) -> object:
+    if key == "templates":
+        if not isinstance(raw, str) or not raw.strip():
+            raise BadSetting(N_("expected the path of a TOML file"))
+        path = Path(raw)
+        return path if path.is_absolute() else source.parent / path
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+        raise BadSetting(N_("expected a whole number ≥ 1"))
+    return raw
+
+
+SETTINGS = MarketplaceSettings("appeals", DEFAULT, _value)
 
 
 def appeals_of(marketplace: Marketplace) -> AppealsConfig:
     """The defaults, then ``[appeals]``, then ``[appeals.marketplace.<CODE>]``."""
-    return _configured(marketplace.config, marketplace.code)
-
-
-@cache
-def _configured(file: ConfigFile, code: str) -> AppealsConfig:
-    if file.path is None:
-        return DEFAULT
-    common, per = file.section("appeals")
-    base = _apply(DEFAULT, common, source=file.path, where="appeals")
-    return _apply(base, per.get(code, {}), source=file.path, where=f"appeals.marketplace.{code}")
-
-
-def _apply(
-    base: AppealsConfig, table: Mapping[str, object], *, source: Path, where: str
-) -> AppealsConfig:
-    changes: dict[str, Any] = {}
-    for key, raw in table.items():
-        if key not in _KEYS:
-            raise _invalid(source, where, key, N_("unknown key"))
-        if key == "templates":
-            if not isinstance(raw, str) or not raw.strip():
-                raise _invalid(source, where, key, N_("expected the path of a TOML file"))
-            path = Path(raw)
-            changes[key] = path if path.is_absolute() else source.parent / path
-            continue
-        if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-            raise _invalid(source, where, key, N_("expected a whole number ≥ 1"))
-        changes[key] = raw
-    return dataclasses.replace(base, **changes)
-
-
-def _invalid(source: Path, where: str, key: str, reason: str) -> UsageError:
-    return UsageError(
-        N_("{path}: [{table}] {key}: {reason}"),
-        code="invalid_config",
-        path=source,
-        table=where,
-        key=key,
-        reason=reason,
-        details={"table": where, "key": key},
-    )
+    return SETTINGS.of(marketplace)
 
 
 def _check(registry: Registry) -> None:

@@ -31,11 +31,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
 from tsunagu.health.metrics import MetricsConfig, Window
 from tsunagu.health.rules import AhrConfig
-from tsunagu.marketplaces.registry import ConfigFile, Marketplace, Registry, SettingsSection
+from tsunagu.marketplaces.registry import (
+    ConfigFile,
+    Marketplace,
+    Registry,
+    SettingsSection,
+    config_error,
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ def apply(
         if key == "marketplace":
             continue
         if key not in _FIELDS:
-            raise _invalid(source, where, key, N_("unknown key"))
+            raise config_error(source, where, key, N_("unknown key"))
         section = _FIELDS[key]
         current = getattr(getattr(base, section), key)
         changes[section][key] = _value(key, raw, current, source=source, where=where)
@@ -127,42 +132,30 @@ def _value(key: str, raw: object, current: object, *, source: Path, where: str) 
             and raw[1] >= 0
         )
         if not ok:
-            raise _invalid(source, where, key, N_("expected [days ≥ 1, offset days ≥ 0]"))
+            raise config_error(source, where, key, N_("expected [days ≥ 1, offset days ≥ 0]"))
         assert isinstance(raw, list)
         return Window(raw[0], raw[1])
     if key == "profile":
         if raw not in _PROFILES:
-            raise _invalid(source, where, key, N_('expected "amazon" or "metrics"'))
+            raise config_error(source, where, key, N_('expected "amazon" or "metrics"'))
         return raw
     if key == "severity_points":
         if not isinstance(raw, dict) or set(raw) - set(_SEVERITIES):
-            raise _invalid(source, where, key, N_("expected a table of low, medium and high"))
+            raise config_error(source, where, key, N_("expected a table of low, medium and high"))
         merged = dict(current) if isinstance(current, Mapping) else {}
         for severity, points in raw.items():
             if not isinstance(points, int) or isinstance(points, bool) or points < 0:
-                raise _invalid(source, where, key, N_("points must be whole numbers ≥ 0"))
+                raise config_error(source, where, key, N_("points must be whole numbers ≥ 0"))
             merged[severity] = points
         return merged
     if isinstance(current, bool):
-        raise _invalid(source, where, key, N_("not configurable"))
+        raise config_error(source, where, key, N_("not configurable"))
     if isinstance(current, int):
         if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
-            raise _invalid(source, where, key, N_("expected a whole number ≥ 0"))
+            raise config_error(source, where, key, N_("expected a whole number ≥ 0"))
         return raw
     if isinstance(current, float):
         if not isinstance(raw, int | float) or isinstance(raw, bool) or not 0 <= raw <= 1:
-            raise _invalid(source, where, key, N_("expected a fraction from 0 to 1"))
+            raise config_error(source, where, key, N_("expected a fraction from 0 to 1"))
         return float(raw)
-    raise _invalid(source, where, key, N_("not configurable"))
-
-
-def _invalid(source: Path, where: str, key: str, reason: str) -> UsageError:
-    return UsageError(
-        N_("{path}: [{table}] {key}: {reason}"),
-        code="invalid_config",
-        path=source,
-        table=where,
-        key=key,
-        reason=reason,
-        details={"table": where, "key": key},
-    )
+    raise config_error(source, where, key, N_("not configurable"))

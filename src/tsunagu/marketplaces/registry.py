@@ -26,12 +26,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import UnknownCurrencyError, get_currency_precision
 
 from tsunagu.core.errors import NotFound, TsunaguError, UsageError
 from tsunagu.core.i18n import N_
+
+#: a slice's frozen settings dataclass
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +93,87 @@ class SettingsSection:
 
     name: str
     check: Callable[[Registry], object]
+
+
+def config_error(source: Path, where: str, key: str, reason: str) -> UsageError:
+    """``invalid_config`` naming the file, the table and the key (``reason`` is an ``N_``
+    message): the one wording of every slice's section."""
+    return UsageError(
+        N_("{path}: [{table}] {key}: {reason}"),
+        code="invalid_config",
+        path=source,
+        table=where,
+        key=key,
+        reason=reason,
+        details={"table": where, "key": key},
+    )
+
+
+class BadSetting(Exception):
+    """A value a slice's section refuses; ``reason`` is an ``N_`` message saying what it
+    expects. :class:`MarketplaceSettings` turns it into :func:`config_error`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: one TOML value to a field's value: ``(key, raw, current value, config file)``; raises
+#: :class:`BadSetting`
+SettingValue = Callable[[str, object, object, Path], object]
+
+
+@dataclass(frozen=True, eq=False)
+class MarketplaceSettings(Generic[C]):
+    """A slice's section of the config file as one frozen dataclass per marketplace: the
+    defaults, laid over by ``[name]``, then by ``[name.marketplace.<CODE>]``. Keys are the
+    dataclass's fields (anything else: ``invalid_config``, "unknown key"); ``value`` checks each
+    one. Read once per file and marketplace."""
+
+    name: str
+    default: C
+    value: SettingValue
+    _read: dict[tuple[ConfigFile, str], C] = field(default_factory=dict, repr=False)
+
+    def of(self, marketplace: Marketplace) -> C:
+        key = (marketplace.config, marketplace.code)
+        found = self._read.get(key)
+        if found is None:
+            found = self._configured(marketplace.config, marketplace.code)
+            self._read[key] = found
+        return found
+
+    def _configured(self, file: ConfigFile, code: str) -> C:
+        if file.path is None:
+            return self.default
+        common, per = file.section(self.name)
+        base = self.apply(self.default, common, source=file.path, where=self.name)
+        where = f"{self.name}.marketplace.{code}"
+        return self.apply(base, per.get(code, {}), source=file.path, where=where)
+
+    def apply(self, base: C, table: Mapping[str, object], *, source: Path, where: str) -> C:
+        """``base`` with the keys of one TOML table applied (``marketplace`` sub-tables
+        excluded)."""
+        fields = {f.name for f in dataclasses.fields(base)}  # type: ignore[arg-type]
+        changes: dict[str, object] = {}
+        for key, raw in table.items():
+            if key == "marketplace":
+                continue
+            if key not in fields:
+                raise config_error(source, where, key, N_("unknown key"))
+            try:
+                changes[key] = self.value(key, raw, getattr(base, key), source)
+            except BadSetting as bad:
+                raise config_error(source, where, key, bad.reason) from None
+        return dataclasses.replace(base, **changes)  # type: ignore[type-var]
+
+    def check(self, registry: Registry) -> None:
+        for marketplace in registry.marketplaces:
+            self.of(marketplace)
+
+    @property
+    def section(self) -> SettingsSection:
+        return SettingsSection(name=self.name, check=self.check)
 
 
 @dataclass(frozen=True)

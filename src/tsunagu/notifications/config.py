@@ -24,7 +24,7 @@ from functools import cache
 
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
-from tsunagu.marketplaces.registry import ConfigFile, Registry, SettingsSection
+from tsunagu.marketplaces.registry import ConfigFile, Registry, SettingsSection, config_error
 from tsunagu.notifications.rules import Allowlist, parse_allow_entry
 
 NAME = "notifications"
@@ -109,15 +109,8 @@ def _allowlist(file: ConfigFile, raw: object) -> Allowlist:
 
 
 def _invalid(file: ConfigFile, key: str, reason: str) -> UsageError:
-    return UsageError(
-        N_("{path}: [{table}] {key}: {reason}"),
-        code="invalid_config",
-        path=file.path,
-        table=NAME,
-        key=key,
-        reason=reason,
-        details={"table": NAME, "key": key},
-    )
+    assert file.path is not None  # only a file has keys to refuse
+    return config_error(file.path, NAME, key, reason)
 
 
 def _check(registry: Registry) -> None:

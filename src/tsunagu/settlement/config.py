@@ -21,16 +21,12 @@ the key.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
-from tsunagu.marketplaces.registry import ConfigFile, Marketplace, Registry, SettingsSection
+from tsunagu.marketplaces.registry import BadSetting, Marketplace, MarketplaceSettings
 
 
 def _default_rates() -> dict[str, float]:
@@ -54,78 +50,37 @@ class SettlementConfig:
 DEFAULT = SettlementConfig()
 
 
-def settlement_of(marketplace: Marketplace) -> SettlementConfig:
-    """This marketplace's settlement settings: the defaults, ``[settlement]``, then
-    ``[settlement.marketplace.<CODE>]``."""
-    return _configured(marketplace.config, marketplace.code)
-
-
-@cache
-def _configured(file: ConfigFile, code: str) -> SettlementConfig:
-    if file.path is None:
-        return DEFAULT
-    common, per = file.section("settlement")
-    base = apply(DEFAULT, common, source=file.path, where="settlement")
-    return apply(base, per.get(code, {}), source=file.path, where=f"settlement.marketplace.{code}")
-
-
-def _check(registry: Registry) -> None:
-    for marketplace in registry.marketplaces:
-        settlement_of(marketplace)
-
-
-#: the settlement slice's section of the config file, for the composition root
-SECTION = SettingsSection(name="settlement", check=_check)
-
-_FIELDS = {f.name for f in dataclasses.fields(SettlementConfig)}
-
-
-def apply(
-    base: SettlementConfig, table: Mapping[str, Any], *, source: Path, where: str
-) -> SettlementConfig:
-    """``base`` with the keys of one TOML table applied (``marketplace`` sub-tables excluded)."""
-    changes: dict[str, Any] = {}
-    for key, raw in table.items():
-        if key == "marketplace":
-            continue
-        if key not in _FIELDS:
-            raise _invalid(source, where, key, N_("unknown key"))
-        changes[key] = _value(key, raw, getattr(base, key), source=source, where=where)
-    return dataclasses.replace(base, **changes)
-
-
 def _fraction(raw: object) -> bool:
     return isinstance(raw, int | float) and not isinstance(raw, bool) and 0 <= raw <= 1
 
 
-def _value(key: str, raw: object, current: object, *, source: Path, where: str) -> object:
+def _value(key: str, raw: object, current: object, source: Path) -> object:
     if key == "referral_fee_rates":
         if not isinstance(raw, dict) or not all(_fraction(v) for v in raw.values()):
-            raise _invalid(source, where, key, N_("expected a table of fractions from 0 to 1"))
+            raise BadSetting(N_("expected a table of fractions from 0 to 1"))
         merged = dict(current) if isinstance(current, Mapping) else {}
         merged.update({str(k).lower(): float(v) for k, v in raw.items()})
         return merged
     if isinstance(current, bool):
         if not isinstance(raw, bool):
-            raise _invalid(source, where, key, N_("expected true or false"))
+            raise BadSetting(N_("expected true or false"))
         return raw
     if isinstance(current, int):
         if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-            raise _invalid(source, where, key, N_("expected a whole number ≥ 1"))
+            raise BadSetting(N_("expected a whole number ≥ 1"))
         return raw
     if not _fraction(raw):
-        raise _invalid(source, where, key, N_("expected a fraction from 0 to 1"))
+        raise BadSetting(N_("expected a fraction from 0 to 1"))
     assert isinstance(raw, int | float)
     return float(raw)
 
 
-def _invalid(source: Path, where: str, key: str, reason: str) -> UsageError:
-    return UsageError(
-        N_("{path}: [{table}] {key}: {reason}"),
-        code="invalid_config",
-        path=source,
-        table=where,
-        key=key,
-        reason=reason,
-        details={"table": where, "key": key},
-    )
+SETTINGS = MarketplaceSettings("settlement", DEFAULT, _value)
+#: the settlement slice's section of the config file, for the composition root
+SECTION = SETTINGS.section
+
+
+def settlement_of(marketplace: Marketplace) -> SettlementConfig:
+    """This marketplace's settlement settings: the defaults, ``[settlement]``, then
+    ``[settlement.marketplace.<CODE>]``."""
+    return SETTINGS.of(marketplace)
