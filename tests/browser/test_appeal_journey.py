@@ -363,6 +363,8 @@ def test_the_whole_appeal_journey(tabs, server, server_db, deactivated, operator
     appeal_id = appeal_path.rsplit("/", 1)[1]
     assert appeal_status(page) == "DRAFT"
     assert page.locator("[data-testid=section]").count() == 2
+    # the header names the appeal's store, as on the store's own pages
+    assert page.locator("[data-testid=switcher-current]").inner_text() == f"{SELLER_NAME} · US"
 
     # a draft from the seller's own data fills both sections
     press(page, "draft")

@@ -276,6 +276,8 @@ def _editor(
         for code in appeal.issues
         if code in missing_by_issue
     ]
+    # the header's store switcher names the appeal's store, as on the store's own pages
+    request.state.seller_id, request.state.marketplace = appeal.seller_id, appeal.marketplace
     return render(
         request,
         "appeal.html",

@@ -91,8 +91,13 @@ def signed_in_header(request: Request) -> dict[str, Any] | None:
     actor = getattr(request.state, "actor", None)
     if not isinstance(actor, Actor) or actor.principal_id is None:
         return None
-    current_seller = request.path_params.get("seller_id")
-    current_store = request.path_params.get("marketplace")
+    # a page about one store names it in its path, or (an appeal's page) in ``request.state``
+    current_seller = request.path_params.get("seller_id") or getattr(
+        request.state, "seller_id", None
+    )
+    current_store = request.path_params.get("marketplace") or getattr(
+        request.state, "marketplace", None
+    )
     reachable = actor.sellers
     with request.app.state.read_factory() as session:
         principal = get_principal(session, actor.principal_id)
