@@ -1,0 +1,1 @@
+"""The points slice (issue 15): a Japan-style, seller-funded loyalty ledger."""
