@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any, NoReturn
 
@@ -27,11 +27,12 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.core.clock import utcnow
 from tsunagu.core.db import ensure_schema, make_engine, make_sessionmaker
 from tsunagu.core.errors import TsunaguError, UsageError
 from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.core.text import for_terminal, json_for_terminal
-from tsunagu.core.timeutil import MAX_YEAR, MIN_YEAR
+from tsunagu.core.timeutil import MAX_YEAR, MIN_YEAR, InstantError, parse_instant
 from tsunagu.jobs.registry import JobKinds
 from tsunagu.marketplaces.registry import Registry, SettingsSection, load_registry
 from tsunagu.settings import Settings, load_settings
@@ -171,6 +172,19 @@ def parse_day(value: str, flag: str = "--as-of") -> date:
             value=value,
             details={"field": flag.lstrip("-").replace("-", "_"), "value": value},
         ) from None
+
+
+def as_of_instant(value: str | None) -> datetime:
+    """An ``--as-of`` instant (ISO-8601 with an offset), or now; ``invalid_as_of`` otherwise."""
+    if value is None:
+        return utcnow()
+    try:
+        return parse_instant(value)
+    except InstantError as exc:
+        raise UsageError(
+            N_("--as-of must be an ISO-8601 time with an offset, e.g. 2026-11-25T09:00:00+09:00"),
+            code="invalid_as_of",
+        ) from exc
 
 
 def optional_day(value: str | None, flag: str = "--as-of") -> date | None:

@@ -1,33 +1,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.cli.context import as_of_instant, ctx, out, print_json
 from tsunagu.core.clock import utcnow
-from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, _
-from tsunagu.core.timeutil import InstantError, parse_instant
+from tsunagu.core.i18n import _
 from tsunagu.health import refresh
 from tsunagu.jobs import service
 
 app = typer.Typer(help="Scheduled work.", no_args_is_help=True)
-
-
-def _as_of(value: str | None) -> datetime:
-    if value is None:
-        return utcnow()
-    try:
-        return parse_instant(value)
-    except InstantError as exc:
-        raise UsageError(
-            N_("--as-of must be an ISO-8601 time with an offset, e.g. 2026-11-25T09:00:00+09:00"),
-            code="invalid_as_of",
-        ) from exc
 
 
 @app.command("run-due")
@@ -37,7 +22,10 @@ def run_due_cmd(
 ) -> None:
     """Run every job that is due (each period runs once, however often this is called)."""
     summary = service.run_due(
-        ctx().factory, as_of=_as_of(as_of), registry=ctx().registry, kinds=ctx().wiring.job_kinds
+        ctx().factory,
+        as_of=as_of_instant(as_of),
+        registry=ctx().registry,
+        kinds=ctx().wiring.job_kinds,
     )
     if json:
         print_json(summary.as_dict())

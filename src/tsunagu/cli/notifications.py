@@ -6,7 +6,6 @@ every seller (no ``--seller``). A webhook's secret is printed once, by ``webhook
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -14,12 +13,10 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from tsunagu.access.actor import LOCAL_OWNER
-from tsunagu.cli.context import ctx, err, out, print_json
+from tsunagu.cli.context import as_of_instant, ctx, err, out, print_json
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
-from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
-from tsunagu.core.timeutil import InstantError, parse_instant
 from tsunagu.notifications import service
 from tsunagu.notifications.config import notifications_of
 from tsunagu.notifications.dispatch import deliver_due
@@ -40,18 +37,6 @@ STATUS_TEXT = {
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Limit = Annotated[int, typer.Option("--limit", min=1, max=1000)]
-
-
-def _as_of(value: str | None) -> datetime:
-    if value is None:
-        return utcnow()
-    try:
-        return parse_instant(value)
-    except InstantError as exc:
-        raise UsageError(
-            N_("--as-of must be an ISO-8601 time with an offset, e.g. 2026-11-25T09:00:00+09:00"),
-            code="invalid_as_of",
-        ) from exc
 
 
 @app.command("list")
@@ -184,7 +169,7 @@ def deliver_cmd(
 ) -> None:
     """Send the deliveries that are due, once (the worker does this every minute)."""
     c = ctx()
-    run = deliver_due(c.factory, now=_as_of(as_of), config=notifications_of(c.registry))
+    run = deliver_due(c.factory, now=as_of_instant(as_of), config=notifications_of(c.registry))
     if json:
         print_json(run.as_dict())
         return
