@@ -3,6 +3,7 @@
 from tsunagu.access.models import Membership, PlatformOperator
 from tsunagu.appeals.models import Appeal, AppealAttachment, AppealSection, AppealTransition
 from tsunagu.core.db import Base
+from tsunagu.customers.models import Customer
 from tsunagu.enforcement.models import (
     EnforcementChange,
     EnforcementDeactivation,
@@ -35,9 +36,19 @@ from tsunagu.identity.models import (
     TotpFactor,
 )
 from tsunagu.jobs.models import Job
+from tsunagu.listings.models import Offer
 from tsunagu.notifications.models import Delivery, Notification, Webhook
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
+from tsunagu.points.models import (
+    PointsAccount,
+    PointsCursor,
+    PointsEntry,
+    PointsExpiryWarning,
+    PointsGrant,
+    PointsRedemption,
+    PointsSetting,
+)
 from tsunagu.sellers.models import Seller, Store
 from tsunagu.settlement.models import (
     SettlementCursor,
@@ -58,6 +69,7 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "AuthThrottle",
+    "Customer",
     "Delivery",
     "EmailVerification",
     "EnforcementChange",
@@ -82,6 +94,7 @@ __all__ = [
     "Message",
     "Notification",
     "Order",
+    "Offer",
     "OrderCase",
     "OrderItem",
     "OutboxMessage",
@@ -89,6 +102,13 @@ __all__ = [
     "PersonalLink",
     "PersonalRecord",
     "PlatformOperator",
+    "PointsAccount",
+    "PointsCursor",
+    "PointsEntry",
+    "PointsExpiryWarning",
+    "PointsGrant",
+    "PointsRedemption",
+    "PointsSetting",
     "Principal",
     "RecoveryCode",
     "Seller",

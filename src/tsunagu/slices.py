@@ -35,6 +35,7 @@ from tsunagu.cli import main as cli_main
 from tsunagu.cli import marketplaces as marketplaces_cli
 from tsunagu.cli import notifications as notifications_cli
 from tsunagu.cli import orders as orders_cli
+from tsunagu.cli import points as points_cli
 from tsunagu.cli import sellers as sellers_cli
 from tsunagu.cli import settlement as settlement_cli
 from tsunagu.cli import tokens as tokens_cli
@@ -48,6 +49,8 @@ from tsunagu.jobs.registry import JobKind, JobKinds, by_name
 from tsunagu.marketplaces import registry as regions
 from tsunagu.notifications import config as notifications_config
 from tsunagu.notifications import jobs as notifications_jobs
+from tsunagu.points import config as points_config
+from tsunagu.points import jobs as points_jobs
 from tsunagu.settings import Settings
 from tsunagu.settlement import config as settlement_config
 from tsunagu.settlement import jobs as settlement_jobs
@@ -131,6 +134,14 @@ SLICES: tuple[Slice, ...] = (
         groups=(("appeals", appeals_cli.app),),
         jobs=appeals_jobs.KINDS,
         settings=(appeals_config.SECTION,),
+    ),
+    Slice(
+        "points",
+        routers=("tsunagu.points.api",),
+        pages=("tsunagu.web.points_pages",),
+        groups=(("points", points_cli.app),),
+        jobs=points_jobs.KINDS,
+        settings=(points_config.SECTION,),
     ),
     Slice(
         "notifications",

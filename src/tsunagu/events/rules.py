@@ -223,6 +223,8 @@ _ITEM_FIELDS: dict[str, tuple[bool, Checker]] = {
     "price": (True, _int(0)),
     "tax": (False, _int(0)),
     "category": (False, _short),
+    # a deal price: the line earns no points (points/rules.py)
+    "no_points": (False, _bool),
 }
 
 

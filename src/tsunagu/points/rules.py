@@ -18,7 +18,8 @@ The rules are issue 15's (design.md "Points", amazon-domain.md §6); 1 point = �
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 #: the highest points rate a seller may set, in percent
 MAX_RATE = 50
@@ -89,3 +90,68 @@ def expires_at(last_activity: datetime) -> datetime:
 def warning_days(expiry: datetime) -> list[date]:
     """The local days on which an expiry warning is recorded (30 and 7 days before)."""
     return [(expiry - timedelta(days=n)).date() for n in WARNING_DAYS]
+
+
+# -- what an order earns, what points may pay for ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarningLine:
+    """One order line as the points rules see it."""
+
+    sku: str
+    price: int
+    category: str | None
+    #: the effective rate: the SKU's override, else the store's, in percent
+    rate: int
+    #: a deal price: the line earns nothing
+    no_points: bool = False
+
+
+def order_points(lines: Sequence[EarningLine], explicit: int | None) -> list[int]:
+    """Points per line: the order's explicit number split by price when it has one (it wins),
+    otherwise each line's ``floor(price × rate ÷ 100)``; a deal line earns nothing either way
+    unless the order's explicit number says otherwise."""
+    if explicit is not None:
+        return split_points(explicit, [line.price for line in lines])
+    return [0 if line.no_points else line_points(line.price, line.rate) for line in lines]
+
+
+def refund_target(
+    points: Sequence[int],
+    prices: Sequence[int],
+    line_refunds: Sequence[int],
+    order_refunded: int,
+) -> int:
+    """Points clawed back in all after the refunds so far: each line's ``floor(points ×
+    refunded ÷ price)`` for refunds that named the line, plus the same rule over the whole order
+    for refunds that named none; never more than the order earned."""
+    total = sum(points)
+    by_line = sum(
+        clawed_back(p, r, price) for p, r, price in zip(points, line_refunds, prices, strict=True)
+    )
+    whole = clawed_back(total, order_refunded, sum(prices)) if order_refunded else 0
+    return min(total, by_line + whole)
+
+
+def eligible_amount(lines: Sequence[tuple[str | None, int]], excluded: frozenset[str]) -> int:
+    """What points may pay for in an order: the prices of its lines whose category is not
+    excluded (gift cards, coins, fresh groceries, digital content other than e-books)."""
+    return sum(price for category, price in lines if (category or "").lower() not in excluded)
+
+
+def expiry(
+    last_acquired: datetime | None, last_order: datetime | None, zone: tzinfo
+) -> datetime | None:
+    """The balance's expiry: a calendar year after the later of the last acquisition and the
+    last order, counted in the marketplace's local time; None before either."""
+    later = max((t for t in (last_acquired, last_order) if t is not None), default=None)
+    if later is None:
+        return None
+    return expires_at(later.astimezone(zone)).astimezone(UTC)
+
+
+def has_badge(effective_rate: int, *, member: bool, badge_rate: int) -> bool:
+    """The "2% or more" badge: the seller joined the programme and the offer's rate is at least
+    ``badge_rate``."""
+    return member and effective_rate >= badge_rate
