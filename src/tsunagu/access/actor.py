@@ -45,6 +45,12 @@ class Actor:
         return self.allows(seller_id, "write")
 
     @property
+    def is_operator(self) -> bool:
+        """The installation's local owner or a platform operator (by session or token): who
+        may act for the marketplace itself (customers' points, expiry runs)."""
+        return self.roles is None or self.roles.operator
+
+    @property
     def sellers(self) -> frozenset[str] | None:
         """The sellers this actor may read; ``None`` means every seller."""
         if self.roles is None:
