@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -143,11 +143,19 @@ def run_cmd(
         managed=[s.id for s in dataset.sellers if s.profile == CANCELS_US],
     )
     _evaluate(c, dataset.as_of, now)
+    points = _settle_points(c, dataset.as_of)
     rows = _summary_rows(c, dataset, now=now)
     if json:
         print_json(rows)
     else:
         _print_summary(rows, dataset)
+        out.print(
+            _(
+                "Points (JP): {customers} buyers hold {points} points.",
+                customers=points[0],
+                points=points[1],
+            )
+        )
     if not no_serve:
         serve(host=host, port=port)
 
@@ -195,6 +203,27 @@ def _evaluate(c: Context, as_of: date, now: datetime) -> None:
     for day in (as_of - timedelta(days=8), as_of - timedelta(days=1)):
         with unit_of_work(c.factory) as session:
             enforcement.evaluate_stores(session, registry=c.registry, day=day, now=now)
+
+
+def _settle_points(c: Context, as_of: date) -> tuple[int, int]:
+    """The points of the demo's JP orders as the jobs would have left them at the data's end:
+    grants from the orders, settled where shipped over a day before, balances a year idle
+    expired; (buyers with points, points they hold)."""
+    from sqlalchemy import func, select
+
+    from tsunagu.points.jobs import run_expiry
+    from tsunagu.points.models import PointsAccount
+
+    end = datetime.combine(as_of, time(0), tzinfo=UTC)
+    with unit_of_work(c.factory) as session:
+        run_expiry(session, registry=c.registry, as_of=end)
+    with c.read_factory() as session:
+        holders, total = session.execute(
+            select(func.count(), func.coalesce(func.sum(PointsAccount.available), 0)).where(
+                PointsAccount.available > 0
+            )
+        ).one()
+    return int(holders), int(total)
 
 
 def _summary_rows(c: Context, dataset: DemoDataset, *, now: datetime) -> list[dict[str, object]]:

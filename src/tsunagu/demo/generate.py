@@ -13,6 +13,7 @@ platform changes the result), and nothing touches disk except :func:`write_jsonl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Sequence
@@ -244,11 +245,23 @@ def _new_order(
         "is_business": order.business,
         "ship_service": "Expedited" if expedited else "Standard",
     }
+    fields["customer_id"] = _customer(mk, order_id)
     total = sum(price for _, price in lines)
     if mk == "JP" and rng.random() < t.points_share and total >= 100:
         fields["points"] = total // 100
     order.placed_fields = fields
     return order
+
+
+#: buyers per marketplace in the demo: each buys again now and then, so points add up
+DEMO_CUSTOMERS = 600
+
+
+def _customer(mk: str, order_id: str) -> str:
+    """A pseudonymous buyer for the order, drawn from the order id (not from the stream's
+    generator, so adding buyers left every other figure of the demo as it was)."""
+    digest = hashlib.sha256(order_id.encode()).digest()
+    return f"buyer-{mk.lower()}-{int.from_bytes(digest[:4], 'big') % DEMO_CUSTOMERS:04d}"
 
 
 def _pick_lost(s: _Stream, orders: list[_Order], floor: int | None) -> dict[int, bool]:

@@ -119,3 +119,37 @@ def transfer(
             )
         )
     return entry_id
+
+
+def expiry_key(customer_id: str, expires_at: datetime) -> str:
+    """The key of a balance's expiry: one per customer and expiry instant, whoever writes it
+    (the daily job, or an acquisition that comes after the instant)."""
+    return f"expire:{customer_id}:{expires_at.isoformat()}"
+
+
+def expire_due(session: Session, *, account: PointsAccount, moment: datetime, now: datetime) -> int:
+    """Expire the customer's whole available balance if its expiry came at or before
+    ``moment``; the points expired. Called before anything that would move the expiry
+    (an order, an acquisition) or spend, so a balance that lapsed lapses at its instant however
+    late the daily job runs. ``account`` must be locked and fresh."""
+    if account.expires_at is None or account.expires_at > moment or account.available <= 0:
+        return 0
+    amount = account.available
+    written = transfer(
+        session,
+        marketplace=account.marketplace,
+        customer_id=account.customer_id,
+        move=Move(
+            EXPIRE,
+            AVAILABLE,
+            EXPIRED,
+            amount,
+            "expiry",
+            expiry_key(account.customer_id, account.expires_at),
+            account.expires_at,
+        ),
+        now=now,
+        expires_at=account.expires_at,
+    )
+    session.refresh(account)
+    return amount if written is not None else 0

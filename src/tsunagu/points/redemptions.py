@@ -278,8 +278,10 @@ def _spend(
                 repo.ensure_account(session, customer_id, code, now)
                 left = repo.take_available(session, customer_id, request.points, now)
                 if left is None:
-                    account = repo.get_account(session, customer_id)
-                    refusal = insufficient(account.available if account else 0, request.points)
+                    account = repo.lock_account(session, customer_id)
+                    assert account is not None
+                    ledger.expire_due(session, account=account, moment=now, now=now)
+                    refusal = insufficient(account.available, request.points)
             if refusal is not None:
                 repo.finish_redemption(
                     session, redemption_id, refusal.status, _stored_refusal(refusal), now

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, select, update
+from sqlalchemy import Row, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -131,11 +131,16 @@ def get_account(session: Session, customer_id: str) -> PointsAccount | None:
 
 
 def take_available(session: Session, customer_id: str, points: int, now: datetime) -> int | None:
-    """Spend ``points`` in one conditional UPDATE; the balance left, or None when it was short.
-    No read-then-write: two spenders can never both see the same balance (LED-01)."""
+    """Spend ``points`` in one conditional UPDATE; the balance left, or None when it was short
+    or has expired. No read-then-write: two spenders can never both see the same balance
+    (LED-01)."""
     stmt = (
         update(PointsAccount)
-        .where(PointsAccount.customer_id == customer_id, PointsAccount.available >= points)
+        .where(
+            PointsAccount.customer_id == customer_id,
+            PointsAccount.available >= points,
+            or_(PointsAccount.expires_at.is_(None), PointsAccount.expires_at > now),
+        )
         .values(available=PointsAccount.available - points, updated_at=now)
         .returning(PointsAccount.available)
     )

@@ -326,6 +326,7 @@ def earn(
         ):
             raise _mismatch()
         return balance(session, marketplace=marketplace, customer=customer)
+    ledger.expire_due(session, account=account, moment=now, now=now)
     account.last_acquired_at = max(now, account.last_acquired_at or now)
     account.expires_at = rules.expiry(
         account.last_acquired_at, account.last_order_at, marketplace.tz
@@ -482,29 +483,10 @@ def expire(
         for account in repo.expiring(session, mp.code, as_of):
             locked = repo.lock_account(session, account.customer_id)
             assert locked is not None
-            assert locked.expires_at is not None
-            if locked.available <= 0 or locked.expires_at > as_of:
-                continue
-            amount = locked.available
-            written = ledger.transfer(
-                session,
-                marketplace=mp.code,
-                customer_id=locked.customer_id,
-                move=Move(
-                    ledger.EXPIRE,
-                    ledger.AVAILABLE,
-                    ledger.EXPIRED,
-                    amount,
-                    "expiry",
-                    f"expire:{locked.customer_id}:{locked.expires_at.isoformat()}",
-                    locked.expires_at,
-                ),
-                now=now,
-                expires_at=locked.expires_at,
-            )
-            if written is not None:
+            expired = ledger.expire_due(session, account=locked, moment=as_of, now=now)
+            if expired:
                 run.accounts += 1
-                run.points += amount
+                run.points += expired
         horizon = as_of + timedelta(days=max(rules.WARNING_DAYS))
         for account in repo.expiring_between(session, mp.code, as_of, horizon):
             assert account.expires_at is not None

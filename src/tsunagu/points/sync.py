@@ -144,6 +144,10 @@ def _apply(
     grant = repo.grant_of(session, seller_id, mp.code, order_id)
     if grant is None:
         return
+    if grant.state == "pending" and grant.available_at is not None and grant.available_at <= at:
+        # the grant settled before this event happened (a sync that runs late replays events
+        # in their order, so a refund a week after the shipment claws back, never voids)
+        result.entries += post_grant(session, grant=grant, marketplace=mp, now=now)
     if type_ == "order_shipped":
         if grant.shipped_at is None:
             grant.shipped_at = at
@@ -177,6 +181,7 @@ def _placed(
     repo.ensure_account(session, customer.id, mp.code, now)
     account = repo.lock_account(session, customer.id)
     assert account is not None
+    ledger.expire_due(session, account=account, moment=at, now=now)
     if account.last_order_at is None or at > account.last_order_at:
         account.last_order_at = at
         account.expires_at = rules.expiry(account.last_acquired_at, at, mp.tz)
@@ -400,6 +405,7 @@ def post_grant(
     amount = grant.pending
     account = repo.lock_account(session, grant.customer_id)
     assert account is not None
+    ledger.expire_due(session, account=account, moment=at, now=now)
     if account.last_acquired_at is None or at > account.last_acquired_at:
         account.last_acquired_at = at
         account.expires_at = rules.expiry(at, account.last_order_at, marketplace.tz)
