@@ -10,12 +10,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.factories import placed
+from tsunagu.events.rules import Candidate, validate
+from tsunagu.marketplaces.registry import load_registry
+from tsunagu.points.config import DEFAULT
 from tsunagu.points.rules import (
     MAX_RATE,
+    EarningLine,
     PointsRuleError,
     clawed_back,
+    eligible_amount,
     expires_at,
+    expiry,
+    has_badge,
     line_points,
+    order_points,
+    refund_target,
     split_points,
     warning_days,
 )
@@ -110,3 +120,71 @@ def test_inputs_outside_the_rules_are_refused(call, args):  # type: ignore[no-un
     with pytest.raises(PointsRuleError):
         expires_at(datetime(2026, 1, 1))  # naive: no local time to keep
     assert expires_at(datetime(2026, 1, 1, tzinfo=UTC)).year == 2027
+
+
+def test_points_may_pay_only_for_eligible_categories():
+    """Gift card ¥5,000 + e-book ¥1,000 + food ¥2,000: 3,000 eligible; digital content, coins
+    and fresh groceries excluded by default, e-books not (case does not matter)."""
+    excluded = frozenset(DEFAULT.excluded_categories)
+    assert eligible_amount([("gift_card", 5000), ("ebook", 1000), ("food", 2000)], excluded) == 3000
+    others = [("Digital_Content", 1000), ("amazon_coins", 1000), ("fresh_grocery", 1000)]
+    assert eligible_amount(others, excluded) == 0
+    assert eligible_amount([(None, 700)], excluded) == 700  # no category: eligible
+
+
+def test_what_an_order_earns_line_by_line():
+    """A SKU's own rate, the store's rate, a deal line; an explicit number wins and is split."""
+    lines = [
+        EarningLine("A", 1000, None, rate=10),  # the SKU's override
+        EarningLine("B", 1000, None, rate=5),  # the store's rate
+        EarningLine("C", 1000, None, rate=5, no_points=True),  # a deal price
+        EarningLine("D", 1000, None, rate=0),
+    ]
+    assert order_points(lines, None) == [100, 50, 0, 0]
+    assert order_points(lines[:3], 100) == [34, 33, 33] == split_points(100, [1000] * 3)
+    assert order_points([EarningLine("A", 1000, None, rate=50)], None) == [500]
+
+
+def test_a_refund_naming_a_line_claws_back_that_lines_points_only():
+    """Line A ¥1,000 with 200 pt, line B ¥3,000 with 30 pt: ¥500 of A returns 100; ¥500 over
+    the whole order returns floor(230 × 500 / 4000) = 28; never more than the order earned."""
+    points, prices = [200, 30], [1000, 3000]
+    assert refund_target(points, prices, [500, 0], 0) == 100
+    assert refund_target(points, prices, [0, 0], 500) == 28
+    assert refund_target(points, prices, [1000, 3000], 4000) == 230
+
+
+def test_expiry_counts_the_later_activity_in_local_time():
+    """The later of the last acquisition and the last order; 08:00 JST on 29 February 2028
+    (28 February in UTC) expires at 08:00 JST on 28 February 2029; nothing yet: no expiry."""
+    order_at = datetime(2026, 5, 1, tzinfo=UTC)
+    acquired = datetime(2026, 6, 1, tzinfo=UTC)
+    assert expiry(acquired, order_at, TOKYO) == datetime(2027, 6, 1, tzinfo=UTC)
+    assert expiry(order_at, acquired, TOKYO) == datetime(2027, 6, 1, tzinfo=UTC)
+    assert expiry(None, order_at, TOKYO) == datetime(2027, 5, 1, tzinfo=UTC)
+    assert expiry(None, None, TOKYO) is None
+    leap = datetime(2028, 2, 29, 8, 0, tzinfo=TOKYO).astimezone(UTC)
+    assert leap.date() == date(2028, 2, 28)
+    assert expiry(leap, None, TOKYO) == datetime(2029, 2, 28, 8, 0, tzinfo=TOKYO)
+    assert expiry(leap, None, UTC) == datetime(2029, 2, 28, 23, 0, tzinfo=UTC)  # a UTC year
+
+
+def test_the_badge_needs_membership_and_rate_2():
+    assert has_badge(2, member=True, badge_rate=2)
+    assert has_badge(50, member=True, badge_rate=2)
+    assert not has_badge(1, member=True, badge_rate=2)
+    assert not has_badge(2, member=False, badge_rate=2)
+
+
+def test_the_event_contract_takes_no_points_as_a_boolean_only():
+    registry = load_registry(None)
+    deal = placed("sel_1", "503-1")
+    deal["items"][0]["no_points"] = True
+    accepted = validate(deal, registry)
+    assert isinstance(accepted, Candidate), accepted
+    assert '"no_points":true' in accepted.body
+    for wrong in ("yes", 1, None):
+        deal["items"][0]["no_points"] = wrong
+        found = validate(deal, registry)
+        assert isinstance(found, list), wrong
+        assert [(p.field, p.code) for p in found] == [("items[0].no_points", "invalid_type")]

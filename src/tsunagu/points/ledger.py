@@ -121,10 +121,12 @@ def transfer(
     return entry_id
 
 
-def expiry_key(customer_id: str, expires_at: datetime) -> str:
-    """The key of a balance's expiry: one per customer and expiry instant, whoever writes it
-    (the daily job, or an acquisition that comes after the instant)."""
-    return f"expire:{customer_id}:{expires_at.isoformat()}"
+def expiry_key(customer_id: str, expires_at: datetime, last_entry: int) -> str:
+    """The key of a balance's expiry: one per customer, expiry instant and ledger position,
+    whoever writes it (the daily job, or an acquisition that comes after the instant). The
+    position lets points posted after an expiry without a new year (a shipment imported late,
+    dated before the last acquisition) lapse too, at the next run."""
+    return f"expire:{customer_id}:{expires_at.isoformat()}:{last_entry}"
 
 
 def expire_due(session: Session, *, account: PointsAccount, moment: datetime, now: datetime) -> int:
@@ -145,7 +147,11 @@ def expire_due(session: Session, *, account: PointsAccount, moment: datetime, no
             EXPIRED,
             amount,
             "expiry",
-            expiry_key(account.customer_id, account.expires_at),
+            expiry_key(
+                account.customer_id,
+                account.expires_at,
+                repo.last_entry_id(session, account.customer_id),
+            ),
             account.expires_at,
         ),
         now=now,

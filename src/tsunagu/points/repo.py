@@ -64,6 +64,14 @@ def entries_of(
     return list(session.scalars(query.order_by(PointsEntry.id.desc()).limit(limit)))
 
 
+def last_entry_id(session: Session, customer_id: str) -> int:
+    """The id of the customer's latest entry (0 before any)."""
+    found = session.scalar(
+        select(func.max(PointsEntry.id)).where(PointsEntry.customer_id == customer_id)
+    )
+    return int(found or 0)
+
+
 def derived_balances(
     session: Session, marketplace: str | None = None
 ) -> dict[tuple[str, str], int]:

@@ -404,8 +404,15 @@ def adjust(
     repo.ensure_account(session, found.id, marketplace.code, now)
     account = repo.lock_account(session, found.id)
     assert account is not None
+    ledger.expire_due(session, account=account, moment=now, now=now)
     if points < 0 and account.available < -points:
         raise insufficient(account.available, -points)
+    if points > 0:  # points given are an acquisition: they get their year like any other
+        account.last_acquired_at = max(now, account.last_acquired_at or now)
+        account.expires_at = rules.expiry(
+            account.last_acquired_at, account.last_order_at, marketplace.tz
+        )
+        session.flush()
     debit, credit = (
         (ledger.ADJUSTMENT, ledger.AVAILABLE)
         if points > 0

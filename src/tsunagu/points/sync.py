@@ -463,7 +463,17 @@ def _charge(
         "ref": grant.id,
     }
     post_entry(session, key=f"points_cost:{grant.id}", kind=POINTS_COST, amount=-amount, **common)  # type: ignore[arg-type]
-    saved = fee_effect(orjson.loads(grant.lines), dict(settlement_of(mp).referral_fee_rates))
+    lines = orjson.loads(grant.lines)
+    # the fee is due on each price less the points given on it: points a refund voided before
+    # the post were never given and save nothing (refunds naming no line share the rest)
+    left = [
+        ln["points"] - rules.clawed_back(ln["points"], ln["refunded"], ln["price"]) for ln in lines
+    ]
+    given = rules.split_points(amount, left)
+    saved = fee_effect(
+        [{**ln, "points": p} for ln, p in zip(lines, given, strict=True)],
+        dict(settlement_of(mp).referral_fee_rates),
+    )
     if saved:
         post_entry(session, key=f"points_fee:{grant.id}", kind=FEE_EFFECT, amount=saved, **common)  # type: ignore[arg-type]
 
