@@ -14,7 +14,7 @@ from tsunagu.core.db import unit_of_work
 from tsunagu.points import service
 from tsunagu.points.jobs import run_expiry, settle
 from tsunagu.points.models import PointsEntry
-from tsunagu.points.redemptions import RedemptionRequest, redeem
+from tsunagu.points.redemptions import Clock, RedemptionRequest, redeem
 from tsunagu.settlement.models import SettlementEntry
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
@@ -159,8 +159,10 @@ def test_cancel_before_ship_voids_and_redeem_spends_once(db: Any, seller: str) -
     run(db, T0 + timedelta(days=3))
     assert bal(db).available == 50
     request = RedemptionRequest(db.registry.require("JP"), "cust-1", "O-9", 30, "k-1")
-    first = redeem(db.factory, request)
-    again = redeem(db.factory, request)
+    # the redemption's clock is the test's: these points expire a year after March 2026
+    clock = Clock(now=lambda: T0 + timedelta(days=4))
+    first = redeem(db.factory, request, clock=clock)
+    again = redeem(db.factory, request, clock=clock)
     assert first.body == again.body
     assert again.replayed
     assert bal(db).available == 20
