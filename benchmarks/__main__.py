@@ -1,10 +1,11 @@
-"""Every benchmark of issue 13 in one table: ``make bench`` runs ``python -m benchmarks``.
+"""Every benchmark of issues 13 and 15 in one table: ``make bench`` runs ``python -m benchmarks``.
 
-    python -m benchmarks [--quick] [--json] [--save DIR] [--only dashboard,health,import]
+    python -m benchmarks [--quick] [--json] [--save DIR] [--only dashboard,health,import,points]
                          [--rows N] [--import-sellers N] [--sellers N] [--orders N]
                          [--seconds S] [--rate R] [--demo-orders N] [--repeat N]
+                         [--points-seconds S]
 
-Runs the three benchmarks one after the other, each in its own process with ``--json`` (so each
+Runs the four benchmarks one after the other, each in its own process with ``--json`` (so each
 one's memory is its own and each stays runnable alone), and prints one Markdown table: what is
 measured, tsunagu, the reference measured in the same run on the same data, their ratio, the
 target, whether it is met, and tsunagu's peak RSS for that row:
@@ -14,14 +15,20 @@ target, whether it is met, and tsunagu's peak RSS for that row:
 * ``benchmarks.health`` — 1,000 new events absorbed against a full recompute; every store's
   health today by full recompute, from stored rollups, and rollups built from nothing, against a
   bare SQLite ``GROUP BY`` or the full recompute; the health route under open-loop load;
-* ``benchmarks.import_orders`` — ``import amazon-orders`` against ``csv`` + ``executemany``.
+* ``benchmarks.import_orders`` — ``import amazon-orders`` against ``csv`` + ``executemany``;
+* ``benchmarks.points`` — points redemptions on PostgreSQL (16 clients, 1,000 balances) against
+  ``pgbench -f`` running the same SQL, the ledger's sums checked after every run, and plain
+  TPC-B for scale (issue 15; needs the PostgreSQL server of ``$TSUNAGU_BENCH_PG_URL``, default
+  ``postgresql://postgres@127.0.0.1:5432/postgres``, and ``pgbench``).
 
-The default sizes are the issue's (1,000,000 orders, 1,000 sellers; the default demo); ``--quick``
-picks sizes that finish in a few minutes on two cores, databases built included (the health
-database is cached by its parameters and schema, so a second run skips that build). Single sizes
+The default sizes are the issues' (1,000,000 orders, 1,000 sellers; the default demo; 60 s per
+redemption run); ``--quick`` picks sizes that finish in a few minutes on two cores, databases
+built included (the health database is cached by its parameters and schema, so a second run
+skips that build). Single sizes
 can be set on top of either. A benchmark that fails leaves its rows in the table with the reason. The exit
-status is 1 when the health benchmark's counts differ from its reference (a correctness failure),
-else 0: targets not met are reported, not failed.
+status is 1 when the health benchmark's counts differ from its reference or the points ledger's
+sums show an overdraft or a lost update (correctness failures), else 0: targets not met are
+reported, not failed.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks import rows as build
+from benchmarks.points import points_rows
 from benchmarks.table import Row, document, markdown, summary
 
 
@@ -53,6 +61,7 @@ class Sizes:
     rate: float  # health: load test requests/s
     demo_orders: int  # dashboard: `tsunagu demo run --orders`
     repeat: int  # dashboard: timed requests per page
+    points_seconds: float  # points: each redemption run (tsunagu and pgbench)
 
 
 FULL = Sizes(
@@ -64,12 +73,22 @@ FULL = Sizes(
     rate=200,
     demo_orders=6000,
     repeat=30,
+    points_seconds=60,
 )
 #: Same shapes, less data: 1,000 rows per import file as in the full run, and 1,000 sellers, so
-#: 1,000 new events still touch about 800 stores; the load keeps its rate, for half as long.
-QUICK = replace(FULL, rows=100_000, import_sellers=100, orders=50_000, seconds=5, repeat=10)
+#: 1,000 new events still touch about 800 stores; the load keeps its rate, for half as long. The
+#: redemption runs keep their clients and customers, for 10 s each.
+QUICK = replace(
+    FULL,
+    rows=100_000,
+    import_sellers=100,
+    orders=50_000,
+    seconds=5,
+    repeat=10,
+    points_seconds=10,
+)
 
-BENCHMARKS = ("dashboard", "health", "import")
+BENCHMARKS = ("dashboard", "health", "import", "points")
 
 
 @dataclass
@@ -92,6 +111,8 @@ def command(name: str, sizes: Sizes) -> list[str]:
         args = ["--sellers", str(sizes.sellers), "--orders", str(sizes.orders)]
         args += ["--seconds", str(sizes.seconds), "--rate", str(sizes.rate)]
         return ["benchmarks.health", *args]
+    if name == "points":
+        return ["benchmarks.points", "--seconds", f"{sizes.points_seconds:g}"]
     return [
         "benchmarks.import_orders",
         "--rows",
@@ -146,6 +167,7 @@ def table_rows(runs: Mapping[str, Run], skipped: str = "skipped (--only)") -> li
         "dashboard": build.dashboard_rows,
         "health": build.health_rows,
         "import": build.import_rows,
+        "points": points_rows,
     }
     out: list[Row] = []
     for name in BENCHMARKS:
@@ -191,6 +213,7 @@ def context(
     sizes: Sizes, quick: bool, runs: Mapping[str, Run], wall: float, load_at_start: str
 ) -> dict[str, Any]:
     health = runs["health"].result if "health" in runs else None
+    points = runs["points"].result if "points" in runs else None
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _git_head(),
@@ -214,6 +237,7 @@ def context(
             for name, r in runs.items()
         },
         "health_mismatches": [] if health is None else health["mismatches"],
+        "points_problems": [] if points is None else points["problems"],
     }
 
 
@@ -227,6 +251,11 @@ def size_text(name: str, sizes: Mapping[str, Any]) -> str:
         return (
             f"health: {sizes['sellers']:,} sellers × JP and US, {sizes['orders']:,} orders, load "
             f"{sizes['rate']:,.0f} requests/s for {sizes['seconds']:,.0f} s"
+        )
+    if name == "points":
+        return (
+            f"points: 16 clients, 1,000 customers, {sizes['points_seconds']:,.0f} s per "
+            "redemption run (two tsunagu, two pgbench, one TPC-B)"
         )
     return f"import: {sizes['rows']:,} rows in {sizes['import_sellers']:,} files"
 
@@ -254,13 +283,18 @@ def report(rows: Sequence[Row], info: Mapping[str, Any]) -> str:
         "Sizes: " + "; ".join(size_text(name, sizes) for name in runs) + ".",
         'Ratio: tsunagu ÷ reference, except "× faster" (reference ÷ tsunagu). Peak RSS: the '
         "server's for page and load rows, the importer's for import rows, the health "
-        "benchmark's process during that step for the other health rows.",
+        "benchmark's process during that step for the other health rows, the largest client "
+        "process's for the redemption row.",
         f"Wall time: {wall}.",
     ]
     mismatches = info["health_mismatches"]
     if mismatches:
         lines += ["", f"HEALTH COUNTS DIFFER FROM THE REFERENCE ({len(mismatches)}):"]
         lines += [f"  {m}" for m in mismatches[:20]]
+    problems = info["points_problems"]
+    if problems:
+        lines += ["", f"THE POINTS LEDGER'S SUMS DO NOT ADD UP ({len(problems)}):"]
+        lines += [f"  {p}" for p in problems[:20]]
     return "\n".join(lines)
 
 
@@ -286,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, help="health: load test requests/s")
     parser.add_argument("--demo-orders", type=int, help="dashboard: demo orders")
     parser.add_argument("--repeat", type=int, help="dashboard: timed requests per page")
+    parser.add_argument(
+        "--points-seconds", type=float, help="points: seconds of each redemption run"
+    )
     args = parser.parse_args(argv)
     sizes = _sizes(args)
     wanted = BENCHMARKS if not args.only else tuple(args.only.split(","))
@@ -306,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         (args.save / "bench.md").write_text(text + "\n", encoding="utf-8")
         (args.save / "bench.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(data, indent=2) if args.json else text)
-    if info["health_mismatches"]:
+    if info["health_mismatches"] or info["points_problems"]:
         sys.exit(1)
 
 

@@ -40,6 +40,8 @@ def client(db: Db) -> Iterator[TestClient]:
         ("/v1/sellers/sel%00x/orders", "seller_id"),
         ("/v1/sellers/{seller}/health/U%00S", "marketplace"),
         ("/v1/sellers/{seller}/imports/imp%00", "import_id"),
+        ("/v1/points/JP/customers/cust%001", "customer"),
+        ("/v1/sellers/{seller}/stores/US/points/offers/TEA%1B", "sku"),
         ("/v1/nothing/here%00", "path"),
     ],
 )
@@ -208,7 +210,11 @@ def test_item_11d_every_paged_route_refuses_a_cursor_it_did_not_make(client: Tes
         for url in routes:
             if "{webhook_id}" in url:  # a webhook's deliveries: test_notifications_api.py
                 continue
-            path = url.replace("{seller_id}", seller).replace("{marketplace}", "JP")
+            path = (
+                url.replace("{seller_id}", seller)
+                .replace("{marketplace}", "JP")
+                .replace("{customer}", "cust-1")
+            )
             assert operator.get(path).status_code == 200, path
             for cursor in ["garbage", "nope", *forged_nul]:
                 r = operator.get(path, params={"cursor": cursor})

@@ -11,6 +11,8 @@ import, session, token, principal) by callers who must not reach them:
 * an API token of a@ scoped ``read`` to A: B is 404; writing A is 403.
 * a viewer of A: reads A, writing A is 403, B is 404.
 * a platform operator: reads B (200), writing B is 403.
+* the marketplace's own operations (customers' points, ``/v1/points/…``): 403 ``forbidden`` to
+  a@, a@'s token and the viewer, whatever the method; the operator reads them.
 * no credentials, a garbage bearer, a revoked API token, a signed-out session: every non-public
   operation answers 401 with the error envelope.
 
@@ -62,8 +64,10 @@ B_NAME = "Bravo Kimono Atelier"
 
 #: the dashboard's metric page takes a metric name (not in the OpenAPI description)
 METRIC = "late_shipment_rate_30"
+#: a customer of the JP marketplace with points (customers are the marketplace's, not a seller's)
+CUSTOMER = "cust-idor-1"
 #: path parameters with a value that is not one object's id: every seller has them
-SHARED_VALUES = {"marketplace": "JP", "name": METRIC}
+SHARED_VALUES = {"marketplace": "JP", "name": METRIC, "customer": CUSTOMER}
 
 #: the names of the path parameters this suite knows how to fill (documentation for a developer
 #: whose new route fails the coverage check: add the parameter to :func:`_values`)
@@ -78,6 +82,8 @@ B_VALUES = (
     "principal_id",
     "appeal_id",
     "webhook_id",
+    "sku",
+    "customer",
 )
 
 
@@ -101,6 +107,8 @@ class Seller:
     api_token_id: str = ""
     appeal_id: str = ""
     webhook_id: str = ""
+    #: a SKU with its own points rate
+    sku: str = ""
     order_ids: list[str] = field(default_factory=list)
     alert_ids: list[str] = field(default_factory=list)
 
@@ -116,6 +124,7 @@ class Seller:
             "principal_id": self.owner_principal,
             "appeal_id": self.appeal_id,
             "webhook_id": self.webhook_id,
+            "sku": self.sku,
         }
 
     def secrets(self) -> set[str]:
@@ -132,6 +141,7 @@ class Seller:
             self.api_token_id,
             self.appeal_id,
             self.webhook_id,
+            self.sku,
             *self.order_ids,
             *self.alert_ids,
         } - {""}
@@ -219,6 +229,9 @@ def _seller(
     alerts = _ok(client.get(f"/v1/sellers/{seller}/alerts", headers=auth))["items"]
     assert alerts, "the late orders should have raised alerts"
     orders = _ok(client.get(f"/v1/sellers/{seller}/orders", params={"limit": 100}, headers=auth))
+    sku = f"{tag}-POINTS-SKU"
+    offer = f"/v1/sellers/{seller}/stores/JP/points/offers/{sku}"
+    _ok(client.put(offer, json={"rate": 3, "category": "tea"}, headers=auth))
     found = Seller(
         id=seller,
         name=name,
@@ -231,6 +244,7 @@ def _seller(
         snapshot_id=snapshot,
         order_ids=[o["order_id"] for o in orders["items"]],
         alert_ids=[a["id"] for a in alerts],
+        sku=sku,
     )
     assert found.jp_order in found.order_ids
     assert len(found.order_ids) > len(events) // 2  # the import's orders are there too
@@ -305,6 +319,14 @@ def world(db: Db, tmp_path: Path) -> Iterator[World]:
             "viewer": sign_in(client, VIEWER_EMAIL),
             "operator": sign_in(client, OPERATOR_EMAIL),
         }
+        earning = {"customer": CUSTOMER, "marketplace": "JP", "points": 50, "source": "card"}
+        _ok(
+            client.post(
+                "/v1/points/earnings",
+                json=earning,
+                headers={**_bearer(tokens["operator"]), "Idempotency-Key": "idor-1"},
+            )
+        )
         yield World(client, client.get("/openapi.json").json(), a, b, tokens)
 
 
@@ -585,6 +607,12 @@ def test_limited_callers_read_a_and_cannot_write_it_nor_reach_b(
 SELLER_OBJECTS = frozenset({"appeal_id", "webhook_id"})
 
 
+def for_the_marketplace(op: Operation) -> bool:
+    """Operations that act for the marketplace itself rather than a seller or an account: the
+    customers' points (balances, history, redemptions, expiry). Platform operators only."""
+    return op.path.startswith("/v1/points/")
+
+
 def test_an_api_token_cannot_manage_the_account(world: World):
     """API-03: account operations need a signed-in session; an API token gets 403
     ``session_required`` on every one of them that names an object."""
@@ -592,6 +620,8 @@ def test_an_api_token_cannot_manage_the_account(world: World):
     for op in non_public(spec):
         if SELLER_OBJECTS & set(op.path_params):
             continue  # a seller's object: see the test below
+        if for_the_marketplace(op):
+            continue  # not an account operation: see the test after the next
         if op.path_params and "seller_id" not in op.path_params:
             r = call(client, request_for(op, spec, world.a.values()), world.tokens["a_read_token"])
             assert_envelope(r, 403, "session_required")
@@ -613,6 +643,26 @@ def test_a_sellers_objects_named_by_their_own_id_stay_hidden(world: World, calle
         assert_no_leak(r, b.secrets(), sent, op.label)
         seen.add(op.label)
     assert {"GET /v1/appeals/{appeal_id}", "GET /v1/webhooks/{webhook_id}"} <= seen
+
+
+@pytest.mark.parametrize("caller", ["a", "a_read_token", "viewer"])
+def test_the_marketplaces_own_operations_are_for_platform_operators_only(world: World, caller: str):
+    """API-03: what acts for the marketplace itself (customers' points: balances, history,
+    redemptions, outside points, adjustments, expiry) answers 403 ``forbidden`` to every caller
+    but a platform operator, whatever the method, showing nothing; the operator reads them."""
+    spec, client = world.spec, world.client
+    ops = [op for op in non_public(spec) if for_the_marketplace(op)]
+    assert {"GET /v1/points/{marketplace}/customers/{customer}", "POST /v1/points/redemptions"} <= {
+        op.label for op in ops
+    }
+    for op in ops:
+        sent = request_for(op, spec, world.b.values())
+        r = call(client, sent, world.tokens[caller])
+        assert_envelope(r, 403, "forbidden")
+        assert_no_leak(r, {CUSTOMER, *world.b.secrets()}, sent, op.label)
+        if op.reads:
+            mine = call(client, sent, world.tokens["operator"])
+            assert mine.status_code == 200, f"{op.label}: {mine.status_code} {mine.text}"
 
 
 def test_an_operator_reads_every_seller_and_changes_none(world: World):

@@ -68,6 +68,13 @@ TAGS: list[dict[str, Any]] = [
         "description": "Each store's settlement ledger, balance, disbursements and funds hold.",
     },
     {
+        "name": "points",
+        "description": "The points programme (JP by default): customers' balances and history, "
+        "checkout redemptions with an `Idempotency-Key`, points from outside sources, "
+        "adjustments and expiry (platform operators); each store's points rate, its offers "
+        'with the "2% or more" badge and its monthly points cost.',
+    },
+    {
         "name": "notifications",
         "description": "Notifications of status changes and appeal decisions, and the signed "
         "webhooks that receive them.",

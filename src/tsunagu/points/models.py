@@ -138,7 +138,8 @@ class PointsSetting(Base):
 
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(8), primary_key=True)
-    rate: Mapped[int] = mapped_column(Integer)
+    #: the store's rate; None: the marketplace's ``default_rate``
+    rate: Mapped[int | None] = mapped_column(Integer)
     badge: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))

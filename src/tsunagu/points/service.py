@@ -55,10 +55,33 @@ def check_points(value: object, field: str = "points") -> int:
     return value
 
 
-def check_key(value: object, field: str = "key") -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 200 or not value.isprintable():
+#: the longest idempotency key: the ledger stores it with a prefix (``earn:<key>:post``) in a
+#: 200-character column
+MAX_KEY = 180
+
+
+def check_text(value: object, field: str, limit: int) -> str:
+    """A printable string of 1 to ``limit`` characters (no control characters: PostgreSQL
+    refuses NUL, and none belongs in a name or a note)."""
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value.strip()) <= limit
+        or not value.isprintable()
+    ):
         raise InvalidInput(
-            N_("{field} must be 1 to 200 printable characters"),
+            N_("{field} must be 1 to {limit} printable characters"),
+            code="invalid_value",
+            field=field,
+            limit=limit,
+            details={"field": field},
+        )
+    return value
+
+
+def check_key(value: object, field: str = "key") -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_KEY or not value.isprintable():
+        raise InvalidInput(
+            N_("{field} must be 1 to 180 printable characters"),
             code="invalid_key",
             field=field,
             details={"field": field},
@@ -103,8 +126,8 @@ def store_settings(session: Session, *, seller_id: str, marketplace: Marketplace
         seller_id=seller_id,
         marketplace=marketplace.code,
         enabled=bool(config.enabled),
-        rate=found.rate if found is not None else config.default_rate,
-        rate_set=found is not None,
+        rate=store_rate(session, seller_id, marketplace),
+        rate_set=found is not None and found.rate is not None,
         badge=found.badge if found is not None else False,
         badge_rate=config.badge_rate,
         settling_hours=config.settling_hours,
@@ -150,7 +173,7 @@ def set_rate(
             found = PointsSetting(
                 seller_id=seller_id,
                 marketplace=marketplace.code,
-                rate=points_of(marketplace).default_rate,
+                rate=None,
                 badge=False,
                 updated_at=now,
                 updated_by=actor,
@@ -305,6 +328,7 @@ def earn(
     require_enabled(marketplace)
     check_points(points)
     check_key(key)
+    check_text(customer, "customer", 100)
     name = source.strip().lower() if isinstance(source, str) else ""
     if not name or len(name) > 40 or not set(name) <= _SOURCE_CHARS:
         raise InvalidInput(
@@ -393,13 +417,14 @@ def adjust(
             details={"field": "points", "value": repr(points)},
         )
     check_key(key)
-    if not note.strip():
+    if not isinstance(note, str) or not note.strip():
         raise InvalidInput(
             N_("Say why: {field} is required"),
             code="missing_field",
             field="note",
             details={"field": "note"},
         )
+    check_text(note, "note", 500)
     found = require_customer(session, marketplace=marketplace.code, external_id=customer)
     repo.ensure_account(session, found.id, marketplace.code, now)
     account = repo.lock_account(session, found.id)

@@ -68,7 +68,9 @@ class SyncResult:
 
 def store_rate(session: Session, seller_id: str, marketplace: Marketplace) -> int:
     found = repo.setting(session, seller_id, marketplace.code)
-    return found.rate if found is not None else points_of(marketplace).default_rate
+    if found is None or found.rate is None:
+        return points_of(marketplace).default_rate
+    return found.rate
 
 
 def enabled_stores(session: Session, registry: Registry) -> list[tuple[str, Marketplace]]:
@@ -489,13 +491,13 @@ def _resolved(grant: PointsGrant) -> TsunaguError:
     if grant.state == "posted":
         return Conflict(
             N_("Grant {grant} was already posted"),
-            code=ALREADY_POSTED,
+            code="grant_already_posted",
             grant=grant.id,
             details={"grant": grant.id, "state": grant.state},
         )
     return Conflict(
         N_("Grant {grant} was already voided"),
-        code=ALREADY_VOIDED,
+        code="grant_already_voided",
         grant=grant.id,
         details={"grant": grant.id, "state": grant.state},
     )

@@ -211,7 +211,7 @@ def upgrade() -> None:
         "points_settings",
         sa.Column("seller_id", sa.String(length=40), nullable=False),
         sa.Column("marketplace", sa.String(length=8), nullable=False),
-        sa.Column("rate", sa.Integer(), nullable=False),
+        sa.Column("rate", sa.Integer(), nullable=True),
         sa.Column("badge", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=200), nullable=False),
