@@ -347,6 +347,8 @@ def _refunded(
         return
     account = repo.lock_account(session, grant.customer_id)
     assert account is not None
+    # a balance that lapsed before the refund has nothing left to take (ADR 0029)
+    ledger.expire_due(session, account=account, moment=at, now=now)
     taken = min(delta, account.available)
     result.entries += _write(
         session,
@@ -391,7 +393,9 @@ def settle_due(session: Session, *, registry: Registry, as_of: datetime) -> int:
     for mp in registry.marketplaces:
         if not points_of(mp).enabled:
             continue
-        for grant in repo.grants_due(session, mp.code, as_of):
+        for due in repo.grants_due(session, mp.code, as_of):
+            # locked and read again: a void or another settle may have resolved it meanwhile
+            grant = require_grant(session, due.id)
             posted += post_grant(session, grant=grant, marketplace=mp, now=as_of)
     return posted
 

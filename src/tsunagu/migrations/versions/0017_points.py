@@ -28,6 +28,8 @@ _PG_TRIGGERS = [
     "BEGIN RAISE EXCEPTION 'points entries are append-only'; END $$",
     "CREATE TRIGGER points_entries_no_update BEFORE UPDATE OR DELETE ON points_entries "
     "FOR EACH ROW EXECUTE FUNCTION tsunagu_points_append_only()",
+    "CREATE TRIGGER points_entries_no_truncate BEFORE TRUNCATE ON points_entries "
+    "FOR EACH STATEMENT EXECUTE FUNCTION tsunagu_points_append_only()",
 ]
 
 
@@ -230,6 +232,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS points_entries_no_update ON points_entries")
+        op.execute("DROP TRIGGER IF EXISTS points_entries_no_truncate ON points_entries")
         op.execute("DROP FUNCTION IF EXISTS tsunagu_points_append_only()")
     op.drop_table("points_settings")
     with op.batch_alter_table("points_redemptions", schema=None) as batch_op:
