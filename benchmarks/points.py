@@ -74,6 +74,7 @@ TPCB_SCALE = 10
 REDEEM = "points redemptions/s on PostgreSQL vs pgbench running the same SQL"
 LEDGER = "points ledger after the runs: overdrafts and lost updates"
 TPCB = "points redemptions/s vs plain TPC-B transactions/s (for scale)"
+REDEEM_F = "points redemptions/s vs `pgbench -f` as issue 15 names it (simple protocol)"
 T_REDEEM = Target(">=", 0.5)
 T_LEDGER = Target("==", 0, on="tsunagu")
 
@@ -268,6 +269,7 @@ def points_rows(result: Mapping[str, Any] | None, reason: str = "") -> list[Row]
             not_measured(REDEEM, reason, unit="tx/s", target=T_REDEEM),
             not_measured(LEDGER, reason, target=T_LEDGER),
             not_measured(TPCB, reason, unit="tx/s"),
+            not_measured(REDEEM_F, reason, unit="tx/s", target=T_REDEEM),
         ]
     mode, side = ours
     pg_mode, pg_side = theirs
@@ -326,7 +328,26 @@ def points_rows(result: Mapping[str, Any] | None, reason: str = "") -> list[Row]
             note="reconcile ok" if checks["reconciled"] else "RECONCILE FAILED",
         ),
         tpcb_row,
+        _default_mode_row(side, result["pgbench"]),
     ]
+
+
+def _default_mode_row(side: Mapping[str, Any], pgbench: Mapping[str, Mapping[str, Any]]) -> Row:
+    """tsunagu against ``pgbench -f`` run as it runs without ``-M``: the simple protocol. The
+    first row compares with the better of pgbench's modes, which is the stricter reading."""
+    simple = pgbench.get("simple", {})
+    if "tps" not in simple:
+        reason = str(simple.get("error", "pgbench -M simple not run"))
+        return not_measured(REDEEM_F, reason, unit="tx/s", target=T_REDEEM)
+    return Row(
+        REDEEM_F,
+        side["tps"],
+        "tx/s",
+        reference=simple["tps"],
+        reference_label="pgbench -f (-M simple)",
+        target=T_REDEEM,
+        note="the same run as the first row; pgbench's default protocol",
+    )
 
 
 # --------------------------------------------------------------------------- databases

@@ -195,7 +195,7 @@ def _result(*, ours: float, theirs: float, lost: int = 0) -> dict[str, object]:
 
 
 def test_rows_compare_the_better_of_each_side_and_judge_half_of_pgbench() -> None:
-    redeem, ledger, tpcb = points_rows(_result(ours=500.0, theirs=1000.0))
+    redeem, ledger, tpcb, default_mode = points_rows(_result(ours=500.0, theirs=1000.0))
     assert (redeem.what, ledger.what, tpcb.what) == (REDEEM, LEDGER, TPCB)
     assert redeem.tsunagu == 500.0
     assert redeem.reference == 1000.0
@@ -206,6 +206,8 @@ def test_rows_compare_the_better_of_each_side_and_judge_half_of_pgbench() -> Non
     assert ledger.met is True
     assert tpcb.reference == 2000.0
     assert tpcb.met is None  # reported, no target
+    assert default_mode.reference == 1000.0  # pgbench's simple protocol, its default
+    assert default_mode.met is True
 
 
 def test_a_lost_update_fails_the_ledger_row() -> None:
@@ -216,7 +218,7 @@ def test_a_lost_update_fails_the_ledger_row() -> None:
 
 def test_rows_say_why_when_nothing_was_measured() -> None:
     rows = points_rows(None, "pgbench not found")
-    assert [r.reason for r in rows] == ["pgbench not found"] * 3
+    assert [r.reason for r in rows] == ["pgbench not found"] * 4
     failed = _result(ours=1.0, theirs=1.0)
     failed["pgbench"] = {"simple": {"error": "RuntimeError: boom"}}
     rows = points_rows(failed)
