@@ -207,16 +207,17 @@ def exit_code(error: TsunaguError) -> int:
     return 2 if isinstance(error, UsageError) or error.status in (400, 422) else 1
 
 
-def fail(error: TsunaguError, *, as_json: bool = False) -> NoReturn:
-    """Print an expected error (never a traceback) and exit (:func:`exit_code`).
+def fail(error: TsunaguError, *, as_json: bool = False, exit_with: int | None = None) -> NoReturn:
+    """Print an expected error (never a traceback) and exit (:func:`exit_code`, or
+    ``exit_with`` where a command's contract pins another).
 
     With ``as_json`` (the command was given ``--json``) the error is the API's one envelope,
     ``{"error": {"code", "message", "details"}}``, on standard output, so a script reads one
     JSON document whatever happened."""
     if as_json:
         print_json(error.envelope(current_language()))
-        raise SystemExit(exit_code(error))
+        raise SystemExit(exit_with if exit_with is not None else exit_code(error))
     label = _("Error")
     text = escape(error.message(current_language()))  # "[marketplaces.UK]" is text, not markup
     err.print(f"[red]{label}[/red] ({error.code}): {text}")
-    raise SystemExit(exit_code(error))
+    raise SystemExit(exit_with if exit_with is not None else exit_code(error))

@@ -20,7 +20,7 @@ from tsunagu.access.actor import LOCAL_OWNER
 from tsunagu.cli.context import as_of_instant, ctx, err, fail, out, print_json
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
-from tsunagu.core.errors import InvalidInput, TsunaguError, UsageError
+from tsunagu.core.errors import TsunaguError, UsageError
 from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.core.money import Money
 from tsunagu.marketplaces.registry import Marketplace
@@ -381,10 +381,7 @@ def _lines(values: list[str] | None) -> list[tuple[object, object]] | None:
 
 def _refuse(error: TsunaguError, *, as_json: bool) -> NoReturn:
     """A refusal as :func:`fail` prints it, with exit 2 whatever its HTTP status."""
-    try:
-        fail(error, as_json=as_json)
-    except SystemExit:
-        raise SystemExit(2) from None
+    fail(error, as_json=as_json, exit_with=2)
 
 
 @app.command("redeem")
@@ -510,18 +507,11 @@ def expire_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Make settled points available, then expire every balance whose year has passed and
-    record the warnings due (30 and 7 days before). Running it again changes nothing; an
-    instant in the future is refused."""
+    record the warnings due (30 and 7 days before). Running it again changes nothing. The
+    instant is the clock, as for ``jobs run-due --as-of``: the local owner may run it for any
+    instant (the API refuses one in the future)."""
     c = ctx()
     instant = as_of_instant(as_of)
-    if instant > utcnow():
-        # as the API: expiring balances before their time could not be undone
-        raise InvalidInput(
-            N_("{field} lies in the future: expiry runs only for instants that have passed"),
-            code="as_of_in_future",
-            field="--as-of",
-            details={"field": "as_of"},
-        )
     with unit_of_work(c.factory) as session:
         done = jobs.run_expiry(session, registry=c.registry, as_of=instant)
     if json:

@@ -372,3 +372,19 @@ def _short(
         ledger.expire_due(session, account=account, moment=now, now=now)
         session.flush()
         return insufficient(account.available, points)
+
+
+def claim(
+    factory: sessionmaker[Session], request: RedemptionRequest, *, now: datetime
+) -> str | None:
+    """Only the first step: hold the key for ``request`` and spend nothing; the redemption id,
+    or None when the key is held or done already. What a request that died between its two
+    steps leaves behind (the tests make one so; a second request then waits and answers
+    ``idempotency_in_flight``, or takes the claim over once its lease has run out)."""
+    engine = _engine(factory)
+    lease = points_of(request.marketplace).idempotency_lease_seconds
+    with engine.begin() as conn:
+        claimed, _ = _claim(
+            conn, repo.hot_path(engine.dialect.name), request, request.fingerprint(), now, lease
+        )
+    return claimed[0] if claimed is not None else None
