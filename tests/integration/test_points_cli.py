@@ -150,6 +150,9 @@ def test_pending_points_become_available_exactly_at_shipment_plus_24_hours(
             shipped(seller, "503-0000001-0000001", SHIPPED),
         ],
     )
+    # the import itself reads the order into a pending grant; only the job makes it available
+    imported = balance(db, tmp_path)
+    assert (imported["pending"], imported["available"]) == (1100, 0)
     due = SHIPPED + timedelta(hours=24)
     r = cli(db, tmp_path, "jobs", "run-due", "--as-of", format_instant(due - timedelta(seconds=1)))
     assert r.returncode == 0, r.stderr

@@ -26,12 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.connectors.amazon import service as amazon
 from tsunagu.core.clock import utcnow
+from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import TsunaguError
 from tsunagu.core.uploads import SAVED_NAME
 from tsunagu.events import ingest, runs
 from tsunagu.events.jsonl import jsonl_source
 from tsunagu.health import refresh
 from tsunagu.marketplaces.registry import Marketplace, Registry
+from tsunagu.points import sync as points_sync
 
 #: ``import_runs.kind`` of an events file; an Amazon report's is ``amazon-<report>``
 EVENTS = "events"
@@ -121,11 +123,15 @@ def load(
     clock: Callable[[], datetime] = utcnow,
 ) -> dict[str, Any]:
     """Import the file through the pipeline (the bar shows while it runs), then bring the
-    health rollups up to date unless it was a dry run; the report as a dict."""
+    health rollups and the points grants up to date unless it was a dry run; the report as a
+    dict. (Points become *available* only through the ``points.settle`` job; the grants read
+    here are pending, voided or clawed back as the imported events say.)"""
     with bar() as progress:
         result = _through_pipeline(factory, job, registry, clock(), progress, read_factory)
     if not job.dry_run:
         refresh.refresh_all(factory, registry, clock())
+        with unit_of_work(factory) as session:
+            points_sync.sync_all(session, registry=registry, now=clock())
     return result.as_dict(lang)
 
 
