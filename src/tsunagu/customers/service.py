@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import NotFound
 from tsunagu.core.i18n import N_
+from tsunagu.core.text import is_printable
 from tsunagu.customers import repo
 from tsunagu.customers.models import Customer
 
@@ -20,12 +21,16 @@ def ensure_customer(
 
 
 def find_customer(session: Session, *, marketplace: str, external_id: str) -> Customer | None:
+    """The customer, or None; an id with a control character is no customer's (and is never
+    sent to the database: PostgreSQL refuses NUL in text)."""
+    if not is_printable(external_id):
+        return None
     return repo.by_external(session, marketplace, external_id)
 
 
 def require_customer(session: Session, *, marketplace: str, external_id: str) -> Customer:
     """The customer, or 404 ``customer_not_found``."""
-    found = repo.by_external(session, marketplace, external_id)
+    found = find_customer(session, marketplace=marketplace, external_id=external_id)
     if found is None:
         raise NotFound(
             N_("No customer {customer} in {marketplace}"),

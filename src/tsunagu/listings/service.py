@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
+from tsunagu.core.text import is_printable
 from tsunagu.listings import repo
 from tsunagu.listings.models import Offer
 
@@ -41,13 +42,27 @@ def upsert_offer(
 ) -> Offer:
     """Create the offer or change the fields given (a field not given keeps its value)."""
     sku = sku.strip()
-    if not sku or len(sku) > 100:
+    if not sku or len(sku) > 100 or not is_printable(sku):
         raise InvalidInput(
-            N_("{field} must be 1 to 100 characters"),
+            N_("{field} must be 1 to {limit} printable characters"),
             code="invalid_sku",
             field="sku",
+            limit=100,
             details={"field": "sku", "value": sku},
         )
+    # every field is checked before anything is written
+    if points_rate is not _UNSET:
+        assert points_rate is None or isinstance(points_rate, int)
+        _check_rate(points_rate)
+    if category is not _UNSET:
+        assert category is None or isinstance(category, str)
+        if category is not None and (len(category) > 100 or not is_printable(category)):
+            raise InvalidInput(
+                N_("{field} must be a category name"),
+                code="invalid_value",
+                field="category",
+                details={"field": "category"},
+            )
     offer = repo.get(session, seller_id, marketplace, sku)
     if offer is None:
         offer = Offer(
@@ -62,7 +77,6 @@ def upsert_offer(
         session.add(offer)
     if points_rate is not _UNSET:
         assert points_rate is None or isinstance(points_rate, int)
-        _check_rate(points_rate)
         offer.points_rate = points_rate
     if category is not _UNSET:
         assert category is None or isinstance(category, str)
