@@ -163,7 +163,11 @@ def test_lists_page(client: TestClient, db: Db):
     rest = client.get(
         "/v1/notifications", params={"limit": 2, "cursor": first["next_cursor"]}
     ).json()
-    assert [n["payload"]["n"] for n in first["items"] + rest["items"]] == [2, 1, 0]
+    seen = first["items"] + rest["items"]
+    # newest first by id; ids order by the millisecond they were made in, and three made in
+    # the same millisecond order among themselves by their random part, not by n
+    assert [n["id"] for n in seen] == sorted((n["id"] for n in seen), reverse=True)
+    assert sorted(n["payload"]["n"] for n in seen) == [0, 1, 2]
     assert rest["next_cursor"] is None
     assert_envelope(
         client.get("/v1/notifications", params={"cursor": "garbage"}), 422, "invalid_cursor"
