@@ -92,22 +92,6 @@ def derived_balances(
     return out
 
 
-def seller_movements(
-    session: Session, seller_id: str, marketplace: str
-) -> Sequence[Row[str, str, datetime, int]]:
-    """The store's funded movements: (kind, debit, at, amount) of grants, voids and
-    clawbacks, oldest first."""
-    return session.execute(
-        select(PointsEntry.kind, PointsEntry.debit, PointsEntry.at, PointsEntry.amount)
-        .where(
-            PointsEntry.seller_id == seller_id,
-            PointsEntry.marketplace == marketplace,
-            PointsEntry.kind.in_(("post", "clawback")),
-        )
-        .order_by(PointsEntry.at)
-    ).all()
-
-
 # -- balances -------------------------------------------------------------------------------------
 
 
@@ -137,24 +121,6 @@ def lock_account(session: Session, customer_id: str) -> PointsAccount | None:
 
 def get_account(session: Session, customer_id: str) -> PointsAccount | None:
     return session.get(PointsAccount, customer_id)
-
-
-def take_available(session: Session, customer_id: str, points: int, now: datetime) -> int | None:
-    """Spend ``points`` in one conditional UPDATE; the balance left, or None when it was short
-    or has expired. No read-then-write: two spenders can never both see the same balance
-    (LED-01)."""
-    stmt = (
-        update(PointsAccount)
-        .where(
-            PointsAccount.customer_id == customer_id,
-            PointsAccount.available >= points,
-            or_(PointsAccount.expires_at.is_(None), PointsAccount.expires_at > now),
-        )
-        .values(available=PointsAccount.available - points, updated_at=now)
-        .returning(PointsAccount.available)
-    )
-    left: int | None = session.execute(stmt).scalar_one_or_none()
-    return left
 
 
 def expiring(session: Session, marketplace: str, as_of: datetime) -> list[PointsAccount]:
@@ -255,16 +221,6 @@ def grants_due(session: Session, marketplace: str, as_of: datetime) -> list[Poin
     )
 
 
-def grants_of_store(session: Session, seller_id: str, marketplace: str) -> list[PointsGrant]:
-    return list(
-        session.scalars(
-            select(PointsGrant).where(
-                PointsGrant.seller_id == seller_id, PointsGrant.marketplace == marketplace
-            )
-        )
-    )
-
-
 # -- settings -------------------------------------------------------------------------------------
 
 
@@ -309,14 +265,6 @@ def events_after(
 
 
 # -- redemptions ----------------------------------------------------------------------------------
-
-
-def redemption_by_key(session: Session, marketplace: str, key: str) -> PointsRedemption | None:
-    return session.scalars(
-        select(PointsRedemption)
-        .where(PointsRedemption.marketplace == marketplace, PointsRedemption.key == key)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
 
 
 def claim_redemption(session: Session, values: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -665,7 +665,3 @@ def reconcile(session: Session, *, marketplace: str | None = None) -> Reconcilia
             if cached < 0:
                 negative.append((account.customer_id, name, cached))
     return Reconciliation(sum(derived.values()), tuple(mismatches), tuple(negative))
-
-
-def utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
