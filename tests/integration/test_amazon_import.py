@@ -324,10 +324,11 @@ def test_unshipped_report_sets_the_promise_of_known_orders(db: Db) -> None:
     seller = make_seller(db)
     run_import(db, "orders", "all-orders-us.txt", seller)
     result = run_import(db, "unshipped", "unshipped-us.txt", seller)
-    # line 7 is the order still Pending in all-orders-us.txt, line 8 is in no orders file
-    assert errors(result) == [(7, "order_id", "unknown_order"), (8, "order_id", "unknown_order")]
-    assert "import" in result.as_dict()["errors"][0]["message"]
-    assert result.report.stored == 3
+    # line 7 is the order still Pending in all-orders-us.txt, line 8 is in no orders file: both
+    # are kept and wait for their order (ADR 0030)
+    assert errors(result) == []
+    assert result.report.stored == 5
+    assert result.as_dict()["waiting_for_order"] == 2
     stored = orders(db, seller)
     expected = {
         "112-9175530-2641908": datetime(2026, 10, 7, 6, 59, 59, tzinfo=UTC),
@@ -344,8 +345,8 @@ def test_unshipped_after_the_newer_download_knows_the_formerly_pending_order(db:
     run_import(db, "orders", "all-orders-us.txt", seller)
     run_import(db, "orders", "all-orders-us-newer.txt", seller)
     result = run_import(db, "unshipped", "unshipped-us.txt", seller)
-    assert errors(result) == [(8, "order_id", "unknown_order")]
-    assert result.report.stored == 4
+    assert errors(result) == []
+    assert (result.report.stored, result.report.waiting_for_order) == (5, 1)
 
 
 def test_buyer_data_goes_to_the_personal_store_never_to_events(db: Db) -> None:
@@ -390,8 +391,8 @@ def test_us_feedback_with_short_us_dates(db: Db) -> None:
     seller = make_seller(db)
     run_import(db, "orders", "all-orders-us.txt", seller)
     result = run_import(db, "feedback", "feedback-us.txt", seller)
-    assert result.report.stored == 4
-    assert errors(result) == [(5, "order_id", "unknown_order")]
+    assert (result.report.stored, result.report.waiting_for_order) == (5, 1)
+    assert errors(result) == []
     stored = orders(db, seller)
     assert stored["112-4830291-5520147"]["feedback_rating"] == 2
     # 10/9/26 at midnight in Los Angeles (PDT, UTC-7)

@@ -109,11 +109,6 @@ def test_feedback_before_its_order_in_the_same_batch_is_fine(db: Db):
             "marketplace",
             "unknown_marketplace",
         ),
-        (
-            lambda seller: event("order_delivered", seller, order_id="never-placed"),
-            "order_id",
-            "unknown_order",
-        ),
     ],
 )
 def test_references_to_unknown_things_are_rejected_with_a_clear_code(

@@ -339,18 +339,18 @@ def test_mismatched_total_is_refused_and_nothing_is_written(db: Db, tmp_path: Pa
     assert _count(db, Event, seller) == events_before
 
 
-def test_unknown_order_rows_are_posted_and_their_events_reported(db: Db):
-    """The money of a row about an order the store does not know is posted; its event is
-    rejected with ``unknown_order`` (line and column named) and comes with a later import."""
+def test_unknown_order_rows_are_posted_and_their_events_wait_for_the_order(db: Db):
+    """The money of a row about an order the store does not know is posted; its event is stored
+    and waits for its order (ADR 0030), so importing the orders later attaches it."""
     seller = make_seller(db)
     first = _import(db, seller, "JP", DATA / "settlement_v2_jp.txt")
-    assert first["stored"] == 0
-    assert {(e["code"], e["field"]) for e in first["errors"]} == {("unknown_order", "order_id")}
-    assert all(e["line"] > 2 for e in first["errors"])
+    assert (first["stored"], first["rejected"], first["errors"]) == (5, 0, [])
+    assert first["waiting_for_order"] == 5
     assert _balance(db, seller, "JP") == 10594
     _place_orders(db, seller, "JP", JP_ORDERS)
     later = _import(db, seller, "JP", DATA / "settlement_v2_jp.txt")
-    assert (later["stored"], later["rejected"], later["file"]["posted"]) == (5, 0, 0)
+    assert (later["stored"], later["duplicates"], later["file"]["posted"]) == (0, 5, 0)
+    assert later["waiting_for_order"] == 0
     assert _balance(db, seller, "JP") == 10594
 
 

@@ -10,7 +10,7 @@ independent ways, so that a new error is found whichever way it is written:
 (c) the envelope codes of ``api/errors.py`` (``_HTTP_CODES`` and its fallback) and every literal
     given to ``envelope(`` — and, more generally, every literal passed positionally into a
     parameter that a tsunagu function or class forwards as an error code (``_Bad("invalid_type",
-    ...)``, ``RowError(line, field, "unknown_order", ...)``, ``PasswordRejected(
+    ...)``, ``RowError(line, field, "event_conflict", ...)``, ``PasswordRejected(
     "password_too_short", ...)``, ``error_page(..., "http_error")``);
 (d) every ``code = "..."`` / ``self.code = "..."`` assignment of a literal.
 
@@ -231,7 +231,7 @@ def test_the_collectors_see_each_kind_of_source():
         "http_error",  # (c) the _HTTP_CODES fallback and error_page(..., "http_error")
         "busy",  # (c) envelope(503, "busy", ...)
         "password_too_short",  # (c) forwarded: PasswordRejected("password_too_short", ...)
-        "unknown_order",  # (c) forwarded: a dataclass field RowError(..., "unknown_order")
+        "event_conflict",  # (c) forwarded: a dataclass field RowError(..., "event_conflict")
         "invalid_type",  # (c) forwarded: _Bad("invalid_type", ...)
     ):
         assert code in raised, f"the collectors no longer find {code!r}"

@@ -70,6 +70,9 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
             duplicates=result["duplicates"],
             rejected=result["rejected"],
         )
+        waiting = int(result.get("waiting_for_order") or 0)
+        if waiting:
+            summary += " · " + _("waiting for their order {n}", n=waiting)
         if dry_run:
             summary += "  " + _("(dry run: nothing was written)")
         out.print(summary)

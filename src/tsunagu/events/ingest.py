@@ -2,9 +2,12 @@
 
 Pass 1 reads the whole source inside one read-only transaction and decides every item: stored,
 duplicate (same ``event_id``, same canonical body) or rejected (with line, field, code and value).
-Only whole-source knowledge can tell whether an event's order exists ("a feedback before its order
-in the file is fine"), and it lets ``--strict`` store nothing and ``--dry-run`` report exactly what
-a real run would.
+An event about an order that is neither stored nor placed in the same source is stored all the
+same and *waits for its order* (ADR 0030): the order's projection is a fold of all its events, so
+when the order arrives, in this file or a later one, the waiting events are part of it, and files
+imported in either order end in the same state. The report counts them (``waiting_for_order``).
+Whole-source knowledge lets ``--strict`` store nothing and ``--dry-run`` report exactly what a
+real run would.
 
 Pass 2 stores the accepted items in chunks, one transaction each (see ``events.service``). Like a
 job, this module owns its transactions; services below it never commit. A kill at any point loses
@@ -82,6 +85,9 @@ class Report:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    #: events stored (or already stored) whose order tsunagu has not seen yet: they are kept and
+    #: become part of the order when it arrives
+    waiting_for_order: int = 0
     errors: list[RowError] = field(default_factory=list)
     #: outcome per item number (0-based position in the source): stored | duplicate | rejected
     outcomes: dict[int, str] = field(default_factory=dict)
@@ -94,6 +100,7 @@ class Report:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "waiting_for_order": self.waiting_for_order,
             "errors": [
                 e.to_dict(lang) for e in sorted(self.errors, key=lambda e: (e.line, e.field))
             ],
@@ -116,6 +123,8 @@ class _Checker:
     cache_overflow: bool = False
     placed: set[tuple[str, str, str]] = field(default_factory=set)
     wants_order: list[tuple[int, int, tuple[str, str, str]]] = field(default_factory=list)
+    #: order keys of events already stored that need their order (a file imported again)
+    stored_wants_order: list[tuple[str, str, str]] = field(default_factory=list)
 
     def reject(self, n: int, errors: list[RowError]) -> None:
         self.report.rejected += 1
@@ -199,6 +208,8 @@ class _Checker:
                     self.report.outcomes[n] = "duplicate"
                     if c.type == "order_placed" and c.order_key is not None:
                         self.placed.add(c.order_key)
+                    elif needs_order(c) and c.order_key is not None:
+                        self.stored_wants_order.append(c.order_key)
                 else:
                     self.reject(n, [_stored_conflict(line, c.event_id)])
 
@@ -226,33 +237,17 @@ class _Checker:
 
     def finish(self) -> None:
         self.flush()
-        missing = [(n, line, key) for n, line, key in self.wants_order if key not in self.placed]
+        keys = [key for _, _, key in self.wants_order] + self.stored_wants_order
+        missing = [key for key in keys if key not in self.placed]
         by_store: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for _, _, (seller_id, mp, order_id) in missing:
+        for seller_id, mp, order_id in missing:
             by_store[(seller_id, mp)].add(order_id)
         known: set[tuple[str, str, str]] = set()
         for (seller_id, mp), order_ids in by_store.items():
             for order_id in repo.existing_orders(self.session, seller_id, mp, sorted(order_ids)):
                 known.add((seller_id, mp, order_id))
-        for n, line, key in missing:
-            if key in known:
-                continue
-            del self.accepted_lines[n]
-            self.accepted.pop(n, None)
-            self.reject(
-                n,
-                [
-                    RowError(
-                        line,
-                        "order_id",
-                        "unknown_order",
-                        key[2],
-                        N_(
-                            "order {value} is not known in this store; import or send its order_placed first"
-                        ),
-                    )
-                ],
-            )
+        # kept, not rejected: the order's fold takes them in when it arrives (ADR 0030)
+        self.report.waiting_for_order = sum(1 for key in missing if key not in known)
         for n, line, first_n in self.in_file_dups:
             first = self.report.outcomes.get(first_n)
             if first == "rejected":

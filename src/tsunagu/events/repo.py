@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from tsunagu.core.db import bulk_insert, raw_instant, read_instant
@@ -158,3 +158,58 @@ def count_events(session: Session, seller_id: str | None = None) -> int:
     if seller_id is not None:
         stmt = stmt.where(Event.seller_id == seller_id)
     return int(session.execute(stmt).scalar_one())
+
+
+def earlier_events(
+    session: Session,
+    seller_id: str,
+    marketplace: str,
+    placed: Mapping[str, int],
+    types: Sequence[str],
+) -> dict[str, list[Row[int, str, str, str | None, str, str, datetime]]]:
+    """For each order in ``placed`` (order id → seq of its ``order_placed``), its events of
+    ``types`` stored before that seq, in seq order, as ``(seq, event_id, type, order_id, body,
+    source, at)``: what a cursor-driven sync (settlement, points) read while the order was still
+    unknown, and must now replay (ADR 0030). One query per batch of orders."""
+    result: dict[str, list[Row[int, str, str, str | None, str, str, datetime]]] = {}
+    if not placed or not types:
+        return result
+    for part in batched(sorted(placed)):
+        rows = session.execute(
+            select(
+                Event.seq,
+                Event.event_id,
+                Event.type,
+                Event.order_id,
+                Event.body,
+                Event.source,
+                Event.at,
+            )
+            .where(
+                Event.seller_id == seller_id,
+                Event.marketplace == marketplace,
+                Event.order_id.in_(part),
+                Event.type.in_(types),
+                Event.seq < max(placed[o] for o in part),
+            )
+            .order_by(Event.seq)
+        ).all()
+        for row in rows:
+            order_id = row[3]
+            if order_id is not None and row[0] < placed[order_id]:
+                result.setdefault(order_id, []).append(row)
+    return result
+
+
+def waiting_for_order(session: Session, seller_id: str, marketplace: str) -> int:
+    """How many of the store's events name an order tsunagu has not seen yet (ADR 0030)."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    row = conn.exec_driver_sql(
+        f"SELECT COUNT(*) FROM events e WHERE e.seller_id = {mark} AND e.marketplace = {mark} "
+        "AND e.order_id IS NOT NULL AND e.type <> 'order_placed' AND NOT EXISTS ("
+        "SELECT 1 FROM orders o WHERE o.seller_id = e.seller_id "
+        "AND o.marketplace = e.marketplace AND o.order_id = e.order_id)",
+        (seller_id, marketplace),
+    ).scalar_one()
+    return int(row)

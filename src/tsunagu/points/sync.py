@@ -31,6 +31,7 @@ from tsunagu.core.errors import Conflict, NotFound, TsunaguError
 from tsunagu.core.i18n import N_
 from tsunagu.core.ids import new_id
 from tsunagu.customers.service import ensure_customer
+from tsunagu.events import repo as events_repo
 from tsunagu.listings.service import offers_by_sku
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.points import ledger, repo, rules
@@ -43,6 +44,8 @@ from tsunagu.settlement.config import settlement_of
 from tsunagu.settlement.service import post_entry
 
 BATCH = 1000
+#: the order events the sync reads besides ``order_placed``
+_AFTER_PLACED = tuple(t for t in repo.SYNCED_TYPES if t != "order_placed")
 #: ``settlement_entries.source`` of what the points programme posts to a store's ledger
 SETTLEMENT_SOURCE = "points"
 #: settlement entry kinds
@@ -106,21 +109,31 @@ def sync_store(
     code = marketplace.code
     cursor = repo.lock_cursor(session, seller_id, code, now)
     while rows := repo.events_after(session, seller_id, code, cursor.last_seq, BATCH):
+        placed = {r[3]: r[0] for r in rows if r[2] == "order_placed" and r[3] is not None}
+        earlier = events_repo.earlier_events(session, seller_id, code, placed, _AFTER_PLACED)
         for _seq, event_id, type_, order_id, body, at in rows:
             result.events += 1
-            if order_id is not None:
-                _apply(
-                    session,
-                    seller_id,
-                    marketplace,
-                    event_id,
-                    type_,
-                    order_id,
-                    body,
-                    at,
-                    now,
-                    result,
-                )
+            if order_id is None:
+                continue
+            granted = _apply(
+                session, seller_id, marketplace, event_id, type_, order_id, body, at, now, result
+            )
+            if granted:
+                # events of the order that came before it waited for it (ADR 0030): its grant
+                # exists now, so they apply in their order
+                for e in earlier.get(order_id, []):
+                    _apply(
+                        session,
+                        seller_id,
+                        marketplace,
+                        e[1],
+                        e[2],
+                        order_id,
+                        e[4],
+                        e[6],
+                        now,
+                        result,
+                    )
         cursor.last_seq = int(rows[-1][0])
         cursor.synced_at = now
     session.flush()
@@ -138,14 +151,14 @@ def _apply(
     at: datetime,
     now: datetime,
     result: SyncResult,
-) -> None:
+) -> bool:
+    """Apply one event; true when it was the ``order_placed`` that made the order's grant."""
     body: dict[str, Any] = orjson.loads(raw)
     if type_ == "order_placed":
-        _placed(session, seller_id, mp, event_id, order_id, body, at, now, result)
-        return
+        return _placed(session, seller_id, mp, event_id, order_id, body, at, now, result)
     grant = repo.grant_of(session, seller_id, mp.code, order_id)
     if grant is None:
-        return
+        return False
     if grant.state == "pending" and grant.available_at is not None and grant.available_at <= at:
         # the grant settled before this event happened (a sync that runs late replays events
         # in their order, so a refund a week after the shipment claws back, never voids)
@@ -163,6 +176,7 @@ def _apply(
             grant.resolved_at = at
     elif type_ == "refund_issued":
         _refunded(session, mp, grant, event_id, body, at, now, result)
+    return False
 
 
 def _placed(
@@ -175,10 +189,10 @@ def _placed(
     at: datetime,
     now: datetime,
     result: SyncResult,
-) -> None:
+) -> bool:
     external = body.get("customer_id")
     if not external:
-        return
+        return False
     customer = ensure_customer(session, marketplace=mp.code, external_id=str(external), now=now)
     repo.ensure_account(session, customer.id, mp.code, now)
     account = repo.lock_account(session, customer.id)
@@ -188,7 +202,7 @@ def _placed(
         account.last_order_at = at
         account.expires_at = rules.expiry(account.last_acquired_at, at, mp.tz)
     if repo.grant_of(session, seller_id, mp.code, order_id) is not None:
-        return  # a second order_placed for the order changes nothing
+        return False  # a second order_placed for the order changes nothing
     items = list(body.get("items") or [])
     offers = offers_by_sku(
         session, seller_id=seller_id, marketplace=mp.code, skus=[str(i["sku"]) for i in items]
@@ -212,7 +226,7 @@ def _placed(
     points = rules.order_points(lines, int(explicit) if explicit is not None else None)
     total = sum(points)
     if total <= 0:
-        return
+        return False
     grant = PointsGrant(
         id=new_id("ptg"),
         seller_id=seller_id,
@@ -258,6 +272,7 @@ def _placed(
         ),
         now,
     )
+    return True
 
 
 def _write(session: Session, grant: PointsGrant, move: Move, now: datetime) -> int:

@@ -155,7 +155,10 @@ def lock_cursor(
     return session.scalars(stmt.execution_options(populate_existing=True)).one()
 
 
-_SYNCED_TYPES = ("order_shipped", "refund_issued", "claim_decided", "chargeback_decided")
+#: the events that carry money; the sync also reads ``order_placed`` to post what an order's
+#: earlier events carried while they waited for it (ADR 0030)
+MONEY_TYPES = ("order_shipped", "refund_issued", "claim_decided", "chargeback_decided")
+_SYNCED_TYPES = ("order_placed", *MONEY_TYPES)
 
 
 def events_after(
@@ -181,10 +184,6 @@ def events_after(
         .order_by(Event.seq)
         .limit(limit)
     ).all()
-
-
-def synced_type(event_type: str) -> bool:
-    return event_type in _SYNCED_TYPES
 
 
 def order_of(session: Session, seller_id: str, marketplace: str, order_id: str) -> Order | None:

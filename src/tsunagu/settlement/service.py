@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
 from tsunagu.core.ids import new_id
+from tsunagu.events import repo as events_repo
 from tsunagu.identity import audit
 from tsunagu.marketplaces.registry import Marketplace, Registry, load_registry
 from tsunagu.sellers.service import require_store
@@ -110,18 +111,26 @@ def sync(session: Session, *, seller_id: str, marketplace: Marketplace, now: dat
         rows = repo.events_after(session, seller_id, code, cursor.last_seq, SYNC_BATCH)
         if not rows:
             break
+        placed = {r.order_id: r.seq for r in rows if r.type == "order_placed" and r.order_id}
+        earlier = events_repo.earlier_events(session, seller_id, code, placed, repo.MONEY_TYPES)
         for row in rows:
-            if row.source != rules.REPORT_EVENT_SOURCE and row.order_id is not None:
-                body = orjson.loads(row.body)
+            if row.order_id is None:
+                continue
+            # an order's events that came before it waited for it (ADR 0030): post them now;
+            # entries are keyed, so what was posted then is not posted twice
+            replay = earlier.get(row.order_id, []) if row.type == "order_placed" else [row]
+            for found in replay:
+                if found.source == rules.REPORT_EVENT_SOURCE or found.type == "order_placed":
+                    continue
                 posted += _post_event(
                     session,
                     seller_id,
                     marketplace,
-                    row.event_id,
-                    row.type,
+                    found.event_id,
+                    found.type,
                     row.order_id,
-                    body,
-                    row.at,
+                    orjson.loads(found.body),
+                    found.at,
                 )
         cursor.last_seq = int(rows[-1].seq)
         cursor.synced_at = now
