@@ -56,6 +56,23 @@ def existing_orders(
     return found
 
 
+def orders_with_events(
+    session: Session, seller_id: str, marketplace: str, order_ids: Sequence[str]
+) -> set[str]:
+    """The given orders that some stored event names (placed or waiting for its order)."""
+    found: set[str] = set()
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    for part in batched(list(order_ids)):
+        rows = conn.exec_driver_sql(
+            f"SELECT DISTINCT order_id FROM events WHERE seller_id = {mark} "
+            f"AND marketplace = {mark} AND order_id IN ({_in_list(session, len(part))})",
+            (seller_id, marketplace, *part),
+        )
+        found.update(rows.scalars().all())
+    return found
+
+
 def prior_events(
     session: Session, seller_id: str, marketplace: str, column: str, keys: Sequence[str]
 ) -> dict[str, list[StoredEvent]]:

@@ -5,8 +5,9 @@ Each fold takes *all* events of one order (or message) and sorts them by
 feedback imported before its order gives the same state once both are in. The choices below are
 the ones the health metrics rely on:
 
-* ship time = the **first** ship confirmation; tracking id = the **last** one given (an
-  ``order_shipped`` without ``tracking_id`` says nothing about tracking, an empty one says "none");
+* ship time = the **first** ship confirmation, the first with a known time if any has one;
+  tracking id = the **last** one given (an ``order_shipped`` without ``tracking_id`` says nothing
+  about tracking, an empty one says "none");
 * feedback, claim and chargeback decisions: the **latest** by ``at`` wins (ties by ``event_id``);
 * a cancellation after shipment is not a cancellation (it is a refund): status stays shipped;
 * promises: ``order_placed`` sets them; later ``order_promise_set`` events correct them.
@@ -140,9 +141,12 @@ def _promise_set(state: OrderState, ev: StoredEvent) -> None:
 
 def _shipped(state: OrderState, ev: StoredEvent) -> None:
     b = ev.body
-    if state.shipped_at is None:
+    known = bool(b.get("ship_time_known", True))
+    # a confirmation with its real time replaces one without (an All Orders import dates its
+    # shipment at the purchase, ``ship_time_known: false``; a later file brings the time)
+    if state.shipped_at is None or (known and state.ship_time_known is False):
         state.shipped_at = ev.at
-        state.ship_time_known = bool(b.get("ship_time_known", True))
+        state.ship_time_known = known
     if "tracking_id" in b:
         state.tracking_id = b["tracking_id"]
         state.carrier = b.get("carrier", state.carrier)

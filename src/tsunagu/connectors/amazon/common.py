@@ -105,7 +105,9 @@ class Prepared:
             self.personal_rows.append(row)
 
     def write_personal(self, session: Session, now: datetime) -> int:
-        """Store the personal rows of orders that exist now; returns the number of values.
+        """Store the personal rows of orders that exist now or whose events are stored (rows
+        waiting for their order, ADR 0030); returns the number of values. A row whose events
+        were all refused leaves nothing behind.
 
         One record per subject (ADR 0023): a field given twice for one subject keeps its last
         value in file order.
@@ -114,6 +116,7 @@ class Prepared:
         if not order_ids:
             return 0
         existing = repo.existing_orders(session, self.seller_id, self.marketplace, order_ids)
+        existing |= repo.orders_with_events(session, self.seller_id, self.marketplace, order_ids)
         wanted = [r for r in self.personal_rows if r.order_id in existing]
         keys = list(dict.fromkeys((r.kind, r.key) for r in wanted))
         names = personal.pseudonyms(

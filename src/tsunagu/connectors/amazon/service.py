@@ -17,10 +17,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.connectors.amazon.afn_shipments import prepare_afn_shipments
 from tsunagu.connectors.amazon.common import Prepared
 from tsunagu.connectors.amazon.feedback import prepare_feedback
 from tsunagu.connectors.amazon.orders import prepare_orders
+from tsunagu.connectors.amazon.returns import prepare_returns
 from tsunagu.connectors.amazon.settlement import prepare_settlement
+from tsunagu.connectors.amazon.ship_confirm import prepare_shipconfirm
 from tsunagu.connectors.amazon.unshipped import prepare_unshipped
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_
@@ -36,6 +39,9 @@ PREPARERS: dict[str, Preparer] = {
     "unshipped": prepare_unshipped,
     "feedback": prepare_feedback,
     "settlement": prepare_settlement,
+    "returns": prepare_returns,
+    "shipconfirm": prepare_shipconfirm,
+    "afn-shipments": prepare_afn_shipments,
 }
 
 
