@@ -37,6 +37,7 @@ from tsunagu.identity.models import (
 )
 from tsunagu.jobs.models import Job
 from tsunagu.listings.models import Offer
+from tsunagu.notifications.email_models import AlertDigest, EmailDelivery, EmailPreference
 from tsunagu.notifications.models import Delivery, Notification, Webhook
 from tsunagu.orders.models import Message, Order, OrderCase, OrderItem
 from tsunagu.personal.models import InstallationSecret, PersonalLink, PersonalRecord
@@ -61,6 +62,7 @@ from tsunagu.violations.models import Violation
 metadata = Base.metadata
 
 __all__ = [
+    "AlertDigest",
     "ApiToken",
     "Appeal",
     "AppealAttachment",
@@ -71,6 +73,8 @@ __all__ = [
     "AuthThrottle",
     "Customer",
     "Delivery",
+    "EmailDelivery",
+    "EmailPreference",
     "EmailVerification",
     "EnforcementChange",
     "EnforcementDeactivation",

@@ -108,10 +108,13 @@ SLICES: tuple[Slice, ...] = (
     Slice(
         "health",
         routers=("tsunagu.health.api",),
-        pages=("tsunagu.web.health_pages",),
+        pages=("tsunagu.web.health_pages", "tsunagu.web.export_pages"),
         groups=(("health", health_cli.app),),
         jobs=health_jobs.KINDS,
         settings=(health_config.SECTION,),
+    ),
+    Slice(
+        "policy", routers=("tsunagu.health.compliance_api",), pages=("tsunagu.web.policy_pages",)
     ),
     Slice(
         "settlement",

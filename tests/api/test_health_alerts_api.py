@@ -68,8 +68,15 @@ def test_alerts_are_listed_after_a_check_with_filters(client: TestClient, db: Db
         )
     r = client.get(url)
     assert r.status_code == 200, r.text
-    body = r.json()["items"]
+    # 50 % late misses both late shipment targets (10 and 30 days): one alert each, per store
+    body = [a for a in r.json()["items"] if a["subject"] == "late_shipment_rate_30"]
     assert sorted(a["marketplace"] for a in body) == ["JP", "US"]
+    assert sorted(a["subject"] for a in r.json()["items"]) == [
+        "late_shipment_rate_10",
+        "late_shipment_rate_10",
+        "late_shipment_rate_30",
+        "late_shipment_rate_30",
+    ]
     jp = next(a for a in body if a["marketplace"] == "JP")
     assert (jp["kind"], jp["subject"], jp["raised_on"], jp["cleared_on"], jp["active"]) == (
         "metric_margin",
@@ -80,11 +87,12 @@ def test_alerts_are_listed_after_a_check_with_filters(client: TestClient, db: Db
     )
     assert jp["id"].startswith("alr_")
     assert (jp["details"]["value"], jp["details"]["threshold"]) == (0.5, 0.03)
+    assert (jp["details"]["level"], jp["details"]["target"]) == ("missed", 0.04)
 
     only_us = client.get(url, params={"marketplace": "US", "active": "true"}).json()["items"]
-    assert [a["marketplace"] for a in only_us] == ["US"]
+    assert [a["marketplace"] for a in only_us] == ["US", "US"]
     by_id = client.get(url, params={"marketplace": "ATVPDKIKX0DER"}).json()["items"]
-    assert [a["marketplace"] for a in by_id] == ["US"]
+    assert [a["marketplace"] for a in by_id] == ["US", "US"]
 
 
 def test_alert_errors_use_the_envelope(client: TestClient):

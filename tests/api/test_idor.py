@@ -54,6 +54,12 @@ EVIDENCE = (
     f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n'
     f"Content-Type: text/plain\r\n\r\nTracking numbers of every order.\r\n--{_BOUNDARY}--\r\n"
 ).encode()
+AUTO_FILES = (
+    f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
+    'filename="feedback-jp.txt"\r\nContent-Type: text/plain\r\n\r\n'.encode()
+    + (DATA / "feedback-jp.txt").read_bytes()
+    + f"\r\n--{_BOUNDARY}--\r\n".encode()
+)
 
 A_EMAIL = "alpha-owner@example.test"
 B_EMAIL = "bravo-owner@example.test"
@@ -442,9 +448,30 @@ BODIES: dict[str, Any] = {
         "text/tab-separated-values",
         (DATA / "settlement_v2_jp.txt").read_bytes(),
     ),
+    "POST /v1/sellers/{seller_id}/imports/{marketplace}/amazon-returns": (
+        "text/tab-separated-values",
+        (DATA / "returns-jp-cp932.txt").read_bytes(),
+    ),
+    "POST /v1/sellers/{seller_id}/imports/{marketplace}/amazon-shipconfirm": (
+        "text/tab-separated-values",
+        (DATA / "shipconfirm-jp-cp932.txt").read_bytes(),
+    ),
+    "POST /v1/sellers/{seller_id}/imports/{marketplace}/amazon-afn-shipments": (
+        "text/tab-separated-values",
+        (DATA / "afn-shipments-jp-cp932.txt").read_bytes(),
+    ),
     "POST /v1/appeals/{appeal_id}/attachments": (
         f"multipart/form-data; boundary={_BOUNDARY}",
         EVIDENCE,
+    ),
+    # issue 16: many Amazon files at once (field ``files``)
+    "POST /v1/sellers/{seller_id}/auto-imports": (
+        f"multipart/form-data; boundary={_BOUNDARY}",
+        AUTO_FILES,
+    ),
+    "POST /v1/sellers/{seller_id}/auto-imports/detect": (
+        f"multipart/form-data; boundary={_BOUNDARY}",
+        AUTO_FILES,
     ),
 }
 

@@ -31,7 +31,7 @@ from tsunagu.access.service import roles_of, session_caller
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.ids import new_id
-from tsunagu.health import incremental
+from tsunagu.health import incremental, service
 from tsunagu.health.schemas import StoreHealthOut
 from tsunagu.identity import links
 from tsunagu.identity import service as identity
@@ -293,8 +293,10 @@ def test_health_summaries_are_the_bytes_the_response_model_gave(db: Db, client: 
             day=day,
             now=utcnow(),
         )
-    one = TypeAdapter(StoreHealthOut).dump_json(StoreHealthOut.of(found, with_ids=False))
-    every = TypeAdapter(list[StoreHealthOut]).dump_json([StoreHealthOut.of(found, with_ids=False)])
+        covered = service.coverage_for(session, found, db.registry.require("JP"))
+    out = StoreHealthOut.of(found, with_ids=False, coverage=covered)
+    one = TypeAdapter(StoreHealthOut).dump_json(out)
+    every = TypeAdapter(list[StoreHealthOut]).dump_json([out])
 
     r = client.get(f"/v1/sellers/{seller}/health/JP", params={"as_of": day.isoformat()})
     assert r.status_code == 200, r.text

@@ -57,8 +57,9 @@ def test_evaluate_and_status_keep_their_json_contract(tmp_path: Path):
     assert policy["causes"] == {"productAuthenticityCustomerComplaints": 1}
 
     human = tsunagu(tmp_path, "enforcement", "status", "--seller", seller, "-m", "JP", env=WIDE)
-    assert "deactivated" in human.stdout
-    assert "POLICY_VIOLATION" in human.stdout
+    assert "Deactivated" in human.stdout  # the dashboard's words (ADR 0037)
+    assert "Policy violations" in human.stdout
+    assert "POLICY_VIOLATION" not in human.stdout
     assert all(len(line) <= 80 for line in human.stdout.splitlines())
 
     history = tsunagu(tmp_path, "enforcement", "history", "--seller", seller, "-m", "US", "--json")
@@ -95,7 +96,7 @@ def test_status_reads_in_japanese(tmp_path: Path):
     tsunagu(tmp_path, "enforcement", "evaluate", "--seller", seller, "--as-of", "2026-11-25")
     ja = tsunagu(tmp_path, "--lang", "ja", "enforcement", "status", "--seller", seller, "-m", "JP")
     assert ja.returncode == 0, ja.stderr
-    assert "アカウント停止" in ja.stdout
+    assert "停止" in ja.stdout  # the dashboard's word for DEACTIVATED (ADR 0037)
     assert "アカウント健全性" in ja.stdout
 
 

@@ -177,7 +177,7 @@ def test_cli_health_show_and_explain(tmp_path: Path):
     wide = {"COLUMNS": "160"}
     r = tsunagu(tmp_path, "health", "show", "--seller", seller, "--as-of", "2026-11-25", env=wide)
     assert r.returncode == 0, r.stderr
-    assert "late_shipment_rate_30" in r.stdout
+    assert "Late shipment rate (30 days)" in r.stdout  # words, not the code (ADR 0037)
     assert "Account Health Rating: 198 (at risk)" in r.stdout
 
     args = ("health", "explain", "--seller", seller, "-m", "JP", "--as-of", "2026-11-25")

@@ -143,8 +143,12 @@ def test_latest_snapshot_on_or_before_a_day(db: Db):
 
         assert latest(None) == november
         assert latest(date(2026, 11, 25)) == november
-        assert latest(date(2026, 11, 24)) == october
-        assert latest(date(2026, 10, 26)) is None
+        # 2026-11-24 is the date the November report prints (its reportingDateTo in UTC): it
+        # finds that report too (ADR 0037); the day before finds October's
+        assert latest(date(2026, 11, 24)) == november
+        assert latest(date(2026, 11, 23)) == october
+        assert latest(date(2026, 10, 26)) == october  # the date October's report prints
+        assert latest(date(2026, 10, 25)) is None
     assert compare(db, seller, date(2026, 11, 1)).report_date == date(2026, 10, 27)
     with pytest.raises(NotFound) as early:
         compare(db, seller, date(2026, 10, 1))
@@ -255,12 +259,13 @@ def test_cli_import_and_compare(tmp_path: Path):
     assert body["counts"]["differs"] > 0
     table = tsunagu(tmp_path, *args)
     assert table.returncode == 0, table.stderr
-    assert "late_shipment_rate_30.denominator" in table.stdout
+    assert "Late shipment rate (30 days)" in table.stdout  # words, not codes (ADR 0037)
+    assert "late_shipment_rate_30" not in table.stdout
     assert "differs" in table.stdout
     ja = tsunagu(tmp_path, *args, "--lang", "ja")
     assert ja.returncode == 0, ja.stderr
     assert "相違" in ja.stdout
-    assert "late_shipment_rate_30.denominator" in ja.stdout
+    assert "出荷遅延率（30日間）" in ja.stdout
 
 
 def test_cli_errors(tmp_path: Path):

@@ -229,9 +229,7 @@ def test_amazon_feedback_and_unshipped_before_the_orders_report(db: Db) -> None:
         )
         us = db.registry.require("US")
         now = datetime(2026, 10, 20, tzinfo=UTC)
-        h_after = health_service.store_health(
-            s, seller_id=after, marketplace=us, day=None, now=now
-        )
+        h_after = health_service.store_health(s, seller_id=after, marketplace=us, day=None, now=now)
         h_before = health_service.store_health(
             s, seller_id=before, marketplace=us, day=None, now=now
         )

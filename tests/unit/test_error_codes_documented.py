@@ -177,12 +177,23 @@ def literal_codes(trees: dict[str, ast.Module] | None = None) -> dict[str, set[s
             found.setdefault(value, set()).add(where)
 
     for path, tree in trees.items():
+        # module-level string constants, for ``code=UNKNOWN_KIND`` (b)
+        constants = {
+            target.id: value
+            for stmt in tree.body
+            if isinstance(stmt, ast.Assign) and (value := _string(stmt.value)) is not None
+            for target in stmt.targets
+            if isinstance(target, ast.Name)
+        }
         for node in ast.walk(tree):
             where = f"{path}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.Call):
                 for kw in node.keywords:  # (b)
                     if kw.arg == "code":
-                        add(_string(kw.value), where)
+                        if isinstance(kw.value, ast.Name):
+                            add(constants.get(kw.value.id), where)
+                        else:
+                            add(_string(kw.value), where)
                 for index in slots.get(_callee(node) or "", ()):  # (c)
                     if index < len(node.args):
                         add(_string(node.args[index]), where)
@@ -227,6 +238,7 @@ def test_the_collectors_see_each_kind_of_source():
     for code in (
         "totp_already_enrolled",  # (a) a class attribute
         "invalid_range",  # (b) a code= keyword
+        "unknown_file_kind",  # (b) code= a module-level constant (connectors/amazon/detect.py)
         "rate_limited",  # (c) _HTTP_CODES
         "http_error",  # (c) the _HTTP_CODES fallback and error_page(..., "http_error")
         "busy",  # (c) envelope(503, "busy", ...)

@@ -54,6 +54,12 @@ TAGS: list[dict[str, Any]] = [
         "Amazon's own report and alerts.",
     },
     {
+        "name": "policy",
+        "description": "Policy compliance per store: each policy violation with the Account "
+        "Health Rating points it costs and the day it ages out, beside Amazon's per-policy "
+        "counts from the latest V2 report.",
+    },
+    {
         "name": "enforcement",
         "description": "Account status per store (NORMAL, AT_RISK, UNDER_REVIEW, DEACTIVATED) "
         "with the issues behind it, Account Health Assurance and operators' overrides.",

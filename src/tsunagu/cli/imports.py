@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tsunagu.cli import snapshots
+from tsunagu.cli import import_auto, snapshots
 from tsunagu.cli.context import ctx, out
 from tsunagu.cli.reporting import count_lines, progress_for, render, require_file
 from tsunagu.core.errors import UsageError
@@ -87,6 +87,25 @@ app.command("amazon-unshipped")(
 app.command("amazon-feedback")(
     _command("feedback", "Seller Feedback report (GET_SELLER_FEEDBACK_DATA).")
 )
+app.command("amazon-returns")(
+    _command(
+        "returns",
+        "Returns report (GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE): return requests, their "
+        "resolutions and A-to-z claims.",
+    )
+)
+app.command("amazon-shipconfirm")(
+    _command(
+        "shipconfirm",
+        "Shipping confirmation file (the upload template): ship dates, carriers and tracking.",
+    )
+)
+app.command("amazon-afn-shipments")(
+    _command(
+        "afn-shipments",
+        "Amazon Fulfilled Shipments report (GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL).",
+    )
+)
 
 
 @app.command("amazon-settlement")
@@ -123,3 +142,4 @@ def _settlement_line(report: dict[str, Any]) -> None:
 
 # ``tsunagu import amazon-health`` lives with the other snapshot commands
 app.command("amazon-health")(snapshots.import_amazon_health)
+app.command("auto")(import_auto.import_auto)

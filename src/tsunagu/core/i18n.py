@@ -83,3 +83,38 @@ def _(msgid: str, /, **params: object) -> str:
 
 def N_(msgid: str) -> str:
     return msgid
+
+
+@cache
+def plural_catalog(lang: str) -> dict[str, tuple[str, ...]]:
+    """The plural messages of ``lang``'s catalog: the singular id → every form."""
+    if lang == "en":
+        return {}
+    path = _LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        po = read_po(fh, locale=lang)
+    return {
+        str(m.id[0]): tuple(str(s) for s in m.string)
+        for m in po
+        if isinstance(m.id, tuple) and isinstance(m.string, tuple) and all(m.string)
+        if not m.fuzzy
+    }
+
+
+def ngettext(
+    singular: str, plural: str, n: int, lang: str | None = None, /, **params: object
+) -> str:
+    """``singular`` or ``plural`` by ``n`` (``{n}`` is filled in), in ``lang``: Japanese has one
+    form; English the singular for exactly 1."""
+    chosen = lang or current_language()
+    forms = plural_catalog(chosen).get(singular)
+    if forms:
+        text = forms[0] if len(forms) == 1 else forms[0 if n == 1 else 1]
+    else:
+        text = singular if n == 1 else plural
+    try:
+        return text.format_map(_Keep({"n": n, **params}))
+    except (ValueError, IndexError, AttributeError):
+        return text

@@ -10,18 +10,23 @@ Central, the answer is the report the CLI prints with ``--json``, the run is rec
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Path, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from tsunagu.core.clock import utcnow
-from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError
+from tsunagu.core.errors import InvalidInput, NotFound, TsunaguError, UsageError
 from tsunagu.core.i18n import N_
 from tsunagu.core.paging import instant, next_page, read_cursor, text
 from tsunagu.core.uploads import file_label
-from tsunagu.events import imports, ingest, runs
+from tsunagu.events import auto, imports, ingest, runs
+from tsunagu.events.auto_schemas import AutoImportOut
 from tsunagu.events.schemas import (
     EventResult,
     EventsAnswer,
@@ -41,6 +46,7 @@ from tsunagu.http.deps import (
 )
 from tsunagu.http.params import STORE_404, Cursor, Limit
 from tsunagu.http.responses import documented, request_language
+from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller
 
 #: every route here needs a signed-in caller
@@ -189,6 +195,29 @@ _KINDS = {
         "2026-11-03 01:00:00 UTC\n"
         "11223344\t\t\t\t\t\tOrder\t503-1234567-1234567\tItemFees\tCommission\t-198\t"
         "2026-11-03 01:00:00 UTC\n",
+    ),
+    "returns": (
+        "Import a Returns report",
+        "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE: return requests, their resolutions and "
+        "A-to-z claims.",
+        "Order ID\tReturn request date\tReturn request status\tAmazon RMA ID\tA-to-Z Claim\t"
+        "In policy\tResolution\n"
+        "503-1234567-1234567\t22-Nov-2026\tApproved\tDq1RMA7kRRMA\tN\tY\tStandardRefund\n",
+    ),
+    "shipconfirm": (
+        "Import a shipping confirmation file",
+        "The shipping confirmation upload template: ship dates, carriers and tracking numbers.",
+        "order-id\torder-item-id\tquantity\tship-date\tcarrier-code\tcarrier-name\t"
+        "tracking-number\tship-method\n"
+        "503-1234567-1234567\t\t1\t2026-11-21\tYamatoTransport\t\t123456789012\tStandard\n",
+    ),
+    "afn-shipments": (
+        "Import an Amazon Fulfilled Shipments report",
+        "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL: when and how Amazon shipped AFN orders.",
+        "amazon-order-id\tshipment-id\tshipment-date\tcarrier\ttracking-number\t"
+        "sales-channel\tcurrency\n"
+        "503-1234567-1234567\tDk3Bq9Ttk\t2026-11-21T09:12:00+09:00\tYAMATO\t123456789012\t"
+        "Amazon.co.jp\tJPY\n",
     ),
 }
 
@@ -341,3 +370,187 @@ def get_import(
             details={"import_id": import_id},
         )
     return ImportRunDetailOut(**ImportRunOut.of(found).model_dump(), report=dict(found.report))
+
+
+# -- many files at once: ``tsunagu import auto`` -----------------------------------------------
+
+_AUTO_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": auto.MAX_FILES,
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "Amazon report files as downloaded, in any order "
+                            "(repeat the field for each file).",
+                        }
+                    },
+                },
+                # the files' contents as a client would send them (two reports of one store)
+                "example": {
+                    "files": [
+                        "amazon-order-id\tpurchase-date\tsales-channel\t…",
+                        "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email",
+                    ]
+                },
+            }
+        },
+    }
+}
+_AUTO_422 = (
+    "Bad parameters (`validation_error`: no `files`), an unknown `marketplace` "
+    "(`unknown_marketplace`) or a file name with control characters (`invalid_file_name`)."
+)
+_AUTO_400 = (
+    "The body is not a multipart form (`usage_error`) or holds more than "
+    f"{auto.MAX_FILES} files (`too_many_files`)."
+)
+_AUTO_404 = "No such seller (`seller_not_found`), or no store in `marketplace` " + (
+    "(`marketplace_not_enabled`)."
+)
+
+
+async def _auto_uploads(request: Request) -> list[tuple[str, bytes]]:
+    """The form's ``files`` as (label, bytes), read after the caller is known."""
+    try:
+        form = await request.form(max_files=auto.MAX_FILES + 1, max_fields=20)
+    except (HTTPException, MultiPartException, ValueError, AssertionError):
+        raise UsageError(
+            N_("The body is not a multipart form with files."), code="usage_error"
+        ) from None
+    found = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    if not found:
+        raise InvalidInput(
+            N_("The request is not valid."),
+            code="validation_error",
+            details={
+                "errors": [{"field": "files", "code": "missing", "message": "files are required"}]
+            },
+        )
+    if len(found) > auto.MAX_FILES:
+        raise UsageError(
+            N_("At most {max} files at once"),
+            code="too_many_files",
+            max=auto.MAX_FILES,
+            details={"max": auto.MAX_FILES, "files": len(found)},
+        )
+    return [
+        (file_label(f.filename, fallback=f"file-{n + 1}", field="files"), await f.read())
+        for n, f in enumerate(found)
+    ]
+
+
+def _auto_call(
+    request: Request,
+    seller_id: str,
+    marketplace: str | None,
+    registry: Registry,
+    uploads: list[tuple[str, bytes]],
+    work: Callable[[list[auto.Upload], Marketplace | None], auto.AutoResult],
+) -> AutoImportOut:
+    market = registry.require(marketplace, InvalidInput) if marketplace else None
+    with ExitStack() as stack:
+        saved = [
+            auto.Upload(stack.enter_context(imports.saved_upload(raw, name)), name)
+            for name, raw in uploads
+        ]
+        result = work(saved, market)
+    return AutoImportOut.model_validate(result.as_dict(request_language(request)))
+
+
+_MarketplaceQuery = Annotated[
+    str | None,
+    Query(
+        max_length=20,
+        examples=["JP"],
+        description="Every file must be for this store: a file naming another is refused "
+        "(`file_marketplace_mismatch`). Without it, each file's store is found from its "
+        "columns or from the orders it names.",
+    ),
+]
+
+
+@router.post(
+    "/sellers/{seller_id}/auto-imports",
+    tags=["imports"],
+    summary="Import many Amazon files at once",
+    openapi_extra=_AUTO_BODY,
+    responses=documented(413, e400=_AUTO_400, e404=_AUTO_404, e422=_AUTO_422),
+)
+async def import_auto(
+    request: Request,
+    seller_id: SellerIdDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    marketplace: _MarketplaceQuery = None,
+    dry_run: Annotated[
+        bool, Query(description="Check everything, write nothing, report what would be.")
+    ] = False,
+    strict: Annotated[
+        bool,
+        Query(description="Import nothing if a file is refused; store nothing of a bad file."),
+    ] = False,
+) -> AutoImportOut:
+    """What `tsunagu import auto --json` prints. Each file's kind is found from its header
+    (`unknown_file_kind` when none fits) and its store from its own columns or the orders it
+    names; the files are imported in dependency order (orders first, the V2 account health JSON
+    last), each recorded in `import_runs` unless `dry_run`. A file refused or failed has its
+    `problems`; the others are still imported (not with `strict`). 200 even then: see
+    `totals`."""
+    uploads = await _auto_uploads(request)
+
+    def work(saved: list[auto.Upload], market: Marketplace | None) -> auto.AutoResult:
+        return auto.import_auto(
+            request.app.state.factory,
+            saved,
+            seller_id=seller_id,
+            registry=registry,
+            marketplace=market,
+            read_factory=request.app.state.read_factory,
+            strict=strict,
+            dry_run=dry_run,
+            chunk_size=settings.import_chunk_size,
+            lang=request_language(request),
+        )
+
+    return await run_in_threadpool(
+        _auto_call, request, seller_id, marketplace, registry, uploads, work
+    )
+
+
+@router.post(
+    "/sellers/{seller_id}/auto-imports/detect",
+    tags=["imports"],
+    summary="Tell what Amazon files are, without importing them",
+    openapi_extra=_AUTO_BODY,
+    responses=documented(413, e400=_AUTO_400, e404=_AUTO_404, e422=_AUTO_422),
+)
+async def detect_imports(
+    request: Request,
+    seller_id: SellerIdDep,
+    registry: RegistryDep,
+    marketplace: _MarketplaceQuery = None,
+) -> AutoImportOut:
+    """Each file's kind, store, rows and problems as `…/auto-imports` would find them; status
+    `ready` or `refused`. Nothing is written or recorded."""
+    uploads = await _auto_uploads(request)
+
+    def work(saved: list[auto.Upload], market: Marketplace | None) -> auto.AutoResult:
+        return auto.detect_files(
+            request.app.state.read_factory,
+            saved,
+            seller_id=seller_id,
+            registry=registry,
+            marketplace=market,
+        )
+
+    return await run_in_threadpool(
+        _auto_call, request, seller_id, marketplace, registry, uploads, work
+    )

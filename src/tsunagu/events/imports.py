@@ -31,7 +31,7 @@ from tsunagu.core.errors import TsunaguError
 from tsunagu.core.uploads import SAVED_NAME
 from tsunagu.events import ingest, runs
 from tsunagu.events.jsonl import jsonl_source
-from tsunagu.health import refresh
+from tsunagu.health import alert_service, refresh
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.points import sync as points_sync
 
@@ -129,7 +129,8 @@ def load(
     with bar() as progress:
         result = _through_pipeline(factory, job, registry, clock(), progress, read_factory)
     if not job.dry_run:
-        refresh.refresh_all(factory, registry, clock())
+        refreshed = refresh.refresh_all(factory, registry, clock())
+        alert_service.check_everything(factory, registry, clock(), stores=refreshed)  # issue 16
         with unit_of_work(factory) as session:
             points_sync.sync_all(session, registry=registry, now=clock())
     return result.as_dict(lang)

@@ -7,19 +7,28 @@ subject, so a condition that persists for weeks is one alert, not one a day (ADR
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.core.db import unit_of_work
+from tsunagu.core.errors import TsunaguError
 from tsunagu.core.ids import new_id
+from tsunagu.enforcement import service as enforcement
 from tsunagu.health import incremental, repo
 from tsunagu.health.alerts import KINDS, AlertInput, Condition, ForecastDay, conditions, still_holds
 from tsunagu.health.config import health_of
 from tsunagu.health.metrics import local_date
 from tsunagu.health.models import HealthAlert
 from tsunagu.marketplaces.registry import Marketplace, Registry
+from tsunagu.sellers.models import Store
 from tsunagu.sellers.service import get_seller, require_store
+
+log = logging.getLogger("tsunagu.health")
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ def alert_input(
             session, seller_id=seller_id, marketplace=marketplace, day=day, now=now, days=ahead
         )
         forecast = [ForecastDay(d, r.score, r.band) for d, r in found.days]
+    status = enforcement.store_status(session, seller_id=seller_id, marketplace=marketplace.code)
     return AlertInput(
         day=day,
         rates={name: m.rate for name, m in today.metrics.items()},
@@ -62,6 +72,11 @@ def alert_input(
         previous_band=before.rating.band,
         previous_score=before.rating.score,
         forecast=forecast,
+        targets={name: (m.target, m.comparison) for name, m in today.metrics.items()},
+        missed=frozenset(
+            name for name, m in today.metrics.items() if m.status == "BAD" and m.rate is not None
+        ),
+        account_status=status.status,
     )
 
 
@@ -103,7 +118,9 @@ def check_alerts(
             # cleared by a check of a later day: it covers this day if raised by then
             if alert.raised_on <= iso:
                 covered.add(key)
-        elif alert.raised_on > iso or still_holds(alert.kind, alert.subject, inp, current):
+        elif alert.raised_on > iso or still_holds(
+            alert.kind, alert.subject, inp, current, alert.level
+        ):
             covered.add(key)
             result.active.append(alert)
         else:
@@ -122,6 +139,7 @@ def check_alerts(
             raised_at=now,
             cleared_on=None,
             details=_details(condition, inp),
+            level=condition.level,
         )
         session.add(alert)
         covered.add(key)
@@ -168,6 +186,46 @@ def check_stores(
             check_alerts(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
         ]
     return check_seller(session, seller_id=seller_id, registry=registry, day=day, now=now)
+
+
+def check_everything(
+    factory: sessionmaker[Session],
+    registry: Registry,
+    now: datetime,
+    *,
+    stores: Iterable[tuple[str, str]] | None = None,
+) -> dict[str, int]:
+    """Check every store (or only ``stores``, (seller id, marketplace code) pairs) for today in
+    its own zone, one transaction per store: what an import (for the stores it refreshed) and
+    the demo run (issue 16). Stores of a marketplace no longer configured are skipped. Counts:
+    stores checked, alerts raised, alerts cleared."""
+    if stores is None:
+        with factory() as session:
+            stores = [
+                (seller_id, code)
+                for seller_id, code in session.execute(
+                    select(Store.seller_id, Store.marketplace).order_by(
+                        Store.seller_id, Store.marketplace
+                    )
+                )
+            ]
+    counts = {"stores": 0, "raised": 0, "cleared": 0}
+    for seller_id, code in stores:
+        marketplace = registry.get(code)
+        if marketplace is None:
+            continue
+        try:
+            with unit_of_work(factory) as session:
+                found = check_alerts(
+                    session, seller_id=seller_id, marketplace=marketplace, day=None, now=now
+                )
+        except TsunaguError as exc:  # one store's problem never undoes what called the check
+            log.warning("alert check of %s %s failed: %s", seller_id, code, exc.code)
+            continue
+        counts["stores"] += 1
+        counts["raised"] += len(found.raised)
+        counts["cleared"] += len(found.cleared)
+    return counts
 
 
 def list_alerts(

@@ -5,15 +5,23 @@ rates and rating, the previous day's band and the forecast, and records each con
 it starts; this module only says which conditions hold and whether an alert already raised still
 does (ADR 0010).
 
-Three kinds of condition:
+Four kinds of condition:
 
-* ``metric_margin`` — a metric is within the configured margin of its target, or past it. The
-  comparisons are inclusive: an ODR of exactly 0.75 % alerts, a valid tracking rate of exactly
-  96 % alerts. A metric with no rate (nothing measurable) raises nothing. Subject: the metric name.
+* ``metric_margin`` — a metric is within the configured margin of its target (level ``near``), or
+  misses the target (level ``missed``, issue 16: an ODR of 2.22 % against < 1 % has *missed*, it
+  is not "near"). The margin comparisons are inclusive: an ODR of exactly 0.75 % is near, a valid
+  tracking rate of exactly 96 % is near. Whether a target is missed is the metric's own verdict
+  (``health.metrics``: exact, in whole counts), so every metric that misses its target raises a
+  ``missed`` alert, watched by a margin rule or not. A metric with no rate raises nothing.
+  Subject: the metric name. An alert holds while its metric stays at the same level: a metric
+  that moves from near to missed clears the near alert and raises a missed one (ADR 0034).
 * ``band_drop`` — the rating's band on the day is lower than on the previous day. Subject: the
   band entered.
 * ``band_forecast`` — if nothing new happens, the rating enters a band lower than the day's within
   ``alert_forecast_days`` days. Subject: the first lower band entered; details name its first day.
+* ``account_status`` — the store's account status (the enforcement feature) is at risk or worse.
+  Subject: the status (``AT_RISK``, ``UNDER_REVIEW``, ``DEACTIVATED``); it holds while the
+  status is the same.
 """
 
 from __future__ import annotations
@@ -25,8 +33,17 @@ from typing import Any, Literal
 
 from tsunagu.health.config import AlertConfig
 
-AlertKind = Literal["metric_margin", "band_drop", "band_forecast"]
-KINDS: tuple[AlertKind, ...] = ("metric_margin", "band_drop", "band_forecast")
+AlertKind = Literal["account_status", "metric_margin", "band_drop", "band_forecast"]
+KINDS: tuple[AlertKind, ...] = ("account_status", "metric_margin", "band_drop", "band_forecast")
+
+#: how far a metric is: within the warning margin of its target, or past it
+Level = Literal["near", "missed"]
+NEAR: Level = "near"
+MISSED: Level = "missed"
+LEVELS: tuple[Level, ...] = (NEAR, MISSED)
+
+#: account statuses that raise an ``account_status`` alert (enforcement's codes)
+NORMAL_STATUS = "NORMAL"
 
 #: best first; a band is "lower" than another when it comes later here
 BANDS = ("healthy", "at_risk", "unhealthy")
@@ -75,6 +92,12 @@ class AlertInput:
     previous_score: int | None = None
     #: the rating on the following days if nothing new happens, in day order
     forecast: Sequence[ForecastDay] = ()
+    #: metric name → (target, comparison a rate must meet, e.g. ``"<"`` for ODR)
+    targets: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    #: the metrics that miss their target on the day (the metric's own verdict)
+    missed: frozenset[str] = frozenset()
+    #: the store's account status (``None``: unknown, nothing raised)
+    account_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,8 @@ class Condition:
     kind: AlertKind
     subject: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: ``near`` or ``missed`` for a metric; ``None`` for the other kinds
+    level: Level | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -102,28 +127,51 @@ def _margin(rule: MarginRule, rate: float, threshold: float) -> bool:
     return rate >= threshold if rule.comparison == ">=" else rate <= threshold
 
 
-def metric_conditions(rates: Mapping[str, float | None], config: AlertConfig) -> list[Condition]:
-    """One ``metric_margin`` condition per watched metric at or past its alert threshold."""
-    found = []
-    for rule in MARGIN_RULES:
-        rate = rates.get(rule.metric)
+def metric_conditions(
+    rates: Mapping[str, float | None],
+    config: AlertConfig,
+    *,
+    targets: Mapping[str, tuple[float, str]] | None = None,
+    missed: frozenset[str] = frozenset(),
+) -> list[Condition]:
+    """One ``metric_margin`` condition per metric that misses its target (level ``missed``: the
+    metrics in ``missed``) or, watched by a margin rule, is at or past its alert threshold
+    (level ``near``). Details: value, threshold (the warning margin, when a rule watches the
+    metric), its comparison, the target and the comparison a rate must meet."""
+    targets = targets or {}
+    found: dict[str, Condition] = {}
+    rules = {rule.metric: rule for rule in MARGIN_RULES}
+    names = [rule.metric for rule in MARGIN_RULES] + sorted(set(missed) - set(rules))
+    for name in names:
+        rate = rates.get(name)
         if rate is None:
             continue
-        threshold = float(getattr(config, rule.config_key))
-        if _margin(rule, rate, threshold):
-            found.append(
-                Condition(
-                    "metric_margin",
-                    rule.metric,
-                    {
-                        "metric": rule.metric,
-                        "value": rate,
-                        "threshold": threshold,
-                        "comparison": rule.comparison,
-                    },
-                )
-            )
-    return found
+        rule = rules.get(name)
+        details: dict[str, Any] = {"metric": name, "value": rate}
+        if rule is not None:
+            threshold = float(getattr(config, rule.config_key))
+            details["threshold"] = threshold
+            details["comparison"] = rule.comparison
+        if name in targets:
+            target, meets = targets[name]
+            details["target"] = target
+            details["target_comparison"] = meets
+        if name in missed:
+            level: Level = MISSED
+        elif rule is not None and _margin(rule, rate, float(details["threshold"])):
+            level = NEAR
+        else:
+            continue
+        details["level"] = level
+        found[name] = Condition("metric_margin", name, details, level)
+    return list(found.values())
+
+
+def status_conditions(status: str | None) -> list[Condition]:
+    """An ``account_status`` condition when the store is at risk or worse."""
+    if status is None or status == NORMAL_STATUS:
+        return []
+    return [Condition("account_status", status, {"status": status}, MISSED)]
 
 
 def band_conditions(inp: AlertInput, config: AlertConfig) -> list[Condition]:
@@ -171,7 +219,11 @@ def band_conditions(inp: AlertInput, config: AlertConfig) -> list[Condition]:
 
 def conditions(inp: AlertInput, config: AlertConfig) -> dict[tuple[str, str], Condition]:
     """Every condition that holds on ``inp.day``, keyed by (kind, subject)."""
-    found = [*metric_conditions(inp.rates, config), *band_conditions(inp, config)]
+    found = [
+        *status_conditions(inp.account_status),
+        *metric_conditions(inp.rates, config, targets=inp.targets, missed=inp.missed),
+        *band_conditions(inp, config),
+    ]
     return {c.key: c for c in found}
 
 
@@ -180,13 +232,21 @@ def still_holds(
     subject: str,
     inp: AlertInput,
     current: Mapping[tuple[str, str], Condition],
+    level: str | None = None,
 ) -> bool:
     """Whether an alert raised earlier is still active on ``inp.day``.
 
-    A ``metric_margin`` or ``band_forecast`` alert holds while its condition does. A ``band_drop``
-    happens on one day, so its alert holds while the store stays in the band it entered or a lower
-    one, and clears once the rating is back above that band (ADR 0010).
+    A ``band_forecast`` or ``account_status`` alert holds while its condition does; a
+    ``metric_margin`` alert while its metric is at the same ``level`` (an alert recorded without a
+    level counts as near). A ``band_drop`` happens on one day, so its alert holds while the store
+    stays in the band it entered or a lower one, and clears once the rating is back above that
+    band (ADR 0010).
     """
     if kind == "band_drop":
         return subject in BANDS and not lower(subject, inp.band)
-    return (kind, subject) in current
+    found = current.get((kind, subject))
+    if found is None:
+        return False
+    if kind == "metric_margin":
+        return found.level == (level or NEAR)
+    return True

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 from fastapi.types import DecoratedCallable
 from pydantic import BeforeValidator, WithJsonSchema
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tsunagu.core import paging
@@ -29,6 +30,7 @@ from tsunagu.health.schemas import (
     AlertCheckOut,
     AlertOut,
     AlertPage,
+    CoverageOut,
     HealthComparisonOut,
     SnapshotImportOut,
     StoreForecastOut,
@@ -45,6 +47,7 @@ from tsunagu.http.deps import (
 )
 from tsunagu.http.params import STORE_404, Cursor, Limit
 from tsunagu.http.responses import documented, json_answer
+from tsunagu.marketplaces.registry import Marketplace
 
 #: every route here needs a signed-in caller
 router = signed_in_router()
@@ -144,6 +147,15 @@ def health_summary(h: StoreHealth) -> dict[str, Any]:
     }
 
 
+def with_coverage(session: Session, h: StoreHealth, marketplace: Marketplace) -> dict[str, Any]:
+    """:func:`health_summary` with the store's coverage and ``data_status`` (ADR 0033)."""
+    found = health_service.coverage_for(session, h, marketplace)
+    return health_summary(h) | {
+        "data_status": found.data_status,
+        "coverage": CoverageOut.of(found).model_dump(),
+    }
+
+
 @router.get(
     "/sellers/{seller_id}/health",
     tags=["health"],
@@ -159,7 +171,7 @@ def seller_health(
     found = incremental.seller_health_on(
         session, seller_id=seller_id, registry=registry, day=as_of, now=utcnow()
     )
-    return json_answer([health_summary(h) for h in found])
+    return json_answer([with_coverage(session, h, registry.require(h.marketplace)) for h in found])
 
 
 @_store_get("", "Account health of one store", response_model=StoreHealthOut)
@@ -174,7 +186,7 @@ def store_health(
     found = incremental.store_health_on(
         session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=utcnow()
     )
-    return json_answer(health_summary(found))
+    return json_answer(with_coverage(session, found, marketplace))
 
 
 @_store_get("/forecast", "The Account Health Rating day by day if nothing new happens")
@@ -453,11 +465,13 @@ def store_explain(
     """What `tsunagu health explain --json` prints: the rating's terms (base, sales credit, each
     violation with its repeat, opening day and age-out day, critical, metric, floor, clamp) whose
     points add up to the score, and every metric with the order, message or return ids behind its
-    numerator."""
+    numerator, with the store's coverage as the health route gives it."""
     found = health_service.store_health(
         session, seller_id=seller_id, marketplace=marketplace, day=as_of, now=utcnow()
     )
-    return StoreHealthOut.of(found)
+    return StoreHealthOut.of(
+        found, coverage=health_service.coverage_for(session, found, marketplace)
+    )
 
 
 @router.get(

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from tsunagu.health.metrics import (
@@ -263,3 +264,24 @@ def series(
             entering = current.get(on - s.near)
             if entering is not None and s.kind in entering:
                 _add(s.total, entering[s.kind], 1)
+
+
+# --------------------------------------------------------------------------- what to show
+
+#: one day of a drawn history: the day, the score, the band and each metric's rate
+_P = TypeVar("_P", bound=tuple[date, int, str, Mapping[str, float | None]])
+
+
+def since_first_data(points: Sequence[_P]) -> list[_P]:
+    """``points`` (oldest first) from the first day with data on: the first day on which any
+    metric measured something, or on which the rating left the value it starts the range with (a
+    violation on a store without orders). Before it the store had nothing to show, and drawing
+    months of a flat starting score would pass them off as a record. With no such day, the
+    last point alone (today)."""
+    if not points:
+        return []
+    start = points[0][1]
+    for n, (_, score, _, rates) in enumerate(points):
+        if score != start or any(v is not None for v in rates.values()):
+            return list(points[n:])
+    return [points[-1]]

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.health.alert_service import check_alerts
+from tsunagu.health.digest import write_digests
 from tsunagu.jobs.models import Job
 from tsunagu.jobs.registry import JobContext, JobKind, daily
+from tsunagu.notifications.config import notifications_of
 from tsunagu.sellers.models import Store
 
 #: The run for UTC day K is due at 01:00 UTC on K+1.
@@ -58,5 +60,27 @@ HEALTH_ALERTS = JobKind(
     period=daily(OFFSET),
 )
 
+#: the digest for UTC day K is written at 02:00 UTC on K+1, after that day's alert checks
+DIGEST_OFFSET = timedelta(hours=2)
+
+
+def write_alert_digests(session: Session, job: Job, context: JobContext) -> dict[str, Any]:
+    """One digest e-mail per user for the job's day (ADR 0034), when e-mail over SMTP is
+    configured and the digest is not turned off (``[notifications.email] digest = false``).
+    Re-running the same key writes nothing new: a user's digest for a day is written once."""
+    email = notifications_of(context.registry).email
+    if not (email.enabled and email.digest):
+        return {"written": 0, "already": 0, "skipped": 0, "disabled": True}
+    run = write_digests(session, registry=context.registry, day=job.key, now=context.as_of)
+    return run.as_dict()
+
+
+HEALTH_DIGEST = JobKind(
+    name="health.digest",
+    handler=write_alert_digests,
+    description="The daily alert digest e-mail of every user (once per user per day).",
+    period=daily(DIGEST_OFFSET),
+)
+
 #: the health slice's job kinds, for the composition root
-KINDS = (HEALTH_ALERTS,)
+KINDS = (HEALTH_ALERTS, HEALTH_DIGEST)

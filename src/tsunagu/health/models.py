@@ -49,7 +49,7 @@ class HealthAlert(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
     marketplace: Mapped[str] = mapped_column(String(8))
-    #: metric_margin | band_drop | band_forecast
+    #: account_status | metric_margin | band_drop | band_forecast
     kind: Mapped[str] = mapped_column(String(40))
     #: the metric name, or the band entered
     subject: Mapped[str] = mapped_column(String(80))
@@ -57,6 +57,8 @@ class HealthAlert(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cleared_on: Mapped[str | None] = mapped_column(String(10))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: near | missed (a metric, ADR 0034); missed for an account status; None otherwise
+    level: Mapped[str | None] = mapped_column(String(12))
 
 
 class HealthRollup(Base):

@@ -16,12 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TextClause, or_, select, type_coerce
+from sqlalchemy import TextClause, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from tsunagu.core.db import read_instant
+from tsunagu.events.models import Event, ImportRun
 from tsunagu.events.repo import batched
 from tsunagu.health import rollups
 from tsunagu.health.metrics import (
@@ -353,6 +354,40 @@ def orders_of(
     return orders
 
 
+def defect_reasons(
+    session: Session, seller_id: str, marketplace: str, order_ids: Sequence[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """For a metric's drill-down: the cancellation reason of each of ``order_ids`` that has one,
+    and the reason of each of their claims and chargebacks, by case id."""
+    cancel: dict[str, str] = {}
+    cases: dict[str, str] = {}
+    for chunk in batched(list(order_ids)):
+        cancel.update(
+            (order_id, reason or "")
+            for order_id, reason in session.execute(
+                select(Order.order_id, Order.cancel_reason).where(
+                    Order.seller_id == seller_id,
+                    Order.marketplace == marketplace,
+                    Order.order_id.in_(chunk),
+                    Order.cancel_reason.is_not(None),
+                )
+            )
+        )
+        cases.update(
+            (case_id, reason or "")
+            for case_id, reason in session.execute(
+                select(OrderCase.case_id, OrderCase.reason).where(
+                    OrderCase.seller_id == seller_id,
+                    OrderCase.marketplace == marketplace,
+                    OrderCase.kind.in_(("claim", "chargeback")),
+                    OrderCase.order_id.in_(chunk),
+                    OrderCase.reason.is_not(None),
+                )
+            )
+        )
+    return cancel, cases
+
+
 # --------------------------------------------------------------------------- alerts
 
 
@@ -439,3 +474,51 @@ def latest_snapshot(
         HealthSnapshot.id.desc(),
     )
     return session.scalars(query.limit(1)).first()
+
+
+# --------------------------------------------------------------------------- coverage (ADR 0033)
+
+
+def latest_event_instants(
+    session: Session, seller_id: str, marketplace: str, *, start: datetime, end: datetime
+) -> list[tuple[str, str, datetime]]:
+    """``(type, source, latest instant)`` of the store's events with their instant from
+    ``start`` up to ``end``, one row per event type and source."""
+    rows = session.execute(
+        select(Event.type, Event.source, func.max(Event.at))
+        .where(
+            Event.seller_id == seller_id,
+            Event.marketplace == marketplace,
+            Event.at >= start,
+            Event.at < end,
+        )
+        .group_by(Event.type, Event.source)
+    ).all()
+    found: list[tuple[str, str, datetime]] = []
+    for event_type, source, at in rows:
+        instant = read_instant(at)
+        if instant is not None:
+            found.append((event_type, source, instant))
+    return found
+
+
+def latest_finished_imports(
+    session: Session, seller_id: str, marketplace: str, statuses: Sequence[str]
+) -> list[tuple[str, datetime]]:
+    """``(kind, latest finish)`` of the store's import runs that ended in one of ``statuses``."""
+    rows = session.execute(
+        select(ImportRun.kind, func.max(ImportRun.finished_at))
+        .where(
+            ImportRun.seller_id == seller_id,
+            ImportRun.marketplace == marketplace,
+            ImportRun.status.in_(list(statuses)),
+            ImportRun.finished_at.is_not(None),
+        )
+        .group_by(ImportRun.kind)
+    ).all()
+    found: list[tuple[str, datetime]] = []
+    for kind, finished in rows:
+        instant = read_instant(finished)
+        if instant is not None:
+            found.append((kind, instant))
+    return found

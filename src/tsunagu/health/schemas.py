@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tsunagu.health.alert_service import AlertCheck
+from tsunagu.health.coverage import MetricCoverage, StoreCoverage
 from tsunagu.health.metrics import MetricResult
 from tsunagu.health.models import HealthAlert
 from tsunagu.health.rules import Rating, StoreHealth, Term
@@ -109,6 +110,89 @@ class RatingOut(BaseModel):
         )
 
 
+class SourceCoverageOut(BaseModel):
+    source: str = Field(
+        description="orders, promises, shipments, tracking, carrier_scans, feedback, claims, "
+        "chargebacks, returns, messages, surveys, invoices or violations.",
+        examples=["claims"],
+    )
+    state: str = Field(
+        description="events (events of this kind in the window), import (a file carrying it "
+        "was imported since the window began), feed (the store's event feed covers the "
+        "window), amazon (missing, Amazon's report stands in) or missing (ADR 0033)."
+    )
+    present: bool = Field(description="state is events, import or feed.")
+    amazon_count: int | None = Field(
+        default=None, description="Amazon's count for this source when its report stands in."
+    )
+
+
+class MetricCoverageOut(BaseModel):
+    metric: str = Field(description="A metric name, or rating.", examples=["order_defect_rate_mfn"])
+    window_from: date
+    window_to: date
+    verdict: str = Field(
+        description="complete, from_amazon (a source is missing and Amazon's report stands "
+        "in) or incomplete (a source is missing and nothing stands in)."
+    )
+    missing: list[str] = Field(description="The sources not present for the window.")
+    sources: list[SourceCoverageOut]
+    amazon_rate: float | None = Field(default=None, description="Amazon's rate, a fraction.")
+    amazon_numerator: int | None = None
+    amazon_denominator: int | None = None
+    amazon_status: str | None = None
+
+    @classmethod
+    def of(cls, c: MetricCoverage) -> MetricCoverageOut:
+        a = c.amazon
+        return cls(
+            metric=c.metric,
+            window_from=c.window_from,
+            window_to=c.window_to,
+            verdict=c.verdict,
+            missing=list(c.missing),
+            sources=[
+                SourceCoverageOut(
+                    source=s.source, state=s.state, present=s.present, amazon_count=s.amazon_count
+                )
+                for s in c.sources
+            ],
+            amazon_rate=None if a is None else a.rate,
+            amazon_numerator=None if a is None else a.numerator,
+            amazon_denominator=None if a is None else a.denominator,
+            amazon_status=None if a is None else a.status,
+        )
+
+
+class CoverageOut(BaseModel):
+    """Which sources feed each metric and whether they are present for its window (ADR 0033)."""
+
+    data_status: str = Field(
+        description="complete, or incomplete: a deciding metric or the rating lacks a source "
+        'that no recent Amazon report stands in for (show "incomplete data", not '
+        '"healthy").'
+    )
+    incomplete_metrics: list[str]
+    snapshot_id: str | None = Field(
+        description="The Amazon report standing in for missing sources; null when none is "
+        "recent enough."
+    )
+    snapshot_date: date | None
+    rating: MetricCoverageOut
+    metrics: list[MetricCoverageOut]
+
+    @classmethod
+    def of(cls, c: StoreCoverage) -> CoverageOut:
+        return cls(
+            data_status=c.data_status,
+            incomplete_metrics=c.incomplete_metrics(),
+            snapshot_id=c.snapshot_id,
+            snapshot_date=c.snapshot_date,
+            rating=MetricCoverageOut.of(c.rating),
+            metrics=[MetricCoverageOut.of(m) for m in c.metrics.values()],
+        )
+
+
 class StoreHealthOut(BaseModel):
     seller_id: str
     marketplace: str = Field(examples=["JP"])
@@ -117,13 +201,25 @@ class StoreHealthOut(BaseModel):
     fulfilled_orders: int
     rating: RatingOut
     metrics: list[MetricOut]
+    data_status: str | None = Field(
+        default=None,
+        description="complete or incomplete (coverage.data_status); null where coverage was "
+        "not computed.",
+    )
+    coverage: CoverageOut | None = Field(
+        default=None, description="Which sources feed each metric (ADR 0033)."
+    )
 
     @classmethod
-    def of(cls, h: StoreHealth, *, with_ids: bool = True) -> StoreHealthOut:
+    def of(
+        cls, h: StoreHealth, *, with_ids: bool = True, coverage: StoreCoverage | None = None
+    ) -> StoreHealthOut:
         return cls(
             **_store_day(h),
             rating=RatingOut.of(h.rating),
             metrics=[MetricOut.of(m, with_ids=with_ids) for m in h.metrics.values()],
+            data_status=None if coverage is None else coverage.data_status,
+            coverage=None if coverage is None else CoverageOut.of(coverage),
         )
 
 

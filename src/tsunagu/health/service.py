@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.errors import InvalidInput
 from tsunagu.core.i18n import N_
-from tsunagu.health import repo
+from tsunagu.health import coverage, drilldown, repo
 from tsunagu.health.config import health_of
 from tsunagu.health.forecast import forecast, what_if, what_if_forecast
 from tsunagu.health.metrics import (
@@ -401,3 +401,80 @@ def ids_behind(
         return [(i, i) for i in ids]
     orders = repo.orders_of(session, seller_id, marketplace, kind, ids)
     return [(i, orders.get(i)) for i in ids]
+
+
+@dataclass(frozen=True)
+class MetricDrillDown:
+    """A metric of a store today and the records that count against it, each with why and when
+    (:mod:`tsunagu.health.drilldown`)."""
+
+    metric: MetricResult
+    day: date
+    rows: tuple[drilldown.DefectRow, ...]
+
+
+def metric_drill_down(
+    session: Session, *, seller_id: str, marketplace: Marketplace, name: str, now: datetime
+) -> MetricDrillDown | None:
+    """Metric ``name`` of the store today (as :func:`store_health` computes it) with its
+    defects; ``None`` when there is no such metric."""
+    require_store(session, seller_id, marketplace.code)
+    on = local_date(now, marketplace.tz)
+    facts = repo.load_store_facts(session, seller_id, marketplace.code, on, marketplace.tz)
+    mc = health_of(marketplace).metrics
+    h = _evaluate_day(seller_id, marketplace, facts, on, now, mc, None)
+    metric = h.metrics.get(name)
+    if metric is None:
+        return None
+    message_orders: dict[str, str | None] = {}
+    if name == "contact_response":
+        message_orders = repo.orders_of(
+            session, seller_id, marketplace.code, "message", [m.message_id for m in facts.messages]
+        )
+    details = drilldown.NO_DETAILS
+    if name in _DETAILED:
+        # the rows of these metrics are the numerator's ids
+        details = drilldown.Details(
+            *repo.defect_reasons(session, seller_id, marketplace.code, metric.ids)
+        )
+    rows = drilldown.defects(
+        name,
+        on,
+        marketplace.tz,
+        orders=facts.orders,
+        messages=facts.messages,
+        returns=facts.returns,
+        surveys=facts.surveys,
+        config=mc,
+        as_of=now,
+        details=details,
+        message_orders=message_orders,
+    )
+    return MetricDrillDown(metric, on, tuple(rows))
+
+
+#: the metrics whose defects have a reason code of their own (cancellation, claim reasons)
+_DETAILED = frozenset(
+    {"order_defect_rate_mfn", "order_defect_rate_afn", "pre_fulfillment_cancel_rate"}
+)
+
+
+# --------------------------------------------------------------------------- coverage (ADR 0033)
+
+
+def coverage_for(
+    session: Session, h: StoreHealth, marketplace: Marketplace
+) -> coverage.StoreCoverage:
+    """Which sources feed each metric of ``h`` and whether they are present for its window; a
+    store whose deciding metric lacks one is "incomplete data" (``data_status``)."""
+    return coverage.store_coverage(
+        session, h, marketplace.tz, rating_window_days=health_of(marketplace).ahr.window_days
+    )
+
+
+def store_coverage(
+    session: Session, *, seller_id: str, marketplace: Marketplace, day: date | None, now: datetime
+) -> tuple[StoreHealth, coverage.StoreCoverage]:
+    """The store's health on ``day`` (default today) with its coverage."""
+    h = store_health(session, seller_id=seller_id, marketplace=marketplace, day=day, now=now)
+    return h, coverage_for(session, h, marketplace)

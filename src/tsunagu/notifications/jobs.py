@@ -19,8 +19,10 @@ from tsunagu.jobs.models import Job
 from tsunagu.jobs.registry import JobContext, JobKind
 from tsunagu.notifications.config import notifications_of
 from tsunagu.notifications.dispatch import deliver_due
+from tsunagu.notifications.email import deliver_outbox
 
 DELIVER = "notifications.deliver"
+EMAIL = "notifications.email"
 
 
 def every_minute(now: datetime) -> tuple[str, datetime]:
@@ -37,6 +39,14 @@ def _deliver(session: Session, job: Job, context: JobContext) -> dict[str, Any]:
     return result
 
 
+def _email(session: Session, job: Job, context: JobContext) -> dict[str, Any]:
+    # like _deliver: the session stays untouched, sending happens outside any transaction
+    factory = make_sessionmaker(session.get_bind())  # type: ignore[arg-type]
+    return deliver_outbox(
+        factory, now=context.as_of, config=notifications_of(context.registry)
+    ).as_dict()
+
+
 #: the notifications slice's job kinds, for the composition root
 KINDS: tuple[JobKind, ...] = (
     JobKind(
@@ -46,5 +56,13 @@ KINDS: tuple[JobKind, ...] = (
         period=every_minute,
         max_attempts=1,
         lease=timedelta(minutes=5),
+    ),
+    JobKind(
+        name=EMAIL,
+        handler=_email,
+        description="Send waiting e-mails (the outbox) over SMTP, with retries (ADR 0034).",
+        period=every_minute,
+        max_attempts=1,
+        lease=timedelta(minutes=10),
     ),
 )

@@ -11,9 +11,11 @@ that are never cached.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -24,15 +26,17 @@ from tsunagu.access import service as access
 from tsunagu.access.actor import Actor
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import TsunaguError
+from tsunagu.core.i18n import N_, translate
 from tsunagu.http.calls import call_of, mail_sender, mailing_call_of
 from tsunagu.http.deps import client_of, get_settings, presented_token
 from tsunagu.identity import factors, link_requests, links, verify
 from tsunagu.identity import service as identity
 from tsunagu.identity.errors import LinkNotFound, PasswordRejected, ReauthRequired
 from tsunagu.identity.models import AuthSession
-from tsunagu.web import labels
+from tsunagu.sellers.service import list_sellers
+from tsunagu.web import labels, useragent
 from tsunagu.web.auth_pages import PASSWORD_PAGE, PasswordsDiffer, link_request_url
-from tsunagu.web.render import PageRoute, failure, form_page, page_language
+from tsunagu.web.render import UTC_ZONE, PageRoute, failure, form_page, page_language
 from tsunagu.web.session import (
     MAX_NEXT,
     Redirect,
@@ -356,10 +360,49 @@ def regenerate_recovery_codes(request: Request, actor: SessionActor) -> Response
 # -- sessions ---------------------------------------------------------------------------------
 
 
+#: the cookie the sessions page's script sets to the browser's time zone (an IANA name)
+ZONE_COOKIE = "tz"
+_ZONE_NAME = re.compile(r"^[A-Za-z]+(?:/[A-Za-z0-9_+-]+){0,2}$")
+
+
+def viewer_zone(request: Request, actor: Actor) -> ZoneInfo:
+    """The zone the caller reads times in: the browser's own (the ``tz`` cookie that
+    ``/static/local-time.js`` sets), else the zone of the stores the caller reaches when they
+    share one (a Japanese seller's are all Tokyo), else UTC."""
+    name = request.cookies.get(ZONE_COOKIE, "")
+    if len(name) <= 64 and _ZONE_NAME.match(name):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    registry = request.app.state.registry
+    reachable = actor.sellers
+    with request.app.state.read_factory() as session:
+        sellers = list_sellers(
+            session, limit=100, only=None if reachable is None else sorted(reachable)
+        )
+        codes = {store.marketplace for s in sellers for store in s.stores}
+    zones = {str(mp.tz) for mp in (registry.get(code) for code in codes) if mp is not None}
+    return ZoneInfo(zones.pop()) if len(zones) == 1 else UTC_ZONE
+
+
+def session_device(user_agent: str | None, lang: str) -> str:
+    """ "Chrome on Windows", "Safari on iOS", "curl"; "Unknown browser" without a header."""
+    agent = useragent.parse(user_agent)
+    if agent.browser and agent.system:
+        return translate(
+            N_("{browser} on {system}"), lang, browser=agent.browser, system=agent.system
+        )
+    if agent.browser or agent.system:
+        return agent.browser or agent.system or ""
+    return translate(N_("Unknown browser"), lang)
+
+
 @router.get(SESSIONS, response_class=HTMLResponse)
 def sessions_page(request: Request, actor: SessionActor, done: Next = None) -> Response:
     settings = get_settings(request)
     now = utcnow()
+    lang = page_language(request)
     with request.app.state.read_factory() as session:
         rows = identity.list_sessions(
             session, principal_id=_principal_id(actor), now=now, settings=settings.identity
@@ -369,6 +412,8 @@ def sessions_page(request: Request, actor: SessionActor, done: Next = None) -> R
         request,
         "sessions.html",
         sessions=rows,
+        devices={s.id: session_device(s.user_agent, lang) for s in rows},
+        zone=viewer_zone(request, actor),
         current=actor.session_id,
         fresh=fresh,
         done=done or "",

@@ -4,8 +4,10 @@ forecast chart, and the what-if form (an htmx fragment, or the full page without
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -15,12 +17,14 @@ from sqlalchemy.orm import Session
 from tsunagu.core.clock import utcnow
 from tsunagu.core.errors import InvalidInput, NotFound
 from tsunagu.core.i18n import N_, translate
-from tsunagu.health import incremental, service
+from tsunagu.health import drilldown, incremental, service
+from tsunagu.health.history import since_first_data
 from tsunagu.health.rules import Rating, Term
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Marketplace, Registry
 from tsunagu.sellers.service import get_seller
-from tsunagu.web import charts, labels
+from tsunagu.violations.words import policy_name
+from tsunagu.web import charts, labels, store_coverage
 from tsunagu.web.enforcement_pages import status_banner
 from tsunagu.web.render import PageRoute, page_language, render
 from tsunagu.web.seller_pages import metric_row, store_summary
@@ -43,7 +47,7 @@ def term_label(term: Term, lang: str) -> str:
         lang,
         orders=term.orders if term.orders is not None else 0,
         severity=translate(labels.SEVERITY.get(term.severity or "", term.severity or ""), lang),
-        policy=term.policy or "",
+        policy=policy_name(term.policy, lang) if term.policy else "",
         metric=translate(labels.METRICS.get(term.metric or "", term.metric or ""), lang),
     )
 
@@ -121,6 +125,7 @@ def _history(
     points = incremental.history_points(
         session, seller_id=seller_id, marketplace=marketplace, days=HISTORY_DAYS, now=now
     )
+    points = since_first_data(points)  # not months of a flat start before the first order
     history = [
         (day, score, band, {k: rates[k] for k in KEY_METRICS if k in rates})
         for day, score, band, rates in points
@@ -145,13 +150,11 @@ def history_chart(
     what_if: list[tuple[date, int]],
     lang: str,
 ) -> Markup:
-    return charts.line_chart(
+    return charts.rating_chart(
         [charts.Point(d, s) for d, s, _, _ in history],
         [charts.Point(d, s) for d, s in ahead],
-        alternative=[charts.Point(d, s) for d, s in what_if],
-        title=translate(N_("Account Health Rating, last 180 days and forecast"), lang),
-        guides=[(100, "100"), (200, "200")],
-        testid="history-chart",
+        [charts.Point(d, s) for d, s in what_if],
+        lang,
     )
 
 
@@ -175,21 +178,34 @@ def _store_context(
         what = _what_if(session, seller_id, mp, now, resolve, add_orders, lang)
         history, ahead = _history(session, seller_id, mp, now, h.day)
         banner = status_banner(session, seller_id=seller_id, marketplace=mp, lang=lang)
+        covered = service.coverage_for(session, h, mp)
+        amazon = (
+            store_coverage.amazon_side(
+                session, seller_id=seller_id, marketplace=mp, h=h, now=now, lang=lang
+            )
+            if full
+            else None
+        )
+    summary = store_summary(h, mp, lang)
+    store_coverage.apply_coverage(summary, covered, lang)
     context: dict[str, Any] = {
         "seller_name": name,
-        "store": store_summary(h, mp, lang),
+        "store": summary,
         "banner": banner,
+        "metric_banners": store_coverage.metric_banners(h, covered, lang),
+        "amazon_side": amazon,
         "what_if": what,
         "violations": [
             {
                 "id": v.violation_id,
-                "policy": v.policy,
+                "policy": policy_name(v.policy, lang),
                 "severity": translate(labels.SEVERITY.get(v.severity, v.severity), lang),
                 "opened_on": v.opened_on,
             }
             for v in h.open_violations
         ],
         "chart": history_chart(history, ahead, what.series, lang),
+        "trends": charts.trends(history, h.metrics, lang),
         "history": history,
         "ahead": ahead,
         "key_metrics": [(k, translate(labels.METRICS[k], lang)) for k in KEY_METRICS],
@@ -238,32 +254,67 @@ def what_if_fragment(query: StoreQueryDep) -> HTMLResponse:
     return query.page("what_if_fragment.html", full=False)
 
 
+#: the drill-down lists at most this many records (the count says how many there are)
+MAX_DRILL_DOWN_ROWS = 1000
+
+
+def reason_text(reason: drilldown.Reason, lang: str) -> str:
+    """A defect's reason in words, with its detail when it has one ("A-to-z Guarantee claim:
+    item not received"); an unknown code is never shown as it is."""
+    label = translate(labels.DEFECTS.get(reason.kind, N_("Other defect")), lang)
+    if reason.detail and reason.detail in labels.DEFECT_DETAILS:
+        detail = translate(labels.DEFECT_DETAILS[reason.detail], lang)
+        return translate(N_("{defect}: {detail}"), lang, defect=label, detail=detail)
+    return label
+
+
+def drill_down_rows(
+    rows: Sequence[drilldown.DefectRow], zone: ZoneInfo, lang: str
+) -> list[dict[str, Any]]:
+    """The drill-down's rows as the metric page shows them: each record, its order and every
+    reason it counts with the local date it happened on."""
+    return [
+        {
+            "id": r.id,
+            "order_id": r.order_id,
+            "reasons": [
+                {
+                    "kind": reason.kind,
+                    "text": reason_text(reason, lang),
+                    "day": reason.at.astimezone(zone).date() if reason.at is not None else None,
+                    "at": reason.at,
+                }
+                for reason in r.reasons
+            ],
+        }
+        for r in rows[:MAX_DRILL_DOWN_ROWS]
+    ]
+
+
 @router.get("/sellers/{seller_id}/stores/{marketplace}/metrics/{name}", response_class=HTMLResponse)
 def metric_page(
     request: Request, seller_id: SellerIdDep, marketplace: str, name: str
 ) -> HTMLResponse:
+    """A metric with every record that counts against it: what went wrong and when."""
     lang = page_language(request)
     registry: Registry = request.app.state.registry
     mp = registry.require(marketplace)
     with request.app.state.read_factory() as session:
         seller_name = get_seller(session, seller_id).name
-        h = service.store_health(
-            session, seller_id=seller_id, marketplace=mp, day=None, now=utcnow()
+        found = service.metric_drill_down(
+            session, seller_id=seller_id, marketplace=mp, name=name, now=utcnow()
         )
-        m = h.metrics.get(name)
-        if m is None:
-            raise NotFound(N_("No metric {name}"), code="metric_not_found", name=name)
-        kind = labels.ID_KINDS.get(name, "order")
-        behind = service.ids_behind(
-            session, seller_id=seller_id, marketplace=mp.code, kind=kind, ids=m.ids
-        )
+    if found is None:
+        raise NotFound(N_("No metric {name}"), code="metric_not_found", name=name)
     return render(
         request,
         "metric.html",
         seller_id=seller_id,
         seller_name=seller_name,
         store={"code": mp.code, "name": mp.name},
-        metric=metric_row(m, lang),
-        kind=kind,
-        behind=behind,
+        metric=metric_row(found.metric, lang),
+        kind=labels.ID_KINDS.get(name, "order"),
+        rows=drill_down_rows(found.rows, mp.tz, lang),
+        total=len(found.rows),
+        good_numerator=found.metric.comparison != "<",
     )

@@ -56,14 +56,81 @@ IMPORT_KINDS = {
     "amazon-orders": N_("Amazon All Orders report"),
     "amazon-unshipped": N_("Amazon Unshipped Orders report"),
     "amazon-feedback": N_("Amazon Seller Feedback report"),
+    "amazon-settlement": N_("Amazon settlement report"),
+    "amazon-returns": N_("Amazon Returns report"),
+    "amazon-shipconfirm": N_("Shipping confirmation file"),
+    "amazon-afn-shipments": N_("Amazon Fulfilled Shipments report"),
     "events": N_("Events file (JSON lines)"),
 }
 
 ORDER_STATUSES = {
-    "unshipped": N_("unshipped"),
-    "shipped": N_("shipped"),
-    "delivered": N_("delivered"),
-    "cancelled": N_("cancelled"),
+    "unshipped": N_("Unshipped"),
+    "shipped": N_("Shipped"),
+    "delivered": N_("Delivered"),
+    "cancelled": N_("Cancelled"),
+}
+
+#: who cancelled an order (its timeline)
+CANCELLED_BY = {
+    "seller": N_("by the seller"),
+    "buyer": N_("by the buyer"),
+    "system": N_("by Amazon (not confirmed in time)"),
+    "unknown": N_("canceller not recorded"),
+}
+
+#: fulfilment channels
+CHANNELS = {"MFN": N_("Seller-fulfilled"), "AFN": N_("Fulfilled by Amazon")}
+
+#: why a record counts against a metric (``health/drilldown.py`` REASONS), as the drill-down
+#: and the order page say it
+DEFECTS = {
+    "negative_feedback": N_("Negative feedback"),
+    "a_to_z_claim": N_("A-to-z Guarantee claim"),
+    "chargeback": N_("Chargeback"),
+    "shipped_late": N_("Shipped after the ship-by date"),
+    "unshipped_past_due": N_("Not shipped by the ship-by date"),
+    "cancelled_by_seller": N_("Cancelled by the seller"),
+    "cancelled_by_system": N_("Cancelled by Amazon: not confirmed in time"),
+    "no_tracking": N_("Shipped without a tracking number"),
+    "tracking_not_scanned": N_("Tracking number never scanned by the carrier"),
+    "delivered_late": N_("Delivered after the promised date"),
+    "not_delivered": N_("Not delivered by the promised date"),
+    "late_response": N_("Answered after 24 hours"),
+    "no_response": N_("Not answered within 24 hours"),
+    "return_buyer_unhappy": N_("Negative return: the buyer was not satisfied"),
+    "return_late_response": N_("Negative return: not handled within 48 hours"),
+    "return_invalid_rejection": N_("Negative return: rejected without a valid reason"),
+    "service_not_solved": N_("Buyer said customer service did not solve the problem"),
+    "invoice_missing": N_("No invoice uploaded"),
+    "invoice_late": N_("Invoice uploaded late"),
+}
+
+#: a defect's reason in detail: why the seller cancelled, why the buyer claimed
+DEFECT_DETAILS = {
+    "out_of_stock": N_("out of stock"),
+    "buyer_request": N_("at the buyer's request"),
+    "address_issue": N_("address problem"),
+    "pricing_error": N_("pricing error"),
+    "other": N_("other reason"),
+    "not_received": N_("item not received"),
+    "not_as_described": N_("item not as described"),
+    "damaged": N_("item damaged"),
+}
+
+#: how an A-to-z claim, a chargeback or a return ended (the order's timeline)
+CASE_OUTCOMES = {
+    "denied": N_("denied"),
+    "withdrawn": N_("withdrawn by the buyer"),
+    "seller_refunded": N_("refunded by the seller"),
+    "granted_seller_funded": N_("granted, paid by the seller"),
+    "granted_amazon_funded": N_("granted, paid by Amazon"),
+    "overturned": N_("overturned on appeal"),
+    "seller_won": N_("decided for the seller"),
+    "seller_lost": N_("decided against the seller"),
+    "authorized": N_("return authorised"),
+    "refunded": N_("refunded"),
+    "rejected_valid": N_("rejected with a valid reason"),
+    "rejected_invalid": N_("rejected without a valid reason"),
 }
 
 ROLES = {

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from tsunagu.core.i18n import N_, translate
+from tsunagu.core.i18n import N_, ngettext, translate
 from tsunagu.http.deps import SellerIdDep
 from tsunagu.marketplaces.registry import Registry
 from tsunagu.orders import service as orders_service
@@ -80,11 +80,32 @@ def _row(o: Order, registry: Registry, lang: str) -> dict[str, Any]:
         "marketplace": o.marketplace,
         "zone": registry.require(o.marketplace).tz,
         "purchased_at": o.purchased_at,
-        "status": translate(labels.ORDER_STATUSES.get(o.status, o.status), lang),
-        "channel": o.channel,
+        "status": status_label(o.status, lang),
+        "channel": channel_label(o.channel, lang),
         "total": (o.items_total, o.currency),
-        "feedback": o.feedback_rating,
+        "feedback": stars(o.feedback_rating, lang) if o.feedback_rating else None,
     }
+
+
+def status_label(status: str, lang: str) -> str:
+    """An order's status in words ("Shipped"); a status tsunagu has no words for is "Other"."""
+    return translate(labels.ORDER_STATUSES.get(status, N_("Other status")), lang)
+
+
+def channel_label(channel: str, lang: str) -> str:
+    return translate(labels.CHANNELS.get(channel, N_("Other channel")), lang)
+
+
+def stars(rating: int, lang: str) -> str:
+    """ "1 star", "4 stars" (星1つ …)."""
+    return ngettext("{n} star", "{n} stars", rating, lang)
+
+
+def _words(table: dict[str, str], code: str | None, lang: str) -> str | None:
+    """The words for ``code`` from ``table``; ``None`` for no code or one without words."""
+    if not code or code not in table:
+        return None
+    return translate(table[code], lang)
 
 
 def timeline(
@@ -99,18 +120,12 @@ def timeline(
         (
             order.cancelled_at,
             "cancelled",
-            translate(N_("Cancelled (by {by})"), lang, by=order.cancelled_by or "?"),
+            _cancelled(order, lang),
         ),
         (
             order.feedback_at,
             "feedback",
-            translate(
-                N_("Feedback removed ({rating} stars)")
-                if order.feedback_removed
-                else N_("Feedback: {rating} stars"),
-                lang,
-                rating=order.feedback_rating or "?",
-            ),
+            _feedback(order, lang),
         ),
         (order.invoice_uploaded_at, "invoice", translate(N_("Invoice uploaded"), lang)),
         (
@@ -125,17 +140,44 @@ def timeline(
         ),
     ]
     for c in cases:
-        detail = f" ({c.reason})" if c.reason else ""
-        entries.append((c.opened_at, c.kind, translate(_CASE_OPENED[c.kind], lang) + detail))
+        opened = translate(_CASE_OPENED.get(c.kind, N_("Case opened")), lang)
+        reason = _words(labels.DEFECT_DETAILS, c.reason, lang)
+        if reason:
+            opened = translate(N_("{event} ({reason})"), lang, event=opened, reason=reason)
+        entries.append((c.opened_at, c.kind, opened))
         if c.decided_at is not None:
-            outcome = f": {c.outcome}" if c.outcome else ""
-            entries.append((c.decided_at, c.kind, translate(_CASE_DECIDED[c.kind], lang) + outcome))
+            decided = translate(_CASE_DECIDED.get(c.kind, N_("Case decided")), lang)
+            outcome = _words(labels.CASE_OUTCOMES, c.outcome, lang)
+            if outcome:
+                decided = translate(N_("{event}: {outcome}"), lang, event=decided, outcome=outcome)
+            entries.append((c.decided_at, c.kind, decided))
     for m in messages:
         entries.append((m.received_at, "message", translate(N_("Buyer message received"), lang)))
         entries.append((m.answered_at, "message", translate(N_("Message answered"), lang)))
     dated = [(at, kind, text) for at, kind, text in entries if at is not None]
     dated.sort(key=lambda e: e[0])
     return [{"at": at, "kind": kind, "text": text} for at, kind, text in dated]
+
+
+def _cancelled(order: Order, lang: str) -> str:
+    """ "Cancelled by the seller: out of stock" and the like."""
+    by = _words(labels.CANCELLED_BY, order.cancelled_by, lang)
+    text = (
+        translate(N_("Cancelled ({by})"), lang, by=by) if by else translate(N_("Cancelled"), lang)
+    )
+    reason = _words(labels.DEFECT_DETAILS, order.cancel_reason, lang)
+    if reason:
+        text = translate(N_("{event}: {reason}"), lang, event=text, reason=reason)
+    return text
+
+
+def _feedback(order: Order, lang: str) -> str:
+    rating = order.feedback_rating
+    if rating is None:
+        return translate(N_("Feedback received"), lang)
+    if order.feedback_removed:
+        return translate(N_("Feedback removed ({stars})"), lang, stars=stars(rating, lang))
+    return translate(N_("Feedback: {stars}"), lang, stars=stars(rating, lang))
 
 
 def _shipped(order: Order, lang: str) -> str:
@@ -170,7 +212,8 @@ def order_page(
         seller_id=seller_id,
         seller_name=name,
         order=order,
-        status_label=translate(labels.ORDER_STATUSES.get(order.status, order.status), lang),
+        status_label=status_label(order.status, lang),
+        channel_label=channel_label(order.channel, lang),
         zone=mp.tz,
         items=found.items,
         events=events,

@@ -109,7 +109,11 @@ def signed_in_header(request: Request) -> dict[str, Any] | None:
         stores = {s.id: [st.marketplace for st in s.stores] for s in sellers}
         name = (principal.display_name or principal.email) if principal is not None else ""
         email = principal.email if principal is not None else ""
+    if getattr(request.state, "error_page", False):
+        current_seller = current_store = None  # an error page is no seller's nor store's page
     current_name = next((s.name for s in sellers if s.id == current_seller), None)
+    if current_store not in stores.get(current_seller or "", []):
+        current_store = None  # a store the seller does not have is not "current"
     return {
         "name": name,
         "email": email,
@@ -164,6 +168,7 @@ def render(
 
 def error_page(request: Request, status: int, message: str, code: str) -> HTMLResponse:
     seller_id = request.path_params.get("seller_id") if status != 404 else None
+    request.state.error_page = True
     return render(
         request,
         "error.html",
