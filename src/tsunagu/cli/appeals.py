@@ -13,8 +13,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from tsunagu.access.actor import LOCAL_OWNER
 from tsunagu.appeals import rules, service
@@ -29,11 +27,13 @@ from tsunagu.appeals.schemas import (
     dump,
 )
 from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.cli.layout import Col, say, show
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, current_language
 from tsunagu.core.uploads import file_label
+from tsunagu.enforcement.words import issue as issue_word
 
 app = typer.Typer(
     help="Appeals: a Plan of Action against a deactivation, and its review.",
@@ -43,6 +43,31 @@ app = typer.Typer(
 AppealOpt = Annotated[str, typer.Option("--appeal", help="Appeal id (apl_…).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept with the transition.")]
+_PARTS = {
+    "section": N_("the whole section"),
+    "root_cause": N_("Root cause"),
+    "actions": N_("Actions taken"),
+    "prevention": N_("Preventive measures"),
+    "evidence": N_("Evidence"),
+}
+_RULES = {
+    "apology": N_("Apology instead of facts"),
+    "vague_promise": N_("Promise without a number, date or tool"),
+    "action_mismatch": N_("Action does not answer this issue"),
+    "missing_evidence": N_("Evidence missing"),
+}
+
+
+def _part(code: str) -> str:
+    found = _PARTS.get(code)
+    return _(found) if found is not None else code.replace("_", " ")
+
+
+def _rule(code: str) -> str:
+    found = _RULES.get(code)
+    return _(found) if found is not None else code.replace("_", " ")
+
+
 _PART_LABELS = (
     ("root_cause", N_("Root cause")),
     ("actions", N_("Actions taken")),
@@ -50,44 +75,71 @@ _PART_LABELS = (
 )
 
 
+_STATUS = {
+    "DRAFT": N_("Draft"),
+    "SUBMITTED": N_("Submitted"),
+    "UNDER_REVIEW": N_("Under review"),
+    "ACCEPTED": N_("Accepted"),
+    "REJECTED": N_("Appeal rejected"),
+    "INFO_REQUESTED": N_("More information needed"),
+    "WITHDRAWN": N_("Withdrawn"),
+    "EXPIRED": N_("Expired"),
+}
+
+
+def _status(code: str | None) -> str:
+    if code is None:
+        return "-"
+    found = _STATUS.get(code)
+    return _(found) if found is not None else code.replace("_", " ").capitalize()
+
+
 def _show(found: AppealOut, as_json: bool) -> None:
     if as_json:
         print_json(dump(found))
         return
-    out.print(
-        _("Appeal {id}: {status}", id=found.id, status=found.status)
-        + "\n"
-        + _(
+    say(_("Appeal {id}: {status}", id=found.id, status=_status(found.status)))
+    say(
+        _(
             "Store {seller} {marketplace}; deactivation {deactivation}",
             seller=found.seller_id,
             marketplace=found.marketplace,
             deactivation=found.deactivation_id,
-        )
-        + "\n"
-        + _("Issues: {issues}", issues=", ".join(found.issues))
-        + "\n"
-        + _("Deadline: {deadline} (UTC)", deadline=found.deadline.strftime("%Y-%m-%d %H:%M"))
+        ),
+        indent=2,
     )
+    say(_("Issues: {issues}", issues="; ".join(issue_word(i) for i in found.issues)), indent=2)
+    say(_("Deadline: {deadline} (UTC)", deadline=found.deadline.strftime("%Y-%m-%d %H:%M")))
     if found.actions:
-        out.print(_("Next: {actions}", actions=", ".join(found.actions)))
+        say(_("Next: {actions}", actions=", ".join(found.actions)), indent=2)
     for section in found.sections:
-        out.print(f"\n[bold]{escape(section.issue)}[/bold]")
+        out.print("")
+        say(issue_word(section.issue), style="bold")
         for part, label in _PART_LABELS:
             text = getattr(section, part) or "-"
-            out.print(f"  {_(label)}: {escape(text)}")
+            say(f"  {_(label)}: {text}", indent=4)
         if section.evidence:
-            out.print("  " + _("Evidence: {ids}", ids=", ".join(section.evidence)))
+            say("  " + _("Evidence: {ids}", ids=", ".join(section.evidence)), indent=4)
     if found.transitions:
-        table = Table(_("When (UTC)"), _("From"), _("To"), _("Actor"), _("Note"), width=80)
-        for t in found.transitions:
-            table.add_row(
-                t.at.strftime("%Y-%m-%d %H:%M"),
-                t.from_status or "-",
-                t.to_status,
-                escape(t.actor),
-                escape(t.note or ""),
-            )
-        out.print(table)
+        show(
+            (
+                Col(_("When (UTC)")),
+                Col(_("From")),
+                Col(_("To")),
+                Col(_("Actor")),
+                Col(_("Note")),
+            ),
+            [
+                (
+                    t.at.strftime("%Y-%m-%d %H:%M"),
+                    _status(t.from_status),
+                    _status(t.to_status),
+                    t.actor,
+                    t.note or "",
+                )
+                for t in found.transitions
+            ],
+        )
 
 
 @app.command("create")
@@ -142,15 +194,23 @@ def list_cmd(
     if not items:
         out.print(_("No appeals."))
         return
-    table = Table(_("Appeal"), _("Store"), _("Status"), _("Deadline (UTC)"), width=80)
-    for i in items:
-        table.add_row(
-            i.id,
-            f"{i.seller_id} {i.marketplace}",
-            i.status,
-            i.deadline.strftime("%Y-%m-%d %H:%M"),
-        )
-    out.print(table)
+    show(
+        (
+            Col(_("Appeal"), whole=True),
+            Col(_("Store")),
+            Col(_("Status")),
+            Col(_("Deadline (UTC)")),
+        ),
+        [
+            (
+                i.id,
+                f"{i.seller_id} {i.marketplace}",
+                _status(i.status),
+                i.deadline.strftime("%Y-%m-%d %H:%M"),
+            )
+            for i in items
+        ],
+    )
 
 
 def _read(path: Path) -> bytes:
@@ -293,9 +353,9 @@ def draft_cmd(
         print_json(dump(shown))
         return
     for section in shown.sections:
-        out.print(f"[bold]{escape(section.issue)}[/bold]")
+        say(issue_word(section.issue), style="bold")
         for part, label in _PART_LABELS:
-            out.print(f"  {_(label)}: {escape(getattr(section, part))}")
+            say(f"  {_(label)}: {getattr(section, part)}", indent=4)
     out.print(_("Stored as the plan.") if saved else _("Not stored (use --save)."))
 
 
@@ -318,10 +378,10 @@ def check_cmd(appeal: AppealOpt, json: JsonOpt = False) -> None:
         return
     out.print(_("Complete: the plan may be submitted.") if found.complete else _("Incomplete."))
     for m in found.missing:
-        out.print(f"  - {m.issue}: {m.part}")
+        say(f"  - {issue_word(m.issue)}: {_part(m.part)}", indent=4)
     for f in found.findings:
-        out.print(f"  * [{escape(f.rule)}] {escape(f.issue)} {escape(f.part)}: {escape(f.text)}")
-        out.print(f"    {escape(f.explanation)}")
+        say(f"  * {_rule(f.rule)} · {issue_word(f.issue)} · {_part(f.part)}: {f.text}", indent=4)
+        say(f"    {f.explanation}", indent=4)
 
 
 @app.command("submit")

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Column, Table
 
+from tsunagu.cli import layout
 from tsunagu.cli.context import Context, ctx, err, out, print_json
 from tsunagu.cli.reporting import progress_for
 from tsunagu.core.clock import utcnow
@@ -18,7 +17,7 @@ from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
 from tsunagu.demo.profiles import CANCELS_US
-from tsunagu.health import incremental, refresh
+from tsunagu.health import alert_service, incremental, refresh
 from tsunagu.settings import Settings, with_seed_key
 
 if TYPE_CHECKING:
@@ -143,6 +142,7 @@ def run_cmd(
         managed=[s.id for s in dataset.sellers if s.profile == CANCELS_US],
     )
     _evaluate(c, dataset.as_of, now)
+    alert_service.check_everything(c.factory, c.registry, now)  # the demo's alerts (issue 16)
     points = _settle_points(c, dataset.as_of)
     rows = _summary_rows(c, dataset, now=now)
     if json:
@@ -250,30 +250,33 @@ def _summary_rows(c: Context, dataset: DemoDataset, *, now: datetime) -> list[di
 def _print_summary(rows: list[dict[str, object]], dataset: DemoDataset) -> None:
     from tsunagu.demo.load import DEMO_EMAIL, DEMO_PASSWORD
 
-    # fits 80 columns: the ids are under the table, with each seller's story
-    table = Table(
-        _("Seller"),
-        Column(_("Store"), no_wrap=True),
-        Column(_("Orders"), justify="right"),
-        Column(_("Cancelled"), justify="right"),
-        Column(_("Violations"), justify="right"),
-        Column(_("AHR"), justify="right", no_wrap=True),
-        _("Account status"),
+    # fits 80 columns (cli/layout.py): the ids are under the table, with each seller's story
+    layout.show(
+        (
+            layout.Col(_("Seller")),
+            layout.Col(_("Store")),
+            layout.Col(_("Orders"), whole=True, justify="right"),
+            layout.Col(_("Cancelled"), whole=True, justify="right"),
+            layout.Col(_("Violations"), whole=True, justify="right"),
+            layout.Col(_("AHR"), whole=True, justify="right"),
+            layout.Col(_("Account status")),
+        ),
+        [
+            (
+                str(r["name"]),
+                str(r["marketplace"]),
+                str(r["orders"]),
+                str(r["cancelled"]),
+                str(r["open_violations"]),
+                str(r["ahr"]),
+                _(_STATUSES.get(str(r["status"]), str(r["status"]))),
+            )
+            for r in rows
+        ],
         title=_("Demo data"),
     )
-    for r in rows:
-        table.add_row(
-            escape(str(r["name"])),
-            str(r["marketplace"]),
-            str(r["orders"]),
-            str(r["cancelled"]),
-            str(r["open_violations"]),
-            str(r["ahr"]),
-            _(_STATUSES.get(str(r["status"]), str(r["status"]))),
-        )
-    out.print(table)
     for s in dataset.sellers:
-        out.print(f"• {escape(s.name)} ({s.id}): {s.description}")
+        layout.say(f"• {s.name} ({s.id}): {s.description}", indent=2)
     out.print(
         _(
             "Sign in to the dashboard as {email} with the password {password}.",

@@ -8,18 +8,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from tsunagu.access.actor import LOCAL_OWNER
 from tsunagu.cli.context import ctx, out, parse_day, print_json
+from tsunagu.cli.layout import Col, say, show
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
-from tsunagu.enforcement import service
+from tsunagu.enforcement import service, words
 from tsunagu.enforcement.rules import DEACTIVATED
 from tsunagu.enforcement.schemas import ChangeOut, EvaluatedOut, IssueOut, StoreStatusOut
+from tsunagu.violations import words as violation_words
 
 app = typer.Typer(
     help="Account status per store: at risk, deactivated, the issues behind it.",
@@ -30,25 +30,44 @@ SellerOpt = Annotated[str, typer.Option("--seller", help="Seller id.")]
 MarketOpt = Annotated[str, typer.Option("--marketplace", "-m", help="JP, US, …")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
-_STATUS = {
-    "NORMAL": N_("normal"),
-    "AT_RISK": N_("at risk"),
-    "UNDER_REVIEW": N_("under review"),
-    "DEACTIVATED": N_("deactivated"),
-}
-_ISSUE = {
-    "ORDER_DEFECT_RATE": N_("Order defect rate over its target"),
-    "LATE_SHIPMENT_RATE": N_("Late shipment rate over its target"),
-    "CANCELLATION_RATE": N_("Pre-fulfillment cancel rate over its target"),
-    "VALID_TRACKING_RATE": N_("Valid tracking rate under its target"),
-    "POLICY_VIOLATION": N_("Policy violations"),
-    "LOW_ACCOUNT_HEALTH": N_("Account Health Rating too low"),
-    "RELATED_ACCOUNT": N_("A related account was deactivated"),
-}
-
 
 def _status_word(status: str) -> str:
-    return _(_STATUS.get(status, status))
+    return words.status(status)
+
+
+_CAUSES = {
+    "not_received": N_("orders not received"),
+    "not_as_described": N_("item not as described"),
+    "damaged": N_("item damaged"),
+    "other": N_("other reasons"),
+    "negative_feedback": N_("negative feedback"),
+    "a_to_z_claim": N_("A-to-z Guarantee claims"),
+    "claim": N_("A-to-z Guarantee claims"),
+    "chargeback": N_("chargebacks"),
+    "out_of_stock": N_("out of stock"),
+    "buyer_request": N_("buyer's request"),
+    "address_issue": N_("address problem"),
+    "pricing_error": N_("pricing error"),
+    "unknown": N_("reason not recorded"),
+    "unspecified": N_("not recorded"),
+    "noTracking": N_("shipped without a tracking number"),
+    "unscanned": N_("tracking number never scanned by the carrier"),
+    "fraud": N_("suspected fraud"),
+}
+
+
+def _cause(code: str) -> str:
+    """A cause in words: a claim or cancel reason, a defect kind, else a policy's name (the
+    causes of a policy-violation issue are policy keys)."""
+    found = _CAUSES.get(code)
+    return _(found) if found is not None else violation_words.policy_name(code)
+
+
+def _issue_with_evidence(issue: IssueOut) -> str:
+    """The issue in words, with the ids of its evidence (whole, between words)."""
+    if not issue.evidence:
+        return words.issue(issue.code)
+    return f"{words.issue(issue.code)}: {', '.join(issue.evidence)}"
 
 
 def _figure(value: float | None, code: str) -> str:
@@ -60,10 +79,9 @@ def _figure(value: float | None, code: str) -> str:
 
 
 def _print_issue(issue: IssueOut) -> None:
-    label = _(_ISSUE.get(issue.code, issue.code))
-    out.print(f"  [bold]{issue.code}[/bold]  {escape(label)}")
+    say("  " + words.issue(issue.code), style="bold", indent=4)
     if issue.value is not None or issue.target is not None:
-        out.print(
+        say(
             "    "
             + _(
                 "value {value}, target {target}",
@@ -72,20 +90,20 @@ def _print_issue(issue: IssueOut) -> None:
             )
         )
     if issue.causes:
-        causes = ", ".join(f"{k} {v}" for k, v in issue.causes.items())
-        out.print("    " + _("causes: {causes}", causes=escape(causes)))
+        causes = ", ".join(f"{_cause(k)} {v}" for k, v in issue.causes.items())
+        say("    " + _("causes: {causes}", causes=causes), indent=6)
     if issue.evidence:
         shown = ", ".join(issue.evidence[:5])
         more = len(issue.evidence) - 5
         extra = " " + _("(+{count} more)", count=more) if more > 0 else ""
-        out.print("    " + _("evidence: {ids}", ids=escape(shown)) + extra)
+        say("    " + _("evidence: {ids}", ids=shown) + extra, indent=6)
     if issue.related:
-        out.print(
+        say(
             "    "
             + _(
                 "caused by seller {seller} in {marketplace}",
-                seller=escape(issue.related.get("seller", "")),
-                marketplace=escape(issue.related.get("marketplace", "")),
+                seller=issue.related.get("seller", ""),
+                marketplace=issue.related.get("marketplace", ""),
             )
         )
 
@@ -121,16 +139,25 @@ def evaluate(
     if not items:
         out.print(_("No stores to evaluate."))
         return
-    table = Table(_("Seller"), _("Market"), _("Day"), _("Status"), _("Issues"))
+    rows = []
     for e in items:
         word = _status_word(e.status)
         if e.changed:
             word = _("{previous} → {current}", previous=_status_word(e.previous), current=word)
         elif not e.recorded:
             word += " " + _("(already evaluated)")
-        codes = ", ".join(i.code for i in e.issues) or "-"
-        table.add_row(escape(e.seller_id), e.marketplace, e.day.isoformat(), word, codes)
-    out.print(table)
+        issues = "; ".join(words.issue(i.code) for i in e.issues) or "-"
+        rows.append((e.seller_id, e.marketplace, e.day.isoformat(), word, issues))
+    show(
+        (
+            Col(_("Seller"), whole=True),
+            Col(_("Market")),
+            Col(_("Day"), whole=True),
+            Col(_("Status")),
+            Col(_("Issues")),
+        ),
+        rows,
+    )
 
 
 @app.command("status")
@@ -148,18 +175,18 @@ def status(seller: SellerOpt, marketplace: MarketOpt, json: JsonOpt = False) -> 
     if json:
         print_json(shown.model_dump(mode="json"))
         return
-    out.print(
+    say(
         _(
             "Store {seller} in {marketplace}: {status}",
-            seller=escape(seller),
+            seller=seller,
             marketplace=code,
-            status=f"[bold]{_status_word(shown.status)}[/bold]",
+            status=_status_word(shown.status),
         )
     )
     if shown.since:
         out.print(_("Since {at}", at=shown.since.isoformat()))
     if shown.grace_until:
-        out.print(
+        say(
             _(
                 "Grace period (Account Health Assurance) until {at}: deactivated then if the "
                 "issues are still open.",
@@ -199,12 +226,27 @@ def history(
     if not found:
         out.print(_("No status changes yet."))
         return
-    table = Table(_("At"), _("Change"), _("Reason"), _("By"), _("Issues"))
-    for x in found:
-        change = f"{_status_word(x.previous)} → {_status_word(x.current)}"
-        codes = ", ".join(i.code for i in x.issues) or "-"
-        table.add_row(x.at.strftime("%Y-%m-%d %H:%M"), change, x.reason, escape(x.actor), codes)
-    out.print(table)
+    show(
+        (
+            Col(_("Id"), whole=True),
+            Col(_("At")),
+            Col(_("Change")),
+            Col(_("Reason")),
+            Col(_("By")),
+            Col(_("Issues")),
+        ),
+        [
+            (
+                x.id,
+                x.at.strftime("%Y-%m-%d %H:%M"),
+                f"{_status_word(x.previous)} → {_status_word(x.current)}",
+                x.reason,
+                x.actor,
+                "; ".join(_issue_with_evidence(i) for i in x.issues) or "-",
+            )
+            for x in found
+        ],
+    )
 
 
 @app.command("override")
@@ -240,10 +282,10 @@ def override(
     if json:
         print_json(shown.model_dump(mode="json"))
         return
-    out.print(
+    say(
         _(
             "Store {seller} in {marketplace} is now {status}.",
-            seller=escape(seller),
+            seller=seller,
             marketplace=market.code,
             status=_status_word(shown.status),
         )

@@ -6,18 +6,17 @@ from datetime import date
 from typing import Annotated, Literal
 
 import typer
-from rich.markup import escape
-from rich.table import Column, Table
 
-from tsunagu.cli import snapshots
-from tsunagu.cli.context import ctx, optional_day, out, parse_day, print_json
+from tsunagu.cli import layout, snapshots
+from tsunagu.cli.context import ctx, optional_day, parse_day, print_json
+from tsunagu.cli.layout import Col, say
 from tsunagu.cli.snapshots import reading_store
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, set_language
 from tsunagu.enforcement import service as enforcement
-from tsunagu.health import alert_service, incremental, refresh, service
+from tsunagu.health import alert_service, alert_words, incremental, refresh, service, words
 from tsunagu.health.schemas import (
     AlertOut,
     HistoryDayOut,
@@ -30,11 +29,11 @@ from tsunagu.health.schemas import (
     TermOut,
 )
 from tsunagu.marketplaces.registry import Marketplace
+from tsunagu.violations import words as violation_words
 
 app = typer.Typer(help="Account health: performance metrics and the AHR.", no_args_is_help=True)
 
-_STATUS = {"GOOD": N_("good"), "BAD": N_("bad"), "NONE": N_("none")}
-_BAND = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
+_ROW_STYLE = {"BAD": "red", "NONE": "dim"}
 
 SellerOpt = Annotated[str, typer.Option("--seller", help="Seller id.")]
 AsOfOpt = Annotated[
@@ -68,14 +67,26 @@ def _percent(value: float | None) -> str:
 
 
 def _metric_row(m: MetricOut) -> tuple[str, ...]:
+    """The metric's name in words with its window (and what could not be measured) beneath."""
+    window = _("{first} to {last}", first=m.window_from.isoformat(), last=m.window_to.isoformat())
+    if m.not_measurable:
+        window += " · " + _("{count} not measurable", count=m.not_measurable)
     return (
-        m.name,
+        f"{words.metric(m.name)}\n{window}",
         _percent(m.rate),
         f"{m.comparison} {m.target * 100:.2f}%",
-        _(_STATUS.get(m.status, m.status)),
+        words.status(m.status),
         f"{m.numerator}/{m.denominator}",
-        str(m.not_measurable),
-        f"{m.window_from.isoformat()} – {m.window_to.isoformat()}",
+    )
+
+
+def _metric_columns() -> tuple[Col, ...]:
+    return (
+        Col(_("Metric")),
+        Col(_("Value"), whole=True, justify="right"),
+        Col(_("Target"), whole=True, justify="right"),
+        Col(_("Status")),
+        Col(_("Count"), whole=True, justify="right"),
     )
 
 
@@ -83,7 +94,7 @@ def _score_line(h: StoreHealthOut) -> str:
     return _(
         "Account Health Rating: {score} ({band})",
         score=h.rating.score,
-        band=_(_BAND.get(h.rating.band, h.rating.band)),
+        band=words.band(h.rating.band),
     )
 
 
@@ -100,20 +111,13 @@ def show(
         print_json([h.model_dump(mode="json") for h in stores])
         return
     for h in stores:
-        table = Table(
-            Column(_("Metric"), no_wrap=True),
-            _("Value"),
-            _("Target"),
-            _("Status"),
-            _("Count"),
-            _("Not measurable"),
-            Column(_("Window"), no_wrap=True),
+        layout.show(
+            _metric_columns(),
+            [_metric_row(m) for m in h.metrics],
             title=_("{market} on {day}", market=h.marketplace, day=h.day.isoformat()),
+            styles=[_ROW_STYLE.get(m.status) for m in h.metrics],
         )
-        for m in h.metrics:
-            table.add_row(*_metric_row(m))
-        out.print(table)
-        out.print(_score_line(h))
+        say(_score_line(h))
 
 
 def _describe(t: TermOut) -> str:
@@ -125,9 +129,9 @@ def _describe(t: TermOut) -> str:
         return _(
             "{severity} violation {violation} of {policy} (repeat {repeat}), "
             "opened {opened}, ages out {ages_out}",
-            severity=t.severity,
-            violation=escape(str(t.violation_id)),
-            policy=escape(str(t.policy)),
+            severity=violation_words.severity_word(t.severity),
+            violation=str(t.violation_id),
+            policy=violation_words.policy_name(t.policy),
             repeat=t.repeat,
             opened=t.opened_on,
             ages_out=t.ages_out_on,
@@ -135,11 +139,11 @@ def _describe(t: TermOut) -> str:
     if t.kind == "critical":
         return _(
             "Critical violation {violation} of {policy}: the rating is 0",
-            violation=escape(str(t.violation_id)),
-            policy=escape(str(t.policy)),
+            violation=str(t.violation_id),
+            policy=violation_words.policy_name(t.policy),
         )
     if t.kind == "metric":
-        return _("{metric} misses its target", metric=t.metric)
+        return _("{metric} misses its target", metric=words.metric(t.metric or ""))
     if t.kind == "floor":
         return _("Nothing deducted: never below the floor")
     if t.kind == "clamp":
@@ -159,26 +163,27 @@ def explain(
     if json:
         print_json(h.model_dump(mode="json"))
         return
-    out.print(_("Profile: {profile}", profile=h.rating.profile))
-    out.print(_rating_table(h.rating))
+    say(_("Profile: {profile}", profile=h.rating.profile))
+    _rating_table(h.rating)
     total = sum(t.points for t in h.rating.terms)
-    out.print(_("Check: the terms add up to {total}", total=total))
-    out.print(_score_line(h))
+    say(_("Check: the terms add up to {total}", total=total))
+    say(_score_line(h))
     for m in h.metrics:
         if m.ids:
-            out.print(f"{m.name}: {escape(', '.join(m.ids))}")
+            say(f"{words.metric(m.name)}: {', '.join(m.ids)}", indent=2)
 
 
-def _rating_table(rating: RatingOut, title: str | None = None) -> Table:
+def _rating_table(rating: RatingOut, title: str | None = None) -> None:
     """Every term of the rating with its points."""
-    table = Table(_("Points"), _("Term"), title=title)
-    for t in rating.terms:
-        table.add_row(f"{t.points:+d}", _describe(t))
-    return table
+    layout.show(
+        (Col(_("Points"), whole=True, justify="right"), Col(_("Term"))),
+        [(f"{t.points:+d}", _describe(t)) for t in rating.terms],
+        title=title,
+    )
 
 
 def _band(value: str) -> str:
-    return _(_BAND.get(value, value))
+    return words.band(value)
 
 
 @app.command("forecast")
@@ -201,24 +206,14 @@ def forecast(
     if json:
         print_json(found.model_dump(mode="json"))
         return
-    table = Table(
-        Column(_("Date"), no_wrap=True),
-        _("Score"),
-        _("Band"),
-        title=_(
-            "{market} forecast from {day}: only days where the score or band changes, "
-            "plus the first and last day",
-            market=found.marketplace,
-            day=found.day.isoformat(),
-        ),
-    )
+    rows: list[tuple[str, str, str]] = []
     previous = (found.current.score, found.current.band)
     last = len(found.days) - 1
     for n, d in enumerate(found.days):
         if n in (0, last) or (d.score, d.band) != previous:
-            table.add_row(d.day.isoformat(), str(d.score), _band(d.band))
+            rows.append((d.day.isoformat(), str(d.score), _band(d.band)))
         previous = (d.score, d.band)
-    out.print(
+    say(
         _(
             "Account Health Rating on {day}: {score} ({band})",
             day=found.day.isoformat(),
@@ -226,7 +221,16 @@ def forecast(
             band=_band(found.current.band),
         )
     )
-    out.print(table)
+    layout.show(
+        (Col(_("Date"), whole=True), Col(_("Score"), whole=True, justify="right"), Col(_("Band"))),
+        rows,
+        title=_(
+            "{market} forecast from {day}: only days where the score or band changes, "
+            "plus the first and last day",
+            market=found.marketplace,
+            day=found.day.isoformat(),
+        ),
+    )
 
 
 @app.command("what-if")
@@ -262,7 +266,7 @@ def what_if(
     if json:
         print_json(found.model_dump(mode="json"))
         return
-    out.print(
+    say(
         _(
             "What if on {day}: resolve {violations}; add {orders} fulfilled orders",
             day=found.day.isoformat(),
@@ -274,9 +278,9 @@ def what_if(
     after_title = _(
         "After: {score} ({band})", score=found.after.score, band=_band(found.after.band)
     )
-    out.print(_rating_table(found.now, now_title))
-    out.print(_rating_table(found.after, after_title))
-    out.print(_("Change: {change} points", change=f"{found.change:+d}"))
+    _rating_table(found.now, now_title)
+    _rating_table(found.after, after_title)
+    say(_("Change: {change} points", change=f"{found.change:+d}"))
 
 
 @app.command("report")
@@ -344,15 +348,29 @@ def _write_history_csv(found: StoreHistoryOut) -> None:
     writer.writerows(_history_cells(d) for d in found.days)
 
 
-def _history_table(found: StoreHistoryOut) -> Table:
-    table = Table(
-        Column(_("Date"), no_wrap=True),
-        _("Score"),
-        _("Band"),
-        _("ODR (MFN)"),
-        _("Late shipment (30 days)"),
-        _("Cancel rate"),
-        _("Valid tracking"),
+def _history_table(found: StoreHistoryOut) -> None:
+    layout.show(
+        (
+            Col(_("Date"), whole=True),
+            Col(_("Score"), whole=True, justify="right"),
+            Col(_("Band")),
+            Col(_("ODR (MFN)"), whole=True, justify="right"),
+            Col(_("Late shipment (30 days)"), whole=True, justify="right"),
+            Col(_("Cancel rate"), whole=True, justify="right"),
+            Col(_("Valid tracking"), whole=True, justify="right"),
+        ),
+        [
+            (
+                d.day.isoformat(),
+                str(d.score),
+                _band(d.band),
+                _percent(d.order_defect_rate_mfn),
+                _percent(d.late_shipment_rate_30),
+                _percent(d.pre_fulfillment_cancel_rate),
+                _percent(d.valid_tracking_rate),
+            )
+            for d in found.days
+        ],
         title=_(
             "{market} history from {first} to {last}",
             market=found.marketplace,
@@ -360,17 +378,6 @@ def _history_table(found: StoreHistoryOut) -> Table:
             last=found.end.isoformat(),
         ),
     )
-    for d in found.days:
-        table.add_row(
-            d.day.isoformat(),
-            str(d.score),
-            _band(d.band),
-            _percent(d.order_defect_rate_mfn),
-            _percent(d.late_shipment_rate_30),
-            _percent(d.pre_fulfillment_cancel_rate),
-            _percent(d.valid_tracking_rate),
-        )
-    return table
 
 
 @app.command("history")
@@ -399,7 +406,7 @@ def history(
     if fmt == "csv":
         _write_history_csv(found)
         return
-    out.print(_history_table(found))
+    _history_table(found)
 
 
 _ALERT_KIND = {
@@ -410,7 +417,7 @@ _ALERT_KIND = {
 
 
 def _alert_subject(a: AlertOut) -> str:
-    return a.subject if a.kind == "metric_margin" else _band(a.subject)
+    return words.metric(a.subject) if a.kind == "metric_margin" else _band(a.subject)
 
 
 def _alert_value(a: AlertOut) -> str:
@@ -467,7 +474,7 @@ def _read_alerts(seller: str, market: Marketplace | None, active: bool) -> list[
 
 def _print_checked(checked: list[tuple[str, str, int, int]]) -> None:
     for code, on, raised, cleared in checked:
-        out.print(
+        say(
             _(
                 "Checked {market} on {day}: {raised} raised, {cleared} cleared",
                 market=code,
@@ -484,26 +491,29 @@ def _no_alerts_line(seller: str, active: bool) -> str:
     return _("No alerts for {seller}: nothing needs attention.", seller=seller)
 
 
-def _alerts_table(seller: str, rows: list[AlertOut]) -> Table:
-    table = Table(
-        Column(_("Raised on"), no_wrap=True),
-        _("Store"),
-        _("Kind"),
-        _("Subject"),
-        _("Value vs threshold"),
-        Column(_("Cleared on"), no_wrap=True),
+def _alerts_table(seller: str, rows: list[AlertOut]) -> None:
+    layout.show(
+        (
+            Col(_("Raised on"), whole=True),
+            Col(_("Store")),
+            Col(_("Kind")),
+            Col(_("Subject")),
+            Col(_("Value vs threshold")),
+            Col(_("Cleared on"), whole=True),
+        ),
+        [
+            (
+                a.raised_on.isoformat(),
+                a.marketplace,
+                _(alert_words.KIND_LABELS.get((a.kind, a.details.get("level")), a.kind)),
+                _alert_subject(a),
+                _alert_value(a),
+                "-" if a.cleared_on is None else a.cleared_on.isoformat(),
+            )
+            for a in rows
+        ],
         title=_("Health alerts of {seller}", seller=seller),
     )
-    for a in rows:
-        table.add_row(
-            a.raised_on.isoformat(),
-            a.marketplace,
-            _(_ALERT_KIND.get(a.kind, a.kind)),
-            _alert_subject(a),
-            _alert_value(a),
-            "-" if a.cleared_on is None else a.cleared_on.isoformat(),
-        )
-    return table
 
 
 @app.command("alerts")
@@ -532,7 +542,10 @@ def alerts(
         print_json([r.model_dump(mode="json") for r in rows])
         return
     _print_checked(checked)
-    out.print(_alerts_table(seller, rows) if rows else _no_alerts_line(seller, active))
+    if rows:
+        _alerts_table(seller, rows)
+    else:
+        say(_no_alerts_line(seller, active))
 
 
 @app.command("refresh")
@@ -546,7 +559,7 @@ def refresh_cmd(json: JsonOpt = False) -> None:
     if json:
         print_json({"refreshed": [{"seller_id": s, "marketplace": m} for s, m in done]})
         return
-    out.print(_("Health rollups refreshed for {count} store(s).", count=len(done)))
+    say(_("Health rollups refreshed for {count} store(s).", count=len(done)))
 
 
 # ``tsunagu health compare`` lives with the other snapshot commands

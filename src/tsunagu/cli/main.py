@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
 
 from tsunagu import __version__
 from tsunagu.cli.context import err, fail, wire
@@ -24,6 +26,44 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _language_option(_context: Any, _parameter: Any, value: str | None) -> None:
+    if value:
+        set_language(value)
+
+
+def _lang_after_subcommand(command: Any, option: Any) -> None:
+    """Give every command that has no ``--lang`` of its own the global one, so
+    ``tsunagu health show --seller X --lang ja`` reads like ``tsunagu --lang ja health show``.
+    Not passed to the command's function; a command with its own ``--lang`` (``appeals draft``:
+    the draft's language) keeps it."""
+    commands = getattr(command, "commands", None)
+    if isinstance(commands, dict):
+        for sub in commands.values():
+            _lang_after_subcommand(sub, option)
+        return
+    if any("--lang" in p.opts for p in command.params):
+        return
+    command.params.append(option)
+
+
+_LANG_HELP = "Language of messages: en or ja (default: TSUNAGU_LANG, LANG)."
+
+
+class _Root(TyperGroup):
+    """The ``tsunagu`` group: its commands all take ``--lang`` (see
+    :func:`_lang_after_subcommand`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        (root,) = [p for p in self.params if "--lang" in p.opts]
+        option = copy.copy(root)
+        option.expose_value = False
+        option.is_eager = True
+        option.callback = _language_option
+        for sub in self.commands.values():
+            _lang_after_subcommand(sub, option)
+
+
 def assemble(
     *, groups: Iterable[tuple[str, typer.Typer]], commands: Iterable[tuple[str, Callable[..., Any]]]
 ) -> typer.Typer:
@@ -34,6 +74,7 @@ def assemble(
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
+        cls=_Root,
     )
     app.callback()(main)
     for name, group in groups:
@@ -49,9 +90,7 @@ def main(
     ] = False,
     lang: Annotated[
         str | None,
-        typer.Option(
-            "--lang", help="Language of messages: en or ja (default: TSUNAGU_LANG, LANG)."
-        ),
+        typer.Option("--lang", help=_LANG_HELP),
     ] = None,
 ) -> None:
     set_language(lang)

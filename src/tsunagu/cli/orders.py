@@ -3,17 +3,28 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.cli.layout import Col, say, show
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import _
+from tsunagu.core.i18n import N_, _
 from tsunagu.core.money import Money
 from tsunagu.orders import service
 from tsunagu.orders.schemas import OrderOut
 
 app = typer.Typer(help="Orders (built from events).", no_args_is_help=True)
+
+_STATUS = {
+    "unshipped": N_("unshipped"),
+    "shipped": N_("shipped"),
+    "delivered": N_("delivered"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def order_status(code: str) -> str:
+    found = _STATUS.get(code)
+    return _(found) if found is not None else code.replace("_", " ")
 
 
 @app.command("list")
@@ -54,27 +65,26 @@ def list_cmd(
             )
         )
         return
-    table = Table(
-        _("Marketplace"),
-        _("Order"),
-        _("Channel"),
-        _("Status"),
-        _("Purchased (UTC)"),
-        _("Total"),
-        _("Tracking"),
+    show(
+        (
+            Col(_("Order"), whole=True),
+            Col(_("Store")),
+            Col(_("Status")),
+            Col(_("Purchased (UTC)")),
+            Col(_("Total"), whole=True, justify="right"),
+            Col(_("Tracking"), whole=True),
+        ),
+        [
+            (
+                o.order_id,
+                f"{o.marketplace} {o.channel}",
+                order_status(o.status),
+                o.purchased_at.strftime("%Y-%m-%d %H:%M"),
+                Money(o.items_total, o.currency).format(),
+                o.tracking_id if o.tracking_id else ("-" if o.tracking_id is None else _("none")),
+            )
+            for o in items
+        ],
     )
-    for o in items:
-        table.add_row(
-            o.marketplace,
-            escape(o.order_id),  # text, not Rich markup
-            o.channel,
-            _(o.status),
-            o.purchased_at.strftime("%Y-%m-%d %H:%M"),
-            Money(o.items_total, o.currency).format(),
-            escape(o.tracking_id)
-            if o.tracking_id
-            else ("-" if o.tracking_id is None else _("none")),
-        )
-    out.print(table)
     if next_cursor:
-        out.print(_("More: --cursor {cursor}", cursor=next_cursor))
+        say(_("More: --cursor {cursor}", cursor=next_cursor))

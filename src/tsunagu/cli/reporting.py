@@ -10,8 +10,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from tsunagu.cli import layout
 from tsunagu.cli.context import err, out, print_json
 from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _, current_language
@@ -98,24 +98,20 @@ def render(result: dict[str, Any], *, as_json: bool, dry_run: bool) -> None:
                 err.print(f"[yellow]{label}[/yellow] (no_rows): {escape(text)}")
         errors = result["errors"]
         if errors:
-            table = Table(
-                _("Line"),
-                _("Field"),
-                _("Code"),
-                _("Value"),
-                _("Message"),
+            layout.show(
+                (
+                    layout.Col(_("Line"), whole=True, justify="right"),
+                    layout.Col(_("Field")),
+                    layout.Col(_("Code")),
+                    layout.Col(_("Value")),
+                    layout.Col(_("Message")),
+                ),
+                [
+                    (str(e["line"]), e["field"], e["code"], str(e["value"]), e["message"])
+                    for e in errors[:SHOWN_ERRORS]
+                ],
                 title=_("Rejected"),
-                title_justify="left",
             )
-            for e in errors[:SHOWN_ERRORS]:
-                table.add_row(
-                    str(e["line"]),
-                    escape(e["field"]),
-                    e["code"],
-                    escape(str(e["value"])),
-                    escape(e["message"]),
-                )
-            out.print(table)
             if len(errors) > SHOWN_ERRORS:
                 out.print(
                     _("… and {more} more (use --json to see all)", more=len(errors) - SHOWN_ERRORS)

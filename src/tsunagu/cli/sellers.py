@@ -3,10 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from tsunagu.cli.context import ctx, out, print_json
+from tsunagu.cli.layout import Col, say, show
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.i18n import _
@@ -49,15 +48,18 @@ def list_cmd(json: JsonOpt = False) -> None:
     if not sellers:
         out.print(_("No sellers yet. Create one with: tsunagu sellers create --name NAME -m JP"))
         return
-    table = Table(_("Id"), _("Name"), _("Stores"), _("Created"))
-    for s in sellers:
-        table.add_row(
-            s.id,
-            escape(s.name),
-            ", ".join(st.marketplace for st in s.stores),
-            s.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-        )
-    out.print(table)
+    show(
+        (Col(_("Id"), whole=True), Col(_("Name")), Col(_("Stores")), Col(_("Created"))),
+        [
+            (
+                s.id,
+                s.name,
+                "\n".join(f"{st.marketplace} {st.id}" for st in s.stores),
+                s.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
+            for s in sellers
+        ],
+    )
 
 
 @app.command("show")
@@ -70,7 +72,7 @@ def show_cmd(
     if json:
         print_json(seller.model_dump(mode="json"))
         return
-    out.print(f"[bold]{escape(seller.name)}[/bold]  ({seller.id})")
+    say(f"{seller.name}  ({seller.id})", style="bold")
     out.print(_("Created: {when}", when=seller.created_at.strftime("%Y-%m-%d %H:%M UTC")))
     for st in seller.stores:
         out.print(

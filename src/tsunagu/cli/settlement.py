@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from tsunagu.cli.context import ctx, out, parse_day, print_json
+from tsunagu.cli.layout import Col, show
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import _
+from tsunagu.core.i18n import N_, _
 from tsunagu.core.money import Money
 from tsunagu.sellers.service import get_seller
 from tsunagu.settlement import service
@@ -26,6 +26,28 @@ app = typer.Typer(
 
 SellerOpt = Annotated[str, typer.Option("--seller", help="Seller id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+_KINDS = {
+    "sale": N_("sale"),
+    "refund": N_("refund"),
+    "marketplace_fee": N_("marketplace fee"),
+    "fee_refund": N_("fee refund"),
+    "points_cost": N_("points cost"),
+    "claim": N_("A-to-z claim"),
+    "chargeback": N_("chargeback"),
+    "promotion": N_("promotion"),
+    "tax_withheld": N_("tax withheld"),
+    "adjustment": N_("adjustment"),
+    "disbursement": N_("disbursement"),
+    "reversal": N_("reversal"),
+    "report_other": N_("other (settlement report)"),
+}
+
+
+def _entry_kind(code: str) -> str:
+    found = _KINDS.get(code)
+    return _(found) if found is not None else code.replace("_", " ")
 
 
 def _when(value: datetime | None) -> str:
@@ -59,18 +81,25 @@ def balance_cmd(
     if json:
         print_json({"stores": [s.model_dump(mode="json") for s in found]})
         return
-    table = Table(
-        _("Marketplace"), _("Balance"), _("Held"), _("Release on"), _("Next disbursement")
+    show(
+        (
+            Col(_("Marketplace")),
+            Col(_("Balance"), whole=True, justify="right"),
+            Col(_("Held")),
+            Col(_("Release on")),
+            Col(_("Next disbursement")),
+        ),
+        [
+            (
+                s.marketplace,
+                Money(s.balance, s.currency).format(),
+                _("yes") if s.held else _("no"),
+                _when(s.hold.release_on) if s.held and s.hold is not None else "-",
+                _when(s.next_disbursement),
+            )
+            for s in found
+        ],
     )
-    for s in found:
-        table.add_row(
-            s.marketplace,
-            Money(s.balance, s.currency).format(),
-            _("yes") if s.held else _("no"),
-            _when(s.hold.release_on) if s.held and s.hold is not None else "-",
-            _when(s.next_disbursement),
-        )
-    out.print(table)
 
 
 @app.command("ledger")
@@ -94,15 +123,23 @@ def ledger_cmd(
     if not items:
         out.print(_("No entries yet."))
         return
-    table = Table(_("Posted (UTC)"), _("Kind"), _("Amount"), _("Order"))
-    for e in items:
-        table.add_row(
-            e.posted_at.strftime("%Y-%m-%d"),
-            e.kind,
-            Money(e.amount, e.currency).format(),
-            escape(e.order_id or "-"),
-        )
-    out.print(table)
+    show(
+        (
+            Col(_("Posted (UTC)"), whole=True),
+            Col(_("Kind")),
+            Col(_("Amount"), whole=True, justify="right"),
+            Col(_("Order"), whole=True),
+        ),
+        [
+            (
+                e.posted_at.strftime("%Y-%m-%d"),
+                _entry_kind(e.kind),
+                Money(e.amount, e.currency).format(),
+                e.order_id or "-",
+            )
+            for e in items
+        ],
+    )
 
 
 @app.command("disburse")

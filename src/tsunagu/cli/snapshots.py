@@ -10,19 +10,22 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Column, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.cli.context import ctx, optional_day, out, print_json
+from tsunagu.cli.layout import Col, say, show
 from tsunagu.cli.reporting import require_file
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import InvalidInput, UsageError
 from tsunagu.core.i18n import N_, _, set_language
+from tsunagu.enforcement import words as enforcement_words
 from tsunagu.events import imports
 from tsunagu.health import snapshots
+from tsunagu.health import words as health_words
 from tsunagu.health.schemas import ComparisonRowOut, HealthComparisonOut, SnapshotImportOut
 from tsunagu.marketplaces.registry import Marketplace
+from tsunagu.violations import words as violation_words
 
 SellerOpt = Annotated[str, typer.Option("--seller", help="tsunagu seller id.")]
 MarketOpt = Annotated[str, typer.Option("--marketplace", "-m", help="JP, US, ...")]
@@ -151,43 +154,105 @@ def import_amazon_health(
     _print_import(found, file)
 
 
-def _cell(kind: str, value: int | float | str | None) -> str:
+_FIELDS = {
+    "rate": N_("value"),
+    "numerator": N_("count"),
+    "denominator": N_("out of"),
+    "status": N_("status"),
+    "target": N_("target"),
+    "defectsCount": N_("count"),
+}
+_FIGURES = {
+    "account_status": N_("Account status"),
+    "ahr_score": N_("Account Health Rating"),
+    "ahr_status": N_("Account Health Rating status"),
+    "policyViolationWarnings.warningsCount": N_("Policy warnings"),
+}
+
+
+def figure_words(figure: str) -> str:
+    """A compared figure in words: ``order_defect_rate_mfn.rate`` → "Order defect rate
+    (seller-fulfilled) · value"; a listing-violation count by its policy's name."""
+    known = _FIGURES.get(figure)
+    if known is not None:
+        return _(known)
+    name, _dot, field = figure.partition(".")
+    head = (
+        health_words.metric(name)
+        if name in health_words.METRICS
+        else violation_words.policy_name(name)
+    )
+    label = _FIELDS.get(field)
+    return f"{head} · {_(label)}" if label else head
+
+
+def _text(figure: str, value: str) -> str:
+    if figure == "account_status":
+        return enforcement_words.status(value.upper())
+    if figure.endswith(".status"):
+        return health_words.status(value.upper())
+    if figure == "ahr_status":
+        return health_words.word(_AHR_STATUS, value.upper())
+    return value
+
+
+_AHR_STATUS = {
+    "GREAT": N_("great"),
+    "GOOD": N_("good"),
+    "HEALTHY": N_("healthy"),
+    "FAIR": N_("fair"),
+    "AT_RISK": N_("at risk"),
+    "POOR": N_("poor"),
+    "CRITICAL": N_("critical"),
+}
+
+
+def _cell(r: ComparisonRowOut, value: int | float | str | None) -> str:
     if value is None:
         return "-"
-    if kind == "rate" and isinstance(value, int | float):
+    if r.kind == "rate" and isinstance(value, int | float):
         return f"{value * 100:.2f}%"
-    return escape(str(value))
+    if r.kind == "text" and isinstance(value, str):
+        return _text(r.figure, value)
+    return str(value)
 
 
 def _row(r: ComparisonRowOut) -> tuple[str, ...]:
     return (
-        r.figure,
-        _cell(r.kind, r.amazon),
-        _cell(r.kind, r.tsunagu),
+        figure_words(r.figure),
+        _cell(r, r.amazon),
+        _cell(r, r.tsunagu),
         _(_DIFFERENCE.get(r.difference, r.difference)),
     )
 
 
-def _comparison_table(found: HealthComparisonOut, only_differences: bool) -> Table:
+def _comparison_table(found: HealthComparisonOut, only_differences: bool) -> None:
     s = found.snapshot
-    table = Table(
-        Column(_("Figure"), no_wrap=True),
-        _("Amazon"),
-        _("tsunagu"),
-        _("Difference"),
-        title=_(
+    shown = [r for r in found.rows if not (only_differences and r.difference == "same")]
+    say(
+        _(
             "{market} on {day}: Amazon's report {file} (imported {imported}) beside tsunagu",
             market=found.marketplace,
             day=found.report_date.isoformat(),
-            file=escape(s.source_name),
+            file=s.source_name,
             imported=s.imported_at.strftime("%Y-%m-%d %H:%M UTC"),
         ),
+        style="bold",
     )
-    for r in found.rows:
-        if only_differences and r.difference == "same":
-            continue
-        table.add_row(*_row(r), style=_STYLE.get(r.difference))
-    return table
+    say(_("Snapshot: {snapshot}", snapshot=s.id))
+    market_id = s.figures.get("marketplace_id") if isinstance(s.figures, dict) else None
+    if market_id:
+        say(_("Amazon marketplace id: {id}", id=str(market_id)))
+    show(
+        (
+            Col(_("Figure")),
+            Col(_("Amazon"), whole=True, justify="right"),
+            Col(_("tsunagu"), whole=True, justify="right"),
+            Col(_("Difference")),
+        ),
+        [_row(r) for r in shown],
+        styles=[_STYLE.get(r.difference) for r in shown],
+    )
 
 
 def _counts_line(found: HealthComparisonOut) -> str:
@@ -234,5 +299,5 @@ def compare(
     if json:
         print_json(found.model_dump(mode="json"))
         return
-    out.print(_comparison_table(found, only_differences))
-    out.print(_counts_line(found))
+    _comparison_table(found, only_differences)
+    say(_counts_line(found))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -142,8 +142,30 @@ def latest_snapshot(
     session: Session, *, seller_id: str, marketplace: str, on_or_before: date | None = None
 ) -> HealthSnapshot | None:
     """The store's snapshot with the latest report date (on or before ``on_or_before``); of
-    several for one date, the one imported last."""
+    several for one date, the one imported last.
+
+    ``on_or_before`` is read in either sense (ADR 0037): the report date in the store's zone,
+    or the UTC date of the report's ``reportingDateTo`` (what the report itself prints), so a
+    seller who types the date printed in the file finds that file."""
+    if on_or_before is None:
+        return repo.latest_snapshot(session, seller_id, marketplace, None)
+    found = repo.latest_snapshot(session, seller_id, marketplace, on_or_before + timedelta(days=1))
+    if found is None or found.report_date <= on_or_before.isoformat():
+        return found
+    if _printed_day(found) <= on_or_before:
+        return found
     return repo.latest_snapshot(session, seller_id, marketplace, on_or_before)
+
+
+def _printed_day(snapshot: HealthSnapshot) -> date:
+    """The UTC date of the report's ``reportingDateTo`` (its report date when not kept)."""
+    reported_to = (snapshot.figures or {}).get("reported_to")
+    if isinstance(reported_to, str):
+        try:
+            return datetime.fromisoformat(reported_to).astimezone(UTC).date()
+        except ValueError:
+            pass
+    return date.fromisoformat(snapshot.report_date)
 
 
 def require_snapshot(
@@ -154,14 +176,21 @@ def require_snapshot(
         session, seller_id=seller_id, marketplace=marketplace, on_or_before=on_or_before
     )
     if found is None:
-        shown = on_or_before.isoformat() if on_or_before else "-"
-        raise NotFound(
+        template = (
             N_(
                 "No Amazon health report has been imported for this store "
                 "(on or before {day}); import one with tsunagu import amazon-health"
-            ),
+            )
+            if on_or_before
+            else N_(
+                "No Amazon health report has been imported for this store yet; "
+                "import one with tsunagu import amazon-health"
+            )
+        )
+        raise NotFound(
+            template,
             code="no_snapshot",
-            day=shown,
+            day=on_or_before.isoformat() if on_or_before else "",
             details={
                 "seller_id": seller_id,
                 "marketplace": marketplace,
