@@ -121,14 +121,13 @@ def _print(found: dict[str, Any]) -> None:
                 more = len(errors) - SHOWN_ERRORS
                 out.print("     " + _("… and {more} more (use --json to see all)", more=more))
     t = found["totals"]
+    # counts read before the call: the catalog extractor takes any literal inside _( … )
+    counted = {name: t[name] for name in ("files", "imported", "refused", "failed")}
     out.print(
         escape(
             _(
                 "{files} files: {imported} imported, {refused} refused, {failed} failed",
-                files=t["files"],
-                imported=t["imported"],
-                refused=t["refused"],
-                failed=t["failed"],
+                **counted,
             )
         ),
         highlight=False,

@@ -185,7 +185,7 @@ APPEAL_STATUS = {
     "SUBMITTED": N_("Submitted"),
     "UNDER_REVIEW": N_("Under review"),
     "ACCEPTED": N_("Accepted"),
-    "REJECTED": N_("Rejected"),
+    "REJECTED": N_("Appeal rejected"),
     "INFO_REQUESTED": N_("More information needed"),
     "WITHDRAWN": N_("Withdrawn"),
     "EXPIRED": N_("Expired"),
