@@ -70,7 +70,10 @@ def test_upload_then_compare(client: TestClient):
     target = rows["order_defect_rate_mfn.target"]
     assert (target["amazon"], target["tsunagu"], target["difference"]) == (0.01, 0.01, "same")
     assert sum(body["counts"].values()) == len(body["rows"])
-    assert_envelope(client.get(url, params={"as_of": "2026-11-24"}), 404, "no_snapshot")
+    # the report's date is 2026-11-25 in Tokyo and it prints reportingDateTo 2026-11-24 (UTC):
+    # either day finds it (ADR 0037); the day before both finds none
+    assert client.get(url, params={"as_of": "2026-11-24"}).json()["report_date"] == "2026-11-25"
+    assert_envelope(client.get(url, params={"as_of": "2026-11-23"}), 404, "no_snapshot")
 
 
 def test_upload_errors_use_the_envelope(client: TestClient):

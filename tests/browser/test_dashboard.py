@@ -94,6 +94,8 @@ def test_a_bad_file_upload_shows_its_row_errors(page, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     page.goto(f"/sellers/{TRADEMARK}/imports")
+    # the one-file form sits under "One file of a kind you choose", closed until asked for
+    page.locator("details.one-file > summary").click()
     form = page.locator("[data-testid=upload-form]")
     form.locator("input[name=file]").set_input_files(str(bad))
     form.locator("select[name=kind]").select_option("amazon-orders")

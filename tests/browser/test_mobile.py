@@ -27,7 +27,7 @@ SKIP = re.compile(r"(\.csv$|^/static/|^/sign-out|^/api/|^/v1/|/attachments/|[?&]
 #: at most this many pages of one shape (``/orders/JP/<id>`` → one shape)
 PER_SHAPE = 2
 #: never more than this many pages in one walk
-MAX_PAGES = 80
+MAX_PAGES = 120
 #: what must be visible, inside the width, wherever it appears
 KEY_FIGURES = (
     "[data-testid=ahr-score]",
@@ -47,7 +47,8 @@ def shape(path: str) -> str:
 
 def walk(page, lang: str) -> list[str]:
     page.goto(f"/?lang={lang}")
-    queue: deque[str] = deque(["/"])
+    # the home page first, then a seller's orders, whose pages a shorter walk might not reach
+    queue: deque[str] = deque(["/", "/sellers/sel_demo7_02/orders"])
     seen: set[str] = set()
     shapes: dict[str, int] = {}
     visited: list[str] = []

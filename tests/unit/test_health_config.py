@@ -69,6 +69,8 @@ odr_target = 0.005
         ("[health]\nbase = true\n", "health", "base"),
         ("[health.severity_points]\nsevere = 3\n", "health", "severity_points"),
         ('[health.marketplace.JP]\nalert_odr = "high"\n', "health.marketplace.JP", "alert_odr"),
+        ('[health]\nevent_feed_is_complete = "no"\n', "health", "event_feed_is_complete"),
+        ("[health]\nsnapshot_max_age_days = -3\n", "health", "snapshot_max_age_days"),
     ],
 )
 def test_a_bad_setting_names_the_table_and_the_key(tmp_path: Path, text: str, table: str, key: str):
@@ -85,3 +87,21 @@ def test_an_unknown_marketplace_table_is_an_error(tmp_path: Path):
         load_registry(config(tmp_path, "[health.marketplace.XX]\nodr_target = 0.01\n"))
     assert caught.value.code == "invalid_config"
     assert "XX" in str(caught.value)
+
+
+def test_the_coverage_judgement_calls_are_configuration(tmp_path: Path):
+    """ADR 0033: whether a store's own event feed counts as every source, and how old an Amazon
+    report may be to stand in for a missing one."""
+    path = config(
+        tmp_path,
+        "[health]\nsnapshot_max_age_days = 7\n\n"
+        "[health.marketplace.US]\nevent_feed_is_complete = false\n",
+    )
+    registry = load_registry(path)
+    jp, us = health_of(registry.require("JP")), health_of(registry.require("US"))
+    assert DEFAULT.coverage.event_feed_is_complete is True
+    assert (jp.coverage.event_feed_is_complete, us.coverage.event_feed_is_complete) == (
+        True,
+        False,
+    )
+    assert jp.coverage.snapshot_max_age_days == us.coverage.snapshot_max_age_days == 7

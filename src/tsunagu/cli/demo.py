@@ -17,6 +17,7 @@ from tsunagu.core.errors import UsageError
 from tsunagu.core.i18n import N_, _
 from tsunagu.core.origins import LOOPBACK_NAMES
 from tsunagu.demo.profiles import CANCELS_US
+from tsunagu.enforcement import words as enforcement_words
 from tsunagu.health import alert_service, incremental, refresh
 from tsunagu.settings import Settings, with_seed_key
 
@@ -105,12 +106,7 @@ def load_cmd(
     render(result, as_json=json, dry_run=False)
 
 
-_STATUSES = {
-    "NORMAL": N_("Normal"),
-    "AT_RISK": N_("At risk of deactivation"),
-    "UNDER_REVIEW": N_("Under review"),
-    "DEACTIVATED": N_("Deactivated"),
-}
+_STATUSES = enforcement_words.STATUS
 
 
 @app.command("run")

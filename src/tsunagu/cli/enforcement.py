@@ -15,7 +15,7 @@ from tsunagu.cli.layout import Col, say, show
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, _
+from tsunagu.core.i18n import _
 from tsunagu.enforcement import service, words
 from tsunagu.enforcement.rules import DEACTIVATED
 from tsunagu.enforcement.schemas import ChangeOut, EvaluatedOut, IssueOut, StoreStatusOut
@@ -35,25 +35,7 @@ def _status_word(status: str) -> str:
     return words.status(status)
 
 
-_CAUSES = {
-    "not_received": N_("orders not received"),
-    "not_as_described": N_("item not as described"),
-    "damaged": N_("item damaged"),
-    "other": N_("other reasons"),
-    "negative_feedback": N_("negative feedback"),
-    "a_to_z_claim": N_("A-to-z Guarantee claims"),
-    "claim": N_("A-to-z Guarantee claims"),
-    "chargeback": N_("chargebacks"),
-    "out_of_stock": N_("out of stock"),
-    "buyer_request": N_("buyer's request"),
-    "address_issue": N_("address problem"),
-    "pricing_error": N_("pricing error"),
-    "unknown": N_("reason not recorded"),
-    "unspecified": N_("not recorded"),
-    "noTracking": N_("shipped without a tracking number"),
-    "unscanned": N_("tracking number never scanned by the carrier"),
-    "fraud": N_("suspected fraud"),
-}
+_CAUSES = words.CAUSES
 
 
 def _cause(code: str) -> str:

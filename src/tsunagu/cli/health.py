@@ -14,7 +14,7 @@ from tsunagu.cli.snapshots import reading_store
 from tsunagu.core.clock import utcnow
 from tsunagu.core.db import unit_of_work
 from tsunagu.core.errors import UsageError
-from tsunagu.core.i18n import N_, _, set_language
+from tsunagu.core.i18n import N_, _, current_language, set_language
 from tsunagu.enforcement import service as enforcement
 from tsunagu.health import alert_service, alert_words, incremental, refresh, service, words
 from tsunagu.health.schemas import (
@@ -59,7 +59,13 @@ def _load(seller: str, marketplace: str | None, as_of: str | None) -> list[Store
             found = service.seller_health(
                 session, seller_id=seller, registry=c.registry, day=day, now=now
             )
-        return [StoreHealthOut.of(h) for h in found]
+        # with the coverage, as the API answers: a store that cannot compute a metric says so
+        return [
+            StoreHealthOut.of(
+                h, coverage=service.coverage_for(session, h, c.registry.require(h.marketplace))
+            )
+            for h in found
+        ]
 
 
 def _percent(value: float | None) -> str:
@@ -98,6 +104,38 @@ def _score_line(h: StoreHealthOut) -> str:
     )
 
 
+def _honest_lines(h: StoreHealthOut) -> list[str]:
+    """What the rating alone does not say (issue 16): the metrics over their target, and the
+    ones tsunagu cannot compute for want of data (then the store is "incomplete data", never
+    just "healthy")."""
+    lines = []
+    comma = "、" if current_language() == "ja" else ", "
+    missed = [words.metric(m.name) for m in h.metrics if m.status == "BAD"]
+    if missed:
+        lines.append(_("Over their target: {metrics}", metrics=comma.join(missed)))
+    if h.coverage is not None and h.coverage.snapshot_id is not None:
+        lines.append(
+            _(
+                "Amazon's report {snapshot} of {day} stands in for what tsunagu has no data for.",
+                snapshot=h.coverage.snapshot_id,
+                day=str(h.coverage.snapshot_date),
+            )
+        )
+    if h.coverage is not None and h.data_status == "incomplete":
+        lines.append(_("Incomplete data: the rating and status cannot be trusted yet."))
+        for m in h.coverage.metrics:
+            if m.verdict == "incomplete":
+                lines.append(
+                    "  "
+                    + _(
+                        "{metric}: no {sources} for these days",
+                        metric=words.metric(m.metric),
+                        sources=comma.join(words.source(code) for code in m.missing),
+                    )
+                )
+    return lines
+
+
 @app.command("show")
 def show(
     seller: SellerOpt,
@@ -118,6 +156,8 @@ def show(
             styles=[_ROW_STYLE.get(m.status) for m in h.metrics],
         )
         say(_score_line(h))
+        for line in _honest_lines(h):
+            say(line)
 
 
 def _describe(t: TermOut) -> str:

@@ -47,7 +47,7 @@ _OPERATORS_ONLY = "Only platform operators, signed in with a session (`forbidden
 
 
 def _require_operator(actor: Actor) -> None:
-    if not service.is_operator(actor) or actor.via == "token":
+    if not actor.is_operator or actor.via == "token":
         raise TsunaguError(N_("Only platform operators may do this"), code="forbidden", status=403)
 
 

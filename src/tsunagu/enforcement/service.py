@@ -744,11 +744,6 @@ def _related(
 # -- operators ------------------------------------------------------------------------------------
 
 
-def is_operator(actor: Actor) -> bool:
-    """The local CLI owner or a platform operator."""
-    return actor.roles is None or actor.roles.operator
-
-
 def override(
     session: Session,
     *,
@@ -766,7 +761,7 @@ def override(
     ``POLICY_VIOLATION`` caused by ``fraud``), related stores included; any other status lifts
     an open deactivation (its hold released) without probation. The next evaluation applies
     the rules again, except that it never lowers UNDER_REVIEW."""
-    if not is_operator(actor):
+    if not actor.is_operator:
         raise TsunaguError(
             N_("Only platform operators may override an account status"),
             code="forbidden",

@@ -18,7 +18,9 @@ first for every marketplace, then per marketplace::
     metric_points = 10
 
 Keys are the field names of :class:`~tsunagu.health.metrics.MetricsConfig`,
-:class:`~tsunagu.health.rules.AhrConfig` and :class:`AlertConfig`. An unknown key or a value of the
+:class:`~tsunagu.health.rules.AhrConfig`, :class:`AlertConfig` and
+:class:`~tsunagu.health.coverage.CoverageConfig` (``snapshot_max_age_days``,
+``event_feed_is_complete``: ADR 0033). An unknown key or a value of the
 wrong kind is an ``invalid_config`` error that names the file, the table and the key.
 """
 
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tsunagu.core.i18n import N_
+from tsunagu.health.coverage import CoverageConfig
 from tsunagu.health.metrics import MetricsConfig, Window
 from tsunagu.health.rules import AhrConfig
 from tsunagu.marketplaces.registry import (
@@ -61,6 +64,7 @@ class HealthConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     ahr: AhrConfig = field(default_factory=AhrConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    coverage: CoverageConfig = field(default_factory=CoverageConfig)
 
 
 DEFAULT = HealthConfig()
@@ -93,6 +97,7 @@ _SECTIONS: tuple[tuple[str, type[Any]], ...] = (
     ("metrics", MetricsConfig),
     ("ahr", AhrConfig),
     ("alerts", AlertConfig),
+    ("coverage", CoverageConfig),
 )
 #: every configurable key and the section it belongs to
 _FIELDS: dict[str, str] = {
@@ -119,6 +124,7 @@ def apply(
         metrics=dataclasses.replace(base.metrics, **changes["metrics"]),
         ahr=dataclasses.replace(base.ahr, **changes["ahr"]),
         alerts=dataclasses.replace(base.alerts, **changes["alerts"]),
+        coverage=dataclasses.replace(base.coverage, **changes["coverage"]),
     )
 
 
@@ -149,7 +155,9 @@ def _value(key: str, raw: object, current: object, *, source: Path, where: str) 
             merged[severity] = points
         return merged
     if isinstance(current, bool):
-        raise config_error(source, where, key, N_("not configurable"))
+        if not isinstance(raw, bool):
+            raise config_error(source, where, key, N_("expected true or false"))
+        return raw
     if isinstance(current, int):
         if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
             raise config_error(source, where, key, N_("expected a whole number ≥ 0"))

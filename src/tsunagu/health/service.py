@@ -467,8 +467,13 @@ def coverage_for(
 ) -> coverage.StoreCoverage:
     """Which sources feed each metric of ``h`` and whether they are present for its window; a
     store whose deciding metric lacks one is "incomplete data" (``data_status``)."""
+    config = health_of(marketplace)
     return coverage.store_coverage(
-        session, h, marketplace.tz, rating_window_days=health_of(marketplace).ahr.window_days
+        session,
+        h,
+        marketplace.tz,
+        rating_window_days=config.ahr.window_days,
+        config=config.coverage,
     )
 
 

@@ -1,6 +1,6 @@
 """The words for the health slice's codes (metric names, metric statuses, rating bands), for
-every entry point that shows them to a seller (the CLI; the dashboard has its own copy in
-``web/labels.py`` with the same English text, so one translation serves both).
+every entry point that shows them to a seller (the CLI, and the dashboard through
+``web/labels.py``), so each has one translation.
 
 Marked with ``N_``: translate with ``_()`` when shown. A code with no word here is shown as a
 last resort through :func:`word`, which never returns a snake_case code to a caller that asks
@@ -34,6 +34,24 @@ STATUS = {"GOOD": N_("meets target"), "BAD": N_("misses target"), "NONE": N_("no
 #: the Account Health Rating's bands
 BANDS = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
 
+#: the kinds of data a metric is computed from (coverage, ADR 0033), in words (plural: "… are
+#: not counted")
+SOURCES = {
+    "orders": N_("orders"),
+    "promises": N_("ship-by and deliver-by dates"),
+    "shipments": N_("ship confirmations"),
+    "tracking": N_("tracking numbers"),
+    "carrier_scans": N_("carrier scans and deliveries"),
+    "feedback": N_("buyer feedback ratings"),
+    "claims": N_("A-to-z claims"),
+    "chargebacks": N_("chargebacks"),
+    "returns": N_("return requests"),
+    "messages": N_("buyer messages"),
+    "surveys": N_("customer service survey answers"),
+    "invoices": N_("invoice uploads"),
+    "violations": N_("policy violations"),
+}
+
 #: the kinds of health alert
 ALERT_KINDS = {
     "metric_margin": N_("metric near its target"),
@@ -59,3 +77,7 @@ def band(code: str) -> str:
 
 def status(code: str) -> str:
     return word(STATUS, code)
+
+
+def source(code: str) -> str:
+    return word(SOURCES, code)

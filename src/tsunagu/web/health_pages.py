@@ -305,6 +305,12 @@ def metric_page(
             session, seller_id=seller_id, marketplace=mp, name=name, now=utcnow()
         )
     if found is None:
+        if name in labels.METRICS:  # a metric Amazon reports that tsunagu does not measure
+            raise NotFound(
+                N_("tsunagu does not measure the {name} of a store"),
+                code="metric_not_found",
+                name=translate(labels.METRICS[name], lang),
+            )
         raise NotFound(N_("No metric {name}"), code="metric_not_found", name=name)
     return render(
         request,

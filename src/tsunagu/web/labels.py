@@ -7,27 +7,17 @@ have no label here are shown as they are.
 from __future__ import annotations
 
 from tsunagu.core.i18n import N_
+from tsunagu.enforcement import words as enforcement_words
+from tsunagu.health import words as health_words
 
-METRICS = {
-    "order_defect_rate_mfn": N_("Order defect rate (seller-fulfilled)"),
-    "order_defect_rate_afn": N_("Order defect rate (fulfilled by Amazon)"),
-    "late_shipment_rate_10": N_("Late shipment rate (10 days)"),
-    "late_shipment_rate_30": N_("Late shipment rate (30 days)"),
-    "pre_fulfillment_cancel_rate": N_("Pre-fulfilment cancel rate"),
-    "valid_tracking_rate": N_("Valid tracking rate"),
-    "on_time_delivery_rate": N_("On-time delivery rate"),
-    "contact_response": N_("Contact response within 24 hours"),
-    "return_dissatisfaction_rate": N_("Return dissatisfaction rate"),
-    "customer_service_dissatisfaction_rate": N_("Customer service dissatisfaction rate"),
-    "invoice_defect_rate": N_("Invoice defect rate"),
-}
+METRICS = health_words.METRICS
 
 #: what the ids behind a metric's numerator are (anything else: order ids)
 ID_KINDS = {"contact_response": "message", "return_dissatisfaction_rate": "return"}
 
-BANDS = {"healthy": N_("healthy"), "at_risk": N_("at risk"), "unhealthy": N_("unhealthy")}
+BANDS = health_words.BANDS
 
-STATUS = {"GOOD": N_("meets target"), "BAD": N_("misses target"), "NONE": N_("no data")}
+STATUS = health_words.STATUS
 
 SEVERITY = {
     "low": N_("low"),
@@ -46,11 +36,7 @@ TERMS = {
     "clamp": N_("Kept within 0–1000"),
 }
 
-ALERT_KINDS = {
-    "metric_margin": N_("metric near its target"),
-    "band_drop": N_("dropped a band"),
-    "band_forecast": N_("band drop forecast"),
-}
+ALERT_KINDS = health_words.ALERT_KINDS
 
 IMPORT_KINDS = {
     "amazon-orders": N_("Amazon All Orders report"),
@@ -141,44 +127,13 @@ ROLES = {
 }
 
 #: a store's account status (the enforcement slice); replaces the band-derived status
-ENFORCEMENT_STATUS = {
-    "NORMAL": N_("Normal"),
-    "AT_RISK": N_("At risk of deactivation"),
-    "UNDER_REVIEW": N_("Under review"),
-    "DEACTIVATED": N_("Deactivated"),
-}
+ENFORCEMENT_STATUS = enforcement_words.STATUS
 
 #: the issues behind an enforcement decision, as a seller reads them
-ISSUES = {
-    "ORDER_DEFECT_RATE": N_("Order defect rate over its target"),
-    "LATE_SHIPMENT_RATE": N_("Late shipment rate over its target"),
-    "CANCELLATION_RATE": N_("Pre-fulfilment cancel rate over its target"),
-    "VALID_TRACKING_RATE": N_("Valid tracking rate under its target"),
-    "POLICY_VIOLATION": N_("Policy violations"),
-    "LOW_ACCOUNT_HEALTH": N_("Account Health Rating too low"),
-    "RELATED_ACCOUNT": N_("Related account deactivated"),
-}
+ISSUES = enforcement_words.ISSUES
 
 #: what caused an issue: claim and cancellation reasons, defect kinds
-CAUSES = {
-    "not_received": N_("orders not received"),
-    "not_as_described": N_("item not as described"),
-    "damaged": N_("item damaged"),
-    "other": N_("other reasons"),
-    "negative_feedback": N_("negative feedback"),
-    "a_to_z_claim": N_("A-to-z Guarantee claims"),
-    "claim": N_("A-to-z Guarantee claims"),
-    "chargeback": N_("chargebacks"),
-    "out_of_stock": N_("out of stock"),
-    "buyer_request": N_("buyer's request"),
-    "address_issue": N_("address problem"),
-    "pricing_error": N_("pricing error"),
-    "unknown": N_("reason not recorded"),
-    "unspecified": N_("not recorded"),
-    "noTracking": N_("shipped without a tracking number"),
-    "unscanned": N_("tracking number never scanned by the carrier"),
-    "fraud": N_("suspected fraud"),
-}
+CAUSES = enforcement_words.CAUSES
 
 APPEAL_STATUS = {
     "DRAFT": N_("Draft"),

@@ -12,28 +12,15 @@ from sqlalchemy.orm import Session
 
 from tsunagu.core.i18n import N_, translate
 from tsunagu.health import snapshots as health_snapshots
+from tsunagu.health import words as health_words
 from tsunagu.health.coverage import MetricCoverage, StoreCoverage, effective
 from tsunagu.health.rules import StoreHealth
 from tsunagu.marketplaces.registry import Marketplace
 from tsunagu.web import format as fmt
 from tsunagu.web import labels
 
-#: the kinds of data, in words (plural: "… are not counted")
-SOURCE_LABELS: Mapping[str, str] = {
-    "orders": N_("orders"),
-    "promises": N_("ship-by and deliver-by dates"),
-    "shipments": N_("ship confirmations"),
-    "tracking": N_("tracking numbers"),
-    "carrier_scans": N_("carrier scans and deliveries"),
-    "feedback": N_("buyer feedback ratings"),
-    "claims": N_("A-to-z claims"),
-    "chargebacks": N_("chargebacks"),
-    "returns": N_("return requests"),
-    "messages": N_("buyer messages"),
-    "surveys": N_("customer service survey answers"),
-    "invoices": N_("invoice uploads"),
-    "violations": N_("policy violations"),
-}
+#: the kinds of data, in words (shared with the command line)
+SOURCE_LABELS: Mapping[str, str] = health_words.SOURCES
 
 STATE_LABELS: Mapping[str, str] = {
     "events": N_("received for these days"),
