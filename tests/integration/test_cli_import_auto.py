@@ -66,6 +66,11 @@ def test_a_contradicting_marketplace_is_one_error_exit_1_and_json(tmp_path: Path
     assert found["totals"]["imported"] == 1
     with sqlite3.connect(tmp_path / "tsunagu.db") as db:
         assert db.execute("SELECT COUNT(*) FROM orders WHERE marketplace = 'JP'").fetchone() == (0,)
+    # the text says the refused file went to no store, with its one error
+    files = [str(DATA / "all-orders-jp-utf8.txt"), "--seller", sid, "--marketplace", "US"]
+    text = tsunagu(tmp_path, "import", "auto", *files).stdout
+    assert "All Orders report · no store" in text
+    assert text.count("is for JP, but this import is for US") == 1
 
 
 def test_dry_run_writes_nothing(tmp_path: Path):

@@ -4,16 +4,19 @@ and 5), on the demo, in English and Japanese."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Db
 from tests.factories import make_seller
+from tsunagu.core.db import unit_of_work
 from tsunagu.demo.generate import DemoDataset
 from tsunagu.demo.profiles import CANCELS_US
+from tsunagu.enforcement import service as enforcement
 from tsunagu.health import incremental
+from tsunagu.web.format import day as format_day
 from tsunagu.web.format import percent
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -116,3 +119,26 @@ def test_amazon_report_beside_tsunagu_with_its_label(client: TestClient, db: Db)
     assert "tsunagu has nothing to measure for these days; Amazon counts 3/90." in side
     # Amazon's ODR is over its target: the banner uses Amazon's figure
     assert "order_defect_rate_mfn" in _banners(html)
+
+
+def test_the_status_banner_says_its_figures_are_from_the_account_check(
+    client: TestClient, db: Db, demo: DemoDataset
+) -> None:
+    """The enforcement check evaluates the last complete day, the metric banners today: the
+    status banner names the day its figures are from, so two values of one metric on the page
+    are never a puzzle."""
+    seller = _pinecrest(demo)
+    with unit_of_work(db.factory) as session:
+        enforcement.evaluate_stores(
+            session, registry=db.registry, day=None, now=datetime.now(UTC), seller_id=seller
+        )
+    with db.session() as session:
+        status = enforcement.store_status(session, seller_id=seller, marketplace="US")
+    assert status.issues
+    assert status.last_day is not None
+    shown = format_day(date.fromisoformat(status.last_day), "en")
+    html = client.get(f"/sellers/{seller}/stores/US?lang=en").text
+    note = re.search(r'data-testid="issues-as-of">([^<]+)<', html)
+    assert note is not None
+    assert shown in note.group(1)
+    assert "today" in note.group(1)

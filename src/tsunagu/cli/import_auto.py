@@ -94,10 +94,12 @@ def _counts(report: dict[str, Any]) -> str:
 def _print(found: dict[str, Any]) -> None:
     for number, f in enumerate(found["files"], start=1):
         kind = _words(auto.KIND_NAMES, f["kind"])
-        store = f["marketplace"] or "-"
         how = _words(auto.ATTRIBUTION_NAMES, f["attributed_by"]) if f["attributed_by"] else ""
         out.print(f"{number}. {escape(f['name'])}", markup=True, highlight=False)
-        head = _("{kind} · store {store}", kind=kind, store=store)
+        if f["marketplace"]:
+            head = _("{kind} · store {store}", kind=kind, store=f["marketplace"])
+        else:
+            head = _("{kind} · no store", kind=kind)
         if how:
             head += f" ({how})"
         if f["rows"] is not None:

@@ -10,6 +10,7 @@ there. A seller only ever reaches its own stores' appeals: another's is "not fou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -118,6 +119,8 @@ def status_banner(
         "label": translate(labels.ENFORCEMENT_STATUS.get(found.status, found.status), lang),
         "normal": found.status == NORMAL,
         "issues": [issue_row(i, marketplace.tz, lang) for i in found.issues],
+        # the issues' figures are those of the last enforcement check, not necessarily today's
+        "checked_on": date.fromisoformat(found.last_day) if found.last_day else None,
         "grace_until": found.grace_until,
         "probation_until": found.probation_until,
         "deactivation": deactivation,
