@@ -6,58 +6,17 @@ Sample files: tests/data/amazon/README.md §14.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 
 from tests.conftest import Db
-from tsunagu.connectors.amazon.service import ImportResult, import_file
-from tsunagu.core.db import unit_of_work
-from tsunagu.sellers.service import create_seller
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "amazon"
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+from tests.integration.test_amazon_import import errors, make_seller, query
+from tests.integration.test_amazon_import import run_import as run
 
 #: personal values of afn-shipments-us.txt that must never reach an event
 PERSONAL = ("Priya Raman", "7kq2mv9x4w1p8zd@marketplace.example.com", "512-555-0147",
             "1100 Congress Ave", "Austin", "78701", "Dana Whitfield", "233 S Wacker Dr")  # fmt: skip
-
-
-def make_seller(db: Db) -> str:
-    with unit_of_work(db.factory) as session:
-        seller = create_seller(
-            session,
-            name="Kyoto Tea House",
-            marketplaces=["JP", "US"],
-            registry=db.registry,
-            now=NOW,
-        )
-        return seller.id
-
-
-def run(db: Db, kind: str, name: str, seller: str, mp: str = "US", **options: Any) -> ImportResult:
-    return import_file(
-        db.factory,
-        kind,
-        DATA / name,
-        seller_id=seller,
-        marketplace=db.registry.require(mp),
-        registry=db.registry,
-        now=NOW,
-        **options,
-    )
-
-
-def query(db: Db, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with db.session() as session:
-        return [tuple(row) for row in session.execute(text(sql), params)]
-
-
-def errors(result: ImportResult) -> list[tuple[int, str, str]]:
-    return [(e["line"], e["field"], e["code"]) for e in result.as_dict()["errors"]]
 
 
 def shipping_state(db: Db, seller: str) -> list[tuple[Any, ...]]:

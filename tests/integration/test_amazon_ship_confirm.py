@@ -14,52 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tests.conftest import Db
-from tsunagu.connectors.amazon.service import ImportResult, import_file
-from tsunagu.core.db import unit_of_work
+from tests.integration.test_amazon_import import DATA, NOW, errors, make_seller, query
+from tests.integration.test_amazon_import import run_import as run
 from tsunagu.events import ingest
 from tsunagu.health.service import store_health
 from tsunagu.orders.models import Order
-from tsunagu.sellers.service import create_seller
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "amazon"
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-def make_seller(db: Db) -> str:
-    with unit_of_work(db.factory) as session:
-        seller = create_seller(
-            session,
-            name="Kyoto Tea House",
-            marketplaces=["JP", "US"],
-            registry=db.registry,
-            now=NOW,
-        )
-        return seller.id
-
-
-def run(db: Db, kind: str, name: str, seller: str, mp: str = "US", **options: Any) -> ImportResult:
-    return import_file(
-        db.factory,
-        kind,
-        DATA / name,
-        seller_id=seller,
-        marketplace=db.registry.require(mp),
-        registry=db.registry,
-        now=NOW,
-        **options,
-    )
-
-
-def query(db: Db, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with db.session() as session:
-        return [tuple(row) for row in session.execute(text(sql), params)]
-
-
-def errors(result: ImportResult) -> list[tuple[int, str, str]]:
-    return [(e["line"], e["field"], e["code"]) for e in result.as_dict()["errors"]]
 
 
 def order(db: Db, seller: str, order_id: str) -> Order:
